@@ -1,0 +1,109 @@
+# mmsim — one non-recursive Makefile.
+#
+#   make            build everything under build/
+#   make test       install missing packages, build, run every suite
+#   make soak       the randomized suites 100x longer (+ valgrind)
+#   make bench      benchmarks beside their baselines (table + build/bench.json)
+#   make SANITIZE=address,undefined ...   sanitized build in build/san/
+
+CC       ?= cc
+O        ?= build
+CFLAGS   ?= -O2 -g
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-unused-parameter
+CPPFLAGS := -D_GNU_SOURCE -I. -MMD -MP
+LDLIBS   := -lm
+
+ifneq ($(SANITIZE),)
+O        := build/san
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
+            -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+# Debian packages the build and the tests need (installed by `make deps`).
+DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
+            libsodium-dev pkg-config valgrind
+
+.PHONY: all deps test unit soak bench clean check-engine-purity
+
+all: $(O)/unit-tests $(O)/bench-alloc
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# ---- engine: pure C, libc only -------------------------------------------
+ENGINE_SRC := $(sort $(wildcard engine/*.c))
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/%.o)
+$(O)/libmmengine.a: $(ENGINE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# ---- api: JSON <-> engine ---------------------------------------------------
+API_SRC := $(sort $(wildcard api/*.c))
+API_OBJ := $(API_SRC:%.c=$(O)/%.o)
+$(O)/libmmapi.a: $(API_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# ---- tests --------------------------------------------------------------------
+HARNESS_OBJ := $(O)/tests/harness.o
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
+
+$(O)/unit-tests: $(UNIT_OBJ) $(HARNESS_OBJ) $(O)/libmmapi.a $(O)/libmmengine.a
+	$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
+
+# ---- bench ----------------------------------------------------------------------
+$(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# The engine performs no I/O and reads no clock or random source: its objects
+# may not reference any of these symbols (SPEC §1, STYLE.md).
+ENGINE_FORBIDDEN := printf fprintf vprintf vfprintf puts fputs fputc putchar \
+  fwrite fread fopen fclose open openat read write close time clock \
+  clock_gettime gettimeofday rand random srand srandom getrandom getenv \
+  socket connect send recv
+check-engine-purity: $(ENGINE_OBJ)
+	@bad=$$(nm -u $(ENGINE_OBJ) | awk '{print $$2}' | sed 's/@.*//' | sort -u | \
+	  grep -xE '$(subst $() ,|,$(strip $(ENGINE_FORBIDDEN)))' || true); \
+	if [ -n "$$bad" ]; then echo "engine/ uses forbidden symbols: $$bad"; \
+	  echo "0 passed, 1 failed"; exit 1; \
+	else echo "ok   engine purity (no I/O, clock or rand symbols)"; \
+	  echo "1 passed, 0 failed"; fi
+
+# ---- test: every suite, one closing line ---------------------------------------
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined build/san/unit-tests
+	@MMSIM_SRCDIR=$(CURDIR)/tests tests/run-suites \
+	  "engine purity" "$(MAKE) --no-print-directory -s check-engine-purity" \
+	  "unit" "$(O)/unit-tests" \
+	  "unit (ASan+UBSan)" "build/san/unit-tests"
+
+unit: $(O)/unit-tests
+	MMSIM_SRCDIR=$(CURDIR)/tests $(O)/unit-tests $(T)
+
+soak: deps all
+	@MMSIM_SRCDIR=$(CURDIR)/tests MMSIM_TEST_SCALE=100 MMSIM_TEST_TIMEOUT=7200 \
+	  tests/run-suites "unit x100" "$(O)/unit-tests" \
+	  "unit under valgrind" "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests"
+
+bench: deps all
+	@bench/run $(O)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,20 @@
+/*
+ * buf.c — append formatted text to a caller's buffer, snprintf-style:
+ * output beyond the buffer is dropped but counted, so a render returns the
+ * length the whole text needs and the caller can retry with more room.
+ */
+#include "engine/internal.h"
+
+#include <stdio.h>
+
+void mm__bprintf(struct mm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = b->used < b->len ? b->len - b->used : 0;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(room ? b->p + b->used : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->used += (size_t)n;
+}

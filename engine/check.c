@@ -1,0 +1,327 @@
+/*
+ * check.c — the invariant checker: recomputes the physical-memory
+ * structures from the frame descriptors and compares them with the
+ * allocator's lists and counters.  Each broken invariant is reported with a
+ * stable name (Linux's bad_reason style) and a detail line.
+ *
+ * Invariants of this layer:
+ *   zone-span        zones lie inside their node, present/spanned agree
+ *                    with the hole frames, frames carry their zone's id
+ *   list-links       every list is a well-formed chain: prev/next agree,
+ *                    count equals the walked length, no cycle
+ *   buddy-flag       a frame on a free list is PG_buddy with private == the
+ *                    list's order, aligned, inside its zone
+ *   buddy-migratetype  a free block sits on its pageblock's list
+ *   buddy-orphan     every PG_buddy frame is on a free list
+ *   buddy-overlap    a frame belongs to at most one free block / pcp list /
+ *                    allocation, and never to a reserved frame
+ *   buddy-unmerged   no free block has a free, mergeable buddy of its order
+ *   free-count       nr_free, free_area.nr_free, highatomic and block
+ *                    counters equal the recount
+ *   pcp-count        pcp->count equals its lists; pcp frames are PG_pcp
+ *   refcount         free frames have refcount 0, reserved ones 1,
+ *                    allocated heads >= 1
+ *   managed-count    managed = present - reserved frames
+ *   highatomic-count nr_reserved_highatomic matches HighAtomic pageblocks
+ *   frame-owner      every frame of a zone is reserved, free, on a pcp list
+ *                    or allocated
+ */
+#include "engine/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { OWN_NONE, OWN_RESERVED, OWN_FREE, OWN_PCP, OWN_ALLOC };
+
+struct mm__checker {
+	const struct mm_machine *m;
+	struct mm_violation *v;
+	int max, n;
+	uint8_t *own;
+};
+
+static void mm__report(struct mm__checker *c, const char *inv, const char *fmt,
+		       ...) __attribute__((format(printf, 3, 4)));
+static void mm__report(struct mm__checker *c, const char *inv, const char *fmt,
+		       ...)
+{
+	if (c->n < c->max) {
+		va_list ap;
+		c->v[c->n].invariant = inv;
+		va_start(ap, fmt);
+		vsnprintf(c->v[c->n].detail, sizeof(c->v[c->n].detail), fmt, ap);
+		va_end(ap);
+	}
+	c->n++;
+}
+
+/* Walks a list; reports list-links problems; calls fn per frame. */
+static bool mm__walk(struct mm__checker *c, const struct mm_plist *l,
+		     const char *what, void (*fn)(struct mm__checker *, uint32_t,
+						  void *),
+		     void *arg)
+{
+	const struct mm_machine *m = c->m;
+	uint32_t prev = MM_NIL, pfn = l->head, n = 0;
+
+	while (pfn != MM_NIL) {
+		if (pfn >= m->nr_pfns || n > l->count) {
+			mm__report(c, "list-links", "%s: chain runs past its count "
+				   "%u or off the machine", what, l->count);
+			return false;
+		}
+		if (m->pages[pfn].lru_prev != prev) {
+			mm__report(c, "list-links", "%s: pfn %u has prev %u, "
+				   "expected %u", what, pfn, m->pages[pfn].lru_prev,
+				   prev);
+			return false;
+		}
+		if (fn)
+			fn(c, pfn, arg);
+		prev = pfn;
+		pfn = m->pages[pfn].lru_next;
+		n++;
+	}
+	if (l->tail != prev || n != l->count) {
+		mm__report(c, "list-links", "%s: walked %u frames ending at %u, "
+			   "list says %u ending at %u", what, n, prev, l->count,
+			   l->tail);
+		return false;
+	}
+	return true;
+}
+
+static void mm__claim(struct mm__checker *c, uint32_t pfn, uint32_t nr,
+		      uint8_t owner, const char *what)
+{
+	for (uint32_t i = 0; i < nr && pfn + i < c->m->nr_pfns; i++) {
+		if (c->own[pfn + i] != OWN_NONE) {
+			mm__report(c, "buddy-overlap", "pfn %u of %s already "
+				   "belongs to owner %u", pfn + i, what,
+				   c->own[pfn + i]);
+			return;
+		}
+		c->own[pfn + i] = owner;
+	}
+}
+
+struct mm__free_ctx {
+	const struct mm_zone *z;
+	unsigned order;
+	int mt;
+	int64_t pages;
+};
+
+static void mm__check_free_block(struct mm__checker *c, uint32_t pfn, void *arg)
+{
+	struct mm__free_ctx *f = arg;
+	const struct mm_machine *m = c->m;
+	const struct mm_page *p = &m->pages[pfn];
+	uint32_t nr = 1u << f->order;
+
+	if (!mm_page_test(p, MM_PG_buddy) || p->private != f->order ||
+	    (pfn & (nr - 1)) || pfn < f->z->start_pfn ||
+	    pfn + nr > f->z->start_pfn + f->z->spanned ||
+	    mm_page_zone(m, pfn) != f->z) {
+		mm__report(c, "buddy-flag", "zone %s order %u list has pfn %u "
+			   "(buddy=%d private=%u)", f->z->name, f->order, pfn,
+			   mm_page_test(p, MM_PG_buddy), p->private);
+		return;
+	}
+	uint32_t pb = mm__pageblock_nr(m);
+	for (uint32_t i = 0; i < nr; i += pb) {
+		int bmt = mm_pageblock_migratetype(m, pfn + i);
+		if (bmt != f->mt) {
+			mm__report(c, "buddy-migratetype", "zone %s: free block "
+				   "%u order %u on %s list, pageblock is %s",
+				   f->z->name, pfn, f->order,
+				   mm_migratetype_names[f->mt],
+				   mm_migratetype_names[bmt]);
+			break;
+		}
+	}
+	mm__claim(c, pfn, nr, OWN_FREE, "a free block");
+	if (p->refcount != 0)
+		mm__report(c, "refcount", "free block %u has refcount %d", pfn,
+			   p->refcount);
+	f->pages += nr;
+	/* buddy-unmerged: the buddy must not be a free, mergeable block of
+	 * the same order. */
+	if (f->order < MM_MAX_ORDER) {
+		uint32_t b = pfn ^ nr;
+		if (b >= f->z->start_pfn && b < f->z->start_pfn + f->z->spanned) {
+			const struct mm_page *bp = &m->pages[b];
+			if (mm_page_test(bp, MM_PG_buddy) && bp->private == f->order) {
+				int bmt = mm_pageblock_migratetype(m, b);
+				bool mergeable = f->order < (unsigned)m->pageblock_order ||
+						 bmt == f->mt ||
+						 (bmt < MM_MIGRATE_PCPTYPES &&
+						  f->mt < MM_MIGRATE_PCPTYPES);
+				if (mergeable && pfn < b)
+					mm__report(c, "buddy-unmerged", "free "
+						   "blocks %u and %u of order %u "
+						   "were not merged", pfn, b,
+						   f->order);
+			}
+		}
+	}
+}
+
+struct mm__pcp_ctx {
+	const struct mm_zone *z;
+	int32_t pages;
+};
+
+static void mm__check_pcp_page(struct mm__checker *c, uint32_t pfn, void *arg)
+{
+	struct mm__pcp_ctx *pc = arg;
+	const struct mm_page *p = &c->m->pages[pfn];
+
+	if (!mm_page_test(p, MM_PG_pcp) || mm_page_test(p, MM_PG_buddy) ||
+	    mm_page_zone(c->m, pfn) != pc->z)
+		mm__report(c, "pcp-count", "pcp list of zone %s holds pfn %u "
+			   "(pcp=%d buddy=%d)", pc->z->name, pfn,
+			   mm_page_test(p, MM_PG_pcp), mm_page_test(p, MM_PG_buddy));
+	if (p->refcount != 0)
+		mm__report(c, "refcount", "pcp page %u has refcount %d", pfn,
+			   p->refcount);
+	mm__claim(c, pfn, 1, OWN_PCP, "a pcp list");
+	pc->pages++;
+}
+
+static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
+			   const struct mm_zone *z)
+{
+	const struct mm_machine *m = c->m;
+	int64_t free_pages = 0, free_ha = 0, free_blocks = 0;
+	char what[64];
+
+	if (z->spanned && (z->start_pfn < node->start_pfn ||
+			   z->start_pfn + z->spanned > node->start_pfn + node->spanned))
+		mm__report(c, "zone-span", "zone %s [%u, %u) outside node %d",
+			   z->name, z->start_pfn, z->start_pfn + z->spanned, node->id);
+	uint32_t holes = 0, reserved = 0, ha_blocks = 0;
+	for (uint32_t i = 0; i < z->spanned; i++) {
+		uint32_t pfn = z->start_pfn + i;
+		const struct mm_page *p = &m->pages[pfn];
+		if (mm_page_zone(m, pfn) != z) {
+			mm__report(c, "zone-span", "pfn %u in zone %s span has "
+				   "another zone id", pfn, z->name);
+			continue;
+		}
+		holes += mm_page_test(p, MM_PG_hole);
+		if (mm_page_test(p, MM_PG_reserved)) {
+			reserved += !mm_page_test(p, MM_PG_hole);
+			if (p->refcount != 1)
+				mm__report(c, "refcount", "reserved pfn %u has "
+					   "refcount %d", pfn, p->refcount);
+			mm__claim(c, pfn, 1, OWN_RESERVED, "a reserved frame");
+		}
+		if (mm_page_test(p, MM_PG_kalloc)) {
+			uint32_t nr = mm_page_test(p, MM_PG_head) ? 1u << p->private : 1;
+			if (p->refcount < 1)
+				mm__report(c, "refcount", "allocated pfn %u has "
+					   "refcount %d", pfn, p->refcount);
+			mm__claim(c, pfn, nr, OWN_ALLOC, "an allocation");
+		}
+		if ((pfn & (mm__pageblock_nr(m) - 1)) == 0 || i == 0)
+			ha_blocks += mm_pageblock_migratetype(m, pfn) ==
+				     MM_MIGRATE_HIGHATOMIC;
+	}
+	if (z->present != z->spanned - holes)
+		mm__report(c, "zone-span", "zone %s: present %u, spanned %u with "
+			   "%u holes", z->name, z->present, z->spanned, holes);
+	if (z->managed != z->present - reserved)
+		mm__report(c, "managed-count", "zone %s: managed %u, present %u, "
+			   "reserved %u", z->name, z->managed, z->present, reserved);
+	if (z->nr_reserved_highatomic != (uint64_t)ha_blocks * mm__pageblock_nr(m))
+		mm__report(c, "highatomic-count", "zone %s: nr_reserved_highatomic "
+			   "%lu, %u HighAtomic pageblocks", z->name,
+			   (unsigned long)z->nr_reserved_highatomic, ha_blocks);
+
+	for (int o = 0; o < MM_NR_ORDERS; o++) {
+		uint64_t blocks = 0;
+		for (int t = 0; t < MM_MIGRATE_TYPES; t++) {
+			const struct mm_plist *l = &z->free_area[o].free_list[t];
+			struct mm__free_ctx f = {z, (unsigned)o, t, 0};
+			snprintf(what, sizeof(what), "zone %s free_list[%d][%s]",
+				 z->name, o, mm_migratetype_names[t]);
+			mm__walk(c, l, what, mm__check_free_block, &f);
+			blocks += l->count;
+			if (t != MM_MIGRATE_ISOLATE)
+				free_pages += f.pages;
+			if (t == MM_MIGRATE_HIGHATOMIC)
+				free_ha += f.pages;
+			if (o >= m->pageblock_order && t != MM_MIGRATE_ISOLATE)
+				free_blocks += f.pages;
+		}
+		if (blocks != z->free_area[o].nr_free)
+			mm__report(c, "free-count", "zone %s order %d: nr_free %lu, "
+				   "lists hold %lu", z->name, o,
+				   (unsigned long)z->free_area[o].nr_free,
+				   (unsigned long)blocks);
+	}
+	if (free_pages != z->vm_stat[MM_NR_FREE_PAGES] ||
+	    free_ha != z->nr_free_highatomic ||
+	    free_blocks != z->vm_stat[MM_NR_FREE_PAGES_BLOCKS])
+		mm__report(c, "free-count", "zone %s: counters free %ld highatomic "
+			   "%ld blocks %ld, recount %ld %ld %ld", z->name,
+			   (long)z->vm_stat[MM_NR_FREE_PAGES],
+			   (long)z->nr_free_highatomic,
+			   (long)z->vm_stat[MM_NR_FREE_PAGES_BLOCKS], (long)free_pages,
+			   (long)free_ha, (long)free_blocks);
+
+	for (int cpu = 0; cpu < m->cfg.cpus; cpu++) {
+		const struct mm_pcp *pcp = &z->pcp[cpu];
+		struct mm__pcp_ctx pc = {z, 0};
+		for (int t = 0; t < MM_MIGRATE_PCPTYPES; t++) {
+			snprintf(what, sizeof(what), "zone %s cpu %d pcp[%s]",
+				 z->name, cpu, mm_migratetype_names[t]);
+			mm__walk(c, &pcp->lists[t], what, mm__check_pcp_page, &pc);
+		}
+		if (pc.pages != pcp->count)
+			mm__report(c, "pcp-count", "zone %s cpu %d: count %d, lists "
+				   "hold %d", z->name, cpu, pcp->count, pc.pages);
+	}
+}
+
+int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
+{
+	struct mm__checker c = {m, v, max, 0, calloc(m->nr_pfns, 1)};
+
+	if (!c.own) {
+		if (max > 0) {
+			v[0].invariant = "checker";
+			snprintf(v[0].detail, sizeof(v[0].detail), "out of memory");
+		}
+		return 1;
+	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		for (int z = 0; z < m->nr_zone_types; z++)
+			mm__check_zone(&c, &m->nodes[n], &m->nodes[n].zones[z]);
+	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0;
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		buddy += mm_page_test(p, MM_PG_buddy);
+		pcp += mm_page_test(p, MM_PG_pcp);
+		on_pcp += c.own[pfn] == OWN_PCP;
+		if (c.own[pfn] == OWN_NONE && !mm_page_test(p, MM_PG_hole))
+			mm__report(&c, "frame-owner", "pfn %u is neither reserved, "
+				   "free, on a pcp list nor allocated (flags %#x)",
+				   pfn, p->flags & ((1u << MM_PAGE_ZONE_SHIFT) - 1));
+	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		for (int z = 0; z < m->nr_zone_types; z++)
+			for (int o = 0; o < MM_NR_ORDERS; o++)
+				for (int t = 0; t < MM_MIGRATE_TYPES; t++)
+					on_free += m->nodes[n].zones[z].free_area[o]
+							   .free_list[t].count;
+	if (buddy != on_free)
+		mm__report(&c, "buddy-orphan", "%u PG_buddy frames, %u on free "
+			   "lists", buddy, on_free);
+	if (pcp != on_pcp)
+		mm__report(&c, "pcp-count", "%u PG_pcp frames, %u on pcp lists",
+			   pcp, on_pcp);
+	free(c.own);
+	return c.n;
+}

@@ -1,0 +1,148 @@
+/*
+ * digest.c — a hash of the full machine state (SPEC §2).
+ *
+ * Every field that is state is fed, in a fixed order, as explicit 64-bit
+ * little-endian words: no struct padding, no host pointers, no iteration
+ * order that could differ between runs or builds.  The mix is two
+ * independent 64-bit multiply-rotate lanes with a final avalanche (a
+ * state-equality check, not a cryptographic hash).  Each engine feature
+ * feeds its own structures here; tests change each one and expect a change.
+ */
+#include "engine/internal.h"
+
+#include <stdio.h>
+
+struct mm__hash {
+	uint64_t a, b, n;
+};
+
+static inline uint64_t mm__rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static inline void mm__h(struct mm__hash *h, uint64_t w)
+{
+	h->a = mm__rotl64((h->a ^ w) * 0x9e3779b97f4a7c15ull, 29);
+	h->b = mm__rotl64(h->b + w * 0xc2b2ae3d27d4eb4full, 31) *
+	       0x165667b19e3779f9ull;
+	h->n++;
+}
+
+static uint64_t mm__avalanche(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+static void mm__h_config(struct mm__hash *h, const struct mm_config *c)
+{
+	mm__h(h, (uint64_t)c->arch);
+	mm__h(h, c->memory);
+	mm__h(h, (uint64_t)c->nodes);
+	for (int n = 0; n < MM_MAX_NODES; n++) {
+		mm__h(h, c->node_memory[n]);
+		for (int k = 0; k < MM_MAX_NODES; k++)
+			mm__h(h, c->distance[n][k]);
+		for (int z = 0; z < MM_MAX_ZONES; z++)
+			mm__h(h, (uint64_t)c->zones_managed_pages[n][z]);
+	}
+	mm__h(h, (uint64_t)c->cpus);
+	mm__h(h, c->swap);
+	mm__h(h, (uint64_t)c->page_policy);
+	mm__h(h, (uint64_t)c->min_free_kbytes);
+	mm__h(h, (uint64_t)c->watermark_scale_factor);
+	mm__h(h, c->zero_page);
+	mm__h(h, c->fault_around_bytes);
+	mm__h(h, (uint64_t)c->swappiness);
+	mm__h(h, (uint64_t)c->overcommit);
+	mm__h(h, (uint64_t)c->overcommit_ratio);
+	mm__h(h, c->kswapd_pages_per_tick);
+	mm__h(h, c->seed);
+	mm__h(h, (uint64_t)c->max_map_count);
+	mm__h(h, (uint64_t)c->pid_max);
+	mm__h(h, (uint64_t)c->randomize_va_space);
+}
+
+static void mm__h_plist(struct mm__hash *h, const struct mm_plist *l)
+{
+	mm__h(h, ((uint64_t)l->head << 32) | l->tail);
+	mm__h(h, l->count);
+}
+
+static void mm__h_zone(struct mm__hash *h, const struct mm_machine *m,
+		       const struct mm_zone *z)
+{
+	mm__h(h, ((uint64_t)z->start_pfn << 32) | z->spanned);
+	mm__h(h, ((uint64_t)z->present << 32) | z->managed);
+	for (int w = 0; w < MM_NR_WMARK; w++)
+		mm__h(h, z->wmark[w]);
+	for (int j = 0; j < MM_MAX_ZONES; j++)
+		mm__h(h, z->lowmem_reserve[j]);
+	mm__h(h, z->watermark_boost);
+	mm__h(h, z->flags);
+	for (int i = 0; i < MM_NR_ZONE_STAT; i++)
+		mm__h(h, (uint64_t)z->vm_stat[i]);
+	mm__h(h, (uint64_t)z->nr_free_highatomic);
+	mm__h(h, z->nr_reserved_highatomic);
+	for (int o = 0; o < MM_NR_ORDERS; o++) {
+		mm__h(h, z->free_area[o].nr_free);
+		for (int t = 0; t < MM_MIGRATE_TYPES; t++)
+			mm__h_plist(h, &z->free_area[o].free_list[t]);
+	}
+	if (z->spanned) {
+		uint32_t first = z->start_pfn >> m->pageblock_order;
+		uint32_t last = (z->start_pfn + z->spanned - 1) >> m->pageblock_order;
+		for (uint32_t b = 0; b <= last - first; b++)
+			mm__h(h, z->pageblock_mt[b]);
+	}
+	for (int c = 0; c < m->cfg.cpus; c++) {
+		const struct mm_pcp *p = &z->pcp[c];
+		mm__h(h, ((uint64_t)(uint32_t)p->count << 32) | (uint32_t)p->high);
+		mm__h(h, ((uint64_t)(uint32_t)p->high_min << 32) |
+				 (uint32_t)p->high_max);
+		mm__h(h, ((uint64_t)(uint32_t)p->batch << 32) |
+				 (uint32_t)p->free_count);
+		mm__h(h, ((uint64_t)(uint32_t)p->alloc_factor << 32) | p->flags);
+		for (int t = 0; t < MM_MIGRATE_PCPTYPES; t++)
+			mm__h_plist(h, &p->lists[t]);
+	}
+	for (int i = 0; i < 6; i++)
+		mm__h(h, z->numa[i]);
+}
+
+void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
+{
+	struct mm__hash h = {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0};
+
+	mm__h_config(&h, &m->cfg);
+	for (int i = 0; i < 4; i++)
+		mm__h(&h, m->env.rng[i]);
+	mm__h(&h, m->env.clock);
+	mm__h(&h, m->min_free_kbytes);
+	mm__h(&h, m->totalram_pages);
+	mm__h(&h, m->totalreserve_pages);
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		mm__h(&h, ((uint64_t)p->flags << 32) | (uint32_t)p->refcount);
+		mm__h(&h, ((uint64_t)(uint32_t)p->mapcount << 32) | p->private);
+		mm__h(&h, ((uint64_t)p->lru_next << 32) | p->lru_prev);
+		mm__h(&h, ((uint64_t)p->mapping << 32) | p->index);
+	}
+	for (int n = 0; n < m->nr_nodes; n++) {
+		for (int i = 0; i < MM_NR_NODE_STAT; i++)
+			mm__h(&h, (uint64_t)m->nodes[n].vm_stat[i]);
+		for (int z = 0; z < m->nr_zone_types; z++)
+			mm__h_zone(&h, m, &m->nodes[n].zones[z]);
+	}
+	mm__h(&h, m->mobility_disabled);
+	for (int e = 0; e < MM_NR_VM_EVENTS; e++)
+		mm__h(&h, m->events[e]);
+
+	uint64_t a = mm__avalanche(h.a ^ h.n), b = mm__avalanche(h.b ^ (h.a >> 7));
+	snprintf(out, MM_DIGEST_HEX, "%016llx%016llx", (unsigned long long)a,
+		 (unsigned long long)b);
+}

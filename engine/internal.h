@@ -1,0 +1,118 @@
+/*
+ * internal.h — engine-private helpers (mm__ prefix): frame lists, zone
+ * lookups, the text buffer the /proc renders write into.
+ */
+#ifndef MMSIM_ENGINE_INTERNAL_H
+#define MMSIM_ENGINE_INTERNAL_H
+
+#include "engine/mm.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#ifdef NDEBUG
+#define MM_ASSERT(c) ((void)0)
+#else
+void mm__assert_fail(const char *expr, const char *file, int line)
+	__attribute__((noreturn));
+#define MM_ASSERT(c) ((c) ? (void)0 : mm__assert_fail(#c, __FILE__, __LINE__))
+#endif
+
+#define MM_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MM_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Zone type indices per arch (Linux's enum zone_type for each). */
+enum { MM_X86_64_DMA, MM_X86_64_DMA32, MM_X86_64_NORMAL, MM_X86_64_MOVABLE,
+       MM_X86_64_DEVICE };
+enum { MM_I386_DMA, MM_I386_NORMAL, MM_I386_HIGHMEM, MM_I386_MOVABLE };
+
+#define MM_PAGE_ALLOC_COSTLY_ORDER 3
+
+static inline void mm__set(struct mm_page *p, enum mm_pageflag f)
+{
+	p->flags |= 1u << f;
+}
+static inline void mm__clear(struct mm_page *p, enum mm_pageflag f)
+{
+	p->flags &= ~(1u << f);
+}
+static inline unsigned mm__zone_id(const struct mm_zone *z)
+{
+	return (unsigned)z->node * MM_MAX_ZONES + z->idx;
+}
+static inline bool mm__zone_is_highmem(const struct mm_machine *m,
+				       const struct mm_zone *z)
+{
+	return m->cfg.arch == MM_ARCH_I386 && z->idx == MM_I386_HIGHMEM;
+}
+static inline bool mm__zone_is_movable(const struct mm_machine *m,
+				       const struct mm_zone *z)
+{
+	return z->idx == (m->cfg.arch == MM_ARCH_I386 ? MM_I386_MOVABLE
+						     : MM_X86_64_MOVABLE);
+}
+static inline uint32_t mm__pageblock_nr(const struct mm_machine *m)
+{
+	return 1u << m->pageblock_order;
+}
+
+/* ---- frame lists (list.c) ---- */
+void mm__plist_init(struct mm_plist *l);
+void mm__plist_add(struct mm_machine *m, struct mm_plist *l, uint32_t pfn);
+void mm__plist_add_tail(struct mm_machine *m, struct mm_plist *l,
+			uint32_t pfn);
+void mm__plist_del(struct mm_machine *m, struct mm_plist *l, uint32_t pfn);
+void mm__plist_move_tail(struct mm_machine *m, struct mm_plist *to,
+			 struct mm_plist *from, uint32_t pfn);
+
+/* ---- buddy (buddy.c) ---- */
+void mm__set_pageblock_mt(struct mm_machine *m, uint32_t pfn, int mt);
+void mm__free_one_page(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
+		       unsigned order, int mt, bool to_tail);
+/* Removes one block of order from z (after the fallback rules), or MM_NIL. */
+uint32_t mm__rmqueue(struct mm_machine *m, struct mm_zone *z, unsigned order,
+		     int mt, unsigned alloc_flags);
+uint32_t mm__rmqueue_smallest(struct mm_machine *m, struct mm_zone *z,
+			      unsigned order, int mt);
+void mm__reserve_highatomic_pageblock(struct mm_machine *m, struct mm_zone *z,
+				      uint32_t pfn, unsigned order);
+bool mm__unreserve_highatomic_pageblock(struct mm_machine *m, int node,
+					 int to, bool force);
+int mm__move_freepages_block(struct mm_machine *m, struct mm_zone *z,
+			     uint32_t pfn, int old_mt, int new_mt);
+
+/* ---- allocation context flags (Linux's ALLOC_*) ---- */
+enum {
+	MM_ALLOC_WMARK_MIN = MM_WMARK_MIN,
+	MM_ALLOC_WMARK_LOW = MM_WMARK_LOW,
+	MM_ALLOC_WMARK_HIGH = MM_WMARK_HIGH,
+	MM_ALLOC_NO_WATERMARKS = 0x04,
+	MM_ALLOC_WMARK_MASK = MM_ALLOC_NO_WATERMARKS - 1,
+	MM_ALLOC_OOM = 0x08,
+	MM_ALLOC_NON_BLOCK = 0x10,
+	MM_ALLOC_MIN_RESERVE = 0x20,
+	MM_ALLOC_CPUSET = 0x40,
+	MM_ALLOC_NOFRAGMENT = 0x100,
+	MM_ALLOC_HIGHATOMIC = 0x200,
+	MM_ALLOC_KSWAPD = 0x800,
+};
+#define MM_ALLOC_RESERVES \
+	(MM_ALLOC_NON_BLOCK | MM_ALLOC_MIN_RESERVE | MM_ALLOC_HIGHATOMIC | \
+	 MM_ALLOC_OOM)
+
+bool mm__zone_watermark_ok(const struct mm_zone *z, unsigned order,
+			   uint64_t mark, int highest_zoneidx,
+			   unsigned alloc_flags, int64_t free_pages);
+
+/* ---- machine set-up (machine.c) ---- */
+void mm__setup_watermarks(struct mm_machine *m);
+
+/* ---- text output (buf.c) ---- */
+struct mm_buf {
+	char *p;
+	size_t len, used; /* used may exceed len: the length needed */
+};
+void mm__bprintf(struct mm_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

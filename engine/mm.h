@@ -1,0 +1,371 @@
+/*
+ * mm.h — the public interface of the mmsim engine.
+ *
+ * The engine simulates one Linux machine's memory manager.  It performs no
+ * I/O, reads no clock and no random source: everything that varies comes in
+ * through the config (including the seed) and the operations applied, so the
+ * same config and operations always give the same state (SPEC §2).
+ *
+ * Conventions: functions return 0 or a negative -MM_E… code whose name is
+ * the Linux errno (mm_errname()).  Page frame numbers are uint32_t (64 GiB of
+ * 4 KiB pages fit).  Ranges are half-open [start, end).  Structures below are
+ * readable by callers (renders, tests, the API); only the engine writes them.
+ */
+#ifndef MMSIM_ENGINE_MM_H
+#define MMSIM_ENGINE_MM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/vmstat_items.h"
+
+#define MM_PAGE_SHIFT 12
+#define MM_PAGE_SIZE (1u << MM_PAGE_SHIFT)
+#define MM_MAX_ORDER 10 /* MAX_PAGE_ORDER: largest block 4 MiB */
+#define MM_NR_ORDERS (MM_MAX_ORDER + 1)
+#define MM_MAX_NODES 8
+#define MM_MAX_ZONES 5  /* x86_64: DMA DMA32 Normal Movable Device */
+#define MM_MAX_CPUS 64
+#define MM_NIL UINT32_MAX /* "no pfn" in intrusive lists */
+
+/* ---- counters of /proc/vmstat and /proc/zoneinfo ---- */
+#define MM__ENUM(e, name) e,
+#define MM__ENUMZ(e, name) e, e##_LAST_ = e + MM_MAX_ZONES - 1,
+enum mm_zone_stat { MM_ZONE_STAT_ITEMS(MM__ENUM) MM_NR_ZONE_STAT };
+enum mm_node_stat { MM_NODE_STAT_ITEMS(MM__ENUM) MM_NR_NODE_STAT };
+enum mm_vm_stat { MM_VM_STAT_ITEMS(MM__ENUM) MM_NR_VM_STAT };
+/* Events; per-zone ones (MM_PGALLOC, …) are indexed MM_PGALLOC + zone type. */
+enum mm_vm_event { MM_VM_EVENT_ITEMS(MM__ENUM, MM__ENUMZ) MM_NR_VM_EVENTS };
+#undef MM__ENUM
+#undef MM__ENUMZ
+
+/* ---- errors: Linux errno numbers, negated on return ------------------- */
+enum {
+	MM_EPERM = 1, MM_ENOENT = 2, MM_ESRCH = 3, MM_EINTR = 4, MM_EIO = 5,
+	MM_ENXIO = 6, MM_E2BIG = 7, MM_ENOEXEC = 8, MM_EBADF = 9,
+	MM_ECHILD = 10, MM_EAGAIN = 11, MM_ENOMEM = 12, MM_EACCES = 13,
+	MM_EFAULT = 14, MM_EBUSY = 16, MM_EEXIST = 17, MM_ENODEV = 19,
+	MM_EINVAL = 22, MM_ENFILE = 23, MM_EMFILE = 24, MM_EFBIG = 27,
+	MM_ENOSPC = 28, MM_ERANGE = 34, MM_ENAMETOOLONG = 36,
+	MM_EOVERFLOW = 75,
+};
+/* "ENOMEM" for MM_ENOMEM or -MM_ENOMEM; "E?" for unknown numbers. */
+const char *mm_errname(int err);
+
+/* ---- injected environment ---------------------------------------------- */
+enum mm_log_level { MM_LOG_DEBUG, MM_LOG_INFO, MM_LOG_WARN };
+
+/*
+ * The machine's environment: a seeded RNG (xoshiro256**), the simulated
+ * clock (advanced only by tick), and a log sink supplied by the caller
+ * (may be NULL).  The RNG and clock are machine state (digested); the log
+ * sink is not.
+ */
+struct mm_env {
+	uint64_t rng[4];
+	uint64_t clock;  /* simulated ticks since boot */
+	void (*log)(void *ctx, enum mm_log_level level, const char *msg);
+	void *log_ctx;
+};
+void mm_env_init(struct mm_env *env, uint64_t seed);
+uint64_t mm_env_random(struct mm_env *env);
+
+/* ---- configuration -------------------------------------------------- */
+enum mm_arch { MM_ARCH_X86_64, MM_ARCH_I386 };
+enum mm_overcommit { MM_OVERCOMMIT_HEURISTIC, MM_OVERCOMMIT_ALWAYS,
+		     MM_OVERCOMMIT_NEVER };
+enum mm_page_policy { MM_POLICY_LINUX, MM_POLICY_CLOCK, MM_POLICY_FIFO,
+		      MM_POLICY_LRU, MM_POLICY_OPT, MM_POLICY_RANDOM };
+
+struct mm_config {
+	enum mm_arch arch;
+	uint64_t memory;                     /* bytes */
+	int nodes;
+	uint64_t node_memory[MM_MAX_NODES];  /* all 0: split evenly */
+	uint8_t distance[MM_MAX_NODES][MM_MAX_NODES]; /* all 0: 10 / 20 */
+	/* per node and zone index; -1 = not overridden */
+	int64_t zones_managed_pages[MM_MAX_NODES][MM_MAX_ZONES];
+	int cpus;
+	uint64_t swap;
+	enum mm_page_policy page_policy;
+	int64_t min_free_kbytes;             /* -1: Linux's formula */
+	int watermark_scale_factor;
+	bool zero_page;
+	uint32_t fault_around_bytes;
+	int swappiness;
+	enum mm_overcommit overcommit;
+	int overcommit_ratio;
+	uint32_t kswapd_pages_per_tick;
+	uint64_t seed;
+	int max_map_count;
+	int pid_max;
+	int randomize_va_space;
+};
+
+/* Fills the Linux-like defaults (x86_64, 256 MiB, 1 node, 2 cpus, …). */
+void mm_config_default(struct mm_config *cfg);
+/*
+ * Checks a config for consistency.  Returns 0, or -MM_EINVAL with a
+ * human-readable reason in err (never NULL-terminated beyond errlen).
+ */
+int mm_config_validate(const struct mm_config *cfg, char *err, size_t errlen);
+
+/* ---- GFP flags ---------------------------------------------------------- */
+enum {
+	MM___GFP_DMA = 1u << 0,
+	MM___GFP_HIGHMEM = 1u << 1,
+	MM___GFP_DMA32 = 1u << 2,
+	MM___GFP_MOVABLE = 1u << 3,
+	MM___GFP_RECLAIMABLE = 1u << 4,
+	MM___GFP_HIGH = 1u << 5,
+	MM___GFP_IO = 1u << 6,
+	MM___GFP_FS = 1u << 7,
+	MM___GFP_ZERO = 1u << 8,
+	MM___GFP_DIRECT_RECLAIM = 1u << 10,
+	MM___GFP_KSWAPD_RECLAIM = 1u << 11,
+	MM___GFP_NOWARN = 1u << 13,
+	MM___GFP_RETRY_MAYFAIL = 1u << 14,
+	MM___GFP_NOFAIL = 1u << 15,
+	MM___GFP_NORETRY = 1u << 16,
+	MM___GFP_MEMALLOC = 1u << 17,
+	MM___GFP_COMP = 1u << 18,
+	MM___GFP_NOMEMALLOC = 1u << 19,
+	MM___GFP_HARDWALL = 1u << 20,
+	MM___GFP_THISNODE = 1u << 21,
+	MM___GFP_ACCOUNT = 1u << 22,
+};
+#define MM___GFP_RECLAIM (MM___GFP_DIRECT_RECLAIM | MM___GFP_KSWAPD_RECLAIM)
+#define MM_GFP_ATOMIC (MM___GFP_HIGH | MM___GFP_KSWAPD_RECLAIM)
+#define MM_GFP_KERNEL (MM___GFP_RECLAIM | MM___GFP_IO | MM___GFP_FS)
+#define MM_GFP_NOWAIT (MM___GFP_KSWAPD_RECLAIM | MM___GFP_NOWARN)
+#define MM_GFP_USER (MM_GFP_KERNEL | MM___GFP_HARDWALL)
+#define MM_GFP_DMA MM___GFP_DMA
+#define MM_GFP_DMA32 MM___GFP_DMA32
+#define MM_GFP_HIGHUSER (MM_GFP_USER | MM___GFP_HIGHMEM)
+#define MM_GFP_HIGHUSER_MOVABLE (MM_GFP_HIGHUSER | MM___GFP_MOVABLE)
+
+/*
+ * Parses one flag name ("GFP_KERNEL", "__GFP_ZERO", …) and ORs it into
+ * *gfp.  Returns 0 or -MM_EINVAL for an unknown name.
+ */
+int mm_gfp_parse(const char *name, uint32_t *gfp);
+/* Names of the accepted flags, NULL-terminated (for docs and OpenAPI). */
+extern const char *const mm_gfp_names[];
+
+/* ---- physical memory ------------------------------------------------------ */
+enum mm_migratetype {
+	MM_MIGRATE_UNMOVABLE,
+	MM_MIGRATE_MOVABLE,
+	MM_MIGRATE_RECLAIMABLE,
+	MM_MIGRATE_PCPTYPES,
+	MM_MIGRATE_HIGHATOMIC = MM_MIGRATE_PCPTYPES,
+	MM_MIGRATE_ISOLATE,
+	MM_MIGRATE_TYPES
+};
+extern const char *const mm_migratetype_names[MM_MIGRATE_TYPES];
+
+/* Page flags (bits 0..23 of mm_page.flags); the zone id lives above. */
+enum mm_pageflag {
+	MM_PG_locked, MM_PG_referenced, MM_PG_uptodate, MM_PG_dirty,
+	MM_PG_lru, MM_PG_head, MM_PG_tail, MM_PG_active, MM_PG_workingset,
+	MM_PG_reserved, MM_PG_private, MM_PG_writeback, MM_PG_reclaim,
+	MM_PG_swapbacked, MM_PG_unevictable, MM_PG_mlocked,
+	MM_PG_buddy,   /* head of a free block on a buddy free list */
+	MM_PG_pcp,     /* free, on a per-CPU list */
+	MM_PG_slab, MM_PG_pgtable,
+	MM_PG_hole,    /* no RAM behind this pfn (inside a zone's span) */
+	MM_PG_kalloc,  /* allocated through the allocPages operation */
+	MM_NR_PAGEFLAGS
+};
+#define MM_PAGE_ZONE_SHIFT 24
+
+/*
+ * The frame descriptor, Linux's struct page in 32 bytes (SPEC §3 budget).
+ * lru_next/lru_prev link the frame into exactly one list at a time: a buddy
+ * free list, a per-CPU list or (later) an LRU list.  private holds the order
+ * of a free block (PG_buddy) or of an allocated compound head.
+ */
+struct mm_page {
+	uint32_t flags;     /* 1 << MM_PG_*; zone id (node*MM_MAX_ZONES+idx) << 24 */
+	int32_t refcount;   /* _refcount: 0 when free */
+	int32_t mapcount;   /* number of page-table entries mapping it */
+	uint32_t private;
+	uint32_t lru_next;
+	uint32_t lru_prev;
+	uint32_t mapping;   /* owner handle (0 = none) */
+	uint32_t index;     /* offset within mapping, in pages */
+};
+_Static_assert(sizeof(struct mm_page) <= 32, "frame descriptor over budget");
+
+/* An intrusive doubly linked list of frames, threaded through lru_*. */
+struct mm_plist {
+	uint32_t head, tail;
+	uint32_t count;
+};
+
+struct mm_free_area {
+	struct mm_plist free_list[MM_MIGRATE_TYPES];
+	uint64_t nr_free; /* blocks of this order, all types */
+};
+
+/* Per-CPU page list of one zone (order-0 only; see docs/physical-memory.md). */
+struct mm_pcp {
+	int32_t count;      /* pages on the lists */
+	int32_t high;       /* current high mark (auto-tuned between min/max) */
+	int32_t high_min, high_max;
+	int32_t batch;
+	int32_t free_count; /* pages freed since the last allocation */
+	int32_t alloc_factor;
+	uint32_t flags;
+	struct mm_plist lists[MM_MIGRATE_PCPTYPES];
+};
+
+enum mm_wmark { MM_WMARK_MIN, MM_WMARK_LOW, MM_WMARK_HIGH, MM_WMARK_PROMO,
+		MM_NR_WMARK };
+enum mm_zone_flag { MM_ZONE_BOOSTED_WATERMARK, MM_ZONE_BELOW_HIGH,
+		    MM_ZONE_RECLAIM_ACTIVE };
+
+struct mm_zone {
+	uint8_t node;
+	uint8_t idx;                /* zone type index within the node */
+	const char *name;           /* "DMA", "DMA32", "Normal", … */
+	uint32_t start_pfn;         /* span: [start_pfn, start_pfn + spanned) */
+	uint32_t spanned;
+	uint32_t present;           /* RAM pages in the span */
+	uint32_t managed;           /* present minus boot reservations */
+	uint64_t wmark[MM_NR_WMARK];  /* _watermark[]: without the boost */
+	uint64_t watermark_boost;
+	uint32_t flags;             /* 1 << MM_ZONE_* */
+	uint64_t lowmem_reserve[MM_MAX_ZONES];
+	/* vm_stat[MM_NR_FREE_PAGES]: free pages on the buddy lists (per-CPU
+	 * list pages excluded, as Linux); MM_NR_FREE_PAGES_BLOCKS: those in
+	 * blocks of at least pageblock order. */
+	int64_t vm_stat[MM_NR_ZONE_STAT];
+	int64_t nr_free_highatomic; /* free pages on HIGHATOMIC lists */
+	uint64_t nr_reserved_highatomic; /* pages in HIGHATOMIC pageblocks */
+	struct mm_free_area free_area[MM_NR_ORDERS];
+	uint8_t *pageblock_mt;      /* migratetype per pageblock of the span */
+	struct mm_pcp *pcp;         /* [cpus] */
+	uint64_t numa[6];           /* hit miss foreign interleave local other */
+};
+
+struct mm_node {
+	int id;
+	uint32_t start_pfn, spanned, present;
+	int nr_zones;               /* zone types on this arch */
+	struct mm_zone zones[MM_MAX_ZONES];
+	/* Fallback order for allocations from this node (populated zones). */
+	struct mm_zone *zonelist[MM_MAX_NODES * MM_MAX_ZONES];
+	int zonelist_len;
+	uint64_t cpumask;
+	int64_t vm_stat[MM_NR_NODE_STAT];
+};
+
+
+struct mm_machine {
+	struct mm_config cfg;
+	struct mm_env env;
+	struct mm_page *pages;       /* [nr_pfns] */
+	uint32_t nr_pfns;            /* highest pfn + 1 */
+	int nr_nodes;
+	struct mm_node nodes[MM_MAX_NODES];
+	int nr_zone_types;
+	int pageblock_order;
+	int cpu_node[MM_MAX_CPUS];
+	uint64_t min_free_kbytes;
+	bool mobility_disabled;      /* page_group_by_mobility_disabled */
+	uint64_t totalram_pages;     /* sum of managed */
+	uint64_t totalreserve_pages; /* per calculate_totalreserve_pages */
+	uint64_t events[MM_NR_VM_EVENTS];
+};
+
+/*
+ * Creates a machine: lays out nodes and zones, reserves the boot-time frames
+ * (docs/physical-memory.md), frees the rest into the buddy allocator and
+ * computes watermarks and per-CPU list sizes.  The caller owns *out and
+ * frees it with mm_machine_destroy().  On failure returns -MM_EINVAL (bad
+ * config, reason in err) or -MM_ENOMEM (host out of memory); *out untouched.
+ */
+int mm_machine_create(const struct mm_config *cfg, struct mm_machine **out,
+		      char *err, size_t errlen);
+void mm_machine_destroy(struct mm_machine *m);
+
+static inline struct mm_zone *mm_page_zone(const struct mm_machine *m,
+					   uint32_t pfn)
+{
+	uint32_t id = m->pages[pfn].flags >> MM_PAGE_ZONE_SHIFT;
+	return (struct mm_zone *)&m->nodes[id / MM_MAX_ZONES]
+		.zones[id % MM_MAX_ZONES];
+}
+static inline bool mm_page_test(const struct mm_page *p, enum mm_pageflag f)
+{
+	return p->flags & (1u << f);
+}
+static inline bool mm_zone_populated(const struct mm_zone *z)
+{
+	return z->present != 0;
+}
+/* wmark_pages(): the watermark including the current boost. */
+static inline uint64_t mm_wmark_pages(const struct mm_zone *z, enum mm_wmark w)
+{
+	return z->wmark[w] + z->watermark_boost;
+}
+int mm_pageblock_migratetype(const struct mm_machine *m, uint32_t pfn);
+
+/* ---- the page allocator ----------------------------------------------- */
+struct mm_alloc_result {
+	uint32_t pfn;
+	int node, zone;   /* zone type index */
+};
+
+/*
+ * alloc_pages(gfp, order) on behalf of cpu (its node is preferred unless
+ * node >= 0).  Order-0 requests go through the cpu's per-CPU lists.
+ * Returns 0 and the block, or -MM_ENOMEM (no zone could satisfy it within
+ * its watermarks), -MM_EINVAL (order > MAX_ORDER, bad cpu/node).
+ * The block belongs to the caller (refcount 1, PG_kalloc on its head).
+ */
+int mm_alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
+		   int cpu, int node, struct mm_alloc_result *res);
+/*
+ * Frees a block obtained from mm_alloc_pages (the block goes to the pcp list
+ * of cpu when order is 0).  Returns -MM_EINVAL, state unchanged, when pfn is
+ * not the head of an allocated block of exactly that order.
+ */
+int mm_free_pages(struct mm_machine *m, uint32_t pfn, unsigned order, int cpu);
+/* Returns every page on every per-CPU list to the buddy lists. */
+void mm_drain_all_pages(struct mm_machine *m);
+
+/* Zone free-page totals for meminfo (pcp pages are not free: Linux). */
+uint64_t mm_nr_free_pages(const struct mm_machine *m);
+
+/* ---- state digest --------------------------------------------------------- */
+#define MM_DIGEST_HEX 33
+/* A hash of the full machine state, as 32 lowercase hex digits + NUL. */
+void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX]);
+
+/* ---- invariant checker ---------------------------------------------------- */
+struct mm_violation {
+	const char *invariant;  /* a stable name, e.g. "buddy-flag" */
+	char detail[160];
+};
+/*
+ * Recomputes every structure from scratch.  Writes up to max violations
+ * and returns how many were found (0 = consistent).
+ */
+int mm_check(const struct mm_machine *m, struct mm_violation *v, int max);
+
+/* ---- /proc renders ------------------------------------------------------ */
+/*
+ * Each render writes the file's text into buf (truncated to len, always
+ * NUL-terminated when len > 0) and returns the length the full text needs,
+ * like snprintf.
+ */
+size_t mm_proc_buddyinfo(const struct mm_machine *m, char *buf, size_t len);
+size_t mm_proc_pagetypeinfo(const struct mm_machine *m, char *buf, size_t len);
+size_t mm_proc_zoneinfo(const struct mm_machine *m, char *buf, size_t len);
+size_t mm_proc_meminfo(const struct mm_machine *m, char *buf, size_t len);
+size_t mm_proc_vmstat(const struct mm_machine *m, char *buf, size_t len);
+
+#endif
