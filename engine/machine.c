@@ -33,6 +33,17 @@ static const char *const mm_zone_names_i386[] = {"DMA", "Normal", "HighMem",
 static const int mm_lowmem_ratio_x86_64[] = {256, 256, 32, 0, 0};
 static const int mm_lowmem_ratio_i386[] = {256, 32, 0, 0};
 
+int mm_zone_type_count(enum mm_arch arch)
+{
+	return arch == MM_ARCH_I386 ? 4 : 5;
+}
+
+const char *mm_zone_type_name(enum mm_arch arch, int idx)
+{
+	return arch == MM_ARCH_I386 ? mm_zone_names_i386[idx]
+				    : mm_zone_names_x86_64[idx];
+}
+
 /* Zone type of a pfn, by the arch's fixed boundaries. */
 static int mm__zone_type_of(const struct mm_machine *m, uint32_t pfn)
 {
@@ -89,10 +100,6 @@ static void mm__layout_nodes(struct mm_machine *m, uint32_t node_start[],
 static void mm__init_zones(struct mm_machine *m, const uint32_t node_start[],
 			   const uint32_t node_end[])
 {
-	const char *const *names = m->cfg.arch == MM_ARCH_I386
-					   ? mm_zone_names_i386
-					   : mm_zone_names_x86_64;
-
 	for (int n = 0; n < m->nr_nodes; n++) {
 		struct mm_node *node = &m->nodes[n];
 		uint32_t ns = node_start[n] == 0 ? 1 : node_start[n];
@@ -104,7 +111,7 @@ static void mm__init_zones(struct mm_machine *m, const uint32_t node_start[],
 			struct mm_zone *zone = &node->zones[z];
 			zone->node = (uint8_t)n;
 			zone->idx = (uint8_t)z;
-			zone->name = names[z];
+			zone->name = mm_zone_type_name(m->cfg.arch, z);
 		}
 		for (uint32_t pfn = node_start[n]; pfn < node_end[n]; pfn++) {
 			int t = mm__zone_type_of(m, pfn);
@@ -505,7 +512,7 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **out,
 	m->cfg = *cfg;
 	mm_env_init(&m->env, cfg->seed);
 	m->nr_nodes = cfg->nodes;
-	m->nr_zone_types = cfg->arch == MM_ARCH_I386 ? 4 : 5;
+	m->nr_zone_types = mm_zone_type_count(cfg->arch);
 	m->pageblock_order = cfg->arch == MM_ARCH_I386 ? 10 : 9;
 	m->nr_pfns = (uint32_t)(cfg->memory >> MM_PAGE_SHIFT);
 	m->pages = calloc(m->nr_pfns, sizeof(struct mm_page));

@@ -103,6 +103,10 @@ struct mm_config {
 	int randomize_va_space;
 };
 
+/* Zone types of an arch: how many, and their Linux names ("DMA32", …). */
+int mm_zone_type_count(enum mm_arch arch);
+const char *mm_zone_type_name(enum mm_arch arch, int idx);
+
 /* Fills the Linux-like defaults (x86_64, 256 MiB, 1 node, 2 cpus, …). */
 void mm_config_default(struct mm_config *cfg);
 /*

@@ -1,0 +1,57 @@
+/*
+ * api.h — JSON ⇄ engine.  Value conventions of SPEC §4 (sizes with binary
+ * units, addresses as numbers or hex/decimal strings, gfp arrays) and the
+ * machine config decoder.  Errors are reported as an api_error that the
+ * HTTP layer turns into the SPEC §4 error shape.
+ */
+#ifndef MMSIM_API_API_H
+#define MMSIM_API_API_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "engine/mm.h"
+
+/* A decode error: which field, and why (400 INVALID_ARGUMENT). */
+struct api_error {
+	char field[64];
+	char message[256];
+};
+
+/*
+ * Parses a size: a non-negative integer or a string of digits with an
+ * optional binary unit K, M, G, T (also KiB/MiB/GiB/TiB and "k"): "64K" =
+ * 65536.  Returns 0 or -1 (message in err, naming field).
+ */
+int api_parse_size(const json_t *v, const char *field, uint64_t *out,
+		   struct api_error *err);
+/* Parses an address: integer, "0x…" hex string or decimal string. */
+int api_parse_addr(const json_t *v, const char *field, uint64_t *out,
+		   struct api_error *err);
+/* Parses ["GFP_KERNEL", "__GFP_ZERO", …] into engine GFP bits. */
+int api_parse_gfp(const json_t *v, const char *field, uint32_t *out,
+		  struct api_error *err);
+
+/*
+ * Decodes a machine config object (unknown keys rejected, types and ranges
+ * checked, engine consistency checks applied).  NULL or {} gives the
+ * defaults.  Returns 0 or -1 with err filled.
+ */
+int api_config_decode(const json_t *obj, struct mm_config *cfg,
+		      struct api_error *err);
+/* Encodes a config back to JSON (every key, canonical units as numbers). */
+json_t *api_config_encode(const struct mm_config *cfg);
+
+#endif
+
+/* ---- JSON views of the engine's /proc data (api/proc.c) ---- */
+/*
+ * Renders /proc/NAME of machine m as Linux text (*text, malloc'd, caller
+ * frees) or as JSON (returned; caller decrefs).  NAME is one of buddyinfo,
+ * pagetypeinfo, zoneinfo, meminfo, vmstat.  Returns NULL / -1 for an
+ * unknown name.
+ */
+int api_proc_text(const struct mm_machine *m, const char *name, char **text);
+json_t *api_proc_json(const struct mm_machine *m, const char *name);
+/* The zones of every node: layout, watermarks, free lists, pcp lists. */
+json_t *api_zones_json(const struct mm_machine *m);
