@@ -472,7 +472,9 @@ static void mm__free_to_pcp(struct mm_machine *m, struct mm_zone *z, int cpu,
 	mm__free_pcppages_bulk(m, z, pcp, mm__nr_pcp_free(pcp, batch, high), mt);
 	if ((z->flags & (1u << MM_ZONE_BELOW_HIGH)) &&
 	    mm__zone_watermark_ok(z, 0, mm_wmark_pages(z, MM_WMARK_HIGH),
-				  m->nr_zone_types - 1, 0, z->vm_stat[MM_NR_FREE_PAGES]))
+				  m->cfg.arch == MM_ARCH_I386 ? MM_I386_MOVABLE
+							      : MM_X86_64_MOVABLE,
+				  0, z->vm_stat[MM_NR_FREE_PAGES]))
 		z->flags &= ~(1u << MM_ZONE_BELOW_HIGH);
 }
 
