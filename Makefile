@@ -44,14 +44,14 @@ ENGINE_SRC := $(sort $(wildcard engine/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/%.o)
 $(O)/libmmengine.a: $(ENGINE_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 # ---- api: JSON <-> engine ---------------------------------------------------
 API_SRC := $(sort $(wildcard api/*.c))
 API_OBJ := $(API_SRC:%.c=$(O)/%.o)
 $(O)/libmmapi.a: $(API_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 # ---- tests --------------------------------------------------------------------
 HARNESS_OBJ := $(O)/tests/harness.o
@@ -59,15 +59,21 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
 
 $(O)/unit-tests: $(UNIT_OBJ) $(HARNESS_OBJ) $(O)/libmmapi.a $(O)/libmmengine.a
-	$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
 # ---- bench ----------------------------------------------------------------------
 $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 # The engine performs no I/O and reads no clock or random source (SPEC §1).
 check-engine-purity: $(ENGINE_OBJ)
