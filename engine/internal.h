@@ -100,6 +100,17 @@ enum {
 	(MM_ALLOC_NON_BLOCK | MM_ALLOC_MIN_RESERVE | MM_ALLOC_HIGHATOMIC | \
 	 MM_ALLOC_OOM)
 
+/*
+ * The page allocator for engine-internal users (slab, page tables, …):
+ * like mm_alloc_pages() but without the PG_kalloc ownership mark; order > 0
+ * blocks are compound only with __GFP_COMP.  mm__free_pages() takes back a
+ * block whose refcount is 1 (a programmer error otherwise).
+ */
+int mm__alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
+		    int cpu, int node, struct mm_alloc_result *res);
+void mm__free_pages(struct mm_machine *m, uint32_t pfn, unsigned order,
+		    int cpu);
+
 bool mm__zone_watermark_ok(const struct mm_zone *z, unsigned order,
 			   uint64_t mark, int highest_zoneidx,
 			   unsigned alloc_flags, int64_t free_pages);

@@ -323,18 +323,17 @@ static void mm__prep_new_page(struct mm_machine *m, uint32_t pfn,
 	p->refcount = 1;
 	p->mapping = 0;
 	p->index = 0;
-	mm__set(p, MM_PG_kalloc);
-	if (order) {
+	if (order && (gfp & MM___GFP_COMP)) {
 		mm__set(p, MM_PG_head);
 		p->private = order;
 		for (uint32_t i = 1; i < (1u << order); i++)
 			mm__set(&m->pages[pfn + i], MM_PG_tail);
 	}
-	(void)gfp; /* __GFP_ZERO: contents are zero until written (paging) */
+	/* __GFP_ZERO: contents are zero until written (paging issue). */
 }
 
-int mm_alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
-		   int cpu, int node, struct mm_alloc_result *res)
+int mm__alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
+		    int cpu, int node, struct mm_alloc_result *res)
 {
 	if (order > MM_MAX_ORDER || cpu < 0 || cpu >= m->cfg.cpus ||
 	    node >= m->nr_nodes)
@@ -356,9 +355,8 @@ int mm_alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
 	while (ac.first < ac.node->zonelist_len &&
 	       ac.node->zonelist[ac.first]->idx > ac.highest_zoneidx)
 		ac.first++;
-	if (ac.first == ac.node->zonelist_len) {
+	if (ac.first == ac.node->zonelist_len)
 		return -MM_ENOMEM;
-	}
 
 	struct mm_zone *z = NULL;
 	unsigned flags = MM_ALLOC_WMARK_LOW |
@@ -378,14 +376,24 @@ int mm_alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
 		mm_drain_all_pages(m);
 		pfn = mm__get_page_from_freelist(m, order, flags, &ac, &z);
 	}
-	if (pfn == MM_NIL) {
+	if (pfn == MM_NIL)
 		return -MM_ENOMEM;
-	}
 	mm__prep_new_page(m, pfn, order, gfp);
 	res->pfn = pfn;
 	res->node = z->node;
 	res->zone = z->idx;
 	return 0;
+}
+
+int mm_alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
+		   int cpu, int node, struct mm_alloc_result *res)
+{
+	/* Blocks handed to API callers are compound so the order can be
+	 * checked when they are freed. */
+	int rc = mm__alloc_pages(m, gfp | MM___GFP_COMP, order, cpu, node, res);
+	if (rc == 0)
+		mm__set(&m->pages[res->pfn], MM_PG_kalloc);
+	return rc;
 }
 
 /* free_pcppages_bulk(): count pages from the cpu's lists, round-robin from
@@ -478,22 +486,17 @@ static void mm__free_to_pcp(struct mm_machine *m, struct mm_zone *z, int cpu,
 		z->flags &= ~(1u << MM_ZONE_BELOW_HIGH);
 }
 
-int mm_free_pages(struct mm_machine *m, uint32_t pfn, unsigned order, int cpu)
+void mm__free_pages(struct mm_machine *m, uint32_t pfn, unsigned order, int cpu)
 {
-	if (pfn >= m->nr_pfns || order > MM_MAX_ORDER || cpu < 0 ||
-	    cpu >= m->cfg.cpus || (pfn & ((1u << order) - 1)))
-		return -MM_EINVAL;
 	struct mm_page *p = &m->pages[pfn];
-	if (!mm_page_test(p, MM_PG_kalloc) || p->refcount != 1)
-		return -MM_EINVAL;
-	if (order != (mm_page_test(p, MM_PG_head) ? p->private : 0))
-		return -MM_EINVAL;
-
 	struct mm_zone *z = mm_page_zone(m, pfn);
-	mm__clear(p, MM_PG_kalloc);
+
+	MM_ASSERT(p->refcount == 1);
 	mm__clear(p, MM_PG_head);
 	p->private = 0;
 	p->refcount = 0;
+	p->mapping = 0;
+	p->index = 0;
 	for (uint32_t i = 1; i < (1u << order); i++)
 		mm__clear(&m->pages[pfn + i], MM_PG_tail);
 	m->events[MM_PGFREE] += 1u << order;
@@ -506,6 +509,20 @@ int mm_free_pages(struct mm_machine *m, uint32_t pfn, unsigned order, int cpu)
 	} else {
 		mm__free_one_page(m, z, pfn, order, mt, false);
 	}
+}
+
+int mm_free_pages(struct mm_machine *m, uint32_t pfn, unsigned order, int cpu)
+{
+	if (pfn >= m->nr_pfns || order > MM_MAX_ORDER || cpu < 0 ||
+	    cpu >= m->cfg.cpus || (pfn & ((1u << order) - 1)))
+		return -MM_EINVAL;
+	struct mm_page *p = &m->pages[pfn];
+	if (!mm_page_test(p, MM_PG_kalloc) || p->refcount != 1)
+		return -MM_EINVAL;
+	if (order != (mm_page_test(p, MM_PG_head) ? p->private : 0))
+		return -MM_EINVAL;
+	mm__clear(p, MM_PG_kalloc);
+	mm__free_pages(m, pfn, order, cpu);
 	return 0;
 }
 
