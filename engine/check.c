@@ -23,15 +23,26 @@
  *                    allocated heads >= 1
  *   managed-count    managed = present - reserved frames
  *   highatomic-count nr_reserved_highatomic matches HighAtomic pageblocks
- *   frame-owner      every frame of a zone is reserved, free, on a pcp list
- *                    or allocated
+ *   frame-owner      every frame of a zone is reserved, free, on a pcp list,
+ *                    allocated or part of a slab
+ * and of the slab allocator:
+ *   slab-page        a slab's frames carry PG_slab, its cache and its id;
+ *                    every PG_slab frame belongs to a live slab
+ *   slab-freelist    a slab's free chain stays inside the slab, has no
+ *                    cycle and holds exactly objects - inuse objects
+ *   slab-state       a slab is where its state says: the cpu's active
+ *                    slab, on a cpu partial list, on its node's partial
+ *                    list (not full) or on no list (full)
+ *   slab-counts      per-node slab and object counts, and the node's
+ *                    NR_SLAB_* pages, equal the recount
+ *   slab-poison      free objects of SLAB_POISON caches hold the poison
  */
 #include "engine/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { OWN_NONE, OWN_RESERVED, OWN_FREE, OWN_PCP, OWN_ALLOC };
+enum { OWN_NONE, OWN_RESERVED, OWN_FREE, OWN_PCP, OWN_ALLOC, OWN_SLAB };
 
 struct mm__checker {
 	const struct mm_machine *m;
@@ -217,7 +228,8 @@ static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
 					   "refcount %d", pfn, p->refcount);
 			mm__claim(c, pfn, 1, OWN_RESERVED, "a reserved frame");
 		}
-		if (mm_page_test(p, MM_PG_kalloc)) {
+		if (mm_page_test(p, MM_PG_kalloc) ||
+		    mm_page_test(p, MM_PG_large_kmalloc)) {
 			uint32_t nr = mm_page_test(p, MM_PG_head) ? 1u << p->private : 1;
 			if (p->refcount < 1)
 				mm__report(c, "refcount", "allocated pfn %u has "
@@ -285,6 +297,182 @@ static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
 	}
 }
 
+/* Membership marks while walking slab lists: which list saw each slab. */
+enum { SEEN_NONE, SEEN_CPU, SEEN_CPU_PARTIAL, SEEN_PARTIAL };
+
+static void mm__check_slab_list(struct mm__checker *c, const struct mm_slab_list *l,
+				uint8_t *seen, uint8_t mark, uint32_t cache,
+				const char *what)
+{
+	const struct mm_machine *m = c->m;
+	uint32_t prev = MM_NIL, id = l->head, n = 0;
+
+	while (id != MM_NIL) {
+		if (id >= m->nr_slabs || n > l->count) {
+			mm__report(c, "list-links", "%s: slab chain runs past its "
+				   "count %u", what, l->count);
+			return;
+		}
+		const struct mm_slab *sl = &m->slabs[id];
+		if (sl->prev != prev) {
+			mm__report(c, "list-links", "%s: slab %u has prev %u, "
+				   "expected %u", what, id, sl->prev, prev);
+			return;
+		}
+		if (sl->pfn == MM_NIL || sl->cache != cache || seen[id])
+			mm__report(c, "slab-state", "%s holds slab %u (free record, "
+				   "other cache or listed twice)", what, id);
+		seen[id] = mark;
+		prev = id;
+		id = sl->next;
+		n++;
+	}
+	if (l->tail != prev || n != l->count)
+		mm__report(c, "list-links", "%s: walked %u slabs, list says %u",
+			   what, n, l->count);
+}
+
+static void mm__check_slabs(struct mm__checker *c)
+{
+	const struct mm_machine *m = c->m;
+	uint8_t *seen = calloc(m->nr_slabs ? m->nr_slabs : 1, 1);
+	int64_t pages[MM_MAX_NODES][2] = {{0}};
+	char what[96];
+
+	if (!seen)
+		return;
+	for (int ci = 0; ci < MM_SLAB_MAX_CACHES; ci++) {
+		const struct mm_kmem_cache *s = m->caches[ci];
+		if (!s)
+			continue;
+		for (int cpu = 0; cpu < m->cfg.cpus; cpu++) {
+			uint32_t id = s->cpu[cpu].slab;
+			if (id != MM_NIL) {
+				if (id >= m->nr_slabs || m->slabs[id].pfn == MM_NIL ||
+				    m->slabs[id].cache != s->id || seen[id])
+					mm__report(c, "slab-state", "cache %s cpu %d: "
+						   "active slab %u is not a live slab "
+						   "of the cache", s->name, cpu, id);
+				else
+					seen[id] = SEEN_CPU;
+			}
+			snprintf(what, sizeof(what), "cache %s cpu %d partial",
+				 s->name, cpu);
+			mm__check_slab_list(c, &s->cpu[cpu].partial, seen,
+					    SEEN_CPU_PARTIAL, s->id, what);
+		}
+		for (int n = 0; n < m->nr_nodes; n++) {
+			snprintf(what, sizeof(what), "cache %s node %d partial",
+				 s->name, n);
+			mm__check_slab_list(c, &s->node[n].partial, seen,
+					    SEEN_PARTIAL, s->id, what);
+		}
+	}
+	uint64_t nr_slabs[MM_SLAB_MAX_CACHES][MM_MAX_NODES];
+	uint64_t nr_objs[MM_SLAB_MAX_CACHES][MM_MAX_NODES];
+	memset(nr_slabs, 0, sizeof(nr_slabs));
+	memset(nr_objs, 0, sizeof(nr_objs));
+	for (uint32_t id = 0; id < m->nr_slabs; id++) {
+		const struct mm_slab *sl = &m->slabs[id];
+		if (sl->pfn == MM_NIL)
+			continue;
+		const struct mm_kmem_cache *s =
+			sl->cache < MM_SLAB_MAX_CACHES ? m->caches[sl->cache] : NULL;
+		if (!s || sl->node >= m->nr_nodes ||
+		    sl->pfn + (1u << sl->order) > m->nr_pfns) {
+			mm__report(c, "slab-page", "slab %u: cache %u, node %u or "
+				   "frames out of range", id, sl->cache, sl->node);
+			continue;
+		}
+		for (uint32_t i = 0; i < (1u << sl->order); i++) {
+			const struct mm_page *p = &m->pages[sl->pfn + i];
+			if (!mm_page_test(p, MM_PG_slab) || p->mapping != s->id + 1 ||
+			    p->index != id) {
+				mm__report(c, "slab-page", "slab %u of %s: pfn %u has "
+					   "slab=%d mapping %u index %u", id,
+					   s->name, sl->pfn + i,
+					   mm_page_test(p, MM_PG_slab), p->mapping,
+					   p->index);
+				break;
+			}
+		}
+		mm__claim(c, sl->pfn, 1u << sl->order, OWN_SLAB, "a slab");
+		uint32_t nfree = 0, used = 0;
+		for (uint32_t idx = sl->freelist; idx != MM_SLAB_OBJ_END;
+		     idx = sl->free_next[idx]) {
+			if (idx >= sl->objects || nfree >= sl->objects ||
+			    sl->free_next[idx] == MM_SLAB_OBJ_USED) {
+				mm__report(c, "slab-freelist", "slab %u of %s: free "
+					   "chain breaks at object %u", id, s->name,
+					   idx);
+				nfree = UINT32_MAX;
+				break;
+			}
+			if (sl->shadow) {
+				const uint8_t *o = sl->shadow + (size_t)idx * s->object_size;
+				for (uint32_t k = 0; k < s->object_size; k++)
+					if (o[k] != (k + 1 < s->object_size ? 0x6b : 0xa5)) {
+						mm__report(c, "slab-poison", "slab %u of "
+							   "%s: free object %u byte %u "
+							   "is 0x%02x", id, s->name,
+							   idx, k, o[k]);
+						break;
+					}
+			}
+			nfree++;
+		}
+		for (uint32_t idx = 0; idx < sl->objects; idx++)
+			used += sl->free_next[idx] == MM_SLAB_OBJ_USED;
+		if (nfree != UINT32_MAX && (nfree + sl->inuse != sl->objects ||
+					    used != sl->inuse))
+			mm__report(c, "slab-freelist", "slab %u of %s: inuse %u, "
+				   "%u free on the chain, %u marked used, %u objects",
+				   id, s->name, sl->inuse, nfree, used, sl->objects);
+		uint8_t want = sl->state == MM_SLAB_CPU ? SEEN_CPU
+			       : sl->state == MM_SLAB_CPU_PARTIAL ? SEEN_CPU_PARTIAL
+			       : sl->state == MM_SLAB_PARTIAL ? SEEN_PARTIAL : SEEN_NONE;
+		if (seen[id] != want ||
+		    (sl->state == MM_SLAB_FULL && sl->inuse != sl->objects) ||
+		    (sl->state == MM_SLAB_PARTIAL && sl->inuse == sl->objects))
+			mm__report(c, "slab-state", "slab %u of %s: state %u, inuse "
+				   "%u/%u, found on list %u", id, s->name, sl->state,
+				   sl->inuse, sl->objects, seen[id]);
+		nr_slabs[s->id][sl->node]++;
+		nr_objs[s->id][sl->node] += sl->objects;
+		pages[sl->node][(s->flags & MM_SLAB_RECLAIM_ACCOUNT) ? 1 : 0] +=
+			1 << sl->order;
+	}
+	for (int ci = 0; ci < MM_SLAB_MAX_CACHES; ci++) {
+		const struct mm_kmem_cache *s = m->caches[ci];
+		for (int n = 0; s && n < m->nr_nodes; n++)
+			if (s->node[n].nr_slabs != nr_slabs[ci][n] ||
+			    s->node[n].total_objects != nr_objs[ci][n])
+				mm__report(c, "slab-counts", "cache %s node %d: %lu "
+					   "slabs %lu objects, recount %lu %lu",
+					   s->name, n, (unsigned long)s->node[n].nr_slabs,
+					   (unsigned long)s->node[n].total_objects,
+					   (unsigned long)nr_slabs[ci][n],
+					   (unsigned long)nr_objs[ci][n]);
+	}
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		if (mm_page_test(p, MM_PG_large_kmalloc))
+			pages[mm_page_zone(m, pfn)->node][0] += 1 << p->private;
+		if (mm_page_test(p, MM_PG_slab) && c->own[pfn] != OWN_SLAB)
+			mm__report(c, "slab-page", "pfn %u is PG_slab but in no "
+				   "live slab", pfn);
+	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		if (m->nodes[n].vm_stat[MM_NR_SLAB_UNRECLAIMABLE] != pages[n][0] ||
+		    m->nodes[n].vm_stat[MM_NR_SLAB_RECLAIMABLE] != pages[n][1])
+			mm__report(c, "slab-counts", "node %d: slab pages %ld/%ld "
+				   "(unreclaimable/reclaimable), recount %ld/%ld", n,
+				   (long)m->nodes[n].vm_stat[MM_NR_SLAB_UNRECLAIMABLE],
+				   (long)m->nodes[n].vm_stat[MM_NR_SLAB_RECLAIMABLE],
+				   (long)pages[n][0], (long)pages[n][1]);
+	free(seen);
+}
+
 int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 {
 	struct mm__checker c = {m, v, max, 0, calloc(m->nr_pfns, 1)};
@@ -299,6 +487,7 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	for (int n = 0; n < m->nr_nodes; n++)
 		for (int z = 0; z < m->nr_zone_types; z++)
 			mm__check_zone(&c, &m->nodes[n], &m->nodes[n].zones[z]);
+	mm__check_slabs(&c);
 	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0;
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];

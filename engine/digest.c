@@ -114,6 +114,81 @@ static void mm__h_zone(struct mm__hash *h, const struct mm_machine *m,
 		mm__h(h, z->numa[i]);
 }
 
+static void mm__h_slist(struct mm__hash *h, const struct mm_slab_list *l)
+{
+	mm__h(h, ((uint64_t)l->head << 32) | l->tail);
+	mm__h(h, l->count);
+}
+
+static void mm__h_bytes(struct mm__hash *h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t w = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		w |= (uint64_t)b[i] << (8 * (i % 8));
+		if (i % 8 == 7 || i + 1 == n) {
+			mm__h(h, w);
+			w = 0;
+		}
+	}
+	mm__h(h, n);
+}
+
+static void mm__h_slab(struct mm__hash *h, const struct mm_machine *m)
+{
+	mm__h(h, m->cache_seq);
+	for (int i = 0; i < MM_SLAB_MAX_CACHES; i++) {
+		const struct mm_kmem_cache *s = m->caches[i];
+		mm__h(h, s != NULL);
+		if (!s)
+			continue;
+		mm__h_bytes(h, s->name, strlen(s->name));
+		mm__h(h, ((uint64_t)s->seq << 32) | s->object_size);
+		mm__h(h, ((uint64_t)s->size << 32) | s->align);
+		mm__h(h, ((uint64_t)s->flags << 32) | s->gfp);
+		mm__h(h, ((uint64_t)s->order << 48) | ((uint64_t)s->min_order << 40) |
+				 ((uint64_t)s->objects << 16) | s->min_objects);
+		mm__h(h, ((uint64_t)s->min_partial << 32) | s->cpu_partial_slabs);
+		mm__h(h, s->builtin);
+		for (int c = 0; c < m->cfg.cpus; c++) {
+			mm__h(h, s->cpu[c].slab);
+			mm__h_slist(h, &s->cpu[c].partial);
+		}
+		for (int n = 0; n < m->nr_nodes; n++) {
+			mm__h_slist(h, &s->node[n].partial);
+			mm__h(h, s->node[n].nr_slabs);
+			mm__h(h, s->node[n].total_objects);
+		}
+	}
+	for (int t = 0; t < MM_NR_KMALLOC_TYPES; t++)
+		for (int i = 0; i <= MM_KMALLOC_SHIFT_HIGH; i++)
+			mm__h(h, (uint64_t)m->kmalloc_caches[t][i]);
+	for (int e = 0; e < MM_NR_ENGINE_CACHES; e++)
+		mm__h(h, (uint64_t)m->engine_caches[e]);
+	mm__h(h, ((uint64_t)m->nr_slabs << 32) | m->free_slab_ids);
+	for (uint32_t id = 0; id < m->nr_slabs; id++) {
+		const struct mm_slab *sl = &m->slabs[id];
+		mm__h(h, ((uint64_t)sl->pfn << 32) | sl->cache);
+		mm__h(h, ((uint64_t)sl->next << 32) | sl->prev);
+		mm__h(h, ((uint64_t)sl->inuse << 48) | ((uint64_t)sl->objects << 32) |
+				 ((uint64_t)sl->freelist << 16) | sl->order);
+		mm__h(h, ((uint64_t)sl->node << 16) | ((uint64_t)sl->state << 8) |
+				 (uint8_t)sl->cpu);
+		if (sl->pfn == MM_NIL)
+			continue;
+		for (uint32_t i = 0; i < sl->objects; i += 4) {
+			uint64_t w = 0;
+			for (uint32_t k = 0; k < 4 && i + k < sl->objects; k++)
+				w |= (uint64_t)sl->free_next[i + k] << (16 * k);
+			mm__h(h, w);
+		}
+		if (sl->shadow)
+			mm__h_bytes(h, sl->shadow,
+				    (size_t)sl->objects * m->caches[sl->cache]->object_size);
+	}
+}
+
 void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 {
 	struct mm__hash h = {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0};
@@ -139,6 +214,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 			mm__h_zone(&h, m, &m->nodes[n].zones[z]);
 	}
 	mm__h(&h, m->mobility_disabled);
+	mm__h_slab(&h, m);
 	for (int e = 0; e < MM_NR_VM_EVENTS; e++)
 		mm__h(&h, m->events[e]);
 

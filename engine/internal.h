@@ -118,6 +118,10 @@ bool mm__zone_watermark_ok(const struct mm_zone *z, unsigned order,
 /* ---- machine set-up (machine.c) ---- */
 void mm__setup_watermarks(struct mm_machine *m);
 
+/* ---- slab (slab.c) ---- */
+int mm__slab_init(struct mm_machine *m);
+void mm__slab_destroy(struct mm_machine *m);
+
 /* ---- text output (buf.c) ---- */
 struct mm_buf {
 	char *p;

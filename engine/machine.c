@@ -556,6 +556,9 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **out,
 	m->mobility_disabled = m->totalram_pages <
 			       (uint64_t)mm__pageblock_nr(m) * MM_MIGRATE_TYPES;
 	mm__init_min_free_kbytes(m);
+	rc = mm__slab_init(m);
+	if (rc)
+		goto err_free_zones;
 	*out = m;
 	return 0;
 
@@ -571,6 +574,7 @@ void mm_machine_destroy(struct mm_machine *m)
 {
 	if (!m)
 		return;
+	mm__slab_destroy(m);
 	for (int n = 0; n < MM_MAX_NODES; n++)
 		for (int z = 0; z < MM_MAX_ZONES; z++) {
 			free(m->nodes[n].zones[z].pageblock_mt);

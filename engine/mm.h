@@ -20,6 +20,8 @@
 
 #include "engine/vmstat_items.h"
 
+struct mm_machine;
+
 #define MM_PAGE_SHIFT 12
 #define MM_PAGE_SIZE (1u << MM_PAGE_SHIFT)
 #define MM_MAX_ORDER 10 /* MAX_PAGE_ORDER: largest block 4 MiB */
@@ -180,9 +182,13 @@ enum mm_pageflag {
 	MM_PG_slab, MM_PG_pgtable,
 	MM_PG_hole,    /* no RAM behind this pfn (inside a zone's span) */
 	MM_PG_kalloc,  /* allocated through the allocPages operation */
+	MM_PG_large_kmalloc, /* head of a kmalloc() too big for a cache */
 	MM_NR_PAGEFLAGS
 };
-#define MM_PAGE_ZONE_SHIFT 24
+/* Zone id (node * MM_MAX_ZONES + zone type, < 64) in the top 6 bits. */
+#define MM_PAGE_ZONE_SHIFT 26
+_Static_assert(MM_NR_PAGEFLAGS <= MM_PAGE_ZONE_SHIFT, "page flags overflow");
+_Static_assert(MM_MAX_NODES * MM_MAX_ZONES <= 64, "zone id overflows");
 
 /*
  * The frame descriptor, Linux's struct page in 32 bytes (SPEC §3 budget).
@@ -267,6 +273,140 @@ struct mm_node {
 };
 
 
+/* ---- slab allocator (slab.c) ------------------------------------------- */
+/* kmem_cache_create() flags (Linux's SLAB_* names). */
+enum {
+	MM_SLAB_HWCACHE_ALIGN = 1u << 0,
+	MM_SLAB_CACHE_DMA = 1u << 1,
+	MM_SLAB_RECLAIM_ACCOUNT = 1u << 2,
+	MM_SLAB_ACCOUNT = 1u << 3,
+	MM_SLAB_PANIC = 1u << 4,
+	MM_SLAB_TYPESAFE_BY_RCU = 1u << 5,
+	MM_SLAB_POISON = 1u << 6,
+};
+/* Parses one flag name ("SLAB_HWCACHE_ALIGN", …) into *flags. */
+int mm_slab_flag_parse(const char *name, uint32_t *flags);
+extern const char *const mm_slab_flag_names[];
+
+#define MM_SLAB_NAME_MAX 32
+#define MM_SLAB_MAX_CACHES 512
+
+enum mm_slab_state {
+	MM_SLAB_CPU,         /* a cpu's active slab (frozen) */
+	MM_SLAB_CPU_PARTIAL, /* on a cpu's partial list (frozen) */
+	MM_SLAB_PARTIAL,     /* on its node's partial list */
+	MM_SLAB_FULL,        /* every object in use, on no list */
+};
+
+/*
+ * One slab (Linux's struct slab): 2^order frames holding `objects` objects.
+ * Free objects form a LIFO chain through free_next[] (the free pointer that
+ * SLUB keeps inside each free object); allocated objects hold
+ * MM_SLAB_OBJ_USED, so a double free is detected without scanning.
+ */
+#define MM_SLAB_OBJ_END 0xfffeu
+#define MM_SLAB_OBJ_USED 0xffffu
+struct mm_slab {
+	uint32_t pfn;          /* first frame; MM_NIL when the record is free */
+	uint32_t cache;        /* cache id */
+	uint32_t next, prev;   /* partial-list links (slab ids), MM_NIL ends */
+	uint16_t inuse, objects;
+	uint16_t freelist;     /* first free object, MM_SLAB_OBJ_END if none */
+	uint8_t order, node;
+	uint8_t state;         /* enum mm_slab_state */
+	int8_t cpu;            /* owning cpu for MM_SLAB_CPU/CPU_PARTIAL */
+	uint16_t *free_next;   /* [objects] */
+	uint8_t *shadow;       /* poison bytes of free objects (SLAB_POISON) */
+};
+
+struct mm_slab_list {
+	uint32_t head, tail, count;
+};
+
+struct mm_kmem_cache_cpu {
+	uint32_t slab;                 /* active slab id or MM_NIL */
+	struct mm_slab_list partial;   /* frozen partial slabs */
+};
+
+struct mm_kmem_cache_node {
+	struct mm_slab_list partial;
+	uint64_t nr_slabs, total_objects;
+};
+
+struct mm_kmem_cache {
+	char name[MM_SLAB_NAME_MAX];
+	uint32_t id;
+	uint32_t seq;           /* creation order (slabinfo lists newest first) */
+	uint32_t object_size;   /* as asked */
+	uint32_t size;          /* object stride: aligned, with free pointer */
+	uint32_t align;
+	uint32_t flags;         /* MM_SLAB_* */
+	uint32_t gfp;           /* allocflags for new slabs */
+	uint8_t order, min_order;
+	uint16_t objects, min_objects;
+	uint32_t min_partial, cpu_partial_slabs;
+	bool builtin;           /* kmalloc or engine cache: cannot be destroyed */
+	struct mm_kmem_cache_cpu *cpu;   /* [cpus] */
+	struct mm_kmem_cache_node node[MM_MAX_NODES];
+};
+
+/* kmalloc cache types, in Linux's creation order. */
+enum mm_kmalloc_type { MM_KMALLOC_NORMAL, MM_KMALLOC_RECLAIM, MM_KMALLOC_DMA,
+		       MM_KMALLOC_CGROUP, MM_NR_KMALLOC_TYPES };
+#define MM_KMALLOC_SHIFT_LOW 3
+#define MM_KMALLOC_SHIFT_HIGH 13 /* kmalloc-8k: KMALLOC_MAX_CACHE_SIZE */
+
+/* The engine's own caches (allocated from by processes, files, …). */
+enum mm_engine_cache { MM_CACHE_TASK_STRUCT, MM_CACHE_MM_STRUCT,
+		       MM_CACHE_VM_AREA_STRUCT, MM_CACHE_ANON_VMA,
+		       MM_CACHE_FILP, MM_CACHE_RADIX_TREE_NODE,
+		       MM_NR_ENGINE_CACHES };
+
+/* Kernel virtual address layout of the machine's arch. */
+uint64_t mm_page_offset(const struct mm_machine *m);
+/* __va(pfn << PAGE_SHIFT) for a frame with a direct mapping. */
+uint64_t mm_pfn_to_virt(const struct mm_machine *m, uint32_t pfn);
+
+/*
+ * kmem_cache_create(): a cache of objects of `size` bytes (align 0 = the
+ * architecture minimum).  Returns the cache id (>= 0), -MM_EEXIST for a
+ * name in use, -MM_EINVAL for a bad size/align/name, -MM_ENOMEM when the
+ * cache table is full.  Creating a cache allocates no slab yet (SLUB).
+ */
+int mm_kmem_cache_create(struct mm_machine *m, const char *name, uint32_t size,
+			 uint32_t align, uint32_t flags);
+/* Finds a cache by name; -MM_ENOENT if none. */
+int mm_kmem_cache_lookup(const struct mm_machine *m, const char *name);
+/*
+ * kmem_cache_alloc(): one object, as a kernel virtual address in *addr.
+ * -MM_ENOMEM when no slab page can be allocated; -MM_ENOENT bad cache.
+ */
+int mm_kmem_cache_alloc(struct mm_machine *m, int cache, uint32_t gfp, int cpu,
+			uint64_t *addr);
+/*
+ * kmem_cache_free(): -MM_EINVAL (state unchanged) when addr is not an
+ * allocated object of that cache: a double free, a foreign pointer or an
+ * address inside an object.
+ */
+int mm_kmem_cache_free(struct mm_machine *m, int cache, uint64_t addr, int cpu);
+/* kmem_cache_shrink(): releases empty slabs; returns pages freed (>= 0). */
+int mm_kmem_cache_shrink(struct mm_machine *m, int cache);
+/* kmem_cache_destroy(): -MM_EBUSY if objects remain, -MM_EPERM for the
+ * kmalloc and engine caches. */
+int mm_kmem_cache_destroy(struct mm_machine *m, int cache);
+/* kmalloc(): from kmalloc-<size> (by gfp: dma-, -rcl-, -cg-) or, above
+ * 8 KiB, compound pages from the buddy.  *cache is the cache id or -1. */
+int mm_kmalloc(struct mm_machine *m, uint64_t size, uint32_t gfp, int cpu,
+	       uint64_t *addr, int *cache);
+/* kfree(): -MM_EINVAL (state unchanged) for anything kmalloc didn't return
+ * or already freed; kfree(NULL/ZERO_SIZE_PTR) is a no-op. */
+int mm_kfree(struct mm_machine *m, uint64_t addr, int cpu);
+/* ksize(): usable size of a kmalloc'd object, or -MM_EINVAL. */
+int64_t mm_ksize(const struct mm_machine *m, uint64_t addr);
+#define MM_ZERO_SIZE_PTR 16u
+
+size_t mm_proc_slabinfo(const struct mm_machine *m, char *buf, size_t len);
+
 struct mm_machine {
 	struct mm_config cfg;
 	struct mm_env env;
@@ -282,6 +422,15 @@ struct mm_machine {
 	uint64_t totalram_pages;     /* sum of managed */
 	uint64_t totalreserve_pages; /* per calculate_totalreserve_pages */
 	uint64_t events[MM_NR_VM_EVENTS];
+
+	/* slab.c: caches by id (NULL = free id), slab records by id. */
+	struct mm_kmem_cache *caches[MM_SLAB_MAX_CACHES];
+	uint32_t cache_seq;
+	int kmalloc_caches[MM_NR_KMALLOC_TYPES][MM_KMALLOC_SHIFT_HIGH + 1];
+	int engine_caches[MM_NR_ENGINE_CACHES];
+	struct mm_slab *slabs;
+	uint32_t nr_slabs, cap_slabs;
+	uint32_t free_slab_ids;      /* chain through slabs[].next */
 };
 
 /*
