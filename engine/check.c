@@ -36,13 +36,21 @@
  *   slab-counts      per-node slab and object counts, and the node's
  *                    NR_SLAB_* pages, equal the recount
  *   slab-poison      free objects of SLAB_POISON caches hold the poison
+ * and of page tables and vmalloc:
+ *   pgtable-frame    PG_pgtable frames and table records name each other;
+ *                    NR_PAGE_TABLE_PAGES equals the PG_pgtable frames
+ *   vmalloc-area     areas are sorted, disjoint, inside the vmalloc range;
+ *                    each page is mapped by its PTE, the guard page is not;
+ *                    VmallocUsed equals the pages of all areas
+ *   pkmap-count      a pkmap slot is mapped exactly when its count is > 0
  */
 #include "engine/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { OWN_NONE, OWN_RESERVED, OWN_FREE, OWN_PCP, OWN_ALLOC, OWN_SLAB };
+enum { OWN_NONE, OWN_RESERVED, OWN_FREE, OWN_PCP, OWN_ALLOC, OWN_SLAB,
+       OWN_PGTABLE, OWN_VMALLOC };
 
 struct mm__checker {
 	const struct mm_machine *m;
@@ -473,6 +481,95 @@ static void mm__check_slabs(struct mm__checker *c)
 	free(seen);
 }
 
+static void mm__check_kernel_maps(struct mm__checker *c)
+{
+	const struct mm_machine *m = c->m;
+	int64_t pt_pages[MM_MAX_NODES] = {0};
+
+	for (uint32_t id = 0; id < m->nr_ptables; id++) {
+		const struct mm_ptable *t = &m->ptables[id];
+		if (t->pfn == MM_NIL || t->pfn == m->kernel_pgd)
+			continue;
+		if (t->pfn >= m->nr_pfns ||
+		    !mm_page_test(&m->pages[t->pfn], MM_PG_pgtable) ||
+		    m->pages[t->pfn].index != id) {
+			mm__report(c, "pgtable-frame", "table record %u names pfn "
+				   "%u, which is not its PG_pgtable frame", id,
+				   t->pfn);
+			continue;
+		}
+		mm__claim(c, t->pfn, 1, OWN_PGTABLE, "a page table");
+	}
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		if (!mm_page_test(p, MM_PG_pgtable))
+			continue;
+		pt_pages[mm_page_zone(m, pfn)->node]++;
+		if (p->index >= m->nr_ptables || m->ptables[p->index].pfn != pfn)
+			mm__report(c, "pgtable-frame", "PG_pgtable pfn %u has no "
+				   "table record", pfn);
+	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		if (m->nodes[n].vm_stat[MM_NR_PAGE_TABLE_PAGES] != pt_pages[n])
+			mm__report(c, "pgtable-frame", "node %d: NR_PAGE_TABLE_PAGES "
+				   "%ld, %ld PG_pgtable frames", n,
+				   (long)m->nodes[n].vm_stat[MM_NR_PAGE_TABLE_PAGES],
+				   (long)pt_pages[n]);
+
+	uint64_t start, end, prev_end = 0, pages = 0;
+	mm_vmalloc_range(m, &start, &end);
+	for (uint32_t i = 0; i < m->nr_vm_areas; i++) {
+		const struct mm_vm_area *a = &m->vm_areas[i];
+		if (a->addr < start || a->addr + a->size > end ||
+		    a->addr < prev_end || a->size != ((uint64_t)a->nr_pages + 1)
+							  << MM_PAGE_SHIFT) {
+			mm__report(c, "vmalloc-area", "area %u [0x%llx, +0x%llx) "
+				   "overlaps, is out of range or misaligned", i,
+				   (unsigned long long)a->addr,
+				   (unsigned long long)a->size);
+			continue;
+		}
+		prev_end = a->addr + a->size;
+		pages += a->nr_pages;
+		for (uint32_t k = 0; k <= a->nr_pages; k++) {
+			uint64_t leaf = 0;
+			bool present = mm__pt_lookup(m, m->kernel_pgd,
+						     a->addr + (uint64_t)k * MM_PAGE_SIZE,
+						     NULL, NULL, &leaf) == 0 &&
+				       (leaf & MM_PTE_PRESENT);
+			if (k == a->nr_pages) {
+				if (present)
+					mm__report(c, "vmalloc-area", "area 0x%llx: "
+						   "guard page is mapped",
+						   (unsigned long long)a->addr);
+				break;
+			}
+			uint32_t pfn = a->pages[k];
+			if (!present || ((leaf & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT) != pfn ||
+			    pfn >= m->nr_pfns || m->pages[pfn].refcount != 1) {
+				mm__report(c, "vmalloc-area", "area 0x%llx page %u "
+					   "(pfn %u) is not mapped by its PTE or not "
+					   "allocated", (unsigned long long)a->addr,
+					   k, pfn);
+				break;
+			}
+			mm__claim(c, pfn, 1, OWN_VMALLOC, "a vmalloc area");
+		}
+	}
+	if (pages != m->vmalloc_pages)
+		mm__report(c, "vmalloc-area", "VmallocUsed %lu pages, areas hold %lu",
+			   (unsigned long)m->vmalloc_pages, (unsigned long)pages);
+
+	if (m->cfg.arch != MM_ARCH_I386)
+		return;
+	const uint64_t *e = mm__ptable_entries(m, m->pkmap_table);
+	for (uint32_t i = 0; i < MM_LAST_PKMAP; i++)
+		if ((m->pkmap_count[i] != 0) != ((e[i] & MM_PTE_PRESENT) != 0))
+			mm__report(c, "pkmap-count", "pkmap slot %u: count %u, PTE "
+				   "%s", i, m->pkmap_count[i],
+				   (e[i] & MM_PTE_PRESENT) ? "present" : "absent");
+}
+
 int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 {
 	struct mm__checker c = {m, v, max, 0, calloc(m->nr_pfns, 1)};
@@ -488,6 +585,7 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 		for (int z = 0; z < m->nr_zone_types; z++)
 			mm__check_zone(&c, &m->nodes[n], &m->nodes[n].zones[z]);
 	mm__check_slabs(&c);
+	mm__check_kernel_maps(&c);
 	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0;
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];

@@ -189,6 +189,35 @@ static void mm__h_slab(struct mm__hash *h, const struct mm_machine *m)
 	}
 }
 
+static void mm__h_kernel_maps(struct mm__hash *h, const struct mm_machine *m)
+{
+	mm__h(h, ((uint64_t)m->kernel_pgd << 32) | m->kernel_image_pfn);
+	mm__h(h, ((uint64_t)m->nr_ptables << 32) | m->free_ptables);
+	for (uint32_t id = 0; id < m->nr_ptables; id++) {
+		const struct mm_ptable *t = &m->ptables[id];
+		mm__h(h, ((uint64_t)t->pfn << 32) | t->next_free);
+		if (t->pfn == MM_NIL)
+			continue;
+		for (uint32_t i = 0; i < mm__pt_entries(m); i++)
+			if (t->e[i])
+				mm__h(h, ((uint64_t)i << 52) ^ t->e[i]);
+	}
+	mm__h(h, m->nr_vm_areas);
+	mm__h(h, m->vmalloc_pages);
+	for (uint32_t i = 0; i < m->nr_vm_areas; i++) {
+		const struct mm_vm_area *a = &m->vm_areas[i];
+		mm__h(h, a->addr);
+		mm__h(h, a->size);
+		for (uint32_t k = 0; k < a->nr_pages; k++)
+			mm__h(h, a->pages[k]);
+	}
+	mm__h(h, ((uint64_t)m->last_pkmap_nr << 32) | m->pkmap_table);
+	for (uint32_t i = 0; i < MM_LAST_PKMAP; i += 4)
+		mm__h(h, (uint64_t)m->pkmap_count[i] | (uint64_t)m->pkmap_count[i + 1] << 16 |
+				 (uint64_t)m->pkmap_count[i + 2] << 32 |
+				 (uint64_t)m->pkmap_count[i + 3] << 48);
+}
+
 void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 {
 	struct mm__hash h = {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0};
@@ -215,6 +244,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 	}
 	mm__h(&h, m->mobility_disabled);
 	mm__h_slab(&h, m);
+	mm__h_kernel_maps(&h, m);
 	for (int e = 0; e < MM_NR_VM_EVENTS; e++)
 		mm__h(&h, m->events[e]);
 

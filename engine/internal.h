@@ -122,6 +122,26 @@ void mm__setup_watermarks(struct mm_machine *m);
 int mm__slab_init(struct mm_machine *m);
 void mm__slab_destroy(struct mm_machine *m);
 
+/* ---- page tables (pgtable.c) ---- */
+int mm__pt_levels(const struct mm_machine *m);
+uint32_t mm__pt_entries(const struct mm_machine *m);
+uint32_t mm__pt_index(const struct mm_machine *m, uint64_t va, int level);
+int mm__ptable_attach(struct mm_machine *m, uint32_t pfn);
+uint64_t *mm__ptable_entries(const struct mm_machine *m, uint32_t pfn);
+int mm__ptable_new(struct mm_machine *m, int cpu, uint32_t *pfn);
+void mm__ptable_free(struct mm_machine *m, uint32_t pfn, int cpu);
+/* Walks from root to the PTE of va, creating missing tables when create
+ * (-MM_ENOMEM if a table frame cannot be had); -MM_EFAULT when a level is
+ * not present and !create.  steps (may be NULL) records each level. */
+int mm__pt_walk(struct mm_machine *m, uint32_t root, uint64_t va, bool create,
+		int cpu, uint64_t **pte, struct mm_walk_step *steps, int *nsteps);
+int mm__pt_lookup(const struct mm_machine *m, uint32_t root, uint64_t va,
+		  struct mm_walk_step *steps, int *nsteps, uint64_t *leaf);
+
+/* ---- vmalloc (vmalloc.c) ---- */
+int mm__vmalloc_init(struct mm_machine *m);
+void mm__vmalloc_destroy(struct mm_machine *m);
+
 /* ---- text output (buf.c) ---- */
 struct mm_buf {
 	char *p;

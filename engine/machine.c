@@ -153,7 +153,8 @@ static int mm__boot_reserve(struct mm_machine *m, const uint32_t node_start[],
 
 	uint64_t kbytes = MM_MIN(MM_MAX(mem / 64, 1ull << 20), 16ull << 20);
 	uint64_t kstart = mem >= (32ull << 20) + kbytes ? 16ull << 20 : 1ull << 20;
-	mm__reserve(m, (uint32_t)(kstart >> MM_PAGE_SHIFT),
+	m->kernel_image_pfn = (uint32_t)(kstart >> MM_PAGE_SHIFT);
+	mm__reserve(m, m->kernel_image_pfn,
 		    (uint32_t)((kstart + kbytes) >> MM_PAGE_SHIFT));
 
 	for (int n = 0; n < m->nr_nodes; n++) {
@@ -556,7 +557,10 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **out,
 	m->mobility_disabled = m->totalram_pages <
 			       (uint64_t)mm__pageblock_nr(m) * MM_MIGRATE_TYPES;
 	mm__init_min_free_kbytes(m);
+	m->free_ptables = MM_NIL;
 	rc = mm__slab_init(m);
+	if (!rc)
+		rc = mm__vmalloc_init(m);
 	if (rc)
 		goto err_free_zones;
 	*out = m;
@@ -575,6 +579,7 @@ void mm_machine_destroy(struct mm_machine *m)
 	if (!m)
 		return;
 	mm__slab_destroy(m);
+	mm__vmalloc_destroy(m);
 	for (int n = 0; n < MM_MAX_NODES; n++)
 		for (int z = 0; z < MM_MAX_ZONES; z++) {
 			free(m->nodes[n].zones[z].pageblock_mt);

@@ -407,6 +407,79 @@ int64_t mm_ksize(const struct mm_machine *m, uint64_t addr);
 
 size_t mm_proc_slabinfo(const struct mm_machine *m, char *buf, size_t len);
 
+/* ---- page tables (pgtable.c) ------------------------------------------ */
+/* x86 PTE bits (i386 without PAE has no NX). */
+#define MM_PTE_PRESENT (1ull << 0)
+#define MM_PTE_RW (1ull << 1)
+#define MM_PTE_USER (1ull << 2)
+#define MM_PTE_ACCESSED (1ull << 5)
+#define MM_PTE_DIRTY (1ull << 6)
+#define MM_PTE_GLOBAL (1ull << 8)
+#define MM_PTE_NX (1ull << 63)
+#define MM_PTE_PFN_MASK 0x000ffffffffff000ull
+
+/* One page-table frame's entries (host memory; the frame is simulated). */
+struct mm_ptable {
+	uint32_t pfn;       /* MM_NIL: record free */
+	uint32_t next_free;
+	uint64_t *e;        /* [512] x86_64, [1024] i386 */
+};
+
+/* One step of a page-table walk, for translate and pagetable answers. */
+struct mm_walk_step {
+	int level;          /* 4 = PGD … 1 = PTE on x86_64; 2, 1 on i386 */
+	uint32_t table_pfn;
+	uint32_t index;
+	uint64_t entry;
+};
+#define MM_MAX_LEVELS 4
+
+/* ---- vmalloc, kmap, translation (vmalloc.c) ----------------------------- */
+struct mm_vm_area {
+	uint64_t addr;      /* [addr, addr + size): size includes the guard page */
+	uint64_t size;
+	uint32_t nr_pages;
+	uint32_t *pages;    /* [nr_pages] pfns */
+};
+
+#define MM_LAST_PKMAP 1024
+
+struct mm_translation {
+	const char *kind;   /* "direct-map", "vmalloc", "pkmap", "unmapped" */
+	bool mapped;
+	uint32_t pfn;
+	uint64_t phys;
+	int nr_steps;
+	struct mm_walk_step walk[MM_MAX_LEVELS];
+};
+
+/* [VMALLOC_START, VMALLOC_END) of the machine's arch. */
+void mm_vmalloc_range(const struct mm_machine *m, uint64_t *start,
+		      uint64_t *end);
+/*
+ * vmalloc(): size bytes (rounded up to pages) of order-0 pages mapped
+ * virtually contiguous, followed by an unmapped guard page, at the lowest
+ * free address.  -MM_EINVAL for size 0, -MM_ENOMEM when pages or address
+ * space run out (nothing is left allocated).
+ */
+int mm_vmalloc(struct mm_machine *m, uint64_t size, int cpu, uint64_t *addr);
+/* vfree(): -MM_EINVAL unless addr starts a vmalloc area; vfree(0) no-op. */
+int mm_vfree(struct mm_machine *m, uint64_t addr, int cpu);
+/*
+ * kmap(): the kernel address of a frame.  Lowmem frames answer their
+ * direct-map address; i386 HighMem frames get a pkmap slot (Linux's
+ * kmap_high(), LAST_PKMAP slots, reused when their count drops).
+ * -MM_EINVAL for a bad or non-RAM pfn, -MM_EAGAIN when every slot is busy.
+ */
+int mm_kmap(struct mm_machine *m, uint32_t pfn, uint64_t *addr);
+/* kunmap(): drops one kmap of a pkmap address (direct-map: no-op). */
+int mm_kunmap(struct mm_machine *m, uint64_t addr);
+/* Translates a kernel virtual address: __pa for the direct map, a walk of
+ * the kernel page table for vmalloc and pkmap addresses. */
+void mm_translate(const struct mm_machine *m, uint64_t addr,
+		  struct mm_translation *t);
+size_t mm_proc_vmallocinfo(const struct mm_machine *m, char *buf, size_t len);
+
 struct mm_machine {
 	struct mm_config cfg;
 	struct mm_env env;
@@ -431,6 +504,20 @@ struct mm_machine {
 	struct mm_slab *slabs;
 	uint32_t nr_slabs, cap_slabs;
 	uint32_t free_slab_ids;      /* chain through slabs[].next */
+
+	/* pgtable.c: table records by id (frame's index names its record). */
+	struct mm_ptable *ptables;
+	uint32_t nr_ptables, cap_ptables, free_ptables;
+	uint32_t kernel_pgd;         /* swapper_pg_dir: a kernel-image frame */
+	uint32_t kernel_image_pfn;   /* first frame of the kernel image */
+
+	/* vmalloc.c: areas sorted by address; i386 pkmap state. */
+	struct mm_vm_area *vm_areas;
+	uint32_t nr_vm_areas, cap_vm_areas;
+	uint64_t vmalloc_pages;
+	uint16_t pkmap_count[MM_LAST_PKMAP];
+	uint32_t last_pkmap_nr;
+	uint32_t pkmap_table;        /* PTE table of the pkmap area (i386) */
 };
 
 /*

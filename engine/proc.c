@@ -359,17 +359,12 @@ size_t mm_proc_meminfo(const struct mm_machine *m, char *buf, size_t len)
 				(uint64_t)m->cfg.overcommit_ratio / 100 + swap_pages;
 	mm__kb(&b, "CommitLimit:", commit_limit);
 	mm__kb(&b, "Committed_AS:", 0);
-	uint64_t vmalloc_total_kb = 34359738367ull;
-	if (m->cfg.arch == MM_ARCH_I386) {
-		/* VMALLOC_START = high_memory + 8M, VMALLOC_END below the
-		 * pkmap/fixmap area at 0xff800000 (2-level, no PAE). */
-		uint64_t lowmem = MM_MIN(m->cfg.memory, 896ull << 20);
-		uint64_t start = 0xC0000000ull + lowmem + (8ull << 20);
-		uint64_t end = 0xff800000ull - 2 * MM_PAGE_SIZE - (4ull << 20);
-		vmalloc_total_kb = (end - start) >> 10;
-	}
-	mm__bprintf(&b, "VmallocTotal:   %8lu kB\n", (unsigned long)vmalloc_total_kb);
-	mm__kb(&b, "VmallocUsed:", 0);
+	uint64_t vstart, vend;
+	mm_vmalloc_range(m, &vstart, &vend);
+	/* x86_64 prints VMALLOC_END - VMALLOC_START with the inclusive end. */
+	uint64_t vmalloc_total = vend - vstart - (m->cfg.arch == MM_ARCH_I386 ? 0 : 1);
+	mm__bprintf(&b, "VmallocTotal:   %8lu kB\n", (unsigned long)(vmalloc_total >> 10));
+	mm__kb(&b, "VmallocUsed:", m->vmalloc_pages);
 	mm__kb(&b, "VmallocChunk:", 0);
 	mm__kb(&b, "Percpu:", 0);
 	if (m->cfg.arch == MM_ARCH_X86_64) {
