@@ -183,9 +183,6 @@ static void mm__h_slab(struct mm__hash *h, const struct mm_machine *m)
 				w |= (uint64_t)sl->free_next[i + k] << (16 * k);
 			mm__h(h, w);
 		}
-		if (sl->shadow)
-			mm__h_bytes(h, sl->shadow,
-				    (size_t)sl->objects * m->caches[sl->cache]->object_size);
 	}
 }
 
