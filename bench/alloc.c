@@ -1,0 +1,495 @@
+/*
+ * bench/alloc.c — physical-memory benchmarks (SPEC §9), each beside its
+ * baseline in the same run.
+ *
+ *   order-0 alloc+free  mm_alloc_pages(GFP_KERNEL, 0, cpu 0) + mm_free_pages
+ *                       on a 1 GiB x86_64 machine: the per-CPU list path
+ *                       (budget <= 30 ns/pair), beside glibc
+ *                       malloc(4096)+free;
+ *   order-3 alloc+free  the same at order 3, which bypasses the pcp lists
+ *                       and splits/merges in the buddy (budget <= 60 ns/pair),
+ *                       beside glibc malloc(32768)+free.  On a fresh machine
+ *                       the first GFP_KERNEL request claims an order-10
+ *                       block for MIGRATE_UNMOVABLE and each free merges it
+ *                       back, so every pair splits and merges 7 levels: the
+ *                       worst case, and the one that decides;
+ *   order-3, buddy held the best case, informative: one order-3 block stays
+ *                       allocated, so its free buddy is taken and given back
+ *                       with no split and no merge (same loop otherwise);
+ *   host bytes/frame    sizeof(struct mm_page) (budget <= 32 B), the bytes
+ *                       the engine allocates per frame including the per-zone
+ *                       arrays, and the host RSS growth (/proc/self/statm)
+ *                       over creating a 4 GiB machine, divided by its frames.
+ *
+ * Method: one "run" times every kind once, back to back, so a run's ratio
+ * (mmsim / baseline) compares figures taken under the same machine load;
+ * runs are repeated (--runs, at least 5) and min/median/max are reported
+ * for the ns figures and for the ratios.  The MEDIAN decides PASS/MISS.
+ * Each timed loop checks every return value: a failing call aborts the
+ * benchmark (exit 1) rather than timing an error path, and the machine is
+ * run through mm_check() after the loops.
+ *
+ * `--callgrind-loop N KIND` creates the same machine and runs N pairs of
+ * KIND (order0, order3, order3held, malloc4k, malloc32k) without timing or
+ * output, for `valgrind --tool=callgrind`; bench/run subtracts an N=0 run
+ * to get instructions per pair.
+ *
+ * This is a host program, not engine code: it may use libc, the clock and
+ * stdio.  Exit status: 0 when everything ran (a missed budget is reported
+ * as MISS, not as a failure), 1 when something could not run, 2 on usage.
+ */
+#include "engine/mm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_MIN_RUNS 5
+#define BENCH_MAX_RUNS 101
+#define BENCH_GIB (1ull << 30)
+
+enum bench_kind { K_ORDER0, K_ORDER3, K_ORDER3_HELD, K_MALLOC4K, K_MALLOC32K,
+		  K_NR };
+
+static const char *const kind_names[K_NR] = {"order0", "order3", "order3held",
+					     "malloc4k", "malloc32k"};
+
+/* Escapes malloc's result so the compiler cannot elide the malloc/free
+ * pair (GCC removes pairs whose pointer is never used). */
+static void *volatile bench_sink;
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench-alloc: %s failed: %s (%d)\n", what,
+		mm_errname(err), err);
+	exit(1);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts))
+		die("clock_gettime", -errno);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* A fresh x86_64 machine of `bytes` with the default config; exits on
+ * failure.  The caller owns it (mm_machine_destroy). */
+static struct mm_machine *bench_machine(uint64_t bytes)
+{
+	struct mm_config cfg;
+	struct mm_machine *m;
+	char err[256] = "";
+
+	mm_config_default(&cfg);
+	cfg.arch = MM_ARCH_X86_64;
+	cfg.memory = bytes;
+	int rc = mm_machine_create(&cfg, &m, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "bench-alloc: machine: %s\n", err);
+		die("mm_machine_create", rc);
+	}
+	return m;
+}
+
+/* The 1 GiB machine a kind runs on (NULL for the malloc kinds); for
+ * K_ORDER3_HELD one order-3 block is allocated and kept (it goes with the
+ * machine). */
+static struct mm_machine *kind_machine(enum bench_kind k)
+{
+	struct mm_alloc_result r;
+
+	if (k == K_MALLOC4K || k == K_MALLOC32K)
+		return NULL;
+	struct mm_machine *m = bench_machine(BENCH_GIB);
+	if (k == K_ORDER3_HELD) {
+		int rc = mm_alloc_pages(m, MM_GFP_KERNEL, 3, 0, -1, &r);
+		if (rc)
+			die("mm_alloc_pages(order 3, held)", rc);
+	}
+	return m;
+}
+
+/* Runs n pairs of one kind on m (NULL for the malloc kinds).  Every
+ * return value is checked. */
+static void run_pairs(struct mm_machine *m, enum bench_kind k, long n)
+{
+	struct mm_alloc_result r;
+	int rc;
+
+	switch (k) {
+	case K_ORDER0:
+		for (long i = 0; i < n; i++) {
+			rc = mm_alloc_pages(m, MM_GFP_KERNEL, 0, 0, -1, &r);
+			if (rc)
+				die("mm_alloc_pages(order 0)", rc);
+			rc = mm_free_pages(m, r.pfn, 0, 0);
+			if (rc)
+				die("mm_free_pages(order 0)", rc);
+		}
+		break;
+	case K_ORDER3:
+	case K_ORDER3_HELD:
+		for (long i = 0; i < n; i++) {
+			rc = mm_alloc_pages(m, MM_GFP_KERNEL, 3, 0, -1, &r);
+			if (rc)
+				die("mm_alloc_pages(order 3)", rc);
+			rc = mm_free_pages(m, r.pfn, 3, 0);
+			if (rc)
+				die("mm_free_pages(order 3)", rc);
+		}
+		break;
+	case K_MALLOC4K:
+	case K_MALLOC32K: {
+		size_t size = k == K_MALLOC4K ? 4096 : 32768;
+		for (long i = 0; i < n; i++) {
+			void *p = malloc(size);
+			if (!p)
+				die("malloc", -MM_ENOMEM);
+			bench_sink = p;
+			free(p);
+		}
+		break;
+	}
+	case K_NR:
+		break;
+	}
+}
+
+/* ns per pair of one timed loop. */
+static double time_pairs(struct mm_machine *m, enum bench_kind k, long n)
+{
+	double t0 = now_ns();
+	run_pairs(m, k, n);
+	return (now_ns() - t0) / (double)n;
+}
+
+/* ---- statistics ------------------------------------------------------ */
+struct stat3 {
+	double min, median, max;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static struct stat3 stat3_of(const double *v, int n)
+{
+	double s[BENCH_MAX_RUNS];
+	struct stat3 st;
+
+	memcpy(s, v, (size_t)n * sizeof(*s));
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	st.min = s[0];
+	st.max = s[n - 1];
+	st.median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	return st;
+}
+
+/* ---- host memory ------------------------------------------------------ */
+/* Resident bytes of this process (/proc/self/statm, field 2). */
+static long long rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long long size, resident;
+
+	if (!f)
+		die("open /proc/self/statm", -errno);
+	int ok = fscanf(f, "%lld %lld", &size, &resident) == 2;
+	fclose(f);
+	if (!ok)
+		die("read /proc/self/statm", -MM_EIO);
+	return resident * sysconf(_SC_PAGESIZE);
+}
+
+/* Bytes the engine allocated for m (the frame array, the machine, every
+ * zone's pageblock-type and per-CPU arrays), as mm_machine_create sizes
+ * them; malloc's own headers are not counted. */
+static unsigned long long engine_bytes(const struct mm_machine *m)
+{
+	unsigned long long b = sizeof(*m) +
+			       (unsigned long long)m->nr_pfns * sizeof(struct mm_page);
+
+	for (int n = 0; n < m->nr_nodes; n++)
+		for (int zi = 0; zi < m->nr_zone_types; zi++) {
+			const struct mm_zone *z = &m->nodes[n].zones[zi];
+			uint32_t nblocks = z->spanned
+				? ((z->start_pfn + z->spanned - 1) >> m->pageblock_order) -
+				  (z->start_pfn >> m->pageblock_order) + 1
+				: 1;
+			b += nblocks + (unsigned long long)m->cfg.cpus *
+					       sizeof(struct mm_pcp);
+		}
+	return b;
+}
+
+struct mem_result {
+	uint32_t nr_pfns;
+	double engine_per_frame;       /* engine_bytes / frames */
+	double rss_per_frame[BENCH_MAX_RUNS];
+	struct stat3 rss;
+};
+
+static void measure_memory(struct mem_result *mr, uint64_t bytes, int runs)
+{
+	for (int r = 0; r < runs; r++) {
+		long long before = rss_bytes();
+		struct mm_machine *m = bench_machine(bytes);
+		long long after = rss_bytes();
+		mr->nr_pfns = m->nr_pfns;
+		mr->engine_per_frame = (double)engine_bytes(m) / m->nr_pfns;
+		mr->rss_per_frame[r] = (double)(after - before) / m->nr_pfns;
+		mm_machine_destroy(m);
+	}
+	mr->rss = stat3_of(mr->rss_per_frame, runs);
+}
+
+/* ---- the report ----------------------------------------------------- */
+struct pair_bench {
+	const char *name;       /* JSON key */
+	const char *label;      /* table label */
+	enum bench_kind kind, base;
+	double budget_ns;
+	double ns[BENCH_MAX_RUNS], base_ns[BENCH_MAX_RUNS], ratio[BENCH_MAX_RUNS];
+	struct stat3 s, b, q;
+};
+
+static void json_array(FILE *f, const double *v, int n)
+{
+	fputc('[', f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s%.3f", i ? ", " : "", v[i]);
+	fputc(']', f);
+}
+
+static void json_stat3(FILE *f, const char *key, struct stat3 s)
+{
+	fprintf(f, "\"%s\": {\"min\": %.3f, \"median\": %.3f, \"max\": %.3f}",
+		key, s.min, s.median, s.max);
+}
+
+static int write_json(const char *path, const struct pair_bench *pb, int npb,
+		      const struct mem_result *mr, int runs, long iters,
+		      uint64_t mem_bytes)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "bench-alloc: cannot write %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	fprintf(f, "{\n  \"benchmark\": \"alloc\",\n  \"runs\": %d,\n"
+		   "  \"pairs_per_run\": %ld,\n  \"machine_bytes\": %llu,\n"
+		   "  \"decided_by\": \"median\",\n",
+		runs, iters, (unsigned long long)mem_bytes);
+	for (int i = 0; i < npb; i++) {
+		const struct pair_bench *p = &pb[i];
+		fprintf(f, "  \"%s\": {\n    \"unit\": \"ns/pair\",\n"
+			   "    \"runs\": ", p->name);
+		json_array(f, p->ns, runs);
+		fprintf(f, ",\n    ");
+		json_stat3(f, "ns", p->s);
+		fprintf(f, ",\n    \"baseline\": \"%s\",\n    \"baseline_runs\": ",
+			kind_names[p->base]);
+		json_array(f, p->base_ns, runs);
+		fprintf(f, ",\n    ");
+		json_stat3(f, "baseline_ns", p->b);
+		fprintf(f, ",\n    \"ratio_runs\": ");
+		json_array(f, p->ratio, runs);
+		fprintf(f, ",\n    ");
+		json_stat3(f, "ratio", p->q);
+		if (p->budget_ns > 0)
+			fprintf(f, ",\n    \"budget_ns\": %.0f,\n    \"pass\": %s",
+				p->budget_ns,
+				p->s.median <= p->budget_ns ? "true" : "false");
+		fprintf(f, "\n  },\n");
+	}
+	fprintf(f, "  \"host_memory\": {\n    \"machine_bytes\": %llu,\n"
+		   "    \"frames\": %u,\n    \"descriptor_bytes\": %zu,\n"
+		   "    \"descriptor_budget\": 32,\n    \"pass\": %s,\n"
+		   "    \"engine_bytes_per_frame\": %.3f,\n"
+		   "    \"rss_bytes_per_frame_runs\": ",
+		(unsigned long long)(4 * BENCH_GIB), mr->nr_pfns,
+		sizeof(struct mm_page),
+		sizeof(struct mm_page) <= 32 ? "true" : "false",
+		mr->engine_per_frame);
+	json_array(f, mr->rss_per_frame, runs);
+	fprintf(f, ",\n    ");
+	json_stat3(f, "rss_bytes_per_frame", mr->rss);
+	fprintf(f, "\n  }\n}\n");
+	if (fclose(f)) {
+		fprintf(stderr, "bench-alloc: writing %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void print_table(const struct pair_bench *pb, int npb,
+			const struct mem_result *mr, int runs, long iters)
+{
+	printf("bench-alloc: %d runs x %ld pairs, 1 GiB x86_64 machine, cpu 0; "
+	       "figures min/median/max, MEDIAN decides\n", runs, iters);
+	printf("%-30s %-22s %-28s %-20s %-10s %s\n", "benchmark",
+	       "mmsim ns/pair", "baseline ns/pair", "ratio", "budget", "result");
+	for (int i = 0; i < npb; i++) {
+		const struct pair_bench *p = &pb[i];
+		char a[32], b[48], q[32], bud[16];
+		snprintf(a, sizeof(a), "%.1f/%.1f/%.1f", p->s.min, p->s.median,
+			 p->s.max);
+		snprintf(b, sizeof(b), "%.1f/%.1f/%.1f %s", p->b.min,
+			 p->b.median, p->b.max, kind_names[p->base]);
+		snprintf(q, sizeof(q), "%.2f/%.2f/%.2f", p->q.min, p->q.median,
+			 p->q.max);
+		if (p->budget_ns > 0)
+			snprintf(bud, sizeof(bud), "<= %.0f ns", p->budget_ns);
+		else
+			snprintf(bud, sizeof(bud), "info");
+		printf("%-30s %-22s %-28s %-20s %-10s %s\n", p->label, a, b, q,
+		       bud, p->budget_ns <= 0 ? "-"
+		       : p->s.median <= p->budget_ns ? "PASS" : "MISS");
+	}
+	char a[32], q[32];
+	printf("%-30s %-22zu %-28s %-20s %-10s %s\n", "frame descriptor (B)",
+	       sizeof(struct mm_page), "-", "-", "<= 32 B",
+	       sizeof(struct mm_page) <= 32 ? "PASS" : "MISS");
+	snprintf(a, sizeof(a), "%.2f", mr->engine_per_frame);
+	snprintf(q, sizeof(q), "%.3f",
+		 mr->engine_per_frame / (double)sizeof(struct mm_page));
+	printf("%-30s %-22s %-28s %-20s %-10s %s\n",
+	       "engine bytes/frame, 4 GiB", a, "descriptor", q, "info", "-");
+	snprintf(a, sizeof(a), "%.2f/%.2f/%.2f", mr->rss.min, mr->rss.median,
+		 mr->rss.max);
+	snprintf(q, sizeof(q), "%.3f",
+		 mr->rss.median / (double)sizeof(struct mm_page));
+	printf("%-30s %-22s %-28s %-20s %-10s %s\n",
+	       "host RSS bytes/frame, 4 GiB", a, "descriptor", q, "info", "-");
+	printf("(ratio = mmsim / baseline per run; baselines are glibc "
+	       "malloc+free pairs, informative; 4 GiB machine = %u frames)\n",
+	       mr->nr_pfns);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: bench-alloc [--json FILE] [--runs N] [--pairs N]\n"
+		"       bench-alloc --callgrind-loop N "
+		"order0|order3|order3held|malloc4k|malloc32k\n");
+	exit(2);
+}
+
+static long parse_long(const char *s, long min)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < min)
+		usage();
+	return v;
+}
+
+/* Exits unless the invariant checker finds m consistent. */
+static void check_machine(const struct mm_machine *m)
+{
+	struct mm_violation v[4];
+	int nv = mm_check(m, v, 4);
+
+	if (!nv)
+		return;
+	for (int i = 0; i < nv && i < 4; i++)
+		fprintf(stderr, "bench-alloc: check: %s: %s\n", v[i].invariant,
+			v[i].detail);
+	die("mm_check after the loops", -MM_EFAULT);
+}
+
+/* The callgrind mode: a fresh machine, N untimed pairs, no output. */
+static int callgrind_loop(long n, const char *kind)
+{
+	int k;
+
+	for (k = 0; k < K_NR; k++)
+		if (!strcmp(kind, kind_names[k]))
+			break;
+	if (k == K_NR)
+		usage();
+	/* Every kind gets a machine here, so that an N = 0 run of any kind
+	 * is the baseline of all. */
+	struct mm_machine *m = kind_machine((enum bench_kind)k);
+	if (!m)
+		m = bench_machine(BENCH_GIB);
+	run_pairs(m, (enum bench_kind)k, n);
+	mm_machine_destroy(m);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *json = NULL;
+	int runs = 7;
+	long iters = 2000000;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") && i + 1 < argc)
+			json = argv[++i];
+		else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+			runs = (int)parse_long(argv[++i], BENCH_MIN_RUNS);
+		else if (!strcmp(argv[i], "--pairs") && i + 1 < argc)
+			iters = parse_long(argv[++i], 1);
+		else if (!strcmp(argv[i], "--callgrind-loop") && i + 2 < argc &&
+			 i + 3 == argc)
+			return callgrind_loop(parse_long(argv[i + 1], 0),
+					      argv[i + 2]);
+		else
+			usage();
+	}
+	if (runs > BENCH_MAX_RUNS)
+		usage();
+
+	struct pair_bench pb[] = {
+		{.name = "order0_pcp", .label = "order-0 alloc+free (pcp)",
+		 .kind = K_ORDER0, .base = K_MALLOC4K, .budget_ns = 30},
+		{.name = "order3_buddy", .label = "order-3 alloc+free (buddy)",
+		 .kind = K_ORDER3, .base = K_MALLOC32K, .budget_ns = 60},
+		{.name = "order3_buddy_held", .label = "order-3, buddy held (info)",
+		 .kind = K_ORDER3_HELD, .base = K_MALLOC32K, .budget_ns = 0},
+	};
+	int npb = (int)(sizeof(pb) / sizeof(pb[0]));
+	/* One fresh machine per engine benchmark, as in --callgrind-loop, so
+	 * both modes time the same buddy state (one kind's leftovers would
+	 * change how deep the other kind splits). */
+	struct mm_machine *m[K_NR] = {NULL};
+	for (int i = 0; i < npb; i++)
+		m[pb[i].kind] = kind_machine(pb[i].kind);
+
+	/* Warm up every path (pcp refill, malloc arenas, caches). */
+	for (int k = 0; k < K_NR; k++)
+		run_pairs(m[k], (enum bench_kind)k, iters / 10 + 1);
+	for (int r = 0; r < runs; r++)
+		for (int i = 0; i < npb; i++) {
+			pb[i].ns[r] = time_pairs(m[pb[i].kind], pb[i].kind, iters);
+			pb[i].base_ns[r] = time_pairs(NULL, pb[i].base, iters);
+			pb[i].ratio[r] = pb[i].ns[r] / pb[i].base_ns[r];
+		}
+	for (int i = 0; i < npb; i++) {
+		pb[i].s = stat3_of(pb[i].ns, runs);
+		pb[i].b = stat3_of(pb[i].base_ns, runs);
+		pb[i].q = stat3_of(pb[i].ratio, runs);
+		check_machine(m[pb[i].kind]);
+		mm_machine_destroy(m[pb[i].kind]);
+	}
+
+	static struct mem_result mr;
+	measure_memory(&mr, 4 * BENCH_GIB, runs);
+
+	print_table(pb, npb, &mr, runs, iters);
+	if (json && write_json(json, pb, npb, &mr, runs, iters, BENCH_GIB))
+		return 1;
+	return 0;
+}
