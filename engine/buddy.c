@@ -50,8 +50,8 @@ static inline void mm__add_to_free_list(struct mm_machine *m,
 	struct mm_page *p = &m->pages[pfn];
 	struct mm_free_area *area = &z->free_area[order];
 
-	MM_ASSERT(order >= (unsigned)m->pageblock_order ||
-		  mm_pageblock_migratetype(m, pfn) == mt);
+	/* The block's pageblock type equals mt: mm_check() verifies it
+	 * (buddy-migratetype); asserting it here doubled the split cost. */
 	mm__set(p, MM_PG_buddy);
 	p->private = order;
 	if (tail)
@@ -135,7 +135,7 @@ static void mm__free_one(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
 		if (!mm__is_buddy(m, z, buddy_pfn, order))
 			break;
 		if (order >= (unsigned)m->pageblock_order) {
-			buddy_mt = mm_pageblock_migratetype(m, buddy_pfn);
+			buddy_mt = mm__pb_mt(m, z, buddy_pfn);
 			if (mt != buddy_mt &&
 			    (!mm__mergeable(mt) || !mm__mergeable(buddy_mt)))
 				break;
@@ -166,7 +166,7 @@ void mm__free_one_page(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
 	uint32_t end = pfn + (1u << order);
 	for (; pfn < end; pfn += mm__pageblock_nr(m))
 		mm__free_one(m, z, pfn, (unsigned)m->pageblock_order,
-			     mm_pageblock_migratetype(m, pfn), to_tail);
+			     mm__pb_mt(m, z, pfn), to_tail);
 }
 
 /* expand(): returns the upper halves of [pfn, pfn + 2^high) to the lists

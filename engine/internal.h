@@ -56,14 +56,82 @@ static inline uint32_t mm__pageblock_nr(const struct mm_machine *m)
 	return 1u << m->pageblock_order;
 }
 
-/* ---- frame lists (list.c) ---- */
-void mm__plist_init(struct mm_plist *l);
-void mm__plist_add(struct mm_machine *m, struct mm_plist *l, uint32_t pfn);
-void mm__plist_add_tail(struct mm_machine *m, struct mm_plist *l,
-			uint32_t pfn);
-void mm__plist_del(struct mm_machine *m, struct mm_plist *l, uint32_t pfn);
-void mm__plist_move_tail(struct mm_machine *m, struct mm_plist *to,
-			 struct mm_plist *from, uint32_t pfn);
+/*
+ * ---- frame lists ----
+ * Intrusive doubly linked lists of frames, threaded through
+ * mm_page.lru_next/lru_prev by pfn (Linux's list_head, with 32-bit pfns in
+ * place of pointers so the descriptor stays at 32 bytes and the state is
+ * free of host addresses).  A frame is on at most one list; MM_NIL ends.
+ * Inline: they sit on every allocator hot path.
+ */
+static inline void mm__plist_init(struct mm_plist *l)
+{
+	l->head = l->tail = MM_NIL;
+	l->count = 0;
+}
+
+static inline void mm__plist_add(struct mm_machine *m, struct mm_plist *l,
+				 uint32_t pfn)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	p->lru_prev = MM_NIL;
+	p->lru_next = l->head;
+	if (l->head != MM_NIL)
+		m->pages[l->head].lru_prev = pfn;
+	else
+		l->tail = pfn;
+	l->head = pfn;
+	l->count++;
+}
+
+static inline void mm__plist_add_tail(struct mm_machine *m, struct mm_plist *l,
+				      uint32_t pfn)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	p->lru_next = MM_NIL;
+	p->lru_prev = l->tail;
+	if (l->tail != MM_NIL)
+		m->pages[l->tail].lru_next = pfn;
+	else
+		l->head = pfn;
+	l->tail = pfn;
+	l->count++;
+}
+
+static inline void mm__plist_del(struct mm_machine *m, struct mm_plist *l,
+				 uint32_t pfn)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	if (p->lru_prev != MM_NIL)
+		m->pages[p->lru_prev].lru_next = p->lru_next;
+	else
+		l->head = p->lru_next;
+	if (p->lru_next != MM_NIL)
+		m->pages[p->lru_next].lru_prev = p->lru_prev;
+	else
+		l->tail = p->lru_prev;
+	p->lru_next = p->lru_prev = MM_NIL;
+	l->count--;
+}
+
+static inline void mm__plist_move_tail(struct mm_machine *m,
+				       struct mm_plist *to,
+				       struct mm_plist *from, uint32_t pfn)
+{
+	mm__plist_del(m, from, pfn);
+	mm__plist_add_tail(m, to, pfn);
+}
+
+/* The migratetype of pfn's pageblock, pfn being in zone z. */
+static inline int mm__pb_mt(const struct mm_machine *m,
+			    const struct mm_zone *z, uint32_t pfn)
+{
+	return z->pageblock_mt[(pfn >> m->pageblock_order) -
+			       (z->start_pfn >> m->pageblock_order)];
+}
 
 /* ---- buddy (buddy.c) ---- */
 void mm__set_pageblock_mt(struct mm_machine *m, uint32_t pfn, int mt);

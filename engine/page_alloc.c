@@ -417,7 +417,7 @@ static void mm__free_pcppages_bulk(struct mm_machine *m, struct mm_zone *z,
 			count--;
 			pcp->count--;
 			mm__free_one_page(m, z, pfn, 0,
-					  mm_pageblock_migratetype(m, pfn), false);
+					  mm__pb_mt(m, z, pfn), false);
 		} while (count > 0 && list->head != MM_NIL);
 	}
 }
@@ -501,7 +501,7 @@ void mm__free_pages(struct mm_machine *m, uint32_t pfn, unsigned order, int cpu)
 		mm__clear(&m->pages[pfn + i], MM_PG_tail);
 	m->events[MM_PGFREE] += 1u << order;
 
-	int mt = mm_pageblock_migratetype(m, pfn);
+	int mt = mm__pb_mt(m, z, pfn);
 	if (order == 0 && mt != MM_MIGRATE_ISOLATE) {
 		if (mt >= MM_MIGRATE_PCPTYPES)
 			mt = MM_MIGRATE_MOVABLE;
