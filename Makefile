@@ -25,9 +25,9 @@ endif
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
             libsodium-dev pkg-config valgrind
 
-.PHONY: all deps test unit soak bench clean check-engine-purity
+.PHONY: all deps test unit soak bench clean check-engine-purity run
 
-all: $(O)/unit-tests $(O)/bench-alloc
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/api-op-tests
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -67,6 +67,31 @@ $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ---- server: mmsimd (libuv loop + libmicrohttpd + jansson) -------------------
+#   make run   = deps + build + ./build/mmsimd --listen 127.0.0.1:8080 --data ./var
+SRV_PKGS   := libmicrohttpd libuv jansson
+SRV_CFLAGS := $(shell pkg-config --cflags $(SRV_PKGS) 2>/dev/null)
+SRV_LIBS   := $(or $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null),\
+                   -lmicrohttpd -luv -ljansson)
+SRV_SRC    := $(sort $(wildcard server/*.c))
+SRV_OBJ    := $(SRV_SRC:%.c=$(O)/%.o)
+$(SRV_OBJ): CPPFLAGS += $(SRV_CFLAGS)
+
+$(O)/mmsimd: $(SRV_OBJ) $(O)/libmmapi.a $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS) $(LDLIBS)
+
+# The operation table without HTTP (tests/api/test_ops.c); the HTTP suite
+# is tests/api/run.py, run against a live $(O)/mmsimd by `make test`.
+$(O)/api-op-tests: $(O)/tests/api/test_ops.o $(HARNESS_OBJ) $(O)/libmmapi.a \
+                   $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory $(O)/mmsimd
+	./$(O)/mmsimd --listen 127.0.0.1:8080 --data ./var
+
 # V=1 shows the full commands.
 Q := $(if $(V),,@)
 
@@ -87,7 +112,9 @@ test: deps
 	@MMSIM_SRCDIR=$(CURDIR)/tests tests/run-suites \
 	  "engine purity" "$(MAKE) --no-print-directory -s check-engine-purity" \
 	  "unit" "$(O)/unit-tests" \
-	  "unit (ASan+UBSan)" "build/san/unit-tests"
+	  "unit (ASan+UBSan)" "build/san/unit-tests" \
+	  "api ops" "$(O)/api-op-tests" \
+	  "api" "python3 tests/api/run.py $(O)/mmsimd"
 
 unit: $(O)/unit-tests
 	MMSIM_SRCDIR=$(CURDIR)/tests $(O)/unit-tests $(T)

@@ -42,8 +42,6 @@ int api_config_decode(const json_t *obj, struct mm_config *cfg,
 /* Encodes a config back to JSON (every key, canonical units as numbers). */
 json_t *api_config_encode(const struct mm_config *cfg);
 
-#endif
-
 /* ---- JSON views of the engine's /proc data (api/proc.c) ---- */
 /*
  * Renders /proc/NAME of machine m as Linux text (*text, malloc'd, caller
@@ -55,3 +53,21 @@ int api_proc_text(const struct mm_machine *m, const char *name, char **text);
 json_t *api_proc_json(const struct mm_machine *m, const char *name);
 /* The zones of every node: layout, watermarks, free lists, pcp lists. */
 json_t *api_zones_json(const struct mm_machine *m);
+
+/* ---- frame map and frame descriptors (api/frames.c) ---- */
+/* Most frames one api_frames_json() call describes. */
+#define API_FRAMES_MAX 65536
+/*
+ * {"start","count","nr_pfns","states","legend"}: one character per frame
+ * of [start, start + count) clipped to the machine (count <= API_FRAMES_MAX
+ * is the caller's duty); the legend maps each character to its meaning.
+ */
+json_t *api_frames_json(const struct mm_machine *m, uint32_t start,
+			uint32_t count);
+/* The descriptor of frame pfn (< m->nr_pfns): flags by name, counts, zone,
+ * node, pageblock migratetype, order of a free or compound block. */
+json_t *api_frame_json(const struct mm_machine *m, uint32_t pfn);
+/* Linux's name of a page flag ("buddy", "reserved", …). */
+const char *api_pageflag_name(enum mm_pageflag f);
+
+#endif

@@ -238,6 +238,18 @@ int api_config_decode(const json_t *obj, struct mm_config *cfg,
 			return -1;
 		}
 	}
+	/* Canonical form: a distance equal to its default (10 local, 20
+	 * remote) is stored as 0 = "default", so the config that
+	 * api_config_encode() prints decodes to the same machine, digest
+	 * included (the digest covers the raw table).
+	 * A pair is canonicalized only when both directions hold the default,
+	 * so mm_config_validate() still sees an asymmetric table. */
+	for (int a = 0; a < MM_MAX_NODES; a++)
+		for (int b = a; b < MM_MAX_NODES; b++) {
+			int def = a == b ? 10 : 20;
+			if (cfg->distance[a][b] == def && cfg->distance[b][a] == def)
+				cfg->distance[a][b] = cfg->distance[b][a] = 0;
+		}
 	if (mm_config_validate(cfg, err->message, sizeof(err->message))) {
 		snprintf(err->field, sizeof(err->field), "config");
 		return -1;

@@ -1,0 +1,385 @@
+/*
+ * openapi.c — the OpenAPI 3.1 document, generated (never hand-written):
+ *
+ *   - for each row of api_ops: POST /v1/machines/{m}<path>, whose request
+ *     body schema is built from the argument table (types, ranges, enums,
+ *     required, additionalProperties: false), whose 200 schema is built
+ *     from the result fields, plus the 400/404/413/415/422 error answers;
+ *     and a record schema {"op": NAME, …} per operation for :batch;
+ *   - for each fixed route the server passes in (its own routing table):
+ *     method, path parameters, query parameters, request/answer schemas;
+ *   - the shared component schemas those routes name (Error, Machine, …).
+ */
+#include "api/ops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* JSON Schema of one argument. */
+static json_t *api__arg_schema(const struct api_arg *a)
+{
+	json_t *s;
+
+	switch (a->type) {
+	case API_T_INT:
+		s = json_pack("{s:s, s:I, s:I}", "type", "integer", "minimum",
+			      (json_int_t)a->lo, "maximum", (json_int_t)a->hi);
+		if (!a->required)
+			json_object_set_new(s, "default", json_integer(a->dflt));
+		break;
+	case API_T_SIZE:
+		s = json_pack("{s:[{s:s, s:i}, {s:s, s:s}]}", "oneOf", "type",
+			      "integer", "minimum", 0, "type", "string", "pattern",
+			      "^[0-9]+(K|k|KiB|M|MiB|G|GiB|T|TiB)?$");
+		break;
+	case API_T_ADDR:
+		s = json_pack("{s:[{s:s, s:i}, {s:s, s:s}]}", "oneOf", "type",
+			      "integer", "minimum", 0, "type", "string", "pattern",
+			      "^(0[xX][0-9a-fA-F]+|[0-9]+)$");
+		break;
+	case API_T_GFP: {
+		json_t *names = json_array();
+		for (int k = 0; mm_gfp_names[k]; k++)
+			json_array_append_new(names, json_string(mm_gfp_names[k]));
+		s = json_pack("{s:s, s:{s:s, s:o}}", "type", "array", "items",
+			      "type", "string", "enum", names);
+		break;
+	}
+	case API_T_ENUM: {
+		json_t *names = json_array();
+		for (int k = 0; a->names[k]; k++)
+			json_array_append_new(names, json_string(a->names[k]));
+		s = json_pack("{s:s, s:o}", "type", "string", "enum", names);
+		if (!a->required)
+			json_object_set_new(s, "default",
+					    json_string(a->names[a->dflt]));
+		break;
+	}
+	case API_T_STRING:
+		s = json_pack("{s:s, s:I}", "type", "string", "maxLength",
+			      (json_int_t)a->hi);
+		break;
+	case API_T_BOOL:
+	default:
+		s = json_pack("{s:s}", "type", "boolean");
+		if (!a->required)
+			json_object_set_new(s, "default", json_boolean(a->dflt));
+		break;
+	}
+	if (a->doc)
+		json_object_set_new(s, "description", json_string(a->doc));
+	return s;
+}
+
+/* Whether "{name}" is a segment of path. */
+static bool api__in_path(const char *path, const char *name)
+{
+	char pat[80];
+	snprintf(pat, sizeof(pat), "{%s}", name);
+	return strstr(path, pat) != NULL;
+}
+
+/* The object schema of op's arguments; with_op adds "op": const. */
+static json_t *api__args_schema(const struct api_op *op, bool with_op)
+{
+	json_t *props = json_object(), *req = json_array();
+
+	if (with_op) {
+		json_object_set_new(props, "op", json_pack("{s:s}", "const", op->name));
+		json_array_append_new(req, json_string("op"));
+	}
+	for (int k = 0; k < op->nargs; k++) {
+		const struct api_arg *a = &op->args[k];
+		/* Path ids are fields of the record but not of the body. */
+		if (!with_op && api__in_path(op->path, a->name))
+			continue;
+		json_object_set_new(props, a->name, api__arg_schema(a));
+		if (a->required)
+			json_array_append_new(req, json_string(a->name));
+	}
+	return json_pack("{s:s, s:o, s:o, s:b, s:s}", "type", "object",
+			 "properties", props, "required", req,
+			 "additionalProperties", 0, "description", op->summary);
+}
+
+static json_t *api__result_schema(const struct api_op *op)
+{
+	json_t *props = json_object(), *req = json_array();
+
+	for (int k = 0; k < op->nresults; k++) {
+		const struct api_field *f = &op->results[k];
+		json_object_set_new(props, f->name,
+				    json_pack("{s:s, s:s}", "type", f->json_type,
+					      "description", f->doc));
+		json_array_append_new(req, json_string(f->name));
+	}
+	return json_pack("{s:s, s:o, s:o}", "type", "object", "properties",
+			 props, "required", req);
+}
+
+static json_t *api__ref(const char *name)
+{
+	char ref[128];
+	snprintf(ref, sizeof(ref), "#/components/schemas/%s", name);
+	return json_pack("{s:s}", "$ref", ref);
+}
+
+static json_t *api__json_content(json_t *schema)
+{
+	return json_pack("{s:{s:o}}", "application/json", "schema", schema);
+}
+
+static json_t *api__error_response(const char *what)
+{
+	return json_pack("{s:s, s:o}", "description", what, "content",
+			 api__json_content(api__ref("Error")));
+}
+
+/* Path parameters of a path: {m} is a machine id, others are strings
+ * unless op declares an argument of that name (then its schema). */
+static json_t *api__path_params(const char *path, const struct api_op *op)
+{
+	json_t *params = json_array();
+
+	for (const char *p = strchr(path, '{'); p; p = strchr(p + 1, '{')) {
+		const char *e = strchr(p, '}');
+		if (!e || e - p - 1 <= 0 || e - p - 1 >= 64)
+			break;
+		char name[64];
+		memcpy(name, p + 1, (size_t)(e - p - 1));
+		name[e - p - 1] = '\0';
+		json_t *schema = NULL;
+		const char *doc = "path id";
+		if (!strcmp(name, "m")) {
+			schema = json_pack("{s:s, s:s}", "type", "string", "pattern",
+					   "^m-[1-9][0-9]*$");
+			doc = "machine id (\"m-1\")";
+		}
+		for (int k = 0; !schema && op && k < op->nargs; k++)
+			if (!strcmp(op->args[k].name, name))
+				schema = api__arg_schema(&op->args[k]);
+		if (!schema)
+			schema = json_pack("{s:s}", "type", "string");
+		json_array_append_new(params,
+				      json_pack("{s:s, s:s, s:b, s:s, s:o}", "name",
+						name, "in", "path", "required", 1,
+						"description", doc, "schema", schema));
+	}
+	return params;
+}
+
+/* "page_size:integer,page_token:string" → query parameter objects. */
+static void api__query_params(json_t *params, const char *spec)
+{
+	while (spec && *spec) {
+		const char *comma = strchr(spec, ',');
+		size_t len = comma ? (size_t)(comma - spec) : strlen(spec);
+		char item[80], *type;
+		snprintf(item, sizeof(item), "%.*s", (int)(len < 79 ? len : 79), spec);
+		type = strchr(item, ':');
+		if (type)
+			*type++ = '\0';
+		json_array_append_new(params,
+				      json_pack("{s:s, s:s, s:b, s:{s:s}}", "name",
+						item, "in", "query", "required", 0,
+						"schema", "type", type ? type : "string"));
+		spec = comma ? comma + 1 : NULL;
+	}
+}
+
+static json_t *api__path_item(json_t *paths, const char *path)
+{
+	json_t *item = json_object_get(paths, path);
+	if (!item) {
+		item = json_object();
+		json_object_set_new(paths, path, item);
+	}
+	return item;
+}
+
+/* ---- fixed component schemas ----------------------------------------------- */
+
+static json_t *api__obj(const char *desc, json_t *props, json_t *required)
+{
+	return json_pack("{s:s, s:s, s:o, s:o}", "type", "object", "description",
+			 desc, "properties", props, "required", required);
+}
+
+static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
+{
+	json_t *eprops = json_pack(
+		"{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "code", "type", "string",
+		"status", "type", "integer", "message", "type", "string",
+		"details", "type", "object");
+	json_object_set_new(schemas, "Error", api__obj(
+		"The one error shape (SPEC §4)",
+		json_pack("{s:{s:s, s:o, s:[s,s,s,s]}}", "error", "type", "object",
+			  "properties", eprops, "required", "code", "status",
+			  "message", "details"),
+		json_pack("[s]", "error")));
+	json_object_set_new(schemas, "Config", json_pack(
+		"{s:s, s:s}", "type", "object", "description",
+		"Machine configuration (SPEC §3); every key optional, unknown keys "
+		"rejected: arch, memory, nodes, distance, zones_managed_pages, cpus, "
+		"swap, page_policy, min_free_kbytes, watermark_scale_factor, "
+		"zero_page, fault_around_bytes, swappiness, overcommit, "
+		"overcommit_ratio, kswapd_pages_per_tick, seed, max_map_count, "
+		"pid_max, randomize_va_space"));
+	json_object_set_new(schemas, "MachineCreate", json_pack(
+		"{s:s, s:{s:{s:s, s:i}, s:o}, s:b}", "type", "object", "properties",
+		"name", "type", "string", "maxLength", 63, "config",
+		api__ref("Config"), "additionalProperties", 0));
+	json_object_set_new(schemas, "Machine", api__obj(
+		"A simulated machine",
+		json_pack("{s:{s:s}, s:{s:[s,s]}, s:o, s:{s:s}}", "id", "type",
+			  "string", "name", "type", "string", "null", "config",
+			  api__ref("Config"), "seq", "type", "integer"),
+		json_pack("[s,s,s,s]", "id", "name", "config", "seq")));
+	json_object_set_new(schemas, "MachineList", api__obj(
+		"A page of machines; next_page_token is \"\" on the last page",
+		json_pack("{s:{s:s, s:o}, s:{s:s}}", "items", "type", "array",
+			  "items", api__ref("Machine"), "next_page_token", "type",
+			  "string"),
+		json_pack("[s,s]", "items", "next_page_token")));
+	json_object_set_new(schemas, "Empty", json_pack(
+		"{s:s, s:b}", "type", "object", "additionalProperties", 0));
+	json_object_set_new(schemas, "Batch", json_pack(
+		"{s:s, s:{s:{s:s, s:{s:o, s:{s:s}}}, s:{s:s, s:b}}, s:[s], s:b, s:s}",
+		"type", "object", "properties", "ops", "type", "array", "items",
+		"oneOf", record_refs, "discriminator", "propertyName", "op",
+		"stop_on_error", "type", "boolean", "default", 1, "required", "ops",
+		"additionalProperties", 0, "description",
+		"Operation records applied in order; not atomic; a 422 counts as "
+		"an error"));
+	json_object_set_new(schemas, "BatchResult", api__obj(
+		"One entry per record that ran",
+		json_pack("{s:{s:s, s:{s:s, s:{s:{s:s}, s:{s:s}, s:o}, s:[s]}}}",
+			  "results", "type", "array", "items", "type", "object",
+			  "properties", "ok", "type", "boolean", "result", "type",
+			  "object", "error", api__ref("Error"), "required", "ok"),
+		json_pack("[s]", "results")));
+	json_object_set_new(schemas, "Check", api__obj(
+		"Invariant checker verdict",
+		json_pack("{s:{s:s}, s:{s:s, s:{s:s, s:{s:{s:s}, s:{s:s}}}}}",
+			  "ok", "type", "boolean", "violations", "type", "array",
+			  "items", "type", "object", "properties", "invariant",
+			  "type", "string", "detail", "type", "string"),
+		json_pack("[s,s]", "ok", "violations")));
+	json_object_set_new(schemas, "Digest", api__obj(
+		"State hash after operation seq",
+		json_pack("{s:{s:s}, s:{s:s}}", "digest", "type", "string", "seq",
+			  "type", "integer"),
+		json_pack("[s,s]", "digest", "seq")));
+	json_object_set_new(schemas, "Items", api__obj(
+		"A list", json_pack("{s:{s:s}}", "items", "type", "array"),
+		json_pack("[s]", "items")));
+	json_object_set_new(schemas, "Frames", api__obj(
+		"Frame states, one character per frame from start (see legend)",
+		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "start",
+			  "type", "integer", "count", "type", "integer", "nr_pfns",
+			  "type", "integer", "states", "type", "string", "legend",
+			  "type", "object"),
+		json_pack("[s,s,s,s,s]", "start", "count", "nr_pfns", "states",
+			  "legend")));
+	json_object_set_new(schemas, "Frame", api__obj(
+		"One frame descriptor",
+		json_pack("{s:{s:s}, s:{s:s, s:{s:s}}, s:{s:s}, s:{s:s}}", "pfn",
+			  "type", "integer", "flags", "type", "array", "items",
+			  "type", "string", "refcount", "type", "integer",
+			  "mapcount", "type", "integer"),
+		json_pack("[s,s,s,s]", "pfn", "flags", "refcount", "mapcount")));
+	json_object_set_new(schemas, "Status", api__obj(
+		"Health", json_pack("{s:{s:s}}", "status", "type", "string"),
+		json_pack("[s]", "status")));
+	json_object_set_new(schemas, "OpenAPI", json_pack(
+		"{s:s, s:s}", "type", "object", "description",
+		"This document"));
+}
+
+json_t *api_openapi(const struct api_route_doc *routes, size_t n,
+		    const char *version)
+{
+	json_t *doc = json_object(), *paths = json_object(),
+	       *schemas = json_object(), *record_refs = json_array();
+	char name[96];
+
+	json_object_set_new(doc, "openapi", json_string("3.1.0"));
+	json_object_set_new(doc, "info", json_pack(
+		"{s:s, s:s, s:s}", "title", "mmsim", "version", version,
+		"description", "A networked, deterministic Linux memory-manager "
+		"simulator. Every mutating route is an operation record "
+		"{\"op\": NAME, ...args}; the same records are accepted by :batch."));
+
+	for (size_t i = 0; i < api_nops; i++) {
+		const struct api_op *op = &api_ops[i];
+		char path[160];
+
+		snprintf(name, sizeof(name), "%sArgs", op->name);
+		json_object_set_new(schemas, name, api__args_schema(op, false));
+		snprintf(name, sizeof(name), "%sRecord", op->name);
+		json_object_set_new(schemas, name, api__args_schema(op, true));
+		json_array_append_new(record_refs, api__ref(name));
+		snprintf(name, sizeof(name), "%sResult", op->name);
+		json_object_set_new(schemas, name, api__result_schema(op));
+
+		snprintf(path, sizeof(path), "/v1/machines/{m}%s", op->path);
+		json_t *post = json_object();
+		json_object_set_new(post, "operationId", json_string(op->name));
+		json_object_set_new(post, "summary", json_string(op->summary));
+		json_object_set_new(post, "parameters", api__path_params(path, op));
+		snprintf(name, sizeof(name), "%sArgs", op->name);
+		json_object_set_new(post, "requestBody", json_pack(
+			"{s:b, s:o}", "required", 0, "content",
+			api__json_content(api__ref(name))));
+		snprintf(name, sizeof(name), "%sResult", op->name);
+		json_object_set_new(post, "responses", json_pack(
+			"{s:{s:s, s:o}, s:o, s:o, s:o, s:o, s:o}",
+			"200", "description", "applied", "content",
+			api__json_content(api__ref(name)),
+			"400", api__error_response("invalid record (not applied)"),
+			"404", api__error_response("no such machine"),
+			"413", api__error_response("body too large"),
+			"415", api__error_response("unsupported content type"),
+			"422", api__error_response("the simulated kernel returned an "
+						   "errno (code = its name, "
+						   "details.op)")));
+		json_object_set_new(api__path_item(paths, path), "post", post);
+	}
+
+	api__fixed_schemas(schemas, record_refs);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct api_route_doc *r = &routes[i];
+		json_t *o = json_object(), *params = api__path_params(r->path, NULL);
+		char status[8];
+
+		api__query_params(params, r->query);
+		json_object_set_new(o, "summary", json_string(r->summary));
+		json_object_set_new(o, "parameters", params);
+		if (r->request)
+			json_object_set_new(o, "requestBody", json_pack(
+				"{s:b, s:o}", "required", 0, "content",
+				api__json_content(api__ref(r->request))));
+		json_t *content;
+		if (r->response && !strcmp(r->response, "text"))
+			content = json_pack("{s:{s:{s:s}}, s:{s:{}}}",
+					    "text/plain", "schema", "type", "string",
+					    "application/json", "schema");
+		else
+			content = api__json_content(r->response ? api__ref(r->response)
+							       : json_object());
+		snprintf(status, sizeof(status), "%d", r->status);
+		json_t *responses = json_object();
+		json_object_set_new(responses, status, json_pack(
+			"{s:s, s:o}", "description", r->summary, "content", content));
+		json_object_set_new(responses, "4XX",
+				    api__error_response("client error"));
+		json_object_set_new(o, "responses", responses);
+		json_object_set_new(api__path_item(paths, r->path), r->method, o);
+	}
+
+	json_object_set_new(doc, "paths", paths);
+	json_object_set_new(doc, "components",
+			    json_pack("{s:o}", "schemas", schemas));
+	return doc;
+}

@@ -1,0 +1,187 @@
+/*
+ * ops.h — THE operation table (SPEC §2, §4.1) and what is generated from it.
+ *
+ * Every mutating request is one operation record {"op": NAME, ...args}.
+ * This table is the only place an operation's wire format is defined: its
+ * argument schema (decoder), the engine call (apply) and the JSON result
+ * (encoder).  The HTTP routes, :batch, the journal and the offline CLI all
+ * go through api_op_apply(); the OpenAPI document is generated from the same
+ * table (api/openapi.c), so docs and behaviour cannot drift apart.
+ *
+ * Status classes of api_op_apply():
+ *   200  applied; *result holds the encoded result
+ *   400  INVALID_ARGUMENT: the record was rejected, the machine untouched
+ *        (not journaled)
+ *   422  the simulated kernel returned an errno (-MM_E…); code is its name,
+ *        details.op the operation — a result like any other (journaled)
+ */
+#ifndef MMSIM_API_OPS_H
+#define MMSIM_API_OPS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "engine/mm.h"
+
+#define API_MAX_ARGS 16
+
+/* Wire types of arguments and result fields (SPEC §4 value conventions). */
+enum api_type {
+	API_T_INT,    /* JSON integer within [lo, hi] */
+	API_T_SIZE,   /* number or binary-unit string ("64K"), <= uhi if set */
+	API_T_ADDR,   /* number, "0x…" or decimal string, <= uhi if set */
+	API_T_GFP,    /* array of GFP flag names */
+	API_T_ENUM,   /* one of names[] */
+	API_T_STRING, /* string of at most hi bytes */
+	API_T_BOOL,   /* true / false */
+};
+
+/* One argument of an operation. */
+struct api_arg {
+	const char *name;
+	enum api_type type;
+	bool required;
+	int64_t lo, hi;           /* INT: inclusive range; STRING: hi = max len */
+	uint64_t uhi;             /* SIZE / ADDR: inclusive maximum (0 = none) */
+	const char *const *names; /* ENUM: NULL-terminated */
+	int64_t dflt;             /* INT / BOOL / ENUM value when absent */
+	const char *doc;
+};
+
+/* One field of an operation's JSON result (for the OpenAPI document). */
+struct api_field {
+	const char *name;
+	const char *json_type; /* "integer", "string", … */
+	const char *doc;
+};
+
+/* A decoded argument value (which member is set follows the arg's type). */
+union api_value {
+	int64_t i;      /* INT, ENUM (index), BOOL */
+	uint64_t u;     /* SIZE, ADDR */
+	uint32_t gfp;   /* GFP */
+	const char *s;  /* STRING: borrowed from the record */
+};
+
+struct api_op;
+
+/*
+ * Decoded arguments: v[k] belongs to op->args[k]; absent optional
+ * arguments hold their default (present bit clear).
+ */
+struct api_args {
+	const struct api_op *op;
+	uint32_t present; /* 1 << k for each argument given */
+	union api_value v[API_MAX_ARGS];
+};
+
+/* The engine's answer to one operation, before encoding. */
+union api_result {
+	struct {
+		struct mm_alloc_result r;
+		unsigned order;
+	} alloc_pages;
+};
+
+struct api_op {
+	const char *name;    /* the record's "op": "allocPages" */
+	const char *path;    /* HTTP route after /v1/machines/{m}: "/kernel:allocPages",
+			      * ":tick"; "{x}" segments are path ids that become
+			      * fields */
+	const char *summary;
+	const struct api_arg *args;
+	int nargs;
+	const struct api_field *results;
+	int nresults;
+	/* Checks ranges that depend on the machine (cpu < cpus, …); may be
+	 * NULL.  Returns 0 or -1 with err filled (→ 400). */
+	int (*check)(const struct mm_machine *m, const struct api_args *a,
+		     struct api_error *err);
+	/* Applies the operation: 0 or a negative -MM_E… errno (→ 422). */
+	int (*apply)(struct mm_machine *m, const struct api_args *a,
+		     union api_result *res);
+	/* Encodes a successful result; returns a new reference. */
+	json_t *(*encode)(const struct mm_machine *m, const struct api_args *a,
+			  const union api_result *res);
+};
+
+extern const struct api_op api_ops[];
+extern const size_t api_nops;
+
+/* The op named name, or NULL. */
+const struct api_op *api_op_find(const char *name);
+
+/* Decoder flags. */
+enum {
+	/* Journal lines also carry "seq", "result" and "error" (SPEC §6). */
+	API_DECODE_JOURNAL = 1u << 0,
+};
+
+/*
+ * Decodes obj's fields against op's schema into *out: unknown fields,
+ * missing required ones, wrong types and out-of-range values are rejected
+ * (err names the field).  The key "op" is skipped (it selected the op).
+ * String values are borrowed from obj.  Returns 0 or -1.
+ */
+int api_args_decode(const struct api_op *op, const json_t *obj, unsigned flags,
+		    struct api_args *out, struct api_error *err);
+/* Finds the record's op by "op" and decodes its arguments.  0 or -1. */
+int api_op_decode(const json_t *record, unsigned flags, struct api_args *out,
+		  struct api_error *err);
+
+/*
+ * Applies one operation record to machine m.  Returns 200 with *result set
+ * (new reference), or 400 / 422 with *error set to the inner error object
+ * {"code","status","message","details"} (new reference; wrap it with
+ * api_error_wrap() for an HTTP body).  The machine is changed only when 200
+ * or 422 is returned (both are journaled results).
+ */
+int api_op_apply(struct mm_machine *m, const json_t *record, json_t **result,
+		 json_t **error);
+
+/* ---- errors: the SPEC §4 shape (api/error.c) ----------------------------- */
+/* The canonical code of an HTTP status: 400 → "INVALID_ARGUMENT", … */
+const char *api_status_code(int status);
+/* Linux's text for an errno (positive or negated): "Cannot allocate memory". */
+const char *api_errno_message(int err);
+/*
+ * A new inner error object {"code","status","message","details"}.  code
+ * NULL = api_status_code(status); details is stolen (NULL = {}).
+ */
+json_t *api_error_new(int status, const char *code, json_t *details,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 400 INVALID_ARGUMENT from a decode error; details.field names the field. */
+json_t *api_error_invalid(const struct api_error *e);
+/* 422 for op failing with errno err: code "ENOMEM", details.op. */
+json_t *api_error_errno(const char *op, int err);
+/* {"error": inner}; inner is stolen. */
+json_t *api_error_wrap(json_t *inner);
+
+/* ---- OpenAPI 3.1 (api/openapi.c) ------------------------------------------ */
+/*
+ * A fixed (non-operation) route for the document.  request / response name
+ * a schema in components/schemas (NULL: none; response "text" = a
+ * text/plain answer with a JSON alternative).
+ */
+struct api_route_doc {
+	const char *method;  /* "get", "post", "delete" */
+	const char *path;    /* "/v1/machines/{m}" */
+	const char *summary;
+	int status;          /* success status */
+	const char *request;
+	const char *response;
+	const char *query;   /* comma-separated query parameters, or NULL */
+};
+/*
+ * The OpenAPI 3.1 document: every operation of api_ops as
+ * POST /v1/machines/{m}<path> with its generated request and result
+ * schemas, the record schemas used by :batch, and the n fixed routes.
+ * Returns a new reference.
+ */
+json_t *api_openapi(const struct api_route_doc *routes, size_t n,
+		    const char *version);
+
+#endif

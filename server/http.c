@@ -1,0 +1,629 @@
+/*
+ * http.c — libuv drives libmicrohttpd 0.9.75 in external-epoll mode, after
+ * the verified recipe of shared/notes/http-loop.md:
+ *
+ *   - MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, no MHD
+ *     threads; MHD's epoll fd is watched by a uv_poll;
+ *   - srv__run() is the ONLY caller of MHD_run; after every MHD_run the
+ *     uv_timer is re-armed from MHD_get_timeout, including timeout 0 (MHD's
+ *     edge-triggered epoll leaves ready connections that only the timer
+ *     revisits, P3); a connection closed during the run forces one more run
+ *     (P8), and a 1 s safety timer keeps the daemon from going deaf;
+ *   - the two-call handler idiom for EVERY request (P1): the first call only
+ *     allocates the per-request state; upload calls append to a bounded
+ *     buffer; the answer is queued on the final call (*upload_data_size ==
+ *     0) — except 413 for a declared Content-Length over --max-body, which is
+ *     queued on the first call (P6: MHD then closes without reading the
+ *     body); a chunked body over the limit is drained and answered 413 on
+ *     the final call, keeping the connection usable; the per-request state
+ *     is freed only in NOTIFY_COMPLETED;
+ *   - CONNECTION_TIMEOUT is set (P11), CONNECTION_LIMIT is left at MHD's
+ *     default (P8);
+ *   - SIGINT/SIGTERM (§4): MHD_quiesce_daemon + close the listening socket,
+ *     answer new requests 503 with Connection: close, wait until no request
+ *     is in flight (10 s deadline), then uv_close(poll) BEFORE
+ *     MHD_stop_daemon (P9), close every handle, and uv_run returns.
+ *
+ * The listening socket is opened here (so port 0 can be read back with
+ * getsockname) and handed to MHD with MHD_OPTION_LISTEN_SOCKET.
+ */
+#include "server/srv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "api/ops.h"
+
+#define SRV_SHUTDOWN_DEADLINE_MS 10000
+#define SRV_SAFETY_MS 1000
+
+struct srv_http {
+	struct srv_app *app;
+	uv_loop_t loop;
+	struct MHD_Daemon *d;
+	uv_poll_t poll;
+	uv_timer_t timer;     /* MHD_get_timeout */
+	uv_timer_t safety;    /* P8 belt and braces */
+	uv_timer_t deadline;  /* shutdown deadline */
+	uv_signal_t sigterm, sigint;
+	int listen_fd;
+	bool conn_closed;     /* a connection closed during this MHD_run */
+	bool stopping, stopped;
+	uint64_t inflight;    /* requests between first call and completion */
+	uint64_t next_id;
+	char id_prefix[12];
+};
+
+/* Per-request state, *con_cls of MHD; freed in srv__completed only. */
+struct srv_req {
+	uint64_t t0;
+	char id[72];
+	char *body;
+	size_t len, cap;
+	bool too_large;       /* body over --max-body: discard, answer 413 */
+	bool refused;         /* arrived while shutting down: answer 503 */
+	bool answered;
+};
+
+/* ---- replies (shared with routes.c) ---------------------------------------- */
+
+void srv_reply_json(struct srv_response *res, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	free(res->body);
+	if (!text) {
+		static const char oom[] = "{\"error\":{\"code\":\"INTERNAL\",\"status\":"
+					  "500,\"message\":\"out of memory\","
+					  "\"details\":{}}}\n";
+		res->status = 500;
+		res->content_type = "application/json";
+		res->body = strdup(oom);
+		res->len = res->body ? sizeof(oom) - 1 : 0;
+		return;
+	}
+	size_t n = strlen(text);
+	char *b = realloc(text, n + 2);
+	if (b) {
+		b[n++] = '\n';
+		b[n] = '\0';
+		text = b;
+	}
+	res->status = status;
+	res->content_type = "application/json";
+	res->body = text;
+	res->len = n;
+}
+
+void srv_reply_text(struct srv_response *res, int status, const char *ctype,
+		    const char *text, size_t len)
+{
+	free(res->body);
+	res->body = malloc(len + 1);
+	if (!res->body) {
+		srv_reply_json(res, 500, NULL);
+		return;
+	}
+	memcpy(res->body, text, len);
+	res->body[len] = '\0';
+	res->len = len;
+	res->status = status;
+	res->content_type = ctype;
+}
+
+void srv_reply_error_json(struct srv_response *res, json_t *inner)
+{
+	json_t *st = json_object_get(inner, "status");
+	int status = st ? (int)json_integer_value(st) : 500;
+	srv_reply_json(res, status, api_error_wrap(inner));
+}
+
+void srv_reply_error(struct srv_response *res, int status, json_t *details,
+		     const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	srv_reply_error_json(res, api_error_new(status, NULL, details, "%s", msg));
+}
+
+/* ---- query parameters -------------------------------------------------------- */
+
+const char *srv_query(const struct srv_request *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct srv__qcheck {
+	const char *const *allowed;
+	const char *bad;
+};
+
+static enum MHD_Result srv__qiter(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *value)
+{
+	struct srv__qcheck *q = cls;
+	(void)kind;
+	(void)value;
+	for (int i = 0; q->allowed && q->allowed[i]; i++)
+		if (!strcmp(q->allowed[i], key))
+			return MHD_YES;
+	q->bad = key;
+	return MHD_NO;
+}
+
+const char *srv_query_unknown(const struct srv_request *r,
+			      const char *const *allowed)
+{
+	struct srv__qcheck q = {allowed, NULL};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, srv__qiter, &q);
+	return q.bad;
+}
+
+/* ---- the MHD side --------------------------------------------------------------- */
+
+static void srv__run(struct srv_http *h);
+
+static bool srv__id_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (n >= 64 || !(((s[n] | 0x20) >= 'a' && (s[n] | 0x20) <= 'z') ||
+				 (s[n] >= '0' && s[n] <= '9') || s[n] == '-' ||
+				 s[n] == '_' || s[n] == '.'))
+			return false;
+	return n > 0;
+}
+
+static enum MHD_Result srv__queue(struct srv_http *h, struct MHD_Connection *c,
+				  struct srv_req *r, const char *method,
+				  const char *path, struct srv_response *res)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!res->body)
+		srv_reply_json(res, 500, NULL);
+	resp = MHD_create_response_from_buffer(res->len, res->body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(res->body);
+		res->body = NULL;
+		return MHD_NO;
+	}
+	res->body = NULL; /* MHD owns it now */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				res->content_type ? res->content_type
+						  : "application/json");
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	if (res->allow[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, res->allow);
+	if (res->location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
+					res->location);
+	if (res->retry_after[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+					res->retry_after);
+	if (h->stopping)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(c, (unsigned)res->status, resp);
+	MHD_destroy_response(resp);
+	r->answered = true;
+	srv_log_access(r->id, method, path, res->status, res->len,
+		       (uv_hrtime() - r->t0) / 1000);
+	return ret;
+}
+
+static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
+				const char *url, const char *method,
+				const char *version, const char *upload_data,
+				size_t *upload_data_size, void **con_cls)
+{
+	struct srv_http *h = cls;
+	struct srv_req *r = *con_cls;
+	size_t max = h->app->opt->max_body;
+	(void)version;
+
+	if (!r) {
+		/* First call: headers only; allocate, answer nothing (P1). */
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		h->inflight++;
+		r->t0 = uv_hrtime();
+		const char *given = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								"X-Request-Id");
+		if (given && srv__id_ok(given))
+			snprintf(r->id, sizeof(r->id), "%s", given);
+		else
+			snprintf(r->id, sizeof(r->id), "%s-%06llx", h->id_prefix,
+				 (unsigned long long)++h->next_id);
+		r->refused = h->stopping;
+		const char *cl = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl) {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(cl, &end, 10);
+			if (errno || *end || n > max) {
+				/* P6: declared too large — answer now; MHD
+				 * closes without reading the body. */
+				struct srv_response res = {0};
+				r->too_large = true;
+				srv_reply_error(&res, 413, json_pack("{s:I}",
+					"max_body", (json_int_t)max),
+					"request body larger than %zu bytes "
+					"(--max-body)", max);
+				return srv__queue(h, c, r, method, url, &res);
+			}
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (r->answered || r->too_large || r->refused)
+			return MHD_YES; /* drain */
+		if (n > max - r->len) {
+			/* P6, chunked: keep draining, answer on the final call. */
+			r->too_large = true;
+			free(r->body);
+			r->body = NULL;
+			r->len = r->cap = 0;
+			return MHD_YES;
+		}
+		if (r->len + n + 1 > r->cap) {
+			size_t cap = r->cap ? r->cap : 4096;
+			while (cap < r->len + n + 1)
+				cap *= 2;
+			if (cap > max + 1)
+				cap = max + 1;
+			char *b = realloc(r->body, cap);
+			if (!b)
+				return MHD_NO;
+			r->body = b;
+			r->cap = cap;
+		}
+		memcpy(r->body + r->len, upload_data, n);
+		r->len += n;
+		r->body[r->len] = '\0';
+		return MHD_YES;
+	}
+	if (r->answered)
+		return MHD_YES;
+
+	/* Final call: the whole request is here. */
+	struct srv_response res = {0};
+	if (r->refused) {
+		srv_reply_error(&res, 503, NULL, "the server is shutting down");
+	} else if (r->too_large) {
+		srv_reply_error(&res, 413, json_pack("{s:I}", "max_body",
+						     (json_int_t)max),
+				"request body larger than %zu bytes (--max-body)",
+				max);
+	} else {
+		struct srv_request req = {
+			.method = strcmp(method, "HEAD") ? method : "GET",
+			.path = url,
+			.body = r->body,
+			.body_len = r->len,
+			.content_type = MHD_lookup_connection_value(
+				c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+			.accept = MHD_lookup_connection_value(
+				c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+			.id = r->id,
+			.conn = c,
+		};
+		srv_route(h->app, &req, &res);
+	}
+	return srv__queue(h, c, r, method, url, &res);
+}
+
+static void srv__completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			   enum MHD_RequestTerminationCode toe)
+{
+	struct srv_http *h = cls;
+	struct srv_req *r = *con_cls;
+	(void)c;
+	(void)toe;
+	if (!r)
+		return;
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+	h->inflight--;
+}
+
+static void srv__conn_notify(void *cls, struct MHD_Connection *c,
+			     void **socket_context,
+			     enum MHD_ConnectionNotificationCode toe)
+{
+	struct srv_http *h = cls;
+	(void)c;
+	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+		h->conn_closed = true;
+}
+
+/* libmicrohttpd's own messages go to the access log as events. */
+static void srv__mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	srv_log_event("libmicrohttpd", msg);
+}
+
+/* ---- the loop side ---------------------------------------------------------------- */
+
+static void srv__on_close_noop(uv_handle_t *hd)
+{
+	(void)hd;
+}
+
+/* Stops serving: poll closed BEFORE MHD_stop_daemon (P9), all handles closed
+ * so uv_run returns. */
+static void srv__stop(struct srv_http *h)
+{
+	if (h->stopped)
+		return;
+	h->stopped = true;
+	uv_close((uv_handle_t *)&h->poll, srv__on_close_noop);
+	uv_close((uv_handle_t *)&h->timer, srv__on_close_noop);
+	uv_close((uv_handle_t *)&h->safety, srv__on_close_noop);
+	uv_close((uv_handle_t *)&h->deadline, srv__on_close_noop);
+	uv_close((uv_handle_t *)&h->sigterm, srv__on_close_noop);
+	uv_close((uv_handle_t *)&h->sigint, srv__on_close_noop);
+	/* Closing the last uv_signal restores SIG_DFL: a late signal would
+	 * then kill the process mid-teardown (exit status 143, not 0). */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	MHD_stop_daemon(h->d);
+	h->d = NULL;
+	srv_log_event("stopped", NULL);
+}
+
+static void srv__on_timer(uv_timer_t *t)
+{
+	srv__run(t->data);
+}
+
+/* The only caller of MHD_run (never from inside an MHD callback). */
+static void srv__run(struct srv_http *h)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (h->stopped)
+		return;
+	h->conn_closed = false;
+	MHD_run(h->d);
+	if (h->conn_closed)
+		uv_timer_start(&h->timer, srv__on_timer, 0, 0); /* P8 */
+	else if (MHD_get_timeout(h->d, &ms) == MHD_YES)
+		uv_timer_start(&h->timer, srv__on_timer, (uint64_t)ms, 0); /* P3 */
+	else
+		uv_timer_stop(&h->timer);
+	if (h->stopping && h->inflight == 0)
+		srv__stop(h);
+}
+
+static void srv__on_poll(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	srv__run(p->data);
+}
+
+static void srv__on_deadline(uv_timer_t *t)
+{
+	struct srv_http *h = t->data;
+	srv_log_event("shutdown-deadline", "requests still in flight are dropped");
+	srv__stop(h);
+}
+
+static void srv__on_signal(uv_signal_t *s, int signum)
+{
+	struct srv_http *h = s->data;
+
+	if (h->stopping) {
+		/* A second signal: stop now. */
+		srv__stop(h);
+		return;
+	}
+	h->stopping = true;
+	h->app->shutting_down = true;
+	srv_log_event("shutdown", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	MHD_socket ls = MHD_quiesce_daemon(h->d);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	h->listen_fd = -1;
+	uv_timer_start(&h->deadline, srv__on_deadline, SRV_SHUTDOWN_DEADLINE_MS, 0);
+	srv__run(h);
+}
+
+/* ---- the listening socket ---------------------------------------------------------- */
+
+static bool srv__is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) &&
+		       in6->sin6_addr.s6_addr[12] == 127;
+	}
+	return false;
+}
+
+/*
+ * Resolves host, refuses a non-loopback address unless allowed, binds and
+ * listens.  Returns the socket, -1 (error) or -2 (refused by policy), with
+ * a message in err; url receives "http://HOST:PORT".
+ */
+static int srv__listen(const struct srv_options *o, bool loopback_only,
+		       char *url, size_t urllen, char *err, size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	char port[8];
+	int fd = -1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", o->port);
+	rc = getaddrinfo(o->host, port, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "--listen %s:%u: %s", o->host, o->port,
+			 gai_strerror(rc));
+		return -1;
+	}
+	if (loopback_only && !srv__is_loopback(ai->ai_addr)) {
+		snprintf(err, errlen, "refusing to listen on %s: without "
+			 "--admin-key-file mmsimd runs single-tenant and serves "
+			 "only loopback addresses (127.0.0.1, ::1)", o->host);
+		freeaddrinfo(ai);
+		return -2;
+	}
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    ai->ai_protocol);
+	if (fd < 0)
+		goto err_errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 511))
+		goto err_close_fd;
+
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN];
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
+		goto err_close_fd;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (void *)&ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
+		snprintf(url, urllen, "http://[%s]:%u", addr, ntohs(in6->sin6_port));
+	} else {
+		struct sockaddr_in *in = (void *)&ss;
+		inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+		snprintf(url, urllen, "http://%s:%u", addr, ntohs(in->sin_port));
+	}
+	freeaddrinfo(ai);
+	return fd;
+
+err_close_fd:
+	close(fd);
+err_errno:
+	snprintf(err, errlen, "--listen %s:%u: %s", o->host, o->port,
+		 strerror(errno));
+	freeaddrinfo(ai);
+	return -1;
+}
+
+int srv_http_run(struct srv_app *app)
+{
+	struct srv_http *h;
+	char url[128], err[512];
+	int ret = -1;
+
+	signal(SIGPIPE, SIG_IGN);
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fprintf(stderr, "mmsimd: out of memory\n");
+		return -1;
+	}
+	h->app = app;
+	snprintf(h->id_prefix, sizeof(h->id_prefix), "%08x",
+		 (unsigned)(time(NULL) ^ ((unsigned)getpid() << 16)));
+	h->listen_fd = srv__listen(app->opt, app->opt->admin_key_file[0] == '\0',
+				   url, sizeof(url), err, sizeof(err));
+	if (h->listen_fd < 0) {
+		fprintf(stderr, "mmsimd: %s\n", err);
+		ret = h->listen_fd == -2 ? -2 : -1;
+		goto err_free_h;
+	}
+	if (uv_loop_init(&h->loop)) {
+		fprintf(stderr, "mmsimd: uv_loop_init failed\n");
+		goto err_close_listen;
+	}
+	h->d = MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+		NULL, NULL, srv__ahc, h,
+		/* first, or MHD logs the options' own errors to stderr */
+		MHD_OPTION_EXTERNAL_LOGGER, srv__mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd,
+		MHD_OPTION_NOTIFY_COMPLETED, srv__completed, h,
+		MHD_OPTION_NOTIFY_CONNECTION, srv__conn_notify, h,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->opt->conn_timeout,
+		MHD_OPTION_END);
+	if (!h->d) {
+		fprintf(stderr, "mmsimd: MHD_start_daemon failed\n");
+		goto err_close_loop;
+	}
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info) {
+		fprintf(stderr, "mmsimd: no epoll fd from libmicrohttpd\n");
+		goto err_stop_daemon;
+	}
+	uv_poll_init(&h->loop, &h->poll, info->epoll_fd);
+	uv_timer_init(&h->loop, &h->timer);
+	uv_timer_init(&h->loop, &h->safety);
+	uv_timer_init(&h->loop, &h->deadline);
+	uv_signal_init(&h->loop, &h->sigterm);
+	uv_signal_init(&h->loop, &h->sigint);
+	h->poll.data = h->timer.data = h->safety.data = h->deadline.data = h;
+	h->sigterm.data = h->sigint.data = h;
+	uv_poll_start(&h->poll, UV_READABLE, srv__on_poll);
+	uv_timer_start(&h->safety, srv__on_timer, SRV_SAFETY_MS, SRV_SAFETY_MS);
+	uv_unref((uv_handle_t *)&h->safety);
+	uv_signal_start(&h->sigterm, srv__on_signal, SIGTERM);
+	uv_signal_start(&h->sigint, srv__on_signal, SIGINT);
+
+	srv__run(h);
+	printf("listening on %s\n", url);
+	fflush(stdout);
+	srv_log_event("listening", url);
+	uv_run(&h->loop, UV_RUN_DEFAULT);
+	srv__stop(h); /* no-op after a normal shutdown */
+	uv_run(&h->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
+	if (uv_loop_close(&h->loop))
+		fprintf(stderr, "mmsimd: warning: loop closed with live handles\n");
+	free(h);
+	return 0;
+
+err_stop_daemon:
+	MHD_stop_daemon(h->d); /* closes the listening socket it was given */
+	h->listen_fd = -1;
+err_close_loop:
+	uv_loop_close(&h->loop);
+err_close_listen:
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
+err_free_h:
+	free(h);
+	return ret;
+}

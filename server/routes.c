@@ -1,0 +1,641 @@
+/*
+ * routes.c — the routing table and the handlers of HTTP API v1 (SPEC §4.1).
+ *
+ * One table: fixed routes (below) plus one POST route per row of the
+ * operation table (api_ops), added at start-up — so a new op needs no edit
+ * here.  The same table yields the OpenAPI document (each fixed route
+ * carries its documentation; ops are described by api/openapi.c).
+ *
+ * Patterns are literal text with {name} captures; a capture is 1..127
+ * characters up to the next '/' or ':' (ids never contain either), so
+ * "/v1/machines/{m}:check" and "/v1/machines/{m}/digest" are distinct.
+ * Dispatch: no pattern matches → 404; patterns match but not the method →
+ * 405 with Allow; unknown query parameter → 400; {m} not a machine → 404;
+ * then the handler, which always fills the response.
+ */
+#include "server/srv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/ops.h"
+
+#define SRV_MAX_CAPTURES 4
+#define SRV_CAPTURE_MAX 128
+#define SRV_MAX_VIOLATIONS 64
+#define SRV_PAGE_SIZE_DEFAULT 100
+#define SRV_PAGE_SIZE_MAX 1000
+
+struct srv_route;
+
+struct srv_ctx {
+	struct srv_app *app;
+	const struct srv_request *req;
+	struct srv_response *res;
+	const struct srv_route *route;
+	struct srv_machine *m;   /* the {m} of the path, when there is one */
+	int ncap;
+	struct {
+		char name[32];
+		char value[SRV_CAPTURE_MAX];
+	} cap[SRV_MAX_CAPTURES];
+};
+
+typedef void (*srv_handler_fn)(struct srv_ctx *x);
+
+struct srv_route {
+	const char *method;
+	const char *pattern;
+	srv_handler_fn fn;
+	const char *const *query;   /* allowed query parameters (NULL = none) */
+	const struct api_op *op;    /* op routes */
+	struct api_route_doc doc;   /* for the OpenAPI document */
+};
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static const char *srv__cap(const struct srv_ctx *x, const char *name)
+{
+	for (int i = 0; i < x->ncap; i++)
+		if (!strcmp(x->cap[i].name, name))
+			return x->cap[i].value;
+	return NULL;
+}
+
+/* A JSON string of wire bytes that may not be UTF-8. */
+static json_t *srv__jstr(const char *s)
+{
+	json_t *j = json_string(s);
+	return j ? j : json_string("(not UTF-8)");
+}
+
+/* Parses an unsigned query parameter (decimal or 0x hex) within [lo, hi]. */
+static int srv__query_u64(struct srv_ctx *x, const char *key, uint64_t dflt,
+			  uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	const char *v = srv_query(x->req, key);
+	struct api_error e;
+
+	*out = dflt;
+	if (!v)
+		return 0;
+	json_t *j = json_string(v);
+	int rc = j ? api_parse_addr(j, key, out, &e) : -1;
+	json_decref(j);
+	if (rc || *out < lo || *out > hi) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", key),
+				"%s: \"%.60s\" is not a number in [%llu, %llu]", key,
+				v, (unsigned long long)lo, (unsigned long long)hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* The body as a JSON object with only the given keys, or NULL (answered). */
+static json_t *srv__body(struct srv_ctx *x, const char *const *keys)
+{
+	json_t *b = srv_body_object(x->req, x->res);
+	const char *key;
+	json_t *v;
+
+	if (!b)
+		return NULL;
+	json_object_foreach(b, key, v) {
+		int k = 0;
+		while (keys && keys[k] && strcmp(keys[k], key))
+			k++;
+		if (!keys || !keys[k]) {
+			srv_reply_error(x->res, 400, json_pack("{s:o}", "field",
+							       srv__jstr(key)),
+					"unknown field \"%.100s\"", key);
+			json_decref(b);
+			return NULL;
+		}
+	}
+	return b;
+}
+
+/* ---- health and documents ------------------------------------------------------ */
+
+static void srv__healthz(struct srv_ctx *x)
+{
+	srv_reply_json(x->res, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void srv__readyz(struct srv_ctx *x)
+{
+	if (x->app->shutting_down) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "1");
+		srv_reply_error(x->res, 503, NULL, "the server is shutting down");
+		return;
+	}
+	srv_reply_json(x->res, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static void srv__openapi(struct srv_ctx *x)
+{
+	srv_reply_json(x->res, 200, json_incref(x->app->openapi));
+}
+
+/* ---- machines -------------------------------------------------------------------- */
+
+static void srv__machine_create(struct srv_ctx *x)
+{
+	static const char *const keys[] = {"name", "config", NULL};
+	struct mm_config cfg;
+	struct api_error e = {{0}, {0}};
+	struct srv_machine *sm;
+	const char *name = NULL;
+	char err[256];
+
+	json_t *b = srv__body(x, keys);
+	if (!b)
+		return;
+	json_t *jn = json_object_get(b, "name");
+	if (jn && !json_is_null(jn)) {
+		if (!json_is_string(jn) || json_string_length(jn) < 1 ||
+		    json_string_length(jn) > SRV_NAME_MAX) {
+			srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "name"),
+					"name: expected a string of 1 to %d bytes",
+					SRV_NAME_MAX);
+			goto out;
+		}
+		name = json_string_value(jn);
+		for (const unsigned char *p = (const void *)name; *p; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				name = NULL;
+		if (!name || strlen(json_string_value(jn)) != json_string_length(jn)) {
+			srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "name"),
+					"name: control characters are not allowed");
+			goto out;
+		}
+	}
+	if (api_config_decode(json_object_get(b, "config"), &cfg, &e)) {
+		char field[sizeof(e.field)];
+		snprintf(field, sizeof(field), "%s", e.field);
+		if (strcmp(field, "config") != 0)
+			snprintf(e.field, sizeof(e.field), "config.%.50s", field);
+		srv_reply_error_json(x->res, api_error_invalid(&e));
+		goto out;
+	}
+	int rc = srv_machines_create(&x->app->machines, name, &cfg, &sm, err,
+				     sizeof(err));
+	if (rc == -MM_ENOSPC) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "60");
+		srv_reply_error(x->res, 429, NULL, "%s", err);
+	} else if (rc == -MM_ENOMEM) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
+		srv_reply_error(x->res, 503, NULL, "%s", err);
+	} else if (rc) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "config"),
+				"config: %s", err);
+	} else {
+		snprintf(x->res->location, sizeof(x->res->location),
+			 "/v1/machines/%s", sm->id);
+		srv_reply_json(x->res, 201, srv_machine_json(sm));
+	}
+out:
+	json_decref(b);
+}
+
+static void srv__machine_list(struct srv_ctx *x)
+{
+	const struct srv_machines *t = &x->app->machines;
+	uint64_t size, after = 0;
+
+	if (srv__query_u64(x, "page_size", SRV_PAGE_SIZE_DEFAULT, 1,
+			   SRV_PAGE_SIZE_MAX, &size))
+		return;
+	const char *tok = srv_query(x->req, "page_token");
+	if (tok && *tok) {
+		char *end;
+		after = strncmp(tok, "m-", 2) ? 0 : strtoull(tok + 2, &end, 10);
+		if (!after || *end) {
+			srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
+							       "page_token"),
+					"page_token: \"%.60s\" is not a token from "
+					"next_page_token", tok);
+			return;
+		}
+	}
+	json_t *items = json_array();
+	size_t i = srv_machines_after(t, after), end = i;
+	for (; end < t->n && end - i < size; end++)
+		json_array_append_new(items, srv_machine_json(t->v[end]));
+	json_t *next = end < t->n && end > i ? json_string(t->v[end - 1]->id)
+					     : json_string("");
+	srv_reply_json(x->res, 200, json_pack("{s:o, s:o}", "items", items,
+					      "next_page_token", next));
+}
+
+static void srv__machine_get(struct srv_ctx *x)
+{
+	srv_reply_json(x->res, 200, srv_machine_json(x->m));
+}
+
+static void srv__machine_delete(struct srv_ctx *x)
+{
+	srv_machines_delete(&x->app->machines, x->m->id);
+	x->m = NULL;
+	srv_reply_json(x->res, 200, json_object());
+}
+
+/* ---- operations ---------------------------------------------------------------------- */
+
+/* Applies a record; 200 and 422 are results and advance seq. */
+static int srv__apply(struct srv_machine *m, const json_t *rec, json_t **result,
+		      json_t **error)
+{
+	int st = api_op_apply(m->mm, rec, result, error);
+	if (st == 200 || st == 422)
+		m->seq++;
+	return st;
+}
+
+static void srv__op(struct srv_ctx *x)
+{
+	const struct api_op *op = x->route->op;
+	json_t *b = srv_body_object(x->req, x->res), *result, *error;
+
+	if (!b)
+		return;
+	json_t *name = json_object_get(b, "op");
+	if (name && !(json_is_string(name) &&
+		      !strcmp(json_string_value(name), op->name))) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "op"),
+				"op: this route runs \"%s\"; leave \"op\" out or "
+				"set it to that", op->name);
+		goto out;
+	}
+	/* Path ids other than the machine become fields of the record. */
+	for (int i = 0; i < x->ncap; i++) {
+		if (!strcmp(x->cap[i].name, "m"))
+			continue;
+		if (json_object_get(b, x->cap[i].name)) {
+			srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
+							       x->cap[i].name),
+					"%s: given in the path; leave it out of "
+					"the body", x->cap[i].name);
+			goto out;
+		}
+		char *end;
+		long long n = strtoll(x->cap[i].value, &end, 10);
+		json_object_set_new(b, x->cap[i].name,
+				    *end || end == x->cap[i].value
+					    ? srv__jstr(x->cap[i].value)
+					    : json_integer(n));
+	}
+	json_object_set_new(b, "op", json_string(op->name));
+	int st = srv__apply(x->m, b, &result, &error);
+	if (st == 200)
+		srv_reply_json(x->res, 200, result);
+	else
+		srv_reply_error_json(x->res, error);
+out:
+	json_decref(b);
+}
+
+static void srv__batch(struct srv_ctx *x)
+{
+	static const char *const keys[] = {"ops", "stop_on_error", NULL};
+	size_t limit = x->app->opt->max_batch, i;
+	json_t *b = srv__body(x, keys), *rec, *result, *error;
+
+	if (!b)
+		return;
+	json_t *ops = json_object_get(b, "ops");
+	json_t *stop = json_object_get(b, "stop_on_error");
+	if (!ops || !json_is_array(ops)) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "ops"),
+				"ops: %s", ops ? "expected an array of operation "
+				"records" : "\"ops\" is required");
+		goto out;
+	}
+	if (stop && !json_is_boolean(stop)) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
+						       "stop_on_error"),
+				"stop_on_error: expected true or false");
+		goto out;
+	}
+	if (json_array_size(ops) > limit) {
+		srv_reply_error(x->res, 413, json_pack("{s:s, s:I, s:I}", "field",
+						       "ops", "limit",
+						       (json_int_t)limit, "count",
+						       (json_int_t)json_array_size(ops)),
+				"ops: %zu records; a batch holds at most %zu "
+				"(--max-batch)", json_array_size(ops), limit);
+		goto out;
+	}
+	bool stop_on_error = !stop || json_is_true(stop);
+	json_t *results = json_array();
+	json_array_foreach(ops, i, rec) {
+		int st = srv__apply(x->m, rec, &result, &error);
+		if (st == 200) {
+			json_array_append_new(results, json_pack(
+				"{s:b, s:o}", "ok", 1, "result", result));
+			continue;
+		}
+		json_object_set_new(json_object_get(error, "details"), "index",
+				    json_integer((json_int_t)i));
+		json_array_append_new(results, json_pack("{s:b, s:o}", "ok", 0,
+							 "error", error));
+		if (stop_on_error)
+			break;
+	}
+	srv_reply_json(x->res, 200, json_pack("{s:o}", "results", results));
+out:
+	json_decref(b);
+}
+
+/* ---- reads --------------------------------------------------------------------------- */
+
+static void srv__check(struct srv_ctx *x)
+{
+	struct mm_violation v[SRV_MAX_VIOLATIONS];
+	json_t *b = srv__body(x, NULL);
+
+	if (!b)
+		return;
+	json_decref(b);
+	int n = mm_check(x->m->mm, v, SRV_MAX_VIOLATIONS);
+	json_t *list = json_array();
+	for (int i = 0; i < n && i < SRV_MAX_VIOLATIONS; i++)
+		json_array_append_new(list, json_pack(
+			"{s:s, s:o}", "invariant", v[i].invariant, "detail",
+			srv__jstr(v[i].detail)));
+	srv_reply_json(x->res, 200, json_pack("{s:b, s:o, s:i}", "ok", n == 0,
+					      "violations", list, "count", n));
+}
+
+static void srv__digest(struct srv_ctx *x)
+{
+	char hex[MM_DIGEST_HEX];
+	mm_digest(x->m->mm, hex);
+	srv_reply_json(x->res, 200, json_pack("{s:s, s:I}", "digest", hex, "seq",
+					      (json_int_t)x->m->seq));
+}
+
+static void srv__proc(struct srv_ctx *x)
+{
+	const char *name = srv__cap(x, "name");
+	const char *accept = x->req->accept;
+	char *text;
+
+	if (accept && strstr(accept, "application/json")) {
+		json_t *j = api_proc_json(x->m->mm, name);
+		if (j) {
+			srv_reply_json(x->res, 200, j);
+			return;
+		}
+	} else if (api_proc_text(x->m->mm, name, &text) == 0) {
+		srv_reply_text(x->res, 200, "text/plain; charset=utf-8", text,
+			       strlen(text));
+		free(text);
+		return;
+	}
+	srv_reply_error(x->res, 404, json_pack("{s:o}", "name", srv__jstr(name)),
+			"no /proc/%.60s here (buddyinfo, pagetypeinfo, zoneinfo, "
+			"meminfo, vmstat)", name);
+}
+
+static void srv__zones(struct srv_ctx *x)
+{
+	srv_reply_json(x->res, 200, json_pack("{s:o}", "items",
+					      api_zones_json(x->m->mm)));
+}
+
+static void srv__frames(struct srv_ctx *x)
+{
+	uint32_t nr = x->m->mm->nr_pfns;
+	uint64_t start, count;
+
+	if (srv__query_u64(x, "start", 0, 0, nr, &start) ||
+	    srv__query_u64(x, "count", API_FRAMES_MAX, 0, API_FRAMES_MAX, &count))
+		return;
+	json_t *j = api_frames_json(x->m->mm, (uint32_t)start, (uint32_t)count);
+	srv_reply_json(x->res, j ? 200 : 500, j);
+}
+
+static void srv__frame(struct srv_ctx *x)
+{
+	const char *v = srv__cap(x, "pfn");
+	struct api_error e;
+	uint64_t pfn;
+
+	json_t *j = json_string(v);
+	int rc = j ? api_parse_addr(j, "pfn", &pfn, &e) : -1;
+	json_decref(j);
+	if (rc) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "pfn"),
+				"pfn: \"%.60s\" is not a frame number", v);
+		return;
+	}
+	if (pfn >= x->m->mm->nr_pfns) {
+		srv_reply_error(x->res, 404, json_pack("{s:s}", "pfn", v),
+				"no frame %llu: the machine has frames [0, %u)",
+				(unsigned long long)pfn, x->m->mm->nr_pfns);
+		return;
+	}
+	srv_reply_json(x->res, 200, api_frame_json(x->m->mm, (uint32_t)pfn));
+}
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+static const char *const srv_q_list[] = {"page_size", "page_token", NULL};
+static const char *const srv_q_frames[] = {"start", "count", NULL};
+
+#define SRV_DOC(m, p, sum, st, req, resp, q) \
+	{m, p, sum, st, req, resp, q}
+
+static const struct srv_route srv_fixed_routes[] = {
+	{"GET", "/healthz", srv__healthz, NULL, NULL,
+	 SRV_DOC("get", "/healthz", "liveness", 200, NULL, "Status", NULL)},
+	{"GET", "/readyz", srv__readyz, NULL, NULL,
+	 SRV_DOC("get", "/readyz", "readiness (503 while shutting down)", 200,
+		 NULL, "Status", NULL)},
+	{"GET", "/v1/openapi.json", srv__openapi, NULL, NULL,
+	 SRV_DOC("get", "/v1/openapi.json", "this OpenAPI 3.1 document", 200,
+		 NULL, "OpenAPI", NULL)},
+	{"POST", "/v1/machines", srv__machine_create, NULL, NULL,
+	 SRV_DOC("post", "/v1/machines", "create a machine", 201,
+		 "MachineCreate", "Machine", NULL)},
+	{"GET", "/v1/machines", srv__machine_list, srv_q_list, NULL,
+	 SRV_DOC("get", "/v1/machines", "list machines (page_size default 100, "
+		 "max 1000)", 200, NULL, "MachineList",
+		 "page_size:integer,page_token:string")},
+	{"GET", "/v1/machines/{m}", srv__machine_get, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}", "one machine", 200, NULL, "Machine",
+		 NULL)},
+	{"DELETE", "/v1/machines/{m}", srv__machine_delete, NULL, NULL,
+	 SRV_DOC("delete", "/v1/machines/{m}", "destroy a machine", 200, NULL,
+		 "Empty", NULL)},
+	{"POST", "/v1/machines/{m}:batch", srv__batch, NULL, NULL,
+	 SRV_DOC("post", "/v1/machines/{m}:batch", "run operation records in "
+		 "order (not atomic)", 200, "Batch", "BatchResult", NULL)},
+	{"POST", "/v1/machines/{m}:check", srv__check, NULL, NULL,
+	 SRV_DOC("post", "/v1/machines/{m}:check", "run the invariant checker",
+		 200, "Empty", "Check", NULL)},
+	{"GET", "/v1/machines/{m}/digest", srv__digest, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/digest", "state digest after seq", 200,
+		 NULL, "Digest", NULL)},
+	{"GET", "/v1/machines/{m}/proc/{name}", srv__proc, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/proc/{name}", "/proc/NAME (buddyinfo, "
+		 "pagetypeinfo, zoneinfo, meminfo, vmstat) as Linux text, or JSON "
+		 "with Accept: application/json", 200, NULL, "text", NULL)},
+	{"GET", "/v1/machines/{m}/zones", srv__zones, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/zones", "zones: layout, watermarks, "
+		 "free lists, per-CPU lists", 200, NULL, "Items", NULL)},
+	{"GET", "/v1/machines/{m}/frames", srv__frames, srv_q_frames, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/frames", "frame states of [start, "
+		 "start+count), count <= 65536", 200, NULL, "Frames",
+		 "start:integer,count:integer")},
+	{"GET", "/v1/machines/{m}/frames/{pfn}", srv__frame, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/frames/{pfn}", "one frame descriptor",
+		 200, NULL, "Frame", NULL)},
+};
+#define SRV_NFIXED (sizeof(srv_fixed_routes) / sizeof(srv_fixed_routes[0]))
+
+/* Matches path against pattern, filling the captures. */
+static bool srv__match(const char *pattern, const char *path, struct srv_ctx *x)
+{
+	const char *p = pattern, *s = path;
+
+	x->ncap = 0;
+	while (*p) {
+		if (*p != '{') {
+			if (*p++ != *s++)
+				return false;
+			continue;
+		}
+		const char *close = strchr(p, '}');
+		size_t nlen = (size_t)(close - p - 1), vlen = strcspn(s, "/:");
+		if (vlen == 0 || vlen >= SRV_CAPTURE_MAX ||
+		    x->ncap == SRV_MAX_CAPTURES || nlen >= sizeof(x->cap[0].name))
+			return false;
+		memcpy(x->cap[x->ncap].name, p + 1, nlen);
+		x->cap[x->ncap].name[nlen] = '\0';
+		memcpy(x->cap[x->ncap].value, s, vlen);
+		x->cap[x->ncap].value[vlen] = '\0';
+		x->ncap++;
+		p = close + 1;
+		s += vlen;
+	}
+	return *s == '\0';
+}
+
+void srv_route(struct srv_app *app, const struct srv_request *req,
+	       struct srv_response *res)
+{
+	struct srv_ctx x = {.app = app, .req = req, .res = res};
+	const struct srv_route *routes = app->routes, *hit = NULL;
+	char allow[64] = "";
+	bool matched = false;
+
+	for (size_t i = 0; i < app->nroutes && !hit; i++) {
+		if (!srv__match(routes[i].pattern, req->path, &x))
+			continue;
+		matched = true;
+		if (!strcmp(routes[i].method, req->method)) {
+			hit = &routes[i];
+			break;
+		}
+		size_t l = strlen(allow);
+		if (!strstr(allow, routes[i].method))
+			snprintf(allow + l, sizeof(allow) - l, "%s%s", l ? ", " : "",
+				 routes[i].method);
+	}
+	if (!matched) {
+		srv_reply_error(res, 404, json_pack("{s:s, s:o}", "method",
+						    req->method, "path",
+						    srv__jstr(req->path)),
+				"no route %s %.200s", req->method, req->path);
+		return;
+	}
+	if (!hit) {
+		snprintf(res->allow, sizeof(res->allow), "%s", allow);
+		srv_reply_error(res, 405, json_pack("{s:s}", "allow", allow),
+				"%s is not allowed on %.200s (allowed: %s)",
+				req->method, req->path, allow);
+		return;
+	}
+	x.route = hit; /* the loop stopped right after matching hit: x holds
+			* its captures */
+	const char *bad = srv_query_unknown(req, hit->query);
+	if (bad) {
+		srv_reply_error(res, 400, json_pack("{s:o}", "field", srv__jstr(bad)),
+				"unknown query parameter \"%.60s\"", bad);
+		return;
+	}
+	const char *mid = srv__cap(&x, "m");
+	if (mid) {
+		x.m = srv_machines_get(&app->machines, mid);
+		if (!x.m) {
+			srv_reply_error(res, 404, json_pack("{s:o}", "machine",
+							    srv__jstr(mid)),
+					"no machine \"%.60s\"", mid);
+			return;
+		}
+	}
+	hit->fn(&x);
+}
+
+int srv_app_init(struct srv_app *app, const struct srv_options *opt)
+{
+	struct api_route_doc *docs;
+	struct srv_route *routes;
+	size_t n = SRV_NFIXED + api_nops;
+
+	memset(app, 0, sizeof(*app));
+	app->opt = opt;
+	srv_machines_init(&app->machines, opt->max_machines, opt->max_memory);
+	routes = calloc(n, sizeof(*routes));
+	docs = calloc(SRV_NFIXED, sizeof(*docs));
+	if (!routes || !docs)
+		goto err_free;
+	for (size_t i = 0; i < SRV_NFIXED; i++) {
+		routes[i] = srv_fixed_routes[i];
+		docs[i] = srv_fixed_routes[i].doc;
+	}
+	for (size_t i = 0; i < api_nops; i++) {
+		struct srv_route *r = &routes[SRV_NFIXED + i];
+		char *pattern = malloc(strlen("/v1/machines/{m}") +
+				       strlen(api_ops[i].path) + 1);
+		if (!pattern)
+			goto err_free_patterns;
+		strcpy(pattern, "/v1/machines/{m}");
+		strcat(pattern, api_ops[i].path);
+		r->method = "POST";
+		r->pattern = pattern;
+		r->fn = srv__op;
+		r->op = &api_ops[i];
+	}
+	app->routes = routes;
+	app->nroutes = n;
+	app->openapi = api_openapi(docs, SRV_NFIXED, SRV_VERSION);
+	free(docs);
+	if (!app->openapi)
+		goto err_free_app;
+	return 0;
+
+err_free_patterns:
+	for (size_t i = SRV_NFIXED; i < n; i++)
+		free((char *)routes[i].pattern);
+err_free:
+	free(routes);
+	free(docs);
+	return -1;
+err_free_app:
+	srv_app_free(app);
+	return -1;
+}
+
+void srv_app_free(struct srv_app *app)
+{
+	struct srv_route *routes = app->routes;
+	for (size_t i = SRV_NFIXED; routes && i < app->nroutes; i++)
+		free((char *)routes[i].pattern);
+	free(routes);
+	json_decref(app->openapi);
+	srv_machines_free(&app->machines);
+	memset(app, 0, sizeof(*app));
+}

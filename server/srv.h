@@ -1,0 +1,190 @@
+/*
+ * srv.h — the parts of mmsimd (srv_ prefix) and how they fit:
+ *
+ *   main.c      flags/env → srv_options, wiring, exit status
+ *   options.c   parsing and validating the SPEC §7 flags and env variables
+ *   http.c      the libuv loop driving libmicrohttpd (external epoll), the
+ *               two-call handler idiom, body collection and limits, replies,
+ *               graceful shutdown (shared/notes/http-loop.md)
+ *   body.c      request bodies: content type, nesting depth, JSON → object
+ *   routes.c    the routing table and the handlers; the OpenAPI route list
+ *   machines.c  the in-memory machine table (ids "m-1", "m-2", …)
+ *   log.c       the JSON access log
+ *
+ * Threading: everything runs on the loop thread; the engine is touched only
+ * there (SPEC: engine has no threads).
+ */
+#ifndef MMSIM_SERVER_SRV_H
+#define MMSIM_SERVER_SRV_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine/mm.h"
+
+#define SRV_VERSION "0.1.0"
+
+/* ---- options (options.c) --------------------------------------------------- */
+enum srv_durability { SRV_DURABILITY_STRICT, SRV_DURABILITY_RELAXED };
+
+struct srv_options {
+	char host[256];          /* numeric address or "localhost" */
+	unsigned port;           /* 0 = any free port */
+	char data_dir[1024];
+	char admin_key_file[1024]; /* "" = none (single-tenant) */
+	enum srv_durability durability;
+	int threads;             /* libuv threadpool size */
+	size_t max_body;         /* bytes */
+	char log_path[1024];     /* "-" = stderr, "" = off */
+	size_t max_batch;        /* records per :batch */
+	size_t max_machines;
+	uint64_t max_memory;     /* simulated bytes over all machines */
+	unsigned conn_timeout;   /* seconds of idleness before a close */
+};
+
+/*
+ * Fills o from the environment (MMSIM_LISTEN, …) and then argv (flags win).
+ * Returns 0, 1 when --help was asked (usage printed to stdout), or -1 with
+ * a message in err (the caller prints it and exits 2).
+ */
+int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
+		      size_t errlen);
+void srv_options_usage(FILE *f);
+
+/* ---- machines (machines.c) -------------------------------------------------- */
+#define SRV_NAME_MAX 63
+
+struct srv_machine {
+	uint64_t num;            /* the N of "m-N" */
+	char id[24];
+	char *name;              /* NULL = none */
+	struct mm_machine *mm;
+	uint64_t seq;            /* operations applied (200 and 422) */
+};
+
+/* Machines sorted by num (ids are assigned in increasing order). */
+struct srv_machines {
+	struct srv_machine **v;
+	size_t n, cap;
+	uint64_t next;           /* next num to assign */
+	uint64_t memory;         /* simulated bytes of all machines */
+	size_t max;
+	uint64_t max_memory;
+};
+
+void srv_machines_init(struct srv_machines *t, size_t max, uint64_t max_memory);
+void srv_machines_free(struct srv_machines *t);
+/*
+ * Creates a machine from cfg.  Returns 0 and *out (owned by the table), or
+ * -MM_EINVAL (engine rejected the config, reason in err), -MM_ENOSPC (a
+ * server limit: count or memory, reason in err) or -MM_ENOMEM (host).
+ */
+int srv_machines_create(struct srv_machines *t, const char *name,
+			const struct mm_config *cfg, struct srv_machine **out,
+			char *err, size_t errlen);
+/* The machine with this id, or NULL. */
+struct srv_machine *srv_machines_get(const struct srv_machines *t,
+				     const char *id);
+/* Destroys machine id; -MM_ENOENT if there is none. */
+int srv_machines_delete(struct srv_machines *t, const char *id);
+/* Index of the first machine whose num is greater than after. */
+size_t srv_machines_after(const struct srv_machines *t, uint64_t after);
+/* {"id","name","config","seq"}: a new reference. */
+json_t *srv_machine_json(const struct srv_machine *sm);
+
+/* ---- requests and responses (http.c) ---------------------------------------- */
+struct MHD_Connection;
+
+struct srv_request {
+	const char *method;       /* "GET", "POST", … (HEAD is served as GET) */
+	const char *path;         /* decoded path, no query string */
+	const char *body;         /* NUL-terminated; NULL when empty */
+	size_t body_len;
+	const char *content_type; /* header value or NULL */
+	const char *accept;       /* header value or NULL */
+	const char *id;           /* X-Request-Id */
+	struct MHD_Connection *conn;
+};
+
+struct srv_response {
+	int status;
+	char *body;               /* malloc'd; owned by the response */
+	size_t len;
+	const char *content_type;
+	char allow[64];           /* Allow header for 405 ("" = none) */
+	char location[96];        /* Location header ("" = none) */
+	char retry_after[16];
+};
+
+/* Query parameter key of the request, or NULL. */
+const char *srv_query(const struct srv_request *r, const char *key);
+/*
+ * Checks that every query parameter is in allowed (NULL-terminated);
+ * returns NULL or the first unknown key (valid until the request ends).
+ */
+const char *srv_query_unknown(const struct srv_request *r,
+			      const char *const *allowed);
+
+/* Sets res to a JSON answer; body is stolen (NULL → 500). */
+void srv_reply_json(struct srv_response *res, int status, json_t *body);
+/* Sets res to a text answer (copied). */
+void srv_reply_text(struct srv_response *res, int status, const char *ctype,
+		    const char *text, size_t len);
+/* Sets res to the SPEC §4 error shape; inner is stolen. */
+void srv_reply_error_json(struct srv_response *res, json_t *inner);
+void srv_reply_error(struct srv_response *res, int status, json_t *details,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- request bodies (body.c) -------------------------------------------------- */
+#define SRV_JSON_MAX_DEPTH 64
+
+/*
+ * Decodes the request body as a JSON object (empty body → {}).  Checks the
+ * content type (415), the nesting depth and the syntax (400), and that the
+ * top level is an object (400).  Returns the object (new reference) or NULL
+ * with res set to the error.
+ */
+json_t *srv_body_object(const struct srv_request *req, struct srv_response *res);
+/* Nesting depth of JSON text (brackets outside strings), stops past limit. */
+int srv_json_depth(const char *s, size_t len, int limit);
+
+/* ---- the application (routes.c) ------------------------------------------------ */
+struct srv_route;
+
+struct srv_app {
+	const struct srv_options *opt;
+	struct srv_machines machines;
+	struct srv_route *routes;  /* fixed routes, then one per operation */
+	size_t nroutes;
+	json_t *openapi;           /* generated once at start */
+	bool shutting_down;
+};
+
+int srv_app_init(struct srv_app *app, const struct srv_options *opt);
+void srv_app_free(struct srv_app *app);
+/* Routes one complete request; always fills res. */
+void srv_route(struct srv_app *app, const struct srv_request *req,
+	       struct srv_response *res);
+
+/* ---- the access log (log.c) ------------------------------------------------------ */
+/* Opens the log: "-" = stderr, "" = off.  Returns 0 or -1 (errno set). */
+int srv_log_open(const char *path);
+void srv_log_close(void);
+/* One JSON line per answered request. */
+void srv_log_access(const char *id, const char *method, const char *path,
+		    int status, size_t bytes, uint64_t usec);
+/* A JSON line for a server event ("listening", "shutdown", …). */
+void srv_log_event(const char *event, const char *detail);
+
+/* ---- the HTTP server (http.c) ----------------------------------------------------- */
+/*
+ * Binds the listening socket, prints "listening on http://HOST:PORT" on
+ * stdout, serves until SIGINT/SIGTERM and a drained shutdown.  Returns 0 on
+ * a clean stop, -1 when the server could not start (message on stderr).
+ */
+int srv_http_run(struct srv_app *app);
+
+#endif

@@ -1,0 +1,1171 @@
+#!/usr/bin/env python3
+"""tests/api/run.py — the HTTP API suite for mmsimd (SPEC §4, §7).
+
+Starts a real server (`build/mmsimd --listen 127.0.0.1:0`), reads its
+`listening on http://HOST:PORT` line, and runs named tests against it:
+every route's happy path, every error class (400 404 405 413 415 422), a
+malformed-input set after each item of which the server must still be
+healthy, 64 concurrent clients, the README tour, start-up flags and a
+SIGTERM shutdown that must exit 0.  Standard library only.  Nothing sleeps
+to wait: every wait polls a condition with a deadline.
+
+    python3 tests/api/run.py [BINARY] [substring ...]
+
+Ends with exactly one line "N passed, N failed"; exit status 1 on failure.
+"""
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "mmsimd")
+ONLY = sys.argv[2:]
+TIMEOUT = 15.0  # seconds for any single wait
+TMP = tempfile.mkdtemp(prefix="mmsim-api-")
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise Fail("%s: got %r, want %r" % (what, got, want))
+
+
+def wait_until(cond, timeout=TIMEOUT, what="condition"):
+    """Polls cond() until it is truthy; raises after the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Fail("timed out waiting for " + what)
+        # a poll, not a sleep-to-wait: select on nothing for 10 ms
+        select.select([], [], [], 0.01)
+
+
+# ---- the server ---------------------------------------------------------------
+
+class Server:
+    def __init__(self, *args, env=None):
+        self.log = os.path.join(TMP, "access-%d.log" % id(self))
+        full_env = dict(os.environ)
+        for k in list(full_env):
+            if k.startswith("MMSIM_"):
+                del full_env[k]
+        full_env.update(env or {})
+        argv = [BIN, "--listen", "127.0.0.1:0", "--data", os.path.join(TMP, "data"),
+                "--log", self.log] + list(args)
+        # stderr to a file: a full pipe must never block the server
+        self.errpath = os.path.join(TMP, "stderr-%d.txt" % id(self))
+        with open(self.errpath, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=full_env)
+        line = read_line(self.proc.stdout, TIMEOUT)
+        m = re.fullmatch(r"listening on http://([0-9.]+):([0-9]+)", line or "")
+        if not m:
+            self.proc.kill()
+            self.proc.wait()
+            err = open(self.errpath, "rb").read()[-2000:]
+            raise Fail("no 'listening on' line: %r %r" % (line, err))
+        self.host, self.port = m.group(1), int(m.group(2))
+        self.url = "http://%s:%d" % (self.host, self.port)
+
+    def conn(self):
+        return http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
+
+    def stop(self, sig=signal.SIGTERM):
+        """Sends sig (None: none, the caller already did) and waits."""
+        if sig is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        deadline = time.monotonic() + TIMEOUT
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            select.select([], [], [], 0.01)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise Fail("server did not stop within %ss" % TIMEOUT)
+        return self.proc.returncode
+
+
+def read_line(f, timeout):
+    """Reads one line from a pipe with a deadline (no blocking readline)."""
+    fd = f.fileno()
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            return None
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.decode("utf-8", "replace").rstrip("\n")
+
+
+S = None  # the shared server
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def error(self):
+        return (self.json or {}).get("error") or {}
+
+
+def request(method, path, body=None, headers=None, server=None, conn=None):
+    """One request; body may be a dict (sent as JSON), str or bytes."""
+    srv = server or S
+    h = dict(headers or {})
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+        h.setdefault("Content-Type", "application/json")
+    if isinstance(body, str):
+        body = body.encode()
+    c = conn or srv.conn()
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        return Resp(r.status, hdrs, data)
+    finally:
+        if conn is None:
+            c.close()
+
+
+def get(path, **kw):
+    return request("GET", path, **kw)
+
+
+def post(path, body=None, **kw):
+    return request("POST", path, body, **kw)
+
+
+def expect_error(r, status, code=None, field=None):
+    eq(r.status, status, "status of %r" % r.body[:200])
+    e = r.error()
+    check(set(e) == {"code", "status", "message", "details"}, "error shape: %r" % r.body[:300])
+    eq(e["status"], status, "error.status")
+    if code:
+        eq(e["code"], code, "error.code")
+    check(isinstance(e["message"], str) and e["message"], "error.message")
+    check(isinstance(e["details"], dict), "error.details")
+    if field is not None:
+        eq(e["details"].get("field"), field, "details.field (%s)" % e["message"])
+    eq(r.headers.get("content-type"), "application/json", "error content-type")
+    return e
+
+
+def healthy(server=None):
+    r = get("/healthz", server=server)
+    eq(r.status, 200, "healthz after the previous request")
+    eq(r.json, {"status": "ok"}, "healthz body")
+
+
+def new_machine(config=None, name=None, server=None):
+    body = {}
+    if config is not None:
+        body["config"] = config
+    if name is not None:
+        body["name"] = name
+    r = post("/v1/machines", body, server=server)
+    eq(r.status, 201, "create machine: %r" % r.body[:300])
+    return r.json["id"]
+
+
+def alloc(m, order=0, gfp=("GFP_KERNEL",), **extra):
+    body = {"order": order, "gfp": list(gfp)}
+    body.update(extra)
+    return post("/v1/machines/%s/kernel:allocPages" % m, body)
+
+
+def free(m, pfn, order=0, **extra):
+    body = {"pfn": pfn, "order": order}
+    body.update(extra)
+    return post("/v1/machines/%s/kernel:freePages" % m, body)
+
+
+def digest(m, server=None):
+    r = get("/v1/machines/%s/digest" % m, server=server)
+    eq(r.status, 200, "digest")
+    return r.json
+
+
+# ---- raw sockets (chunked bodies, early answers) -----------------------------------
+
+def raw_connect(server=None):
+    srv = server or S
+    s = socket.create_connection((srv.host, srv.port), timeout=TIMEOUT)
+    return s
+
+
+_leftover = {}  # bytes read past a response, per socket (pipelining)
+
+
+def raw_read_response(s):
+    """Reads one HTTP/1.1 response (Content-Length framed) from socket s."""
+    buf = _leftover.pop(s, b"")
+    deadline = time.monotonic() + TIMEOUT
+    while b"\r\n\r\n" not in buf:
+        check(time.monotonic() < deadline, "response headers timed out")
+        chunk = s.recv(65536)
+        if not chunk:
+            raise Fail("connection closed before a response: %r" % buf[:200])
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {}
+    for ln in lines[1:]:
+        k, v = ln.split(":", 1)
+        hdrs[k.strip().lower()] = v.strip()
+    n = int(hdrs.get("content-length", "0"))
+    while len(rest) < n:
+        check(time.monotonic() < deadline, "response body timed out")
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    if len(rest) > n:
+        _leftover[s] = rest[n:]
+    return Resp(status, hdrs, rest[:n])
+
+
+# ---- tests ------------------------------------------------------------------------
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@test
+def health_and_headers():
+    for path, want in (("/healthz", {"status": "ok"}), ("/readyz", {"status": "ready"})):
+        r = get(path)
+        eq(r.status, 200, path)
+        eq(r.json, want, path)
+        eq(r.headers.get("content-type"), "application/json", "content-type")
+        eq(int(r.headers.get("content-length", -1)), len(r.body), "content-length")
+        check(r.headers.get("x-request-id"), "X-Request-Id present")
+    a, b = get("/healthz"), get("/healthz")
+    check(a.headers["x-request-id"] != b.headers["x-request-id"], "request ids differ")
+    r = get("/healthz", headers={"X-Request-Id": "trace-42.a_b"})
+    eq(r.headers.get("x-request-id"), "trace-42.a_b", "a sane client request id is echoed")
+    r = get("/healthz", headers={"X-Request-Id": "bad id with spaces"})
+    check(r.headers.get("x-request-id") not in (None, "bad id with spaces"), "bad id replaced")
+    r = request("HEAD", "/healthz")
+    eq(r.status, 200, "HEAD")
+    eq(r.body, b"", "HEAD has no body")
+
+
+@test
+def keep_alive():
+    c = S.conn()
+    try:
+        for i in range(20):
+            r = request("GET", "/healthz", conn=c)
+            eq(r.status, 200, "request %d on one connection" % i)
+            check(r.headers.get("connection", "").lower() != "close", "kept alive")
+    finally:
+        c.close()
+
+
+@test
+def machines_crud():
+    r = post("/v1/machines", {"name": "crud", "config": {"memory": "64M", "cpus": 4, "seed": 7}})
+    eq(r.status, 201, "create")
+    m = r.json
+    check(re.fullmatch(r"m-[1-9][0-9]*", m["id"]), "id form %r" % m["id"])
+    eq(r.headers.get("location"), "/v1/machines/" + m["id"], "Location")
+    eq(m["name"], "crud", "name")
+    eq(m["seq"], 0, "seq")
+    eq(m["config"]["memory"], 64 << 20, "config.memory in bytes")
+    eq(m["config"]["cpus"], 4, "config.cpus")
+    eq(m["config"]["seed"], 7, "config.seed")
+    r = get("/v1/machines/" + m["id"])
+    eq(r.status, 200, "get")
+    eq(r.json, m, "get = create answer")
+    # the config answer decodes to the same machine
+    r = post("/v1/machines", {"config": m["config"]})
+    eq(r.status, 201, "create from an encoded config")
+    eq(r.json["config"], m["config"], "config round trip")
+    eq(r.json["name"], None, "name is null when not given")
+    other = r.json["id"]
+    eq(digest(other)["digest"], digest(m["id"])["digest"], "same config, same digest")
+    r = request("DELETE", "/v1/machines/" + m["id"])
+    eq(r.status, 200, "delete")
+    eq(r.json, {}, "delete body")
+    expect_error(get("/v1/machines/" + m["id"]), 404, "NOT_FOUND")
+    expect_error(request("DELETE", "/v1/machines/" + m["id"]), 404, "NOT_FOUND")
+    request("DELETE", "/v1/machines/" + other)
+    # explicit default distances are the same machine as implicit ones
+    a = new_machine({"memory": "64M", "nodes": 2})
+    b = new_machine({"memory": "64M", "nodes": 2, "distance": [[10, 20], [20, 10]]})
+    eq(digest(a), digest(b), "default distances, same digest")
+    expect_error(post("/v1/machines", {"config": {"memory": "64M", "nodes": 2,
+                                                  "distance": [[10, 20], [30, 10]]}}),
+                 400, "INVALID_ARGUMENT", "config")
+    for x in (a, b):
+        request("DELETE", "/v1/machines/" + x)
+    # an empty body is {} (all defaults), with or without a content type
+    for hdrs in ({}, {"Content-Type": "application/json"}):
+        r = post("/v1/machines", b"", headers=hdrs)
+        eq(r.status, 201, "empty body → defaults")
+        eq(r.json["config"]["memory"], 256 << 20, "default memory")
+        request("DELETE", "/v1/machines/" + r.json["id"])
+
+
+@test
+def machines_list_paging():
+    ids = [new_machine({"memory": "16M"}, name="page%d" % i) for i in range(5)]
+    seen, token, pages = [], None, 0
+    while True:
+        q = "/v1/machines?page_size=2" + ("&page_token=" + token if token else "")
+        r = get(q)
+        eq(r.status, 200, "list")
+        check(set(r.json) == {"items", "next_page_token"}, "list envelope")
+        check(len(r.json["items"]) <= 2, "page_size respected")
+        seen += [it["id"] for it in r.json["items"]]
+        token = r.json["next_page_token"]
+        pages += 1
+        check(pages < 100, "paging terminates")
+        if not token:
+            break
+    for i in ids:
+        check(i in seen, "%s listed" % i)
+    eq(len(seen), len(set(seen)), "no machine listed twice")
+    nums = [int(i[2:]) for i in seen]
+    eq(nums, sorted(nums), "listed in id order")
+    r = get("/v1/machines")
+    check(len(r.json["items"]) <= 100, "default page_size 100")
+    for bad in ("page_size=0", "page_size=1001", "page_size=abc", "page_size=-1",
+                "page_token=zzz", "page_token=m-0", "bogus=1"):
+        expect_error(get("/v1/machines?" + bad), 400, "INVALID_ARGUMENT")
+    eq(get("/v1/machines?page_size=1000").status, 200, "page_size 1000 allowed")
+    for i in ids:
+        eq(request("DELETE", "/v1/machines/" + i).status, 200, "delete " + i)
+
+
+@test
+def machine_create_errors():
+    cases = [
+        ({"bogus": 1}, "bogus"),
+        ({"config": {"bogus": 1}}, "config"),
+        ({"config": {"memory": "12Q"}}, "config.memory"),
+        ({"config": {"memory": -1}}, "config.memory"),
+        ({"config": {"memory": "-1K"}}, "config.memory"),
+        ({"config": {"cpus": 0}}, "config.cpus"),
+        ({"config": {"cpus": "2"}}, "config.cpus"),
+        ({"config": {"arch": "sparc"}}, "config.arch"),
+        ({"config": {"memory": "1T"}}, "config"),
+        ({"config": 5}, "config"),
+        ({"name": 5}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 64}, "name"),
+        ({"name": "tab\there"}, "name"),
+    ]
+    for body, field in cases:
+        expect_error(post("/v1/machines", body), 400, "INVALID_ARGUMENT", field)
+    healthy()
+
+
+@test
+def alloc_free_ops():
+    m = new_machine({"memory": "64M"})
+    d0 = digest(m)
+    eq(d0["seq"], 0, "fresh seq")
+    r = alloc(m, 3)
+    eq(r.status, 200, "allocPages: %r" % r.body)
+    check(set(r.json) == {"pfn", "order", "zone", "node"}, "allocPages result keys")
+    eq(r.json["order"], 3, "order")
+    eq(r.json["pfn"] % 8, 0, "order-3 block aligned")
+    check(r.json["zone"] in ("DMA", "DMA32", "Normal"), "zone name")
+    eq(r.json["node"], 0, "node")
+    pfn = r.json["pfn"]
+    d1 = digest(m)
+    eq(d1["seq"], 1, "seq after one op")
+    check(d1["digest"] != d0["digest"], "allocation changes the digest")
+    f = get("/v1/machines/%s/frames/%d" % (m, pfn)).json
+    check("kalloc" in f["flags"], "frame carries kalloc: %r" % f)
+    eq(f["order"], 3, "frame order")
+    eq(f["refcount"], 1, "refcount")
+    r = free(m, pfn, 3)
+    eq(r.status, 200, "freePages")
+    eq(r.json, {}, "freePages result")
+    eq(digest(m)["seq"], 2, "seq after two ops")
+    # optional cpu / node, and the "op" field when it names the route's op
+    r = alloc(m, 0, cpu=1, node=0, op="allocPages")
+    eq(r.status, 200, "allocPages with cpu, node and op")
+    eq(free(m, r.json["pfn"], 0, cpu=1).status, 200, "free on cpu 1")
+    ok = post("/v1/machines/%s:check" % m)
+    eq(ok.status, 200, "check")
+    eq(ok.json["ok"], True, "checker clean: %r" % ok.json)
+    eq(ok.json["violations"], [], "no violations")
+    # form-encoded JSON (what curl -d sends) is accepted
+    r = post("/v1/machines/%s/kernel:allocPages" % m, '{"order":0,"gfp":["GFP_ATOMIC"]}',
+             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    eq(r.status, 200, "form-encoded JSON body")
+    r = post("/v1/machines/%s/kernel:allocPages" % m, '{"order":0,"gfp":["GFP_ATOMIC"]}',
+             headers={"Content-Type": "application/json; charset=utf-8"})
+    eq(r.status, 200, "application/json with a charset")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def errno_422():
+    m = new_machine({"memory": "16M"})
+    seq = digest(m)["seq"]
+    # a block nobody allocated: EINVAL, state unchanged, but a journaled result
+    before = digest(m)["digest"]
+    e = expect_error(free(m, 2048, 0), 422, "EINVAL")
+    eq(e["details"].get("op"), "freePages", "details.op")
+    eq(digest(m)["digest"], before, "a failed free changes nothing")
+    eq(digest(m)["seq"], seq + 1, "a 422 advances seq")
+    # exhaust memory with order-10 blocks → ENOMEM
+    got = None
+    for _ in range(64):
+        r = alloc(m, 10, gfp=["GFP_KERNEL", "__GFP_NOWARN"])
+        if r.status != 200:
+            got = r
+            break
+    check(got is not None, "16 MiB ran out of order-10 blocks")
+    e = expect_error(got, 422, "ENOMEM")
+    eq(e["details"], {"op": "allocPages"}, "details")
+    check("allocPages" in e["message"], "message names the op")
+    # bad flag combination is an errno too
+    expect_error(alloc(m, 0, gfp=["GFP_DMA", "GFP_DMA32"]), 422, "EINVAL")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def op_invalid_400():
+    m = new_machine({"memory": "32M", "cpus": 2})
+    before = digest(m)
+    path = "/v1/machines/%s/kernel:allocPages" % m
+    cases = [
+        ({"gfp": ["GFP_KERNEL"]}, "order"),
+        ({"order": 0}, "gfp"),
+        ({"order": 11, "gfp": []}, "order"),
+        ({"order": -1, "gfp": []}, "order"),
+        ({"order": "3", "gfp": []}, "order"),
+        ({"order": 1.5, "gfp": []}, "order"),
+        ({"order": None, "gfp": []}, "order"),
+        ({"order": 0, "gfp": "GFP_KERNEL"}, "gfp"),
+        ({"order": 0, "gfp": ["GFP_BOGUS"]}, "gfp"),
+        ({"order": 0, "gfp": [1]}, "gfp"),
+        ({"order": 0, "gfp": [], "cpu": 2}, "cpu"),
+        ({"order": 0, "gfp": [], "cpu": -1}, "cpu"),
+        ({"order": 0, "gfp": [], "node": 1}, "node"),
+        ({"order": 0, "gfp": [], "colour": "red"}, "colour"),
+        ({"order": 0, "gfp": [], "op": "freePages"}, "op"),
+    ]
+    for body, field in cases:
+        expect_error(post(path, body), 400, "INVALID_ARGUMENT", field)
+    for raw in ('{"order": 99999999999999999999999, "gfp": []}',
+                '{"order": 1e400, "gfp": []}', '{"order": 0, "gfp": [], "order": 1}'):
+        expect_error(post(path, raw), 400, "INVALID_ARGUMENT")
+    fpath = "/v1/machines/%s/kernel:freePages" % m
+    expect_error(post(fpath, {"pfn": 1 << 40, "order": 0}), 400, "INVALID_ARGUMENT", "pfn")
+    expect_error(post(fpath, {"pfn": 10 ** 7, "order": 0}), 400, "INVALID_ARGUMENT", "pfn")
+    expect_error(post(fpath, {"pfn": "0x10", "order": 0}), 400, "INVALID_ARGUMENT", "pfn")
+    expect_error(post(fpath, {"order": 0}), 400, "INVALID_ARGUMENT", "pfn")
+    eq(digest(m), before, "400s change neither state nor seq")
+    expect_error(post("/v1/machines/m-999999/kernel:allocPages", {"order": 0, "gfp": []}),
+                 404, "NOT_FOUND")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def batch():
+    m = new_machine({"memory": "32M"})
+    ops = [{"op": "allocPages", "order": 2, "gfp": ["GFP_KERNEL"]},
+           {"op": "allocPages", "order": 0, "gfp": ["GFP_KERNEL"], "cpu": 1}]
+    r = post("/v1/machines/%s:batch" % m, {"ops": ops})
+    eq(r.status, 200, "batch")
+    res = r.json["results"]
+    eq(len(res), 2, "two results")
+    check(all(x["ok"] for x in res), "all ok: %r" % res)
+    p2, p0 = res[0]["result"]["pfn"], res[1]["result"]["pfn"]
+    eq(digest(m)["seq"], 2, "seq counts batch records")
+    # the same records one by one on a twin give the same state
+    twin = new_machine({"memory": "32M"})
+    for op in ops:
+        body = dict(op)
+        del body["op"]
+        eq(post("/v1/machines/%s/kernel:allocPages" % twin, body).status, 200, "twin op")
+    eq(digest(twin), digest(m), "batch = the same ops one by one")
+    # stop_on_error default true: stops at the first error (422 counts)
+    ops = [{"op": "freePages", "pfn": p2, "order": 2},
+           {"op": "freePages", "pfn": p2, "order": 2},
+           {"op": "freePages", "pfn": p0, "order": 0, "cpu": 1}]
+    r = post("/v1/machines/%s:batch" % m, {"ops": ops})
+    res = r.json["results"]
+    eq(len(res), 2, "stopped after the error")
+    eq(res[0], {"ok": True, "result": {}}, "first ok")
+    eq(res[1]["ok"], False, "second failed")
+    eq(res[1]["error"]["code"], "EINVAL", "errno code")
+    eq(res[1]["error"]["status"], 422, "errno status")
+    eq(res[1]["error"]["details"]["index"], 1, "details.index")
+    eq(digest(m)["seq"], 4, "422 in a batch advances seq")
+    # stop_on_error false goes on; unknown ops and bad records are 400 entries
+    ops = [{"op": "noSuchOp"}, 5, {"op": "freePages", "pfn": p0, "order": 0, "cpu": 1},
+           {"op": "allocPages", "order": 0, "gfp": [], "bogus": 1}, {"order": 0}]
+    r = post("/v1/machines/%s:batch" % m, {"ops": ops, "stop_on_error": False})
+    res = r.json["results"]
+    eq(len(res), 5, "all records ran")
+    eq([x["ok"] for x in res], [False, False, True, False, False], "oks")
+    eq(res[0]["error"]["code"], "INVALID_ARGUMENT", "unknown op is 400")
+    eq(res[0]["error"]["details"]["field"], "op", "field op")
+    check("noSuchOp" in res[0]["error"]["message"], "message names the op")
+    eq(res[3]["error"]["details"]["field"], "bogus", "unknown field named")
+    eq(res[4]["error"]["details"]["field"], "op", "missing op")
+    eq(digest(m)["seq"], 5, "400 records do not advance seq")
+    eq(post("/v1/machines/%s:batch" % m, {"ops": []}).json, {"results": []}, "empty batch")
+    # envelope errors
+    expect_error(post("/v1/machines/%s:batch" % m, {}), 400, "INVALID_ARGUMENT", "ops")
+    expect_error(post("/v1/machines/%s:batch" % m, {"ops": {}}), 400, "INVALID_ARGUMENT", "ops")
+    expect_error(post("/v1/machines/%s:batch" % m, {"ops": [], "stop_on_error": "no"}),
+                 400, "INVALID_ARGUMENT", "stop_on_error")
+    expect_error(post("/v1/machines/%s:batch" % m, {"ops": [], "atomic": True}),
+                 400, "INVALID_ARGUMENT", "atomic")
+    # the length limit (default 10000 records) → 413 naming it
+    big = {"ops": [{"op": "freePages", "pfn": 1, "order": 0}] * 10001}
+    e = expect_error(post("/v1/machines/%s:batch" % m, big), 413, "PAYLOAD_TOO_LARGE")
+    eq(e["details"].get("limit"), 10000, "limit in details")
+    check("10000" in e["message"], "message names the limit")
+    eq(digest(m)["seq"], 5, "an over-long batch runs nothing")
+    r = post("/v1/machines/%s:batch" % m,
+             {"ops": [{"op": "freePages", "pfn": 1, "order": 0}] * 10000, "stop_on_error": False})
+    eq(r.status, 200, "10000 records are allowed")
+    eq(len(r.json["results"]), 10000, "10000 results")
+    healthy()
+    for x in (m, twin):
+        request("DELETE", "/v1/machines/" + x)
+
+
+@test
+def reads_proc_zones_frames():
+    m = new_machine({"memory": "64M"})
+    for name in ("buddyinfo", "pagetypeinfo", "zoneinfo", "meminfo", "vmstat"):
+        r = get("/v1/machines/%s/proc/%s" % (m, name))
+        eq(r.status, 200, name)
+        eq(r.headers.get("content-type"), "text/plain; charset=utf-8", name + " content type")
+        check(len(r.body) > 20, name + " has text")
+        j = get("/v1/machines/%s/proc/%s" % (m, name), headers={"Accept": "application/json"})
+        eq(j.status, 200, name + " json")
+        check(j.json is not None, name + " is JSON")
+    txt = get("/v1/machines/%s/proc/buddyinfo" % m).body.decode()
+    check(re.match(r"Node 0, zone +DMA ", txt), "buddyinfo text: %r" % txt)
+    check("MemTotal:" in get("/v1/machines/%s/proc/meminfo" % m).body.decode(), "meminfo")
+    expect_error(get("/v1/machines/%s/proc/slabinfo2" % m), 404, "NOT_FOUND")
+    z = get("/v1/machines/%s/zones" % m)
+    eq(z.status, 200, "zones")
+    check(isinstance(z.json["items"], list) and z.json["items"], "zone items")
+    check({"node", "zone", "managed", "watermarks"} <= set(z.json["items"][0]), "zone fields")
+    f = get("/v1/machines/%s/frames" % m).json
+    eq(f["start"], 0, "frames start")
+    eq(f["count"], min(65536, f["nr_pfns"]), "frames count default")
+    eq(len(f["states"]), f["count"], "one char per frame")
+    check(set(f["states"]) <= set(f["legend"]), "every state is in the legend")
+    eq(f["states"][0], ".", "pfn 0 is a hole")
+    f = get("/v1/machines/%s/frames?start=0x100&count=16" % m).json
+    eq((f["start"], f["count"], len(f["states"])), (256, 16, 16), "start/count")
+    nr = f["nr_pfns"]
+    eq(get("/v1/machines/%s/frames?start=%d" % (m, nr)).json["count"], 0, "start = nr_pfns")
+    for q in ("count=65537", "start=%d" % (nr + 1), "start=abc", "start=-1", "begin=0"):
+        expect_error(get("/v1/machines/%s/frames?%s" % (m, q)), 400, "INVALID_ARGUMENT")
+    # a free block head and its descriptor agree with the map
+    free_map = get("/v1/machines/%s/frames?count=4096" % m).json["states"]
+    head = next(i for i, c in enumerate(free_map) if c in "ABCDEFGHIJK")
+    d = get("/v1/machines/%s/frames/%d" % (m, head)).json
+    check("buddy" in d["flags"], "free head has buddy flag: %r" % d)
+    eq(d["order"], ord(free_map[head]) - ord("A"), "order matches the map")
+    eq(d["free_block"]["head"], head, "free_block.head")
+    for key in ("refcount", "mapcount", "zone", "node", "migratetype"):
+        check(key in d, "descriptor has " + key)
+    eq(get("/v1/machines/%s/frames/0x%x" % (m, head)).json["pfn"], head, "hex pfn")
+    expect_error(get("/v1/machines/%s/frames/%d" % (m, nr)), 404, "NOT_FOUND")
+    expect_error(get("/v1/machines/%s/frames/abc" % m), 400, "INVALID_ARGUMENT", "pfn")
+    expect_error(get("/v1/machines/%s/frames/99999999999999999999999" % m), 400,
+                 "INVALID_ARGUMENT")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def check_and_digest_determinism():
+    a, b = new_machine({"memory": "32M", "seed": 3}), new_machine({"memory": "32M", "seed": 3})
+    for m in (a, b):
+        for order in (0, 1, 5, 0, 3):
+            eq(alloc(m, order).status, 200, "alloc")
+    eq(digest(a), digest(b), "same config + same ops = same digest and seq")
+    eq(alloc(b, 0).status, 200, "one more")
+    check(digest(a)["digest"] != digest(b)["digest"], "different ops, different digest")
+    r = post("/v1/machines/%s:check" % a, {})
+    eq(r.json["ok"], True, "check ok")
+    expect_error(post("/v1/machines/%s:check" % a, {"deep": True}), 400, "INVALID_ARGUMENT", "deep")
+    for m in (a, b):
+        request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def not_found_and_methods():
+    for path in ("/", "/v1", "/v1/machine", "/v1/machines/m-1/nope", "/v2/machines",
+                 "/v1/machines//digest", "/healthz/x", "/v1/machines/m-1:explode"):
+        e = expect_error(get(path), 404, "NOT_FOUND")
+    expect_error(get("/v1/machines/m-0"), 404, "NOT_FOUND")
+    expect_error(get("/v1/machines/m-01"), 404, "NOT_FOUND")
+    expect_error(get("/v1/machines/bogus/digest"), 404, "NOT_FOUND")
+    m = new_machine({"memory": "16M"})
+    for method, path, allow in (
+            ("PUT", "/v1/machines", {"GET", "POST"}),
+            ("DELETE", "/v1/machines", {"GET", "POST"}),
+            ("POST", "/healthz", {"GET"}),
+            ("POST", "/v1/machines/" + m, {"GET", "DELETE"}),
+            ("GET", "/v1/machines/%s/kernel:allocPages" % m, {"POST"}),
+            ("GET", "/v1/machines/%s:batch" % m, {"POST"}),
+            ("DELETE", "/v1/machines/%s/digest" % m, {"GET"}),
+            ("PATCH", "/v1/openapi.json", {"GET"})):
+        r = request(method, path, b"{}" if method in ("PUT", "POST", "PATCH") else None)
+        expect_error(r, 405, "METHOD_NOT_ALLOWED")
+        got = {x.strip() for x in r.headers.get("allow", "").split(",")}
+        eq(got, allow, "Allow of %s %s" % (method, path))
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def unsupported_media_415():
+    for ct in ("text/plain", "application/xml", "multipart/form-data; boundary=x",
+               "application/jsonx"):
+        expect_error(post("/v1/machines", "{}", headers={"Content-Type": ct}), 415,
+                     "UNSUPPORTED_MEDIA_TYPE")
+    expect_error(post("/v1/machines", "name=demo",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"}),
+                 415, "UNSUPPORTED_MEDIA_TYPE")
+    r = post("/v1/machines", '{"name":"form"}',
+             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    eq(r.status, 201, "form-encoded JSON accepted")
+    request("DELETE", "/v1/machines/" + r.json["id"])
+    healthy()
+
+
+@test
+def malformed_inputs():
+    m = new_machine({"memory": "16M"})
+    ap = "/v1/machines/%s/kernel:allocPages" % m
+    bodies = [
+        ("truncated JSON", "/v1/machines", b'{"name": "x", "config": {"memory": '),
+        ("truncated string", ap, b'{"order": 0, "gfp": ["GFP_KER'),
+        ("trailing garbage", "/v1/machines", b'{} {}'),
+        ("top-level array", "/v1/machines", b'[]'),
+        ("top-level number", "/v1/machines", b'42'),
+        ("top-level string", ap, b'"allocPages"'),
+        ("bare word", "/v1/machines", b'hello'),
+        ("wrong type", ap, b'{"order": [], "gfp": []}'),
+        ("huge integer", ap, b'{"order": 123456789012345678901234567890, "gfp": []}'),
+        ("huge real", ap, b'{"order": 1e999, "gfp": []}'),
+        ("negative order", ap, b'{"order": -5, "gfp": []}'),
+        ("negative size", "/v1/machines", b'{"config": {"memory": -268435456}}'),
+        ("negative size string", "/v1/machines", b'{"config": {"swap": "-1M"}}'),
+        ("size overflow", "/v1/machines", b'{"config": {"memory": "99999999999T"}}'),
+        ("deep nesting", "/v1/machines", b"[" * 10000),
+        ("deep objects", "/v1/machines", b'{"a":' * 5000 + b"1" + b"}" * 5000),
+        ("65 levels", ap, b'{"x":' + b"[" * 64 + b"]" * 64 + b"}"),
+        ("invalid UTF-8", "/v1/machines", b'{"name": "\xff\xfe"}'),
+        ("overlong UTF-8", "/v1/machines", b'{"name": "\xc0\xaf"}'),
+        ("lone surrogate", "/v1/machines", b'{"name": "\\ud800"}'),
+        ("NUL escape", "/v1/machines", b'{"name": "a\\u0000b"}'),
+        ("raw control char", "/v1/machines", b'{"name": "a\x01b"}'),
+        ("duplicate keys", ap, b'{"order": 0, "order": 1, "gfp": []}'),
+        ("unknown op field", ap, b'{"order": 0, "gfp": [], "pfn": 3}'),
+        ("null body", "/v1/machines", b'null'),
+        ("NaN", ap, b'{"order": NaN, "gfp": []}'),
+        ("single quotes", ap, b"{'order': 0}"),
+        ("comment", ap, b'{"order": 0, /* c */ "gfp": []}'),
+    ]
+    for what, path, body in bodies:
+        r = post(path, body, headers={"Content-Type": "application/json"})
+        check(r.status == 400, "%s: status %d %r" % (what, r.status, r.body[:200]))
+        expect_error(r, 400, "INVALID_ARGUMENT")
+        healthy()
+    eq(digest(m)["seq"], 0, "nothing malformed was applied")
+    # 64 levels are fine; the limit is about depth, not size
+    ok = b'{"ops": [], "stop_on_error": true}'
+    eq(post("/v1/machines/%s:batch" % m, ok, headers={"Content-Type": "application/json"}).status,
+       200, "shallow batch")
+    nested = b'{"order":0,"gfp":[],"x":' + b"[" * 62 + b"]" * 62 + b"}"
+    e = expect_error(post(ap, nested), 400, "INVALID_ARGUMENT", "x")
+    # bad query strings and paths
+    for path in ("/v1/machines?page_size=%00", "/v1/machines/%ff", "/v1/machines/m-1%2f..",
+                 "/v1/machines/" + "m" * 5000):
+        r = get(path)
+        check(r.status in (400, 404, 414), "%s: %d" % (path[:40], r.status))
+        if r.status != 414:  # 414 is a connection-level refusal by libmicrohttpd
+            expect_error(r, r.status)
+        healthy()
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def body_limit_declared_413():
+    # Content-Length over --max-body: answered 413 before the body is read
+    s = raw_connect()
+    try:
+        n = 10 * 1024 * 1024
+        s.sendall(b"POST /v1/machines HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % n)
+        s.sendall(b" " * 65536)
+        r = raw_read_response(s)
+        expect_error(r, 413, "PAYLOAD_TOO_LARGE")
+        eq(r.error()["details"].get("max_body"), 8 << 20, "max_body in details")
+        check(r.headers.get("x-request-id"), "413 has a request id")
+    finally:
+        s.close()
+    healthy()
+    # the same through an ordinary client (it may see the connection close
+    # while still sending; the answer it reads must then be the 413)
+    try:
+        r = post("/v1/machines", b" " * (10 * 1024 * 1024),
+                 headers={"Content-Type": "application/json"})
+        expect_error(r, 413, "PAYLOAD_TOO_LARGE")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    healthy()
+    # exactly at the limit is fine (8 MiB of whitespace around {})
+    body = b"{}" + b" " * ((8 << 20) - 2)
+    r = post("/v1/machines", body, headers={"Content-Type": "application/json"})
+    eq(r.status, 201, "a body of exactly --max-body")
+    request("DELETE", "/v1/machines/" + r.json["id"])
+
+
+@test
+def body_limit_chunked_413():
+    s = raw_connect()
+    try:
+        s.sendall(b"POST /v1/machines HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b" " * 65536
+        for _ in range(160):  # 10 MiB
+            s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+        s.sendall(b"0\r\n\r\n")
+        r = raw_read_response(s)
+        expect_error(r, 413, "PAYLOAD_TOO_LARGE")
+        # the connection stays usable
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = raw_read_response(s)
+        eq(r.status, 200, "same connection after a chunked 413")
+        # a small chunked body is fine
+        body = b'{"name":"chunked"}'
+        s.sendall(b"POST /v1/machines HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+        r = raw_read_response(s)
+        eq(r.status, 201, "small chunked body")
+        eq(r.json["name"], "chunked", "chunked body decoded")
+        request("DELETE", "/v1/machines/" + r.json["id"])
+    finally:
+        s.close()
+    healthy()
+
+
+def drain(s, window=0.3):
+    """Reads what the server sends within window seconds (or until close)."""
+    data = b""
+    deadline = time.monotonic() + window
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return data
+        r, _, _ = select.select([s], [], [], left)
+        if not r:
+            return data
+        try:
+            chunk = s.recv(65536)
+        except OSError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+@test
+def garbage_on_the_wire():
+    for junk in (b"\x00\x01\x02\r\n\r\n", b"GET\r\n\r\n", b"NOTHTTP / FOO/9\r\n\r\n",
+                 b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+                 b"GET / HTTP/1.1\r\nHost: \x00x\r\n\r\n",
+                 b"POST /v1/machines HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n{",
+                 b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 40000 + b"\r\n\r\n"):
+        s = raw_connect()
+        try:
+            s.sendall(junk)
+            drain(s)
+        except OSError:
+            pass
+        finally:
+            s.close()
+        healthy()
+    # a client that connects and leaves without a word
+    s = raw_connect()
+    s.close()
+    healthy()
+
+
+@test
+def non_utf8_on_the_wire():
+    m = new_machine({"memory": "16M"})
+    for req, status in (
+            (b"POST /v1/machines HTTP/1.1\r\nContent-Type: text/\xff\xfe\r\n"
+             b"Content-Length: 2\r\n", 415),
+            (b"GET /v1/machines/%s/frames/%%ff%%fe HTTP/1.1\r\n" % m.encode(), 400),
+            (b"GET /v1/machines/%s/proc/%%ff HTTP/1.1\r\n" % m.encode(), 404),
+            (b"GET /v1/machines/%s/frames?start=%%ff HTTP/1.1\r\n" % m.encode(), 400),
+            (b"GET /v1/machines?%ff=1 HTTP/1.1\r\n", 400)):
+        s = raw_connect()
+        try:
+            s.sendall(req + b"Host: x\r\n\r\n" + (b"{}" if req.startswith(b"POST") else b""))
+            r = raw_read_response(s)
+            expect_error(r, status)
+            json.loads(r.body.decode("utf-8"))  # strict UTF-8 JSON
+        finally:
+            s.close()
+    healthy()
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def pipelined_requests():
+    s = raw_connect()
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 3 +
+                  b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = [raw_read_response(s) for _ in range(4)]
+        eq([r.status for r in got], [200] * 4, "four pipelined answers")
+        eq(got[3].json, {"status": "ready"}, "in order")
+    finally:
+        s.close()
+
+
+@test
+def openapi_generated():
+    r = get("/v1/openapi.json")
+    eq(r.status, 200, "openapi")
+    doc = r.json
+    eq(doc["openapi"], "3.1.0", "version")
+    paths = doc["paths"]
+    schemas = doc["components"]["schemas"]
+    for op in ("allocPages", "freePages"):
+        p = paths.get("/v1/machines/{m}/kernel:" + op)
+        check(p and "post" in p, op + " documented")
+        eq(p["post"]["operationId"], op, "operationId")
+        check(op + "Record" in schemas and op + "Args" in schemas, op + " schemas")
+    args = schemas["allocPagesArgs"]
+    eq(sorted(args["required"]), ["gfp", "order"], "required args from the table")
+    eq(args["properties"]["order"]["maximum"], 10, "order range from the table")
+    eq(args["additionalProperties"], False, "unknown fields rejected")
+    check("GFP_KERNEL" in args["properties"]["gfp"]["items"]["enum"], "gfp names")
+    eq(schemas["freePagesRecord"]["properties"]["op"], {"const": "freePages"}, "record op")
+    refs = [x["$ref"] for x in schemas["Batch"]["properties"]["ops"]["items"]["oneOf"]]
+    check("#/components/schemas/allocPagesRecord" in refs, "batch lists the records")
+    # every $ref resolves
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k == "$ref":
+                    check(v.startswith("#/components/schemas/") and
+                          v.split("/")[-1] in schemas, "dangling $ref " + v)
+                else:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(doc)
+    # every documented route exists (not 404/405) and nothing is undocumented
+    m = new_machine({"memory": "16M"})
+    for path, item in paths.items():
+        for method in item:
+            real = (path.replace("{m}", m).replace("{name}", "buddyinfo")
+                    .replace("{pfn}", "1"))
+            if method == "delete":
+                continue
+            r = request(method.upper(), real, {} if method == "post" else None)
+            check(r.status not in (404, 405), "%s %s → %d" % (method, path, r.status))
+    documented = {(meth.upper(), p) for p, item in paths.items() for meth in item}
+    for meth, p in (("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/v1/machines"),
+                    ("GET", "/v1/machines"), ("GET", "/v1/machines/{m}"),
+                    ("DELETE", "/v1/machines/{m}"), ("POST", "/v1/machines/{m}:batch"),
+                    ("POST", "/v1/machines/{m}:check"), ("GET", "/v1/machines/{m}/digest"),
+                    ("GET", "/v1/machines/{m}/proc/{name}"), ("GET", "/v1/machines/{m}/zones"),
+                    ("GET", "/v1/machines/{m}/frames"), ("GET", "/v1/machines/{m}/frames/{pfn}"),
+                    ("GET", "/v1/openapi.json")):
+        check((meth, p) in documented, "%s %s documented" % (meth, p))
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def concurrent_clients():
+    n = 64
+    cfg = {"memory": "16M", "cpus": 2, "seed": 11}
+    plan = [("a", 0, 0), ("a", 1, 1), ("a", 3, 0), ("f", 0, None), ("a", 0, 1),
+            ("f", 2, None), ("a", 2, 0), ("f", 1, None), ("f", 4, None), ("a", 0, 0)]
+    # the reference, computed alone
+    def run(results, k):
+        try:
+            c = S.conn()
+            m = request("POST", "/v1/machines", {"config": cfg}, conn=c).json["id"]
+            got = []
+            for kind, arg, cpu in plan:
+                if kind == "a":
+                    r = request("POST", "/v1/machines/%s/kernel:allocPages" % m,
+                                {"order": arg, "gfp": ["GFP_KERNEL"], "cpu": cpu}, conn=c)
+                    eq(r.status, 200, "alloc")
+                    got.append((r.json["pfn"], arg))
+                else:
+                    pfn, order = got[arg]
+                    r = request("POST", "/v1/machines/%s/kernel:freePages" % m,
+                                {"pfn": pfn, "order": order}, conn=c)
+                    eq(r.status, 200, "free")
+                d = request("GET", "/v1/machines/%s/digest" % m, conn=c).json
+            chk = request("POST", "/v1/machines/%s:check" % m, conn=c).json
+            request("DELETE", "/v1/machines/" + m, conn=c)
+            c.close()
+            results[k] = (d["digest"], d["seq"], tuple(got), chk["ok"])
+        except Exception as e:  # noqa: BLE001 — reported below
+            results[k] = e
+    ref = {}
+    run(ref, 0)
+    check(not isinstance(ref[0], Exception), "reference run: %r" % (ref[0],))
+    results = {}
+    threads = [threading.Thread(target=run, args=(results, k)) for k in range(n)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 40
+    for t in threads:
+        t.join(max(0.1, deadline - time.monotonic()))
+    check(not any(t.is_alive() for t in threads), "clients finished in time")
+    for k in range(n):
+        check(not isinstance(results.get(k), Exception), "client %d: %r" % (k, results.get(k)))
+        eq(results[k], ref[0], "client %d matches the reference" % k)
+    eq(ref[0][1], len(plan), "seq = operations")
+    eq(ref[0][3], True, "checker ok")
+    healthy()
+
+
+@test
+def access_log():
+    get("/healthz", headers={"X-Request-Id": "log-probe-1"})
+    def found():
+        with open(S.log) as f:
+            for line in f:
+                rec = json.loads(line)
+                if rec.get("id") == "log-probe-1":
+                    return rec
+        return None
+    rec = wait_until(found, what="the access log line")
+    eq(rec["method"], "GET", "method")
+    eq(rec["path"], "/healthz", "path")
+    eq(rec["status"], 200, "status")
+    check(isinstance(rec["us"], int) and "ts" in rec and "bytes" in rec, "fields")
+    with open(S.log) as f:
+        for line in f:
+            json.loads(line)  # every line is JSON
+
+
+@test
+def readme_tour():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    m = re.search(r"<!-- tour:begin -->(.*?)<!-- tour:end -->", readme, re.S)
+    check(m, "README has a tour between markers")
+    blocks = re.findall(r"```sh\n(.*?)```", m.group(1), re.S)
+    check(len(blocks) >= 1, "tour has sh blocks")
+    script = "set -e\n" + "\n".join(blocks)
+    env = dict(os.environ, MMSIM=S.url)
+    p = subprocess.run(["sh", "-c", script], env=env, capture_output=True, timeout=60)
+    out = p.stdout.decode()
+    eq(p.returncode, 0, "tour exit status (stderr %r)" % p.stderr.decode()[-500:])
+    check('"error"' not in out, "tour answers carry no error:\n" + out[-1500:])
+    check(re.search(r"machine m-[0-9]+", out), "tour created a machine")
+    check("Node 0, zone" in out, "tour printed buddyinfo")
+    check(re.search(r"allocated pfn [0-9]+", out), "tour allocated")
+    check('"seq":2' in out, "tour digest after 2 ops")
+    check('"ok":true' in out, "tour check ok")
+
+
+def startup_error(args, env=None, want_rc=2, want=""):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MMSIM_")}
+    full_env.update(env or {})
+    p = subprocess.run([BIN] + args, capture_output=True, timeout=TIMEOUT, env=full_env)
+    eq(p.returncode, want_rc, "exit status of %r (stderr %r)" % (args, p.stderr[-300:]))
+    check(want.encode() in p.stderr, "%r: stderr %r lacks %r" % (args, p.stderr[:300], want))
+    check(b"listening on" not in p.stdout, "did not listen")
+
+
+@test
+def startup_flags():
+    data = os.path.join(TMP, "d1")
+    startup_error(["--listen", "0.0.0.0:0", "--data", data], want="loopback")
+    startup_error(["--listen", "10.1.2.3:0", "--data", data], want="loopback")
+    startup_error(["--listen", "127.0.0.1:0", "--data", data], env={"MMSIM_LISTEN": "x"},
+                  want_rc=2, want="MMSIM_LISTEN")
+    startup_error(["--admin-key-file", "/dev/null", "--listen", "127.0.0.1:0", "--data", data],
+                  want="multi-tenancy is not implemented")
+    startup_error(["--durability", "sometimes"], want="--durability")
+    startup_error(["--max-body", "lots"], want="--max-body")
+    startup_error(["--threads", "0"], want="--threads")
+    startup_error(["--listen", "127.0.0.1:70000"], want="--listen")
+    startup_error(["--frobnicate"], want="unknown option")
+    p = subprocess.run([BIN, "--help"], capture_output=True, timeout=TIMEOUT)
+    eq(p.returncode, 0, "--help")
+    check(b"--listen" in p.stdout, "usage text")
+    # flags and env accepted; data dir created; env as listen address
+    srv = Server("--durability", "relaxed", "--threads", "2", "--max-body", "64K",
+                 "--max-batch", "3", "--data", os.path.join(TMP, "made", "here"))
+    try:
+        check(os.path.isdir(os.path.join(TMP, "made", "here")), "--data created")
+        healthy(srv)
+        r = post("/v1/machines", b"{}" + b" " * (64 * 1024), server=srv,
+                 headers={"Content-Type": "application/json"})
+        expect_error(r, 413, "PAYLOAD_TOO_LARGE")
+        m = new_machine({"memory": "16M"}, server=srv)
+        r = post("/v1/machines/%s:batch" % m, {"ops": [{"op": "noop"}] * 4}, server=srv)
+        expect_error(r, 413, "PAYLOAD_TOO_LARGE")
+    finally:
+        eq(srv.stop(), 0, "exit status after SIGTERM")
+    env_srv = Server(env={"MMSIM_MAX_BODY": "2K", "MMSIM_MAX_MACHINES": "2"})
+    try:
+        r = post("/v1/machines", b"{}" + b" " * 4096, server=env_srv,
+                 headers={"Content-Type": "application/json"})
+        expect_error(r, 413, "PAYLOAD_TOO_LARGE")
+        a = new_machine({"memory": "16M"}, server=env_srv)
+        new_machine({"memory": "16M"}, server=env_srv)
+        r = post("/v1/machines", {}, server=env_srv)
+        expect_error(r, 429, "RESOURCE_EXHAUSTED")
+        check(r.headers.get("retry-after"), "429 carries Retry-After")
+        eq(request("DELETE", "/v1/machines/" + a, server=env_srv).status, 200, "delete")
+        new_machine({"memory": "16M"}, server=env_srv)
+    finally:
+        eq(env_srv.stop(signal.SIGINT), 0, "exit status after SIGINT")
+
+
+@test
+def sigterm_drains_in_flight():
+    srv = Server()
+    try:
+        m = new_machine({"memory": "16M"}, server=srv)
+        # a request in flight: headers and half the body sent
+        body = json.dumps({"order": 0, "gfp": ["GFP_KERNEL"]}).encode()
+        s = raw_connect(srv)
+        s.sendall(b"POST /v1/machines/%s/kernel:allocPages HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                  % (m.encode(), len(body)) + body[:5])
+        # an idle keep-alive connection
+        idle = srv.conn()
+        eq(request("GET", "/healthz", conn=idle, server=srv).status, 200, "idle conn")
+        wait_until(lambda: any('"path":"/healthz"' in ln for ln in open(srv.log)),
+                   what="the idle connection's request to be logged")
+        srv.proc.send_signal(signal.SIGTERM)
+        # the listener goes away: new connections are refused
+        def refused():
+            try:
+                c = socket.create_connection((srv.host, srv.port), timeout=1)
+                c.close()
+                return False
+            except OSError:
+                return True
+        wait_until(refused, what="the listening socket to close")
+        check(srv.proc.poll() is None, "still running while a request is in flight")
+        # a new request on an open connection is refused with 503
+        r = request("GET", "/readyz", conn=idle, server=srv)
+        expect_error(r, 503, "UNAVAILABLE")
+        eq(r.headers.get("connection", "").lower(), "close", "503 closes the connection")
+        s.sendall(body[5:])
+        r = raw_read_response(s)
+        eq(r.status, 200, "the in-flight request is answered: %r" % r.body)
+        eq(r.headers.get("connection", "").lower(), "close", "Connection: close while stopping")
+        s.close()
+        idle.close()
+        rc = srv.stop(None)
+    finally:
+        if srv.proc.poll() is None:
+            srv.stop(signal.SIGKILL)
+    eq(rc, 0, "exit status after SIGTERM")
+
+
+# ---- runner --------------------------------------------------------------------------
+
+def main():
+    global S
+    passed = failed = 0
+    t0 = time.monotonic()
+    try:
+        S = Server()
+    except Exception as e:  # noqa: BLE001
+        print("FAIL server start: %s" % e)
+        print("0 passed, 1 failed")
+        return 1
+    for fn in TESTS:
+        if ONLY and not any(o in fn.__name__ for o in ONLY):
+            continue
+        t = time.monotonic()
+        try:
+            fn()
+            passed += 1
+            print("ok   %-28s %6.2fs" % (fn.__name__, time.monotonic() - t), flush=True)
+        except Exception as e:  # noqa: BLE001 — any failure is the test's
+            failed += 1
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            print("FAIL %-28s %s (line %d)" % (fn.__name__, e, where.lineno), flush=True)
+            if S.proc.poll() is not None:
+                print("     the server died with status %s" % S.proc.returncode)
+                break
+    if not ONLY or any(o in "sigterm_exit_0" for o in ONLY):
+        try:
+            rc = S.stop()
+            eq(rc, 0, "shared server exit status after SIGTERM")
+            passed += 1
+            print("ok   %-28s" % "sigterm_exit_0", flush=True)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            print("FAIL %-28s %s" % ("sigterm_exit_0", e), flush=True)
+    else:
+        S.stop()
+    err = open(S.errpath, "rb").read().decode("utf-8", "replace").strip()
+    if err:
+        print("server stderr:\n" + err[-2000:])
+    print("api suite took %.1fs" % (time.monotonic() - t0))
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
