@@ -31,8 +31,9 @@
  *   slab-freelist    a slab's free chain stays inside the slab, has no
  *                    cycle and holds exactly objects - inuse objects
  *   slab-state       a slab is where its state says: the cpu's active
- *                    slab, on a cpu partial list, on its node's partial
- *                    list (not full) or on no list (full)
+ *                    slab, on a cpu partial list (of the cpu it names),
+ *                    on its node's partial list (not full) or on no list
+ *                    (full)
  *   slab-counts      per-node slab and object counts, and the node's
  *                    NR_SLAB_* pages, equal the recount
  *   slab-poison      free objects of SLAB_POISON caches hold the poison
@@ -43,6 +44,17 @@
  *                    each page is mapped by its PTE, the guard page is not;
  *                    VmallocUsed equals the pages of all areas
  *   pkmap-count      a pkmap slot is mapped exactly when its count is > 0
+ * and of address spaces:
+ *   vma-order        an mm's VMAs are page aligned, non-empty, sorted and
+ *                    disjoint, below TASK_SIZE, and the list agrees with
+ *                    an in-order walk of the tree
+ *   vma-tree         every tree node's height is right and its children's
+ *                    heights differ by at most one
+ *   vma-mergeable    no two neighbours could have been one VMA
+ *   vma-counts       map_count, total_vm, locked_vm and Committed_AS
+ *                    equal the recount
+ *   task-objects     every live task holds a task_struct, its mm an
+ *                    mm_struct and each VMA a vm_area_struct object
  */
 #include "engine/internal.h"
 
@@ -305,8 +317,12 @@ static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
 	}
 }
 
-/* Membership marks while walking slab lists: which list saw each slab. */
+/* Membership marks while walking slab lists: which list saw each slab
+ * (low two bits) and, for the cpu lists, which cpu (the bits above). */
 enum { SEEN_NONE, SEEN_CPU, SEEN_CPU_PARTIAL, SEEN_PARTIAL };
+#define MM__SEEN_MARK(seen) ((seen) & 3u)
+#define MM__SEEN_CPU(seen) ((seen) >> 2)
+_Static_assert(MM_MAX_CPUS <= 64, "cpu does not fit a seen mark");
 
 static void mm__check_slab_list(struct mm__checker *c, const struct mm_slab_list *l,
 				uint8_t *seen, uint8_t mark, uint32_t cache,
@@ -362,12 +378,13 @@ static void mm__check_slabs(struct mm__checker *c)
 						   "active slab %u is not a live slab "
 						   "of the cache", s->name, cpu, id);
 				else
-					seen[id] = SEEN_CPU;
+					seen[id] = (uint8_t)(SEEN_CPU | cpu << 2);
 			}
 			snprintf(what, sizeof(what), "cache %s cpu %d partial",
 				 s->name, cpu);
 			mm__check_slab_list(c, &s->cpu[cpu].partial, seen,
-					    SEEN_CPU_PARTIAL, s->id, what);
+					    (uint8_t)(SEEN_CPU_PARTIAL | cpu << 2),
+					    s->id, what);
 		}
 		for (int n = 0; n < m->nr_nodes; n++) {
 			snprintf(what, sizeof(what), "cache %s node %d partial",
@@ -404,7 +421,11 @@ static void mm__check_slabs(struct mm__checker *c)
 				break;
 			}
 		}
-		mm__claim(c, sl->pfn, 1u << sl->order, OWN_SLAB, "a slab");
+		/* A frame that lost PG_slab is owned by nothing (frame-owner
+		 * names it, besides the slab-page report above). */
+		for (uint32_t i = 0; i < (1u << sl->order); i++)
+			if (mm_page_test(&m->pages[sl->pfn + i], MM_PG_slab))
+				mm__claim(c, sl->pfn + i, 1, OWN_SLAB, "a slab");
 		uint32_t nfree = 0, used = 0;
 		for (uint32_t idx = sl->freelist; idx != MM_SLAB_OBJ_END;
 		     idx = sl->free_next[idx]) {
@@ -439,12 +460,16 @@ static void mm__check_slabs(struct mm__checker *c)
 		uint8_t want = sl->state == MM_SLAB_CPU ? SEEN_CPU
 			       : sl->state == MM_SLAB_CPU_PARTIAL ? SEEN_CPU_PARTIAL
 			       : sl->state == MM_SLAB_PARTIAL ? SEEN_PARTIAL : SEEN_NONE;
-		if (seen[id] != want ||
+		bool frozen = want == SEEN_CPU || want == SEEN_CPU_PARTIAL;
+		if (MM__SEEN_MARK(seen[id]) != want || sl->state > MM_SLAB_FULL ||
+		    (frozen && MM__SEEN_CPU(seen[id]) != (unsigned)sl->cpu) ||
 		    (sl->state == MM_SLAB_FULL && sl->inuse != sl->objects) ||
 		    (sl->state == MM_SLAB_PARTIAL && sl->inuse == sl->objects))
-			mm__report(c, "slab-state", "slab %u of %s: state %u, inuse "
-				   "%u/%u, found on list %u", id, s->name, sl->state,
-				   sl->inuse, sl->objects, seen[id]);
+			mm__report(c, "slab-state", "slab %u of %s: state %u cpu %d, "
+				   "inuse %u/%u, found on list %u of cpu %u", id,
+				   s->name, sl->state, sl->cpu, sl->inuse,
+				   sl->objects, MM__SEEN_MARK(seen[id]),
+				   MM__SEEN_CPU(seen[id]));
 		nr_slabs[s->id][sl->node]++;
 		nr_objs[s->id][sl->node] += sl->objects;
 		pages[sl->node][(s->flags & MM_SLAB_RECLAIM_ACCOUNT) ? 1 : 0] +=
@@ -570,6 +595,132 @@ static void mm__check_kernel_maps(struct mm__checker *c)
 				   (e[i] & MM_PTE_PRESENT) ? "present" : "absent");
 }
 
+/* In-order walk of an mm's VMA tree, checking heights on the way up. */
+static int32_t mm__check_tree(struct mm__checker *c, uint32_t id, uint32_t *order,
+			      uint32_t *n, uint32_t max)
+{
+	const struct mm_machine *m = c->m;
+
+	if (id == MM_NIL)
+		return 0;
+	if (id >= m->nr_vmas || *n > max) {
+		mm__report(c, "vma-tree", "tree reaches vma %u beyond the records "
+			   "or holds a cycle", id);
+		return 0;
+	}
+	const struct mm_vma *v = &m->vmas[id];
+	int32_t hl = mm__check_tree(c, v->left, order, n, max);
+	if (*n <= max)
+		order[(*n)++] = id;
+	int32_t hr = mm__check_tree(c, v->right, order, n, max);
+	if (v->height != 1 + MM_MAX(hl, hr) || hl - hr > 1 || hr - hl > 1)
+		mm__report(c, "vma-tree", "vma %u [0x%llx, 0x%llx): height %d, "
+			   "children %d and %d", id, (unsigned long long)v->start,
+			   (unsigned long long)v->end, v->height, hl, hr);
+	return 1 + MM_MAX(hl, hr);
+}
+
+static bool mm__object_live(const struct mm_machine *m, int cache, uint64_t addr)
+{
+	uint64_t off = mm_page_offset(m);
+	if (addr < off || ((addr - off) >> MM_PAGE_SHIFT) >= m->nr_pfns)
+		return false;
+	uint32_t pfn = (uint32_t)((addr - off) >> MM_PAGE_SHIFT);
+	const struct mm_page *p = &m->pages[pfn];
+	if (!mm_page_test(p, MM_PG_slab) || p->index >= m->nr_slabs)
+		return false;
+	const struct mm_slab *sl = &m->slabs[p->index];
+	const struct mm_kmem_cache *s = m->caches[sl->cache];
+	uint64_t rel = addr - mm_pfn_to_virt(m, sl->pfn);
+	return (int)sl->cache == cache && rel % s->size == 0 &&
+	       rel / s->size < sl->objects &&
+	       sl->free_next[rel / s->size] == MM_SLAB_OBJ_USED;
+}
+
+static void mm__check_mms(struct mm__checker *c)
+{
+	const struct mm_machine *m = c->m;
+	int64_t committed = 0;
+
+	for (uint32_t i = 0; m->tasks && i < MM_MAX_TASKS; i++) {
+		const struct mm_task *t = &m->tasks[i];
+		if (!t->pid)
+			continue;
+		if (!mm__object_live(m, m->engine_caches[MM_CACHE_TASK_STRUCT],
+				     t->slab_addr) ||
+		    t->mm >= m->nr_mms || m->mms[t->mm].id != t->mm)
+			mm__report(c, "task-objects", "pid %d: task_struct 0x%llx "
+				   "or mm %u is not live", t->pid,
+				   (unsigned long long)t->slab_addr, t->mm);
+	}
+	for (uint32_t mi = 0; mi < m->nr_mms; mi++) {
+		const struct mm_mm *mm = &m->mms[mi];
+		if (mm->id != mi)
+			continue;
+		if (!mm__object_live(m, m->engine_caches[MM_CACHE_MM_STRUCT],
+				     mm->slab_addr))
+			mm__report(c, "task-objects", "mm %u: mm_struct is not live", mi);
+		uint32_t max = m->nr_vmas + 1, n = 0;
+		uint32_t *order = malloc(max * sizeof(uint32_t));
+		if (!order)
+			return;
+		mm__check_tree(c, mm->root, order, &n, max - 1);
+		uint32_t id = mm->first, k = 0, prev = MM_NIL;
+		uint64_t pages = 0, locked = 0, prev_end = 0;
+		const struct mm_vma *pv = NULL;
+		while (id != MM_NIL && k <= max) {
+			const struct mm_vma *v = &m->vmas[id];
+			if (k >= n || order[k] != id || v->prev != prev || v->mm != mi)
+				mm__report(c, "vma-order", "mm %u: list entry %u (vma %u) "
+					   "disagrees with the tree or its links", mi, k, id);
+			if ((v->start | v->end) & (MM_PAGE_SIZE - 1) || v->start >= v->end ||
+			    v->start < prev_end || v->end > mm->task_size)
+				mm__report(c, "vma-order", "mm %u: vma [0x%llx, 0x%llx) "
+					   "misaligned, empty, overlapping or too high",
+					   mi, (unsigned long long)v->start,
+					   (unsigned long long)v->end);
+			if (pv && pv->end == v->start &&
+			    mm__vma_flags_mergeable(pv, v->flags, v->file) &&
+			    mm__anon_vma_compatible(pv->anon_vma, v->anon_vma) &&
+			    pv->pgoff + ((pv->end - pv->start) >> MM_PAGE_SHIFT) == v->pgoff &&
+			    !(v->file & 0x80000000u))
+				mm__report(c, "vma-mergeable", "mm %u: [0x%llx, 0x%llx) and "
+					   "[0x%llx, 0x%llx) could be one VMA", mi,
+					   (unsigned long long)pv->start,
+					   (unsigned long long)pv->end,
+					   (unsigned long long)v->start,
+					   (unsigned long long)v->end);
+			if (!mm__object_live(m, m->engine_caches[MM_CACHE_VM_AREA_STRUCT],
+					     v->slab_addr))
+				mm__report(c, "task-objects", "vma %u: vm_area_struct is "
+					   "not live", id);
+			pages += (v->end - v->start) >> MM_PAGE_SHIFT;
+			if (v->flags & MM_VM_LOCKED)
+				locked += (v->end - v->start) >> MM_PAGE_SHIFT;
+			if (v->flags & MM_VM_ACCOUNT)
+				committed += (int64_t)((v->end - v->start) >> MM_PAGE_SHIFT);
+			prev_end = v->end;
+			pv = v;
+			prev = id;
+			id = v->next;
+			k++;
+		}
+		if (k != n || mm->last != prev)
+			mm__report(c, "vma-order", "mm %u: list holds %u VMAs, tree %u",
+				   mi, k, n);
+		if (mm->map_count != k || mm->total_vm != pages || mm->locked_vm != locked)
+			mm__report(c, "vma-counts", "mm %u: map_count %u total_vm %lu "
+				   "locked_vm %lu, recount %u %lu %lu", mi, mm->map_count,
+				   (unsigned long)mm->total_vm,
+				   (unsigned long)mm->locked_vm, k, (unsigned long)pages,
+				   (unsigned long)locked);
+		free(order);
+	}
+	if (committed != m->committed)
+		mm__report(c, "vma-counts", "Committed_AS %ld pages, VM_ACCOUNT VMAs "
+			   "hold %ld", (long)m->committed, (long)committed);
+}
+
 int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 {
 	struct mm__checker c = {m, v, max, 0, calloc(m->nr_pfns, 1)};
@@ -586,6 +737,7 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 			mm__check_zone(&c, &m->nodes[n], &m->nodes[n].zones[z]);
 	mm__check_slabs(&c);
 	mm__check_kernel_maps(&c);
+	mm__check_mms(&c);
 	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0;
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];

@@ -215,6 +215,57 @@ static void mm__h_kernel_maps(struct mm__hash *h, const struct mm_machine *m)
 				 (uint64_t)m->pkmap_count[i + 3] << 48);
 }
 
+static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
+{
+	mm__h(h, ((uint64_t)(uint32_t)m->last_pid << 32) | m->nr_tasks);
+	mm__h(h, ((uint64_t)m->nr_anon_vmas << 32) | m->nr_mms);
+	mm__h(h, (uint64_t)m->committed);
+	mm__h(h, m->user_reserve_pages);
+	for (uint32_t i = 0; m->tasks && i < MM_MAX_TASKS; i++) {
+		const struct mm_task *t = &m->tasks[i];
+		if (!t->pid)
+			continue;
+		mm__h(h, ((uint64_t)i << 32) | (uint32_t)t->pid);
+		mm__h(h, ((uint64_t)(uint32_t)t->ppid << 32) | t->mm);
+		mm__h(h, ((uint64_t)(uint32_t)t->cpu << 32) | (uint32_t)t->oom_score_adj);
+		mm__h(h, ((uint64_t)(uint32_t)t->exit_code << 8) | t->state);
+		mm__h_bytes(h, t->comm, strnlen(t->comm, sizeof(t->comm)));
+		mm__h(h, (uint64_t)t->rss_limit_pages);
+		mm__h(h, t->min_flt);
+		mm__h(h, t->maj_flt);
+		mm__h(h, t->slab_addr);
+		mm__h(h, t->stack_addr);
+	}
+	mm__h(h, m->free_mms);
+	for (uint32_t i = 0; i < m->nr_mms; i++) {
+		const struct mm_mm *mm = &m->mms[i];
+		mm__h(h, ((uint64_t)mm->id << 32) | mm->users);
+		mm__h(h, ((uint64_t)mm->root << 32) | mm->first);
+		mm__h(h, ((uint64_t)mm->last << 32) | mm->map_count);
+		const uint64_t w[] = {mm->task_size, mm->mmap_base, mm->start_code,
+				      mm->end_code, mm->start_data, mm->end_data,
+				      mm->start_brk, mm->brk, mm->start_stack,
+				      mm->total_vm, mm->locked_vm, mm->data_vm,
+				      mm->exec_vm, mm->stack_vm, mm->def_flags,
+				      mm->slab_addr};
+		for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++)
+			mm__h(h, w[k]);
+	}
+	mm__h(h, ((uint64_t)m->nr_vmas << 32) | m->free_vmas);
+	for (uint32_t i = 0; i < m->nr_vmas; i++) {
+		const struct mm_vma *v = &m->vmas[i];
+		mm__h(h, v->start);
+		mm__h(h, v->end);
+		mm__h(h, v->flags);
+		mm__h(h, v->pgoff);
+		mm__h(h, ((uint64_t)v->mm << 32) | v->file);
+		mm__h(h, ((uint64_t)v->anon_vma << 32) | (uint32_t)v->height);
+		mm__h(h, ((uint64_t)v->left << 32) | v->right);
+		mm__h(h, ((uint64_t)v->prev << 32) | v->next);
+		mm__h(h, v->slab_addr);
+	}
+}
+
 void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 {
 	struct mm__hash h = {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0};
@@ -242,6 +293,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 	mm__h(&h, m->mobility_disabled);
 	mm__h_slab(&h, m);
 	mm__h_kernel_maps(&h, m);
+	mm__h_processes(&h, m);
 	for (int e = 0; e < MM_NR_VM_EVENTS; e++)
 		mm__h(&h, m->events[e]);
 

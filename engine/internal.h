@@ -210,6 +210,43 @@ int mm__pt_lookup(const struct mm_machine *m, uint32_t root, uint64_t va,
 int mm__vmalloc_init(struct mm_machine *m);
 void mm__vmalloc_destroy(struct mm_machine *m);
 
+/* ---- VMAs (vma.c) ---- */
+struct mm_vma *mm__vma(const struct mm_machine *m, uint32_t id);
+uint32_t mm__vma_id(const struct mm_machine *m, const struct mm_vma *v);
+uint32_t mm__vma_alloc(struct mm_machine *m, struct mm_mm *mm, int cpu);
+void mm__vma_free(struct mm_machine *m, uint32_t id, int cpu);
+uint32_t mm__find_vma(const struct mm_machine *m, const struct mm_mm *mm,
+		      uint64_t addr);
+uint32_t mm__find_vma_before(const struct mm_machine *m, const struct mm_mm *mm,
+			     uint64_t addr);
+void mm__vma_link(struct mm_machine *m, struct mm_mm *mm, uint32_t id);
+void mm__vma_unlink(struct mm_machine *m, struct mm_mm *mm, uint32_t id);
+uint32_t mm__vma_split(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
+		       uint64_t addr, bool new_below, int cpu);
+bool mm__vma_flags_mergeable(const struct mm_vma *v, uint64_t flags,
+			     uint32_t file);
+bool mm__anon_vma_compatible(uint32_t a, uint32_t b);
+bool mm__can_merge_after(const struct mm_vma *prev, uint64_t start,
+			 uint64_t flags, uint32_t file, uint32_t anon_vma,
+			 uint64_t pgoff);
+bool mm__can_merge_before(const struct mm_vma *next, uint64_t end,
+			  uint64_t flags, uint32_t file, uint32_t anon_vma,
+			  uint64_t pgoff, uint64_t pages);
+
+/* ---- address-space syscalls (mmap.c) ---- */
+int mm__vm_enough_memory(struct mm_machine *m, const struct mm_mm *mm,
+			 int64_t pages);
+void mm__vm_unacct(struct mm_machine *m, int64_t pages);
+void mm__vm_stat_account(struct mm_mm *mm, uint64_t flags, int64_t pages);
+void mm__vma_destroy(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
+		     int cpu);
+int mm__do_munmap(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		  uint64_t end, int cpu);
+
+/* ---- processes (process.c) ---- */
+int mm__process_init(struct mm_machine *m);
+void mm__process_destroy(struct mm_machine *m);
+
 /* ---- text output (buf.c) ---- */
 struct mm_buf {
 	char *p;

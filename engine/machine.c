@@ -561,6 +561,8 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **out,
 	rc = mm__slab_init(m);
 	if (!rc)
 		rc = mm__vmalloc_init(m);
+	if (!rc)
+		rc = mm__process_init(m);
 	if (rc)
 		goto err_free_zones;
 	*out = m;
@@ -578,6 +580,7 @@ void mm_machine_destroy(struct mm_machine *m)
 {
 	if (!m)
 		return;
+	mm__process_destroy(m);
 	mm__slab_destroy(m);
 	mm__vmalloc_destroy(m);
 	for (int n = 0; n < MM_MAX_NODES; n++)

@@ -480,6 +480,146 @@ void mm_translate(const struct mm_machine *m, uint64_t addr,
 		  struct mm_translation *t);
 size_t mm_proc_vmallocinfo(const struct mm_machine *m, char *buf, size_t len);
 
+/* ---- processes and address spaces (process.c, vma.c, mmap.c) ---------- */
+/* Linux's values, so scenarios and the host recorder share them. */
+enum { MM_PROT_NONE = 0, MM_PROT_READ = 1, MM_PROT_WRITE = 2, MM_PROT_EXEC = 4 };
+enum {
+	MM_MAP_SHARED = 0x01, MM_MAP_PRIVATE = 0x02, MM_MAP_SHARED_VALIDATE = 0x03,
+	MM_MAP_TYPE = 0x0f, MM_MAP_FIXED = 0x10, MM_MAP_ANONYMOUS = 0x20,
+	MM_MAP_GROWSDOWN = 0x0100, MM_MAP_DENYWRITE = 0x0800,
+	MM_MAP_EXECUTABLE = 0x1000, MM_MAP_LOCKED = 0x2000,
+	MM_MAP_NORESERVE = 0x4000, MM_MAP_POPULATE = 0x8000,
+	MM_MAP_NONBLOCK = 0x10000, MM_MAP_STACK = 0x20000,
+	MM_MAP_HUGETLB = 0x40000, MM_MAP_SYNC = 0x80000,
+	MM_MAP_FIXED_NOREPLACE = 0x100000,
+};
+enum {
+	MM_MADV_NORMAL = 0, MM_MADV_RANDOM = 1, MM_MADV_SEQUENTIAL = 2,
+	MM_MADV_WILLNEED = 3, MM_MADV_DONTNEED = 4, MM_MADV_COLD = 20,
+	MM_MADV_PAGEOUT = 21,
+};
+/* Parses "MAP_PRIVATE", "PROT_READ", "MADV_DONTNEED", … (0 or -EINVAL). */
+int mm_map_flag_parse(const char *name, int *flags);
+int mm_madv_parse(const char *name, int *advice);
+
+/* VMA flags (Linux's VM_* values). */
+#define MM_VM_READ 0x1ull
+#define MM_VM_WRITE 0x2ull
+#define MM_VM_EXEC 0x4ull
+#define MM_VM_SHARED 0x8ull
+#define MM_VM_MAYREAD 0x10ull
+#define MM_VM_MAYWRITE 0x20ull
+#define MM_VM_MAYEXEC 0x40ull
+#define MM_VM_MAYSHARE 0x80ull
+#define MM_VM_GROWSDOWN 0x100ull
+#define MM_VM_PFNMAP 0x400ull
+#define MM_VM_LOCKED 0x2000ull
+#define MM_VM_IO 0x4000ull
+#define MM_VM_SEQ_READ 0x8000ull
+#define MM_VM_RAND_READ 0x10000ull
+#define MM_VM_DONTCOPY 0x20000ull
+#define MM_VM_DONTEXPAND 0x40000ull
+#define MM_VM_LOCKONFAULT 0x80000ull
+#define MM_VM_ACCOUNT 0x100000ull
+#define MM_VM_NORESERVE 0x200000ull
+#define MM_VM_HUGETLB 0x400000ull
+#define MM_VM_SYNC 0x800000ull
+#define MM_VM_WIPEONFORK 0x2000000ull
+#define MM_VM_DONTDUMP 0x4000000ull
+#define MM_VM_SOFTDIRTY 0x8000000ull
+#define MM_VM_MIXEDMAP 0x10000000ull
+#define MM_VM_HUGEPAGE 0x20000000ull
+#define MM_VM_NOHUGEPAGE 0x40000000ull
+#define MM_VM_SPECIAL (MM_VM_IO | MM_VM_DONTEXPAND | MM_VM_PFNMAP | MM_VM_MIXEDMAP)
+
+/*
+ * A virtual memory area: [start, end) with one set of flags and backing.
+ * VMAs of an mm sit in an AVL tree keyed by start (lookups) and on a list
+ * in address order (walks), linked by VMA id.
+ */
+struct mm_vma {
+	uint64_t start, end;    /* [start, end), page aligned; end 0 = free */
+	uint64_t flags;         /* MM_VM_* */
+	uint64_t pgoff;         /* in pages: file offset, or start >> 12 (anon) */
+	uint32_t mm;            /* owner mm id */
+	uint32_t file;          /* file id + 1; 0 = anonymous */
+	uint32_t anon_vma;      /* anon_vma id + 1; 0 = none yet */
+	uint32_t left, right;   /* AVL children (vma ids), MM_NIL none */
+	uint32_t prev, next;    /* address order, MM_NIL none */
+	int32_t height;
+	uint64_t slab_addr;     /* its vm_area_struct object */
+};
+
+struct mm_mm {
+	uint32_t id;            /* MM_NIL when the record is free */
+	uint32_t users;         /* tasks using it */
+	uint32_t root, first, last;   /* VMA tree root and list ends */
+	uint32_t map_count;
+	uint64_t task_size, mmap_base;
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t total_vm, locked_vm, data_vm, exec_vm, stack_vm;
+	uint64_t def_flags;
+	uint64_t slab_addr;     /* its mm_struct object */
+};
+
+enum mm_task_state { MM_TASK_RUNNING, MM_TASK_DEAD };
+
+struct mm_task {
+	int32_t pid, ppid;      /* pid 0: free slot */
+	uint32_t mm;            /* mm id */
+	int32_t cpu;
+	int32_t oom_score_adj;
+	int32_t exit_code;
+	uint8_t state;
+	char comm[16];
+	int64_t rss_limit_pages; /* -1: none */
+	uint64_t min_flt, maj_flt;
+	uint64_t slab_addr;     /* its task_struct object */
+	uint64_t stack_addr;    /* kernel stack (vmalloc, THREAD_SIZE) */
+};
+
+#define MM_MAX_TASKS 4096
+
+/*
+ * spawn: a new process with an empty address space, as after exec of an
+ * empty static PIE (brk at ELF_ET_DYN_BASE, no stack).  cpu < 0 picks
+ * pid % cpus.  -MM_EAGAIN when no pid is free, -MM_ENOMEM without memory
+ * for its task_struct, mm_struct or kernel stack.
+ */
+int mm_spawn(struct mm_machine *m, const char *name, int cpu, int *pid);
+int mm_fork(struct mm_machine *m, int pid, int *child);
+int mm_exit(struct mm_machine *m, int pid, int status);
+/* The live task with this pid, or NULL. */
+struct mm_task *mm_task_get(const struct mm_machine *m, int pid);
+struct mm_mm *mm_task_mm(const struct mm_machine *m, const struct mm_task *t);
+
+/* The syscalls: 0 / -MM_E… exactly as Linux's (see mmap.c). */
+int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
+	    int prot, int flags, int file, uint64_t offset, uint64_t *out);
+int mm_munmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len);
+int mm_mprotect(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
+		int prot);
+int mm_madvise(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
+	       int advice);
+int mm_mlock(struct mm_machine *m, int pid, uint64_t addr, uint64_t len);
+int mm_munlock(struct mm_machine *m, int pid, uint64_t addr, uint64_t len);
+/* brk(): answers the new break, or the old one when refused (Linux). */
+int mm_brk(struct mm_machine *m, int pid, uint64_t addr, uint64_t *out);
+
+/* The first VMA with end > addr (find_vma), or NULL. */
+const struct mm_vma *mm_find_vma(const struct mm_machine *m,
+				 const struct mm_mm *mm, uint64_t addr);
+const struct mm_vma *mm_vma_next(const struct mm_machine *m,
+				 const struct mm_vma *v);
+
+size_t mm_proc_pid_maps(const struct mm_machine *m, int pid, char *buf,
+			size_t len);
+size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
+			  size_t len);
+size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
+			 size_t len);
+
 struct mm_machine {
 	struct mm_config cfg;
 	struct mm_env env;
@@ -518,6 +658,18 @@ struct mm_machine {
 	uint16_t pkmap_count[MM_LAST_PKMAP];
 	uint32_t last_pkmap_nr;
 	uint32_t pkmap_table;        /* PTE table of the pkmap area (i386) */
+
+	/* process.c / vma.c / mmap.c */
+	struct mm_task *tasks;       /* [MM_MAX_TASKS] by slot */
+	int32_t last_pid;
+	uint32_t nr_tasks;
+	struct mm_mm *mms;
+	uint32_t nr_mms, cap_mms, free_mms;
+	struct mm_vma *vmas;
+	uint32_t nr_vmas, cap_vmas, free_vmas;
+	uint32_t nr_anon_vmas;       /* anon_vma ids handed out */
+	int64_t committed;           /* vm_committed_as, pages */
+	uint64_t user_reserve_pages; /* sysctl_user_reserve_kbytes */
 };
 
 /*

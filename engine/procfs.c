@@ -1,0 +1,199 @@
+/*
+ * procfs.c — /proc/PID/maps, smaps and status in Linux 6.18's formats
+ * (fs/proc/task_mmu.c show_map_vma/show_smap, fs/proc/array.c).
+ *
+ * maps: "start-end perms offset major:minor inode", padded to column
+ * 25 + 6 * sizeof(void *) before the name ([heap], [stack],
+ * "/dev/zero (deleted)" for shared anonymous memory); anonymous lines end
+ * with the separating space, as the kernel prints them.  Resident-set
+ * figures are 0 until pages are faulted in (paging).
+ */
+#include "engine/internal.h"
+
+#define MM_SHMEM_DEV_MINOR 1
+#define MM_SHMEM_INO_BASE 1024
+
+static const char *mm__vma_name(const struct mm_mm *mm, const struct mm_vma *v)
+{
+	if (v->file & 0x80000000u)
+		return "/dev/zero (deleted)";
+	if (v->start <= mm->brk && v->end >= mm->start_brk)
+		return "[heap]"; /* vma_is_initial_heap() */
+	if (mm->start_stack && v->start <= mm->start_stack &&
+	    v->end >= mm->start_stack)
+		return "[stack]";
+	return NULL;
+}
+
+static void mm__maps_line(const struct mm_machine *m, struct mm_buf *b,
+			  const struct mm_mm *mm, const struct mm_vma *v)
+{
+	size_t line_start = b->used;
+	bool shmem = v->file & 0x80000000u;
+	unsigned minor = shmem ? MM_SHMEM_DEV_MINOR : 0;
+	unsigned long ino = shmem ? MM_SHMEM_INO_BASE + (v->file & 0x7fffffffu) : 0;
+	uint64_t pgoff = shmem ? v->pgoff << MM_PAGE_SHIFT : 0;
+
+	mm__bprintf(b, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %lu ",
+		    (unsigned long long)v->start, (unsigned long long)v->end,
+		    v->flags & MM_VM_READ ? 'r' : '-',
+		    v->flags & MM_VM_WRITE ? 'w' : '-',
+		    v->flags & MM_VM_EXEC ? 'x' : '-',
+		    v->flags & MM_VM_MAYSHARE ? 's' : 'p',
+		    (unsigned long long)pgoff, 0u, minor, ino);
+	const char *name = mm__vma_name(mm, v);
+	if (name) {
+		size_t width = 25 + 6 * (m->cfg.arch == MM_ARCH_I386 ? 4 : 8) - 1;
+		size_t used = b->used - line_start;
+		if (used < width)
+			mm__bprintf(b, "%*s", (int)(width - used), "");
+		mm__bprintf(b, " %s", name);
+	}
+	mm__bprintf(b, "\n");
+}
+
+static size_t mm__finish(struct mm_buf *b, char *buf, size_t len)
+{
+	if (len)
+		buf[b->used < len ? b->used : len - 1] = '\0';
+	return b->used;
+}
+
+size_t mm_proc_pid_maps(const struct mm_machine *m, int pid, char *buf,
+			size_t len)
+{
+	struct mm_buf b = {buf, len, 0};
+	const struct mm_task *t = mm_task_get(m, pid);
+
+	if (t) {
+		const struct mm_mm *mm = &m->mms[t->mm];
+		for (uint32_t id = mm->first; id != MM_NIL; id = m->vmas[id].next)
+			mm__maps_line(m, &b, mm, &m->vmas[id]);
+	}
+	return mm__finish(&b, buf, len);
+}
+
+static void mm__smaps_kb(struct mm_buf *b, const char *label, uint64_t kb)
+{
+	mm__bprintf(b, "%-16s%8llu kB\n", label, (unsigned long long)kb);
+}
+
+/* show_smap_vma_flags(): two-letter mnemonics in bit order. */
+static void mm__vmflags(struct mm_buf *b, uint64_t flags)
+{
+	static const struct {
+		uint64_t flag;
+		const char *name;
+	} names[] = {
+		{MM_VM_READ, "rd"},        {MM_VM_WRITE, "wr"},
+		{MM_VM_EXEC, "ex"},        {MM_VM_SHARED, "sh"},
+		{MM_VM_MAYREAD, "mr"},     {MM_VM_MAYWRITE, "mw"},
+		{MM_VM_MAYEXEC, "me"},     {MM_VM_MAYSHARE, "ms"},
+		{MM_VM_GROWSDOWN, "gd"},   {MM_VM_PFNMAP, "pf"},
+		{MM_VM_LOCKED, "lo"},      {MM_VM_IO, "io"},
+		{MM_VM_SEQ_READ, "sr"},    {MM_VM_RAND_READ, "rr"},
+		{MM_VM_DONTCOPY, "dc"},    {MM_VM_DONTEXPAND, "de"},
+		{MM_VM_LOCKONFAULT, "lf"}, {MM_VM_ACCOUNT, "ac"},
+		{MM_VM_NORESERVE, "nr"},   {MM_VM_HUGETLB, "ht"},
+		{MM_VM_SYNC, "sf"},        {MM_VM_WIPEONFORK, "wf"},
+		{MM_VM_DONTDUMP, "dd"},    {MM_VM_SOFTDIRTY, "sd"},
+		{MM_VM_MIXEDMAP, "mm"},    {MM_VM_HUGEPAGE, "hg"},
+		{MM_VM_NOHUGEPAGE, "nh"},
+	};
+	mm__bprintf(b, "VmFlags:");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].flag)
+			mm__bprintf(b, " %s", names[i].name);
+	mm__bprintf(b, " \n");
+}
+
+size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
+			 size_t len)
+{
+	struct mm_buf b = {buf, len, 0};
+	const struct mm_task *t = mm_task_get(m, pid);
+
+	if (!t)
+		return mm__finish(&b, buf, len);
+	const struct mm_mm *mm = &m->mms[t->mm];
+	for (uint32_t id = mm->first; id != MM_NIL; id = m->vmas[id].next) {
+		const struct mm_vma *v = &m->vmas[id];
+		mm__maps_line(m, &b, mm, v);
+		mm__smaps_kb(&b, "Size:", (v->end - v->start) >> 10);
+		mm__smaps_kb(&b, "KernelPageSize:", 4);
+		mm__smaps_kb(&b, "MMUPageSize:", 4);
+		static const char *const zero[] = {
+			"Rss:", "Pss:", "Pss_Dirty:", "Shared_Clean:",
+			"Shared_Dirty:", "Private_Clean:", "Private_Dirty:",
+			"Referenced:", "Anonymous:", "KSM:", "LazyFree:",
+			"AnonHugePages:", "ShmemPmdMapped:", "FilePmdMapped:",
+			"Shared_Hugetlb:", "Private_Hugetlb:", "Swap:", "SwapPss:",
+		};
+		for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+			mm__smaps_kb(&b, zero[i], 0);
+		mm__smaps_kb(&b, "Locked:", 0);
+		/* thp_vma_allowable_order(): THP "madvise" mode and no
+		 * VM_HUGEPAGE flag here: not eligible. */
+		mm__bprintf(&b, "THPeligible:           %d\n", 0);
+		mm__vmflags(&b, v->flags);
+	}
+	return mm__finish(&b, buf, len);
+}
+
+static void mm__status_kb(struct mm_buf *b, const char *label, uint64_t kb)
+{
+	mm__bprintf(b, "%s\t%8llu kB\n", label, (unsigned long long)kb);
+}
+
+size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
+			  size_t len)
+{
+	struct mm_buf b = {buf, len, 0};
+	const struct mm_task *t = mm_task_get(m, pid);
+
+	if (!t)
+		return mm__finish(&b, buf, len);
+	const struct mm_mm *mm = &m->mms[t->mm];
+	uint64_t cpumask = (m->cfg.cpus >= 64) ? ~0ull : (1ull << m->cfg.cpus) - 1;
+	mm__bprintf(&b, "Name:\t%s\nUmask:\t0022\nState:\tR (running)\n", t->comm);
+	mm__bprintf(&b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n",
+		    t->pid, t->pid, t->ppid);
+	mm__bprintf(&b, "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t \n");
+	mm__bprintf(&b, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\nKthread:\t0\n",
+		    t->pid, t->pid, t->pid, t->pid);
+	uint64_t kb = MM_PAGE_SIZE >> 10;
+	mm__status_kb(&b, "VmPeak:", mm->total_vm * kb);
+	mm__status_kb(&b, "VmSize:", mm->total_vm * kb);
+	mm__status_kb(&b, "VmLck:", mm->locked_vm * kb);
+	mm__status_kb(&b, "VmPin:", 0);
+	mm__status_kb(&b, "VmHWM:", 0);
+	mm__status_kb(&b, "VmRSS:", 0);
+	mm__status_kb(&b, "RssAnon:", 0);
+	mm__status_kb(&b, "RssFile:", 0);
+	mm__status_kb(&b, "RssShmem:", 0);
+	mm__status_kb(&b, "VmData:", mm->data_vm * kb);
+	mm__status_kb(&b, "VmStk:", mm->stack_vm * kb);
+	uint64_t text = ((mm->end_code & ~(uint64_t)4095) - (mm->start_code & ~(uint64_t)4095)) >> 10;
+	mm__status_kb(&b, "VmExe:", text);
+	mm__status_kb(&b, "VmLib:", mm->exec_vm * kb > text ? mm->exec_vm * kb - text : 0);
+	mm__status_kb(&b, "VmPTE:", 0);
+	mm__status_kb(&b, "VmSwap:", 0);
+	mm__bprintf(&b, "HugetlbPages:\t%8d kB\n", 0);
+	mm__bprintf(&b, "CoreDumping:\t0\nTHP_enabled:\t1\n");
+	if (m->cfg.arch == MM_ARCH_X86_64)
+		mm__bprintf(&b, "untag_mask:\t0xffffffffffffffff\n");
+	mm__bprintf(&b, "Threads:\t1\nSigQ:\t0/%d\n", m->cfg.pid_max);
+	mm__bprintf(&b, "SigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
+			"SigBlk:\t0000000000000000\nSigIgn:\t0000000000010000\n"
+			"SigCgt:\t0000000000000000\n");
+	mm__bprintf(&b, "CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n"
+			"CapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\n"
+			"CapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\n"
+			"Seccomp_filters:\t0\n");
+	mm__bprintf(&b, "Cpus_allowed:\t%llx\nCpus_allowed_list:\t0-%d\n",
+		    (unsigned long long)cpumask, m->cfg.cpus - 1);
+	mm__bprintf(&b, "Mems_allowed:\t%08x\nMems_allowed_list:\t0-%d\n",
+		    (1u << m->nr_nodes) - 1, m->nr_nodes - 1);
+	mm__bprintf(&b, "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n");
+	return mm__finish(&b, buf, len);
+}
