@@ -18,3 +18,10 @@ void mm__bprintf(struct mm_buf *b, const char *fmt, ...)
 	if (n > 0)
 		b->used += (size_t)n;
 }
+
+size_t mm__bfinish(struct mm_buf *b)
+{
+	if (b->len)
+		b->p[b->used < b->len ? b->used : b->len - 1] = '\0';
+	return b->used;
+}

@@ -243,6 +243,25 @@ void mm__vma_destroy(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 int mm__do_munmap(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 		  uint64_t end, int cpu);
 
+/* ---- exec images and special mappings (exec.c) ----
+ * What mm_vma.file holds besides 0 (anonymous) and 0x80000000 | n (shared
+ * anonymous memory, mmap.c): MM_FILE_EXEC | pid for the image pid exec'd
+ * (named "/tmp/mmsim-exec-PID", device 00:MM_EXEC_DEV_MINOR, inode PID,
+ * until the engine has in-memory files), MM_FILE_SPECIAL | MM_SPECIAL_*
+ * for the vDSO's special mappings (no file: named, offset 0, 00:00 0). */
+#define MM_FILE_EXEC 0x40000000u
+#define MM_FILE_SPECIAL 0x20000000u
+#define MM_EXEC_DEV_MINOR 2
+enum { MM_SPECIAL_VVAR = 1, MM_SPECIAL_VVAR_VCLOCK, MM_SPECIAL_VDSO };
+static inline bool mm__file_is_exec(uint32_t file)
+{
+	return (file & 0xe0000000u) == MM_FILE_EXEC;
+}
+/* The image's path into buf (snprintf-style); its length. */
+size_t mm__exec_path(uint32_t file, char *buf, size_t len);
+/* "[vvar]", "[vvar_vclock]", "[vdso]", or NULL when file is not special. */
+const char *mm__special_name(uint32_t file);
+
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);
 void mm__process_destroy(struct mm_machine *m);
@@ -254,5 +273,7 @@ struct mm_buf {
 };
 void mm__bprintf(struct mm_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* NUL-terminates (truncating if needed); returns the full text's length. */
+size_t mm__bfinish(struct mm_buf *b);
 
 #endif

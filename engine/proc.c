@@ -24,6 +24,25 @@ static bool mm__numa(const struct mm_machine *m)
 	return m->cfg.arch == MM_ARCH_X86_64;
 }
 
+/*
+ * Node stats that exist only with CONFIG_NUMA_BALANCING (which needs
+ * CONFIG_NUMA, impossible on a non-PAE i386 kernel): pgpromote_*.
+ */
+static bool mm__node_stat_shown(const struct mm_machine *m, int item)
+{
+	return mm__numa(m) || item < MM_PGPROMOTE_SUCCESS ||
+	       item > MM_PGPROMOTE_CANDIDATE_NRL;
+}
+
+/* Events under CONFIG_NUMA (zone_reclaim_*) and CONFIG_NUMA_BALANCING
+ * (numa_pte_updates … numa_pages_migrated). */
+static bool mm__event_shown(const struct mm_machine *m, int e)
+{
+	return mm__numa(m) ||
+	       !((e >= MM_ZONE_RECLAIM_SUCCESS && e <= MM_ZONE_RECLAIM_FAILED) ||
+		 (e >= MM_NUMA_PTE_UPDATES && e <= MM_NUMA_PAGES_MIGRATED));
+}
+
 size_t mm_proc_buddyinfo(const struct mm_machine *m, char *buf, size_t len)
 {
 	struct mm_buf b = {buf, len, 0};
@@ -39,9 +58,7 @@ size_t mm_proc_buddyinfo(const struct mm_machine *m, char *buf, size_t len)
 					    (unsigned long)zone->free_area[o].nr_free);
 			mm__bprintf(&b, "\n");
 		}
-	if (len)
-		buf[b.used < len ? b.used : len - 1] = '\0';
-	return b.used;
+	return mm__bfinish(&b);
 }
 
 size_t mm_proc_pagetypeinfo(const struct mm_machine *m, char *buf, size_t len)
@@ -94,9 +111,7 @@ size_t mm_proc_pagetypeinfo(const struct mm_machine *m, char *buf, size_t len)
 			mm__bprintf(&b, "\n");
 		}
 	}
-	if (len)
-		buf[b.used < len ? b.used : len - 1] = '\0';
-	return b.used;
+	return mm__bfinish(&b);
 }
 
 /* calculate_normal_threshold(): the per-cpu vmstat fold threshold. */
@@ -122,8 +137,10 @@ static void mm__zoneinfo_zone(const struct mm_machine *m, struct mm_buf *b,
 	if (first_populated) {
 		mm__bprintf(b, "\n  per-node stats");
 		for (int i = 0; i < MM_NR_NODE_STAT; i++)
-			mm__bprintf(b, "\n      %-12s %lu", mm_node_stat_names[i],
-				    (unsigned long)node->vm_stat[i]);
+			if (mm__node_stat_shown(m, i))
+				mm__bprintf(b, "\n      %-12s %lu",
+					    mm_node_stat_names[i],
+					    (unsigned long)node->vm_stat[i]);
 	}
 	mm__bprintf(b,
 		    "\n  pages free     %lu"
@@ -188,9 +205,7 @@ size_t mm_proc_zoneinfo(const struct mm_machine *m, char *buf, size_t len)
 	for (int n = 0; n < m->nr_nodes; n++)
 		for (int z = 0; z < m->nr_zone_types; z++)
 			mm__zoneinfo_zone(m, &b, &m->nodes[n], &m->nodes[n].zones[z]);
-	if (len)
-		buf[b.used < len ? b.used : len - 1] = '\0';
-	return b.used;
+	return mm__bfinish(&b);
 }
 
 static const char *mm__zone_event_suffix(const struct mm_machine *m, int z)
@@ -235,8 +250,9 @@ size_t mm_proc_vmstat(const struct mm_machine *m, char *buf, size_t len)
 				    (unsigned long)sum);
 		}
 	for (int i = 0; i < MM_NR_NODE_STAT; i++)
-		mm__bprintf(&b, "%s %ld\n", mm_node_stat_names[i],
-			    (long)mm__node_stat_sum(m, i));
+		if (mm__node_stat_shown(m, i))
+			mm__bprintf(&b, "%s %ld\n", mm_node_stat_names[i],
+				    (long)mm__node_stat_sum(m, i));
 	uint64_t vm_stat[MM_NR_VM_STAT] = {0};
 	/* global_dirty_limits(): 20% / 10% of dirtyable memory (free + file
 	 * pages, minus the high watermarks and lowmem reserves). */
@@ -256,8 +272,9 @@ size_t mm_proc_vmstat(const struct mm_machine *m, char *buf, size_t len)
 	for (int i = 0; i < MM_NR_VM_STAT; i++)
 		mm__bprintf(&b, "%s %lu\n", mm_vm_stat_names[i],
 			    (unsigned long)vm_stat[i]);
-#define MM__EV(e, name) \
-	mm__bprintf(&b, "%s %lu\n", name, (unsigned long)m->events[e]);
+#define MM__EV(e, name)                                                    \
+	if (mm__event_shown(m, e))                                         \
+		mm__bprintf(&b, "%s %lu\n", name, (unsigned long)m->events[e]);
 #define MM__EVZ(e, name)                                                   \
 	for (int z = 0; z < m->nr_zone_types; z++)                         \
 		mm__bprintf(&b, "%s_%s %lu\n", name, mm__zone_event_suffix(m, z), \
@@ -266,9 +283,7 @@ size_t mm_proc_vmstat(const struct mm_machine *m, char *buf, size_t len)
 #undef MM__EV
 #undef MM__EVZ
 	mm__bprintf(&b, "nr_unstable 0\n");
-	if (len)
-		buf[b.used < len ? b.used : len - 1] = '\0';
-	return b.used;
+	return mm__bfinish(&b);
 }
 
 static void mm__kb(struct mm_buf *b, const char *label, uint64_t pages)
@@ -358,7 +373,8 @@ size_t mm_proc_meminfo(const struct mm_machine *m, char *buf, size_t len)
 	uint64_t commit_limit = m->totalram_pages *
 				(uint64_t)m->cfg.overcommit_ratio / 100 + swap_pages;
 	mm__kb(&b, "CommitLimit:", commit_limit);
-	mm__kb(&b, "Committed_AS:", 0);
+	/* vm_memory_committed(): percpu_counter_read_positive() */
+	mm__kb(&b, "Committed_AS:", m->committed > 0 ? (uint64_t)m->committed : 0);
 	uint64_t vstart, vend;
 	mm_vmalloc_range(m, &vstart, &vend);
 	/* x86_64 prints VMALLOC_END - VMALLOC_START with the inclusive end. */
@@ -398,7 +414,5 @@ size_t mm_proc_meminfo(const struct mm_machine *m, char *buf, size_t len)
 			    (unsigned long)(mem_kb - k4 - g1));
 		mm__bprintf(&b, "DirectMap1G:    %8lu kB\n", (unsigned long)g1);
 	}
-	if (len)
-		buf[b.used < len ? b.used : len - 1] = '\0';
-	return b.used;
+	return mm__bfinish(&b);
 }

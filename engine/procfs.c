@@ -4,7 +4,8 @@
  *
  * maps: "start-end perms offset major:minor inode", padded to column
  * 25 + 6 * sizeof(void *) before the name ([heap], [stack],
- * "/dev/zero (deleted)" for shared anonymous memory); anonymous lines end
+ * "/dev/zero (deleted)" for shared anonymous memory, an exec'd image's path
+ * and the vDSO's [vvar]/[vvar_vclock]/[vdso], exec.c); anonymous lines end
  * with the separating space, as the kernel prints them.  Resident-set
  * figures are 0 until pages are faulted in (paging).
  */
@@ -13,12 +14,19 @@
 #define MM_SHMEM_DEV_MINOR 1
 #define MM_SHMEM_INO_BASE 1024
 
-static const char *mm__vma_name(const struct mm_mm *mm, const struct mm_vma *v)
+static const char *mm__vma_name(const struct mm_mm *mm, const struct mm_vma *v,
+				char *path, size_t len)
 {
 	if (v->file & 0x80000000u)
 		return "/dev/zero (deleted)";
-	if (v->start <= mm->brk && v->end >= mm->start_brk)
-		return "[heap]"; /* vma_is_initial_heap() */
+	if (mm__file_is_exec(v->file)) {
+		mm__exec_path(v->file, path, len);
+		return path;
+	}
+	if (mm__special_name(v->file))
+		return mm__special_name(v->file); /* vm_special_mapping name */
+	if (v->start < mm->brk && v->end > mm->start_brk)
+		return "[heap]"; /* vma_is_initial_heap(): strict bounds */
 	if (mm->start_stack && v->start <= mm->start_stack &&
 	    v->end >= mm->start_stack)
 		return "[stack]";
@@ -33,6 +41,13 @@ static void mm__maps_line(const struct mm_machine *m, struct mm_buf *b,
 	unsigned minor = shmem ? MM_SHMEM_DEV_MINOR : 0;
 	unsigned long ino = shmem ? MM_SHMEM_INO_BASE + (v->file & 0x7fffffffu) : 0;
 	uint64_t pgoff = shmem ? v->pgoff << MM_PAGE_SHIFT : 0;
+	char path[64];
+
+	if (mm__file_is_exec(v->file)) { /* exec.c's stand-in for the file */
+		minor = MM_EXEC_DEV_MINOR;
+		ino = v->file & ~MM_FILE_EXEC;
+		pgoff = v->pgoff << MM_PAGE_SHIFT;
+	}
 
 	mm__bprintf(b, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %lu ",
 		    (unsigned long long)v->start, (unsigned long long)v->end,
@@ -41,7 +56,7 @@ static void mm__maps_line(const struct mm_machine *m, struct mm_buf *b,
 		    v->flags & MM_VM_EXEC ? 'x' : '-',
 		    v->flags & MM_VM_MAYSHARE ? 's' : 'p',
 		    (unsigned long long)pgoff, 0u, minor, ino);
-	const char *name = mm__vma_name(mm, v);
+	const char *name = mm__vma_name(mm, v, path, sizeof(path));
 	if (name) {
 		size_t width = 25 + 6 * (m->cfg.arch == MM_ARCH_I386 ? 4 : 8) - 1;
 		size_t used = b->used - line_start;
@@ -50,13 +65,6 @@ static void mm__maps_line(const struct mm_machine *m, struct mm_buf *b,
 		mm__bprintf(b, " %s", name);
 	}
 	mm__bprintf(b, "\n");
-}
-
-static size_t mm__finish(struct mm_buf *b, char *buf, size_t len)
-{
-	if (len)
-		buf[b->used < len ? b->used : len - 1] = '\0';
-	return b->used;
 }
 
 size_t mm_proc_pid_maps(const struct mm_machine *m, int pid, char *buf,
@@ -70,7 +78,7 @@ size_t mm_proc_pid_maps(const struct mm_machine *m, int pid, char *buf,
 		for (uint32_t id = mm->first; id != MM_NIL; id = m->vmas[id].next)
 			mm__maps_line(m, &b, mm, &m->vmas[id]);
 	}
-	return mm__finish(&b, buf, len);
+	return mm__bfinish(&b);
 }
 
 static void mm__smaps_kb(struct mm_buf *b, const char *label, uint64_t kb)
@@ -114,7 +122,7 @@ size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
 	const struct mm_task *t = mm_task_get(m, pid);
 
 	if (!t)
-		return mm__finish(&b, buf, len);
+		return mm__bfinish(&b);
 	const struct mm_mm *mm = &m->mms[t->mm];
 	for (uint32_t id = mm->first; id != MM_NIL; id = m->vmas[id].next) {
 		const struct mm_vma *v = &m->vmas[id];
@@ -135,9 +143,12 @@ size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
 		/* thp_vma_allowable_order(): THP "madvise" mode and no
 		 * VM_HUGEPAGE flag here: not eligible. */
 		mm__bprintf(&b, "THPeligible:           %d\n", 0);
-		mm__vmflags(&b, v->flags);
+		/* VM_SOFTDIRTY is VM_NONE without CONFIG_MEM_SOFT_DIRTY, which
+		 * x86 offers on 64-bit only: i386 smaps never shows "sd". */
+		mm__vmflags(&b, m->cfg.arch == MM_ARCH_I386
+					? v->flags & ~MM_VM_SOFTDIRTY : v->flags);
 	}
-	return mm__finish(&b, buf, len);
+	return mm__bfinish(&b);
 }
 
 static void mm__status_kb(struct mm_buf *b, const char *label, uint64_t kb)
@@ -152,7 +163,7 @@ size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
 	const struct mm_task *t = mm_task_get(m, pid);
 
 	if (!t)
-		return mm__finish(&b, buf, len);
+		return mm__bfinish(&b);
 	const struct mm_mm *mm = &m->mms[t->mm];
 	uint64_t cpumask = (m->cfg.cpus >= 64) ? ~0ull : (1ull << m->cfg.cpus) - 1;
 	mm__bprintf(&b, "Name:\t%s\nUmask:\t0022\nState:\tR (running)\n", t->comm);
@@ -173,9 +184,13 @@ size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
 	mm__status_kb(&b, "RssShmem:", 0);
 	mm__status_kb(&b, "VmData:", mm->data_vm * kb);
 	mm__status_kb(&b, "VmStk:", mm->stack_vm * kb);
-	uint64_t text = ((mm->end_code & ~(uint64_t)4095) - (mm->start_code & ~(uint64_t)4095)) >> 10;
+	/* task_mem(): text = PAGE_ALIGN(end_code) - (start_code & PAGE_MASK),
+	 * at most exec_vm; the rest of exec_vm is VmLib. */
+	uint64_t text = (((mm->end_code + 4095) & ~(uint64_t)4095) -
+			 (mm->start_code & ~(uint64_t)4095)) >> 10;
+	text = MM_MIN(text, mm->exec_vm * kb);
 	mm__status_kb(&b, "VmExe:", text);
-	mm__status_kb(&b, "VmLib:", mm->exec_vm * kb > text ? mm->exec_vm * kb - text : 0);
+	mm__status_kb(&b, "VmLib:", mm->exec_vm * kb - text);
 	mm__status_kb(&b, "VmPTE:", 0);
 	mm__status_kb(&b, "VmSwap:", 0);
 	mm__bprintf(&b, "HugetlbPages:\t%8d kB\n", 0);
@@ -195,5 +210,5 @@ size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
 	mm__bprintf(&b, "Mems_allowed:\t%08x\nMems_allowed_list:\t0-%d\n",
 		    (1u << m->nr_nodes) - 1, m->nr_nodes - 1);
 	mm__bprintf(&b, "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n");
-	return mm__finish(&b, buf, len);
+	return mm__bfinish(&b);
 }

@@ -318,7 +318,5 @@ size_t mm_proc_vmallocinfo(const struct mm_machine *m, char *buf, size_t len)
 				mm__bprintf(&b, " N%d=%u", n, per_node[n]);
 		mm__bprintf(&b, "\n");
 	}
-	if (len)
-		buf[b.used < len ? b.used : len - 1] = '\0';
-	return b.used;
+	return mm__bfinish(&b);
 }
