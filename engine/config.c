@@ -95,7 +95,10 @@ int mm_config_validate(const struct mm_config *cfg, char *err, size_t errlen)
 			if ((a == b && d != 10) || (a != b && (d <= 10 || d > 254)))
 				MM_FAIL("distance[%d][%d]: %d (local must be 10, "
 					"remote in (10, 254])", a, b, d);
-			if (cfg->distance[b][a] && cfg->distance[b][a] != d)
+			/* An entry left 0 means its default (10 / 20). */
+			int back = cfg->distance[b][a] ? cfg->distance[b][a]
+				   : a == b ? 10 : 20;
+			if (back != d)
 				MM_FAIL("distance: table is not symmetric at "
 					"[%d][%d]", a, b);
 		}
