@@ -17,7 +17,9 @@
  * is long); a slab that becomes empty on the node list is given back to the
  * buddy once the node keeps min_partial slabs.  Objects of a fresh slab are
  * handed out in address order (no CONFIG_SLAB_FREELIST_RANDOM); frees are
- * LIFO.
+ * LIFO.  Caches created with SLAB_POISON are debug caches: like SLUB's they
+ * skip the per-cpu slabs and allocate and free one object at a time on the
+ * node partial list.
  *
  * Objects are named by kernel virtual addresses in the direct map
  * (__va(pfn << PAGE_SHIFT) + index * size).  Frames of a slab carry
@@ -211,20 +213,39 @@ static uint32_t mm__ptr_size(const struct mm_machine *m)
 
 #define MM_ALIGN(x, a) (((x) + (a) - 1) / (a) * (a))
 
+/*
+ * kmem_cache_debug(): a cache created with a debug flag (SLAB_POISON is the
+ * only one modelled) takes SLUB's slow path for every object — no cpu slab,
+ * no cpu partial list; objects come from and go back to the node's partial
+ * list (alloc_single_from_partial(), free_to_partial_list()).  Debug builds
+ * poison every cache's free objects but keep the fast paths (slab.c header).
+ */
+static bool mm__debug_cache(const struct mm_kmem_cache *s)
+{
+	return s->flags & MM_SLAB_POISON;
+}
+
 /* calculate_sizes() + kmem_cache_open(): returns 0 or -MM_EINVAL. */
 static int mm__cache_open(const struct mm_machine *m, struct mm_kmem_cache *s,
 			  bool kmalloc)
 {
-	uint32_t align = s->align ? s->align : 8; /* ARCH_SLAB_MINALIGN */
+	uint32_t align = s->align;
 
+	/* create_boot_cache(): a kmalloc cache is aligned to the largest
+	 * power of two dividing its size (96 -> 32, 192 -> 64, 2^n -> 2^n). */
+	if (kmalloc)
+		align = MM_MAX(align, s->object_size & -s->object_size);
+	/* calculate_alignment(): the cache line (halved while the object
+	 * fits in half of it), never below ARCH_SLAB_MINALIGN (8, the
+	 * __alignof__ of unsigned long long on both arches, so also an
+	 * explicit align of 4 on i386), rounded to a pointer. */
 	if (s->flags & MM_SLAB_HWCACHE_ALIGN) {
 		uint32_t ralign = MM_CACHE_LINE;
 		while (s->object_size <= ralign / 2)
 			ralign /= 2;
 		align = MM_MAX(align, ralign);
 	}
-	if (kmalloc && (s->object_size & (s->object_size - 1)) == 0)
-		align = MM_MAX(align, s->object_size);
+	align = MM_MAX(align, 8u);
 	align = MM_ALIGN(align, mm__ptr_size(m));
 	uint32_t size = MM_ALIGN(s->object_size, mm__ptr_size(m));
 	/* The free pointer moves out of the object when the object must stay
@@ -243,7 +264,10 @@ static int mm__cache_open(const struct mm_machine *m, struct mm_kmem_cache *s,
 	s->min_objects = (uint16_t)mm__order_objects(s->min_order, size);
 	s->min_partial = (uint32_t)MM_MIN(MM_MAX(mm__fls(size) - 1, 0) / 2, MM_MAX_PARTIAL);
 	s->min_partial = MM_MAX(s->min_partial, (uint32_t)MM_MIN_PARTIAL);
-	uint32_t nr_objects = size >= MM_PAGE_SIZE ? 6 : size >= 1024 ? 24
+	/* set_cpu_partial(): none for debug caches (kmem_cache_debug():
+	 * SLAB_POISON here), which never use the per-cpu slabs. */
+	uint32_t nr_objects = mm__debug_cache(s) ? 0
+			      : size >= MM_PAGE_SIZE ? 6 : size >= 1024 ? 24
 			      : size >= 256 ? 52 : 120;
 	s->cpu_partial_slabs = (nr_objects * 2 + s->objects - 1) / s->objects;
 	s->gfp = 0;
@@ -377,16 +401,25 @@ static uint32_t mm__new_slab(struct mm_machine *m, struct mm_kmem_cache *s,
 			     uint32_t gfp, int cpu)
 {
 	struct mm_alloc_result r;
-	uint32_t flags = (gfp & (MM___GFP_RECLAIM | MM___GFP_IO | MM___GFP_FS |
-				 MM___GFP_HIGH | MM___GFP_NOWARN |
-				 MM___GFP_NOMEMALLOC)) | s->gfp;
+	/* new_slab(): only GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK of the
+	 * caller's flags reach the page allocator; zone and migratetype come
+	 * from the cache (s->allocflags). */
+	uint32_t flags = (gfp & (MM___GFP_RECLAIM | MM___GFP_HIGH | MM___GFP_IO |
+				 MM___GFP_FS | MM___GFP_NOWARN |
+				 MM___GFP_RETRY_MAYFAIL | MM___GFP_NOFAIL |
+				 MM___GFP_NORETRY | MM___GFP_MEMALLOC |
+				 MM___GFP_NOMEMALLOC | MM___GFP_HARDWALL |
+				 MM___GFP_THISNODE)) | s->gfp;
 	unsigned order = s->order;
-	uint32_t try = (flags | MM___GFP_NOWARN | MM___GFP_NORETRY);
+	uint32_t try = (flags | MM___GFP_NOWARN | MM___GFP_NORETRY) &
+		       ~MM___GFP_NOFAIL;
 	if ((try & MM___GFP_DIRECT_RECLAIM) && s->order > s->min_order)
 		try = (try | MM___GFP_NOMEMALLOC) & ~MM___GFP_RECLAIM;
 	int rc = mm__alloc_pages(m, try | (order ? MM___GFP_COMP : 0), order,
 				 cpu, -1, &r);
-	if (rc && s->order > s->min_order) {
+	/* allocate_slab() retries with s->min and the full flags whenever
+	 * the first try fails, even when both orders are the same. */
+	if (rc) {
 		order = s->min_order;
 		rc = mm__alloc_pages(m, flags | (order ? MM___GFP_COMP : 0), order,
 				     cpu, -1, &r);
@@ -488,17 +521,40 @@ static void mm__unfreeze(struct mm_machine *m, struct mm_kmem_cache *s,
 	}
 }
 
-/* __put_partials(): the cpu's frozen partial slabs go to their nodes. */
+/* Gives back the slabs of a chain linked through slabs[].next (a stack
+ * of discards built by the callers below), in chain order. */
+static void mm__discard_chain(struct mm_machine *m, struct mm_kmem_cache *s,
+			      uint32_t id, int cpu)
+{
+	while (id != MM_NIL) {
+		uint32_t next = m->slabs[id].next;
+		mm__discard_slab(m, s, id, cpu);
+		id = next;
+	}
+}
+
+/* __put_partials(): the cpu's frozen partial slabs go to their nodes'
+ * tails; empty ones over min_partial are discarded afterwards, last
+ * found first (Linux stacks them on slab_to_discard). */
 static void mm__put_partials(struct mm_machine *m, struct mm_kmem_cache *s,
 			     int cpu)
 {
 	struct mm_slab_list *l = &s->cpu[cpu].partial;
+	uint32_t discard = MM_NIL;
 
 	while (l->head != MM_NIL) {
 		uint32_t id = l->head;
+		struct mm_slab *sl = &m->slabs[id];
 		mm__slist_del(m, l, id);
+		if (sl->inuse == 0 &&
+		    s->node[sl->node].partial.count >= s->min_partial) {
+			sl->next = discard;
+			discard = id;
+			continue;
+		}
 		mm__unfreeze(m, s, id, cpu, true);
 	}
+	mm__discard_chain(m, s, discard, cpu);
 }
 
 /* put_cpu_partial(): freeze a slab onto the cpu's partial list. */
@@ -559,15 +615,42 @@ static uint32_t mm__get_partial(struct mm_machine *m, struct mm_kmem_cache *s,
 	return first;
 }
 
-int mm_kmem_cache_alloc(struct mm_machine *m, int cache, uint32_t gfp, int cpu,
-			uint64_t *addr)
+/* The debug caches' allocation (___slab_alloc() under kmem_cache_debug()):
+ * alloc_single_from_partial() from the first partial slab of the cpu's
+ * node, else alloc_single_from_new_slab(), which puts a new slab that
+ * still has free objects at the head of its node's list.  A slab that
+ * fills up leaves the list (the full list exists only for
+ * SLAB_STORE_USER). */
+static int mm__alloc_debug(struct mm_machine *m, struct mm_kmem_cache *s,
+			   uint32_t gfp, int cpu, uint64_t *addr)
 {
-	struct mm_kmem_cache *s = mm__cache(m, cache);
+	uint32_t id = s->node[m->cpu_node[cpu]].partial.head;
 
-	if (!s)
-		return -MM_ENOENT;
-	if (cpu < 0 || cpu >= m->cfg.cpus)
-		return -MM_EINVAL;
+	if (id == MM_NIL) {
+		id = mm__new_slab(m, s, gfp, cpu);
+		if (id == MM_NIL)
+			return -MM_ENOMEM;
+		m->slabs[id].state = MM_SLAB_PARTIAL;
+		m->slabs[id].cpu = 0;
+		mm__slist_add(m, &s->node[m->slabs[id].node].partial, id, false);
+	}
+	struct mm_slab *sl = &m->slabs[id];
+	uint32_t idx = mm__take_object(s, sl);
+	if (sl->inuse == sl->objects) {
+		mm__slist_del(m, &s->node[sl->node].partial, id);
+		sl->state = MM_SLAB_FULL;
+	}
+	*addr = mm__obj_addr(m, s, sl, idx);
+	return 0;
+}
+
+/* ___slab_alloc(): a cache without debug flags whose cpu has no active
+ * slab with a free object.  A full active slab leaves the cpu, then the
+ * next slab comes from the cpu partial list, the node, or the buddy. */
+static __attribute__((noinline)) int
+mm__cache_alloc_slow(struct mm_machine *m, struct mm_kmem_cache *s,
+		     uint32_t gfp, int cpu, uint64_t *addr)
+{
 	struct mm_kmem_cache_cpu *c = &s->cpu[cpu];
 	uint32_t id = c->slab;
 	if (id != MM_NIL && m->slabs[id].freelist == MM_SLAB_OBJ_END) {
@@ -595,13 +678,41 @@ int mm_kmem_cache_alloc(struct mm_machine *m, int cache, uint32_t gfp, int cpu,
 	return 0;
 }
 
-/* Resolves an object address to (slab id, index); -MM_EINVAL if addr is
- * not the start of an allocated object of cache (any cache if < 0). */
-static int mm__find_object(const struct mm_machine *m, int cache, uint64_t addr,
-			   uint32_t *slab, uint32_t *idx)
+/* slab_alloc() for a valid cache and cpu.  The fast path (inlined into
+ * kmalloc): the cpu's active slab has a free object; that slab is already
+ * MM_SLAB_CPU and owned by cpu (the checker's slab-state invariant). */
+static inline int mm__cache_alloc(struct mm_machine *m,
+				  struct mm_kmem_cache *s, uint32_t gfp,
+				  int cpu, uint64_t *addr)
 {
-	uint32_t pfn = mm__virt_to_pfn(m, addr);
+	if (mm__debug_cache(s))
+		return mm__alloc_debug(m, s, gfp, cpu, addr);
+	uint32_t id = s->cpu[cpu].slab;
+	if (id == MM_NIL || m->slabs[id].freelist == MM_SLAB_OBJ_END)
+		return mm__cache_alloc_slow(m, s, gfp, cpu, addr);
+	struct mm_slab *sl = &m->slabs[id];
+	MM_ASSERT(sl->state == MM_SLAB_CPU && sl->cpu == cpu);
+	*addr = mm__obj_addr(m, s, sl, mm__take_object(s, sl));
+	return 0;
+}
 
+int mm_kmem_cache_alloc(struct mm_machine *m, int cache, uint32_t gfp, int cpu,
+			uint64_t *addr)
+{
+	struct mm_kmem_cache *s = mm__cache(m, cache);
+
+	if (!s)
+		return -MM_ENOENT;
+	if (cpu < 0 || cpu >= m->cfg.cpus)
+		return -MM_EINVAL;
+	return mm__cache_alloc(m, s, gfp, cpu, addr);
+}
+
+/* mm__find_object() for addr's frame pfn (mm__virt_to_pfn(m, addr)). */
+static inline int mm__find_object_at(const struct mm_machine *m, int cache,
+				     uint64_t addr, uint32_t pfn,
+				     uint32_t *slab, uint32_t *idx)
+{
 	if (pfn == MM_NIL || !mm_page_test(&m->pages[pfn], MM_PG_slab))
 		return -MM_EINVAL;
 	uint32_t id = m->pages[pfn].index;
@@ -609,10 +720,15 @@ static int mm__find_object(const struct mm_machine *m, int cache, uint64_t addr,
 	if (cache >= 0 && sl->cache != (uint32_t)cache)
 		return -MM_EINVAL;
 	const struct mm_kmem_cache *s = m->caches[sl->cache];
-	uint64_t off = addr - mm_pfn_to_virt(m, sl->pfn);
-	if (off % s->size || off / s->size >= sl->objects)
+	/* obj_to_index(): pfn is one of the slab's frames, so off < 4 KiB <<
+	 * MM_MAX_ORDER fits 32 bits; power-of-two strides (every kmalloc-2^n)
+	 * shift instead of dividing. */
+	uint32_t off = (uint32_t)(addr - mm_pfn_to_virt(m, sl->pfn));
+	uint32_t size = s->size;
+	uint32_t i = size & (size - 1) ? off / size
+				       : off >> __builtin_ctz(size);
+	if (off != i * size || i >= sl->objects)
 		return -MM_EINVAL;
-	uint32_t i = (uint32_t)(off / s->size);
 	if (sl->free_next[i] != MM_SLAB_OBJ_USED)
 		return -MM_EINVAL; /* double free */
 	*slab = id;
@@ -620,18 +736,39 @@ static int mm__find_object(const struct mm_machine *m, int cache, uint64_t addr,
 	return 0;
 }
 
-static void mm__slab_free(struct mm_machine *m, struct mm_kmem_cache *s,
-			  uint32_t id, uint32_t idx, int cpu)
+/* Resolves an object address to (slab id, index); -MM_EINVAL if addr is
+ * not the start of an allocated object of cache (any cache if < 0). */
+static int mm__find_object(const struct mm_machine *m, int cache, uint64_t addr,
+			   uint32_t *slab, uint32_t *idx)
+{
+	return mm__find_object_at(m, cache, addr, mm__virt_to_pfn(m, addr), slab,
+				  idx);
+}
+
+/* What a free does to a slab that is not frozen (or of a debug cache),
+ * after the object went back on its freelist. */
+static __attribute__((noinline)) void
+mm__slab_free_slow(struct mm_machine *m, struct mm_kmem_cache *s, uint32_t id,
+		   int cpu, bool was_full)
 {
 	struct mm_slab *sl = &m->slabs[id];
-	bool was_full = sl->inuse == sl->objects;
 
-	sl->free_next[idx] = sl->freelist;
-	sl->freelist = (uint16_t)idx;
-	sl->inuse--;
-	mm__poison(s, sl, idx);
-	if (sl->state == MM_SLAB_CPU || sl->state == MM_SLAB_CPU_PARTIAL)
-		return; /* frozen: the fast path */
+	if (mm__debug_cache(s)) {
+		/* free_to_partial_list(): an empty slab goes when the node
+		 * holds min_partial slabs, wherever it was; a full one that
+		 * stays joins the node list's tail. */
+		struct mm_kmem_cache_node *n = &s->node[sl->node];
+		bool discard = sl->inuse == 0 && n->partial.count >= s->min_partial;
+		if (was_full && !discard) {
+			sl->state = MM_SLAB_PARTIAL;
+			mm__slist_add(m, &n->partial, id, true);
+		} else if (!was_full && discard) {
+			mm__slist_del(m, &n->partial, id);
+		}
+		if (discard)
+			mm__discard_slab(m, s, id, cpu);
+		return;
+	}
 	if (was_full) {
 		mm__put_cpu_partial(m, s, id, cpu);
 		return;
@@ -641,6 +778,25 @@ static void mm__slab_free(struct mm_machine *m, struct mm_kmem_cache *s,
 		mm__slist_del(m, &n->partial, id);
 		mm__discard_slab(m, s, id, cpu);
 	}
+}
+
+/* slab_free(): the object goes back on its slab's freelist (LIFO) and is
+ * poisoned; a frozen slab (a cpu's active or partial slab) needs nothing
+ * more — the fast path, inlined into kfree. */
+static inline void mm__slab_free(struct mm_machine *m, struct mm_kmem_cache *s,
+				 uint32_t id, uint32_t idx, int cpu)
+{
+	struct mm_slab *sl = &m->slabs[id];
+	bool was_full = sl->inuse == sl->objects;
+
+	sl->free_next[idx] = sl->freelist;
+	sl->freelist = (uint16_t)idx;
+	sl->inuse--;
+	mm__poison(s, sl, idx);
+	if (!mm__debug_cache(s) &&
+	    (sl->state == MM_SLAB_CPU || sl->state == MM_SLAB_CPU_PARTIAL))
+		return;
+	mm__slab_free_slow(m, s, id, cpu, was_full);
 }
 
 int mm_kmem_cache_free(struct mm_machine *m, int cache, uint64_t addr, int cpu)
@@ -671,17 +827,34 @@ static void mm__flush_all(struct mm_machine *m, struct mm_kmem_cache *s)
 	}
 }
 
+/* Pages held by a cache's slabs. */
+static uint64_t mm__cache_pages(const struct mm_machine *m,
+				const struct mm_kmem_cache *s)
+{
+	uint64_t pages = 0;
+
+	for (uint32_t id = 0; id < m->nr_slabs; id++)
+		if (m->slabs[id].pfn != MM_NIL && m->slabs[id].cache == s->id)
+			pages += 1u << m->slabs[id].order;
+	return pages;
+}
+
+/* __kmem_cache_shrink(): flush_all(), then per node the empty partial
+ * slabs move to a discard list (list_move: the last found leads) and are
+ * freed after the fullest slabs are promoted to the list head.  The
+ * answer counts every page given back, flush_all()'s discards included. */
 int mm_kmem_cache_shrink(struct mm_machine *m, int cache)
 {
 	struct mm_kmem_cache *s = mm__cache(m, cache);
-	int freed = 0;
 
 	if (!s)
 		return -MM_ENOENT;
+	uint64_t before = mm__cache_pages(m, s);
 	mm__flush_all(m, s);
 	for (int n = 0; n < m->nr_nodes; n++) {
 		struct mm_slab_list *l = &s->node[n].partial;
 		struct mm_slab_list promote[MM_SHRINK_PROMOTE_MAX];
+		uint32_t discard = MM_NIL;
 		for (int i = 0; i < MM_SHRINK_PROMOTE_MAX; i++)
 			mm__slist_init(&promote[i]);
 		uint32_t id = l->head;
@@ -691,8 +864,8 @@ int mm_kmem_cache_shrink(struct mm_machine *m, int cache)
 			int free_objs = sl->objects - sl->inuse;
 			if (sl->inuse == 0) {
 				mm__slist_del(m, l, id);
-				freed += 1 << sl->order;
-				mm__discard_slab(m, s, id, 0);
+				sl->next = discard;
+				discard = id;
 			} else if (free_objs <= MM_SHRINK_PROMOTE_MAX) {
 				mm__slist_del(m, l, id);
 				mm__slist_add(m, &promote[free_objs - 1], id, false);
@@ -706,8 +879,9 @@ int mm_kmem_cache_shrink(struct mm_machine *m, int cache)
 				mm__slist_del(m, &promote[i], t);
 				mm__slist_add(m, l, t, false);
 			}
+		mm__discard_chain(m, s, discard, 0);
 	}
-	return freed;
+	return (int)(before - mm__cache_pages(m, s));
 }
 
 int mm_kmem_cache_destroy(struct mm_machine *m, int cache)
@@ -723,12 +897,18 @@ int mm_kmem_cache_destroy(struct mm_machine *m, int cache)
 		    m->slabs[id].inuse)
 			return -MM_EBUSY;
 	mm__flush_all(m, s);
-	for (int n = 0; n < m->nr_nodes; n++)
+	/* free_partial(): the (empty) partial slabs are list_add()ed to a
+	 * discard list, so they are freed last first. */
+	for (int n = 0; n < m->nr_nodes; n++) {
+		uint32_t discard = MM_NIL;
 		while (s->node[n].partial.head != MM_NIL) {
 			uint32_t id = s->node[n].partial.head;
 			mm__slist_del(m, &s->node[n].partial, id);
-			mm__discard_slab(m, s, id, 0);
+			m->slabs[id].next = discard;
+			discard = id;
 		}
+		mm__discard_chain(m, s, discard, 0);
+	}
 	m->caches[cache] = NULL;
 	free(s->cpu);
 	free(s);
@@ -742,6 +922,13 @@ static const uint8_t mm_kmalloc_size_index[24] = {
 	3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1,
 	7, 7, 7, 7, 2, 2, 2, 2, 2, 2, 2, 2,
 };
+
+/* kmalloc_index(): the size class of 1 <= size <= 8 KiB. */
+static int mm__kmalloc_index(uint64_t size)
+{
+	return size <= 192 ? mm_kmalloc_size_index[(size - 1) / 8]
+			   : mm__fls(size - 1);
+}
 
 static uint32_t mm__kmalloc_size(int index)
 {
@@ -759,6 +946,30 @@ static enum mm_kmalloc_type mm__kmalloc_type(uint32_t gfp)
 	return MM_KMALLOC_CGROUP;
 }
 
+/* kmalloc_large(): compound pages straight from the buddy (kept out of
+ * kmalloc's fast path). */
+static __attribute__((noinline)) int
+mm__kmalloc_large(struct mm_machine *m, uint64_t size, uint32_t gfp, int cpu,
+		  uint64_t *addr)
+{
+	unsigned order = mm__get_order(size);
+	struct mm_alloc_result r;
+
+	if (order > MM_MAX_ORDER)
+		return -MM_ENOMEM;
+	/* GFP_SLAB_BUG_MASK (__GFP_DMA32 | __GFP_HIGHMEM) is cleared by
+	 * kmalloc_fix_flags(). */
+	int rc = mm__alloc_pages(m, (gfp & ~(MM___GFP_HIGHMEM | MM___GFP_DMA32)) |
+				 MM___GFP_COMP, order, cpu, -1, &r);
+	if (rc)
+		return rc;
+	mm__set(&m->pages[r.pfn], MM_PG_large_kmalloc);
+	m->pages[r.pfn].private = order;
+	m->nodes[r.node].vm_stat[MM_NR_SLAB_UNRECLAIMABLE] += 1 << order;
+	*addr = mm_pfn_to_virt(m, r.pfn);
+	return 0;
+}
+
 int mm_kmalloc(struct mm_machine *m, uint64_t size, uint32_t gfp, int cpu,
 	       uint64_t *addr, int *cache)
 {
@@ -769,27 +980,36 @@ int mm_kmalloc(struct mm_machine *m, uint64_t size, uint32_t gfp, int cpu,
 		*addr = MM_ZERO_SIZE_PTR;
 		return 0;
 	}
-	if (size > (1u << MM_KMALLOC_SHIFT_HIGH)) {
-		/* kmalloc_large(): compound pages straight from the buddy. */
-		unsigned order = mm__get_order(size);
-		struct mm_alloc_result r;
-		if (order > MM_MAX_ORDER)
-			return -MM_ENOMEM;
-		int rc = mm__alloc_pages(m, (gfp & ~MM___GFP_HIGHMEM) | MM___GFP_COMP,
-					 order, cpu, -1, &r);
-		if (rc)
-			return rc;
-		mm__set(&m->pages[r.pfn], MM_PG_large_kmalloc);
-		m->pages[r.pfn].private = order;
-		m->nodes[r.node].vm_stat[MM_NR_SLAB_UNRECLAIMABLE] += 1 << order;
-		*addr = mm_pfn_to_virt(m, r.pfn);
-		return 0;
-	}
-	int index = size <= 192 ? mm_kmalloc_size_index[(size - 1) / 8]
-				: mm__fls(size - 1);
-	int id = m->kmalloc_caches[mm__kmalloc_type(gfp)][index];
+	if (size > (1u << MM_KMALLOC_SHIFT_HIGH))
+		return mm__kmalloc_large(m, size, gfp, cpu, addr);
+	int id = m->kmalloc_caches[mm__kmalloc_type(gfp)][mm__kmalloc_index(size)];
 	*cache = id;
-	return mm_kmem_cache_alloc(m, id, gfp, cpu, addr);
+	return mm__cache_alloc(m, m->caches[id], gfp, cpu, addr);
+}
+
+/* The kmalloc caches are the first MM_NR_KMALLOC_CACHES created at boot,
+ * so they hold ids [0, MM_NR_KMALLOC_CACHES) for good (builtin caches are
+ * never destroyed); mm__slab_init() asserts it. */
+#define MM_NR_KMALLOC_CACHES (MM_NR_KMALLOC_TYPES * MM_KMALLOC_SHIFT_HIGH)
+
+static bool mm__is_kmalloc_cache(const struct mm_kmem_cache *s)
+{
+	return s->id < MM_NR_KMALLOC_CACHES;
+}
+
+/* kfree() of a kmalloc_large() block (kept out of kfree's fast path). */
+static __attribute__((noinline)) int
+mm__kfree_large(struct mm_machine *m, uint64_t addr, uint32_t pfn, int cpu)
+{
+	if (addr & (MM_PAGE_SIZE - 1))
+		return -MM_EINVAL;
+	unsigned order = m->pages[pfn].private;
+	int node = m->pages[pfn].flags >> MM_PAGE_ZONE_SHIFT;
+	m->nodes[node / MM_MAX_ZONES].vm_stat[MM_NR_SLAB_UNRECLAIMABLE] -=
+		1 << order;
+	mm__clear(&m->pages[pfn], MM_PG_large_kmalloc);
+	mm__free_pages(m, pfn, order, cpu);
+	return 0;
 }
 
 int mm_kfree(struct mm_machine *m, uint64_t addr, int cpu)
@@ -801,25 +1021,12 @@ int mm_kfree(struct mm_machine *m, uint64_t addr, int cpu)
 	if (addr <= MM_ZERO_SIZE_PTR)
 		return 0;
 	uint32_t pfn = mm__virt_to_pfn(m, addr);
-	if (pfn != MM_NIL && mm_page_test(&m->pages[pfn], MM_PG_large_kmalloc)) {
-		if (addr & (MM_PAGE_SIZE - 1))
-			return -MM_EINVAL;
-		unsigned order = m->pages[pfn].private;
-		int node = m->pages[pfn].flags >> MM_PAGE_ZONE_SHIFT;
-		m->nodes[node / MM_MAX_ZONES].vm_stat[MM_NR_SLAB_UNRECLAIMABLE] -=
-			1 << order;
-		mm__clear(&m->pages[pfn], MM_PG_large_kmalloc);
-		mm__free_pages(m, pfn, order, cpu);
-		return 0;
-	}
-	if (mm__find_object(m, -1, addr, &id, &idx))
+	if (pfn != MM_NIL && mm_page_test(&m->pages[pfn], MM_PG_large_kmalloc))
+		return mm__kfree_large(m, addr, pfn, cpu);
+	if (mm__find_object_at(m, -1, addr, pfn, &id, &idx))
 		return -MM_EINVAL;
 	struct mm_kmem_cache *s = m->caches[m->slabs[id].cache];
-	bool is_kmalloc = false;
-	for (int t = 0; t < MM_NR_KMALLOC_TYPES; t++)
-		for (int i = 1; i <= MM_KMALLOC_SHIFT_HIGH; i++)
-			is_kmalloc |= m->kmalloc_caches[t][i] == (int)s->id;
-	if (!is_kmalloc)
+	if (!mm__is_kmalloc_cache(s))
 		return -MM_EINVAL; /* kfree() of a kmem_cache_alloc() object */
 	mm__slab_free(m, s, id, idx, cpu);
 	return 0;
@@ -830,16 +1037,21 @@ int64_t mm_ksize(const struct mm_machine *m, uint64_t addr)
 	uint32_t id, idx;
 	uint32_t pfn = mm__virt_to_pfn(m, addr);
 
+	if (addr <= MM_ZERO_SIZE_PTR)
+		return 0; /* ksize(NULL), ksize(ZERO_SIZE_PTR) */
 	if (pfn != MM_NIL && mm_page_test(&m->pages[pfn], MM_PG_large_kmalloc) &&
 	    !(addr & (MM_PAGE_SIZE - 1)))
 		return (int64_t)MM_PAGE_SIZE << m->pages[pfn].private;
 	if (mm__find_object(m, -1, addr, &id, &idx))
 		return -MM_EINVAL;
 	const struct mm_kmem_cache *s = m->caches[m->slabs[id].cache];
-	/* slab_ksize(): the object size when it must stay intact, else the
-	 * whole stride. */
-	if (s->flags & (MM_SLAB_POISON | MM_SLAB_TYPESAFE_BY_RCU))
+	/* slab_ksize(): the object size for SLAB_POISON (the padding is
+	 * checked), s->inuse (the word-aligned object, before the moved free
+	 * pointer) for SLAB_TYPESAFE_BY_RCU, else the whole stride. */
+	if (s->flags & MM_SLAB_POISON)
 		return s->object_size;
+	if (s->flags & MM_SLAB_TYPESAFE_BY_RCU)
+		return MM_ALIGN(s->object_size, mm__ptr_size(m));
 	return s->size;
 }
 
@@ -887,6 +1099,8 @@ int mm__slab_init(struct mm_machine *m)
 			if (id < 0)
 				return id;
 			m->kmalloc_caches[t][i] = id;
+			MM_ASSERT(mm__kmalloc_index(size) == i);
+			MM_ASSERT(id == t * MM_KMALLOC_SHIFT_HIGH + i - 1);
 		}
 	}
 	for (int e = 0; e < MM_NR_ENGINE_CACHES; e++) {
@@ -894,6 +1108,7 @@ int mm__slab_init(struct mm_machine *m)
 				       engine[e].flags, true, false);
 		if (id < 0)
 			return id;
+		MM_ASSERT(!mm__is_kmalloc_cache(m->caches[id]));
 		m->engine_caches[e] = id;
 	}
 	return 0;
