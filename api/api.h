@@ -8,6 +8,7 @@
 #define MMSIM_API_API_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine/mm.h"
@@ -31,6 +32,11 @@ int api_parse_addr(const json_t *v, const char *field, uint64_t *out,
 /* Parses ["GFP_KERNEL", "__GFP_ZERO", …] into engine GFP bits. */
 int api_parse_gfp(const json_t *v, const char *field, uint32_t *out,
 		  struct api_error *err);
+/* Parses ["SLAB_HWCACHE_ALIGN", …] into engine MM_SLAB_* bits. */
+int api_parse_slab_flags(const json_t *v, const char *field, uint32_t *out,
+			 struct api_error *err);
+/* An address as the answers carry it: a lowercase hex string "0x…". */
+json_t *api_hex(uint64_t v);
 
 /*
  * Decodes a machine config object (unknown keys rejected, types and ranges
@@ -46,13 +52,39 @@ json_t *api_config_encode(const struct mm_config *cfg);
 /*
  * Renders /proc/NAME of machine m as Linux text (*text, malloc'd, caller
  * frees) or as JSON (returned; caller decrefs).  NAME is one of buddyinfo,
- * pagetypeinfo, zoneinfo, meminfo, vmstat.  Returns NULL / -1 for an
- * unknown name.
+ * pagetypeinfo, zoneinfo, meminfo, vmstat, slabinfo, vmallocinfo.  Returns
+ * NULL / -1 for an unknown name.
  */
 int api_proc_text(const struct mm_machine *m, const char *name, char **text);
 json_t *api_proc_json(const struct mm_machine *m, const char *name);
 /* The zones of every node: layout, watermarks, free lists, pcp lists. */
 json_t *api_zones_json(const struct mm_machine *m);
+
+/* ---- kernel allocators: kmem caches, vmalloc areas, translation
+ *      (api/kernel.c) ---- */
+/*
+ * One kmem cache (id must name one): {"name","object_size","size","align",
+ * "objects_per_slab","pages_per_slab","order","flags":[SLAB_* names],
+ * "builtin","active_objs","num_objs","slabs"} — the object counts as
+ * /proc/slabinfo shows them.  New reference.
+ */
+json_t *api_kmem_cache_json(const struct mm_machine *m, int id);
+/*
+ * The ids of every cache into ids[MM_SLAB_MAX_CACHES], oldest first
+ * (creation order) or newest first (/proc/slabinfo's order).  Returns how
+ * many.
+ */
+int api_kmem_cache_ids(const struct mm_machine *m, bool newest_first,
+		       int *ids);
+/* /proc/slabinfo as JSON: the cache objects, newest first. */
+json_t *api_slabinfo_json(const struct mm_machine *m);
+/* /proc/vmallocinfo as JSON: [{"addr","end","size","pages","caller",
+ * "nodes":[{"node","pages"}]}] in address order (addresses as hex). */
+json_t *api_vmallocinfo_json(const struct mm_machine *m);
+/* A kernel address translated: {"addr","kind","mapped","pfn","phys",
+ * "walk":[{"level","table_pfn","index","entry"}]}; pfn and phys are null
+ * when no frame backs the address. */
+json_t *api_translate_json(const struct mm_machine *m, uint64_t addr);
 
 /* ---- frame map and frame descriptors (api/frames.c) ---- */
 /* Most frames one api_frames_json() call describes. */

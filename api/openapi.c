@@ -1,10 +1,12 @@
 /*
  * openapi.c — the OpenAPI 3.1 document, generated (never hand-written):
  *
- *   - for each row of api_ops: POST /v1/machines/{m}<path>, whose request
- *     body schema is built from the argument table (types, ranges, enums,
- *     required, additionalProperties: false), whose 200 schema is built
- *     from the result fields, plus the 400/404/413/415/422 error answers;
+ *   - for each row of api_ops: POST (or the row's method) on
+ *     /v1/machines/{m}<path>, whose request body schema is built from the
+ *     argument table minus the path ids (types, ranges, enums, required,
+ *     additionalProperties: false; no body when every argument is in the
+ *     path), whose 200 schema is built from the result fields, plus the
+ *     400/404/413/415/422 error answers;
  *     and a record schema {"op": NAME, …} per operation for :batch;
  *   - for each fixed route the server passes in (its own routing table):
  *     method, path parameters, query parameters, request/answer schemas;
@@ -12,6 +14,7 @@
  */
 #include "api/ops.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,10 +40,13 @@ static json_t *api__arg_schema(const struct api_arg *a)
 			      "integer", "minimum", 0, "type", "string", "pattern",
 			      "^(0[xX][0-9a-fA-F]+|[0-9]+)$");
 		break;
-	case API_T_GFP: {
+	case API_T_GFP:
+	case API_T_SLAB_FLAGS: {
+		const char *const *list = a->type == API_T_GFP ? mm_gfp_names
+							       : mm_slab_flag_names;
 		json_t *names = json_array();
-		for (int k = 0; mm_gfp_names[k]; k++)
-			json_array_append_new(names, json_string(mm_gfp_names[k]));
+		for (int k = 0; list[k]; k++)
+			json_array_append_new(names, json_string(list[k]));
 		s = json_pack("{s:s, s:{s:s, s:o}}", "type", "array", "items",
 			      "type", "string", "enum", names);
 		break;
@@ -108,8 +114,13 @@ static json_t *api__result_schema(const struct api_op *op)
 
 	for (int k = 0; k < op->nresults; k++) {
 		const struct api_field *f = &op->results[k];
+		/* "string|null" → ["string", "null"] (OpenAPI 3.1 types) */
+		const char *bar = strchr(f->json_type, '|');
+		json_t *type = bar ? json_pack("[s#, s]", f->json_type,
+					       (int)(bar - f->json_type), bar + 1)
+				   : json_string(f->json_type);
 		json_object_set_new(props, f->name,
-				    json_pack("{s:s, s:s}", "type", f->json_type,
+				    json_pack("{s:o, s:s}", "type", type,
 					      "description", f->doc));
 		json_array_append_new(req, json_string(f->name));
 	}
@@ -288,6 +299,39 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 			  "type", "string", "refcount", "type", "integer",
 			  "mapcount", "type", "integer"),
 		json_pack("[s,s,s,s]", "pfn", "flags", "refcount", "mapcount")));
+	/* The kernel allocators' read routes; a cache is what
+	 * kmemCacheCreate answers (one definition: its result fields). */
+	const struct api_op *create = api_op_find("kmemCacheCreate");
+	if (create)
+		json_object_set_new(schemas, "KmemCache", api__result_schema(create));
+	json_object_set_new(schemas, "KmemCacheList", api__obj(
+		"A page of kmem caches, oldest first; next_page_token is \"\" on "
+		"the last page",
+		json_pack("{s:{s:s, s:o}, s:{s:s}}", "items", "type", "array",
+			  "items", api__ref("KmemCache"), "next_page_token",
+			  "type", "string"),
+		json_pack("[s,s]", "items", "next_page_token")));
+	json_object_set_new(schemas, "Translation", api__obj(
+		"A kernel virtual address translated: __pa() for the direct map "
+		"(empty walk), a walk of the kernel page table for vmalloc and "
+		"pkmap addresses; kind is direct-map, vmalloc, pkmap or "
+		"unmapped; pfn and phys are null when no frame backs it",
+		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:[s,s]}, s:{s:[s,s]}, "
+			  "s:{s:s, s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, "
+			  "s:{s:s}}}}}",
+			  "addr", "type", "string", "kind", "type", "string",
+			  "mapped", "type", "boolean", "pfn", "type", "integer",
+			  "null", "phys", "type", "string", "null", "walk", "type",
+			  "array", "items", "type", "object", "properties",
+			  "level", "type", "integer", "table_pfn", "type",
+			  "integer", "index", "type", "integer", "entry", "type",
+			  "string"),
+		json_pack("[s,s,s,s,s,s]", "addr", "kind", "mapped", "pfn",
+			  "phys", "walk")));
+	json_object_set_new(schemas, "Ksize", api__obj(
+		"ksize(): usable bytes of an allocated object",
+		json_pack("{s:{s:s}}", "size", "type", "integer"),
+		json_pack("[s]", "size")));
 	json_object_set_new(schemas, "Status", api__obj(
 		"Health", json_pack("{s:{s:s}}", "status", "type", "string"),
 		json_pack("[s]", "status")));
@@ -327,23 +371,38 @@ json_t *api_openapi(const struct api_route_doc *routes, size_t n,
 		json_object_set_new(post, "operationId", json_string(op->name));
 		json_object_set_new(post, "summary", json_string(op->summary));
 		json_object_set_new(post, "parameters", api__path_params(path, op));
+		/* A body only when some argument is not a path id. */
+		bool body = false, ids = false;
+		for (int k = 0; k < op->nargs; k++) {
+			bool id = api__in_path(op->path, op->args[k].name);
+			body |= !id;
+			ids |= id;
+		}
 		snprintf(name, sizeof(name), "%sArgs", op->name);
-		json_object_set_new(post, "requestBody", json_pack(
-			"{s:b, s:o}", "required", 0, "content",
-			api__json_content(api__ref(name))));
+		if (body)
+			json_object_set_new(post, "requestBody", json_pack(
+				"{s:b, s:o}", "required", 0, "content",
+				api__json_content(api__ref(name))));
 		snprintf(name, sizeof(name), "%sResult", op->name);
 		json_object_set_new(post, "responses", json_pack(
 			"{s:{s:s, s:o}, s:o, s:o, s:o, s:o, s:o}",
 			"200", "description", "applied", "content",
 			api__json_content(api__ref(name)),
 			"400", api__error_response("invalid record (not applied)"),
-			"404", api__error_response("no such machine"),
+			"404", api__error_response(ids ? "no such machine, or the "
+						   "path id names nothing (not "
+						   "applied)"
+						   : "no such machine"),
 			"413", api__error_response("body too large"),
 			"415", api__error_response("unsupported content type"),
 			"422", api__error_response("the simulated kernel returned an "
 						   "errno (code = its name, "
 						   "details.op)")));
-		json_object_set_new(api__path_item(paths, path), "post", post);
+		char method[16];
+		snprintf(method, sizeof(method), "%s", api_op_method(op));
+		for (char *c = method; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		json_object_set_new(api__path_item(paths, path), method, post);
 	}
 
 	api__fixed_schemas(schemas, record_refs);

@@ -13,7 +13,10 @@
  *
  * Adding an operation: write its args[] / results[] arrays and its
  * check/apply/encode functions, then add one row to api_ops[].  The HTTP
- * route, :batch, the journal and the OpenAPI document pick it up.
+ * route, :batch, the journal and the OpenAPI document pick it up.  A
+ * "{name}" segment of the row's path is an argument given in the path (a
+ * cache name): its check hook answers API_CHECK_NOT_FOUND (→ 404) when it
+ * names nothing, so an unknown id is never an errno result.
  */
 #include "api/ops.h"
 
@@ -66,6 +69,8 @@ static int api__decode_one(const struct api_arg *a, const json_t *v,
 		return 0;
 	case API_T_GFP:
 		return api_parse_gfp(v, a->name, &out->gfp, err);
+	case API_T_SLAB_FLAGS:
+		return api_parse_slab_flags(v, a->name, &out->flags, err);
 	case API_T_ENUM: {
 		if (json_is_string(v))
 			for (int k = 0; a->names[k]; k++)
@@ -143,6 +148,11 @@ int api_args_decode(const struct api_op *op, const json_t *obj, unsigned flags,
 	return 0;
 }
 
+const char *api_op_method(const struct api_op *op)
+{
+	return op->method ? op->method : "POST";
+}
+
 const struct api_op *api_op_find(const char *name)
 {
 	for (size_t i = 0; i < api_nops; i++)
@@ -178,8 +188,17 @@ int api_op_apply(struct mm_machine *m, const json_t *record, json_t **result,
 
 	*result = NULL;
 	*error = NULL;
-	if (api_op_decode(record, 0, &args, &err) ||
-	    (args.op->check && args.op->check(m, &args, &err))) {
+	int chk = api_op_decode(record, 0, &args, &err);
+	if (!chk && args.op->check)
+		chk = args.op->check(m, &args, &err);
+	if (chk == API_CHECK_NOT_FOUND) {
+		/* details name the path id and its value: {"cache": "x"} */
+		json_t *id = json_object_get(record, err.field);
+		*error = api_error_new(404, NULL, json_pack("{s:O*}", err.field, id),
+				       "%s", err.message);
+		return 404;
+	}
+	if (chk) {
 		*error = api_error_invalid(&err);
 		return 400;
 	}
@@ -297,25 +316,439 @@ static json_t *api__empty_encode(const struct mm_machine *m,
 	return json_object();
 }
 
+/* ---- kernel allocators: shared pieces ------------------------------------ */
+
+#define API_ARG_CPU(what)                                                     \
+	{"cpu", API_T_INT, false, 0, MM_MAX_CPUS - 1, 0, NULL, 0,            \
+	 "CPU " what " (default 0)"}
+#define API_ARG_CACHE                                                         \
+	{"cache", API_T_STRING, true, 0, 255, 0, NULL, 0,                    \
+	 "cache name (path id), e.g. \"kmalloc-64\"; 404 if none has it"}
+
+static const struct api_field api_addr_results[] = {
+	{"addr", "string", "kernel virtual address, lowercase hex \"0x…\""},
+};
+
+static json_t *api__addr_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	return json_pack("{s:o}", "addr", api_hex(res->addr));
+}
+
+/* A path id "cache" that names no cache → 404 (API_CHECK_NOT_FOUND). */
+static int api__check_cache(const struct mm_machine *m, const char *name,
+			    struct api_error *err)
+{
+	if (mm_kmem_cache_lookup(m, name) >= 0)
+		return 0;
+	api__fail(err, "cache", "cache: no kmem cache \"%.60s\"", name);
+	return API_CHECK_NOT_FOUND;
+}
+
+/* ---- kmalloc / kfree ----------------------------------------------------- */
+
+enum { KMALLOC_SIZE, KMALLOC_GFP, KMALLOC_CPU };
+static const struct api_arg api_kmalloc_args[] = {
+	[KMALLOC_SIZE] = {"size", API_T_SIZE, true, 0, 0, API_SIZE_MAX, NULL, 0,
+			  "bytes (\"64\", \"8K\"): up to 8 KiB from kmalloc-<size>, "
+			  "above from the buddy (kmalloc_large; over 4 MiB "
+			  "ENOMEM); 0 answers ZERO_SIZE_PTR (0x10)"},
+	[KMALLOC_GFP] = {"gfp", API_T_GFP, true, 0, 0, 0, NULL, 0,
+			 "GFP flag names; __GFP_DMA picks dma-kmalloc-*, "
+			 "__GFP_RECLAIMABLE kmalloc-rcl-*, __GFP_ACCOUNT "
+			 "kmalloc-cg-*"},
+	[KMALLOC_CPU] = API_ARG_CPU("whose per-CPU slab serves it"),
+};
+static const struct api_field api_kmalloc_results[] = {
+	{"addr", "string", "the object's address, lowercase hex \"0x…\""},
+	{"cache", "string|null", "the kmalloc cache it came from; null for "
+	 "kmalloc_large and size 0"},
+};
+
+static int api__kmalloc_check(const struct mm_machine *m,
+			      const struct api_args *a, struct api_error *err)
+{
+	return api__check_cpu(m, a->v[KMALLOC_CPU].i, err);
+}
+
+static int api__kmalloc(struct mm_machine *m, const struct api_args *a,
+			union api_result *res)
+{
+	return mm_kmalloc(m, a->v[KMALLOC_SIZE].u, a->v[KMALLOC_GFP].gfp,
+			  (int)a->v[KMALLOC_CPU].i, &res->kmalloc.addr,
+			  &res->kmalloc.cache);
+}
+
+static json_t *api__kmalloc_encode(const struct mm_machine *m,
+				   const struct api_args *a,
+				   const union api_result *res)
+{
+	int id = res->kmalloc.cache;
+	(void)a;
+	return json_pack("{s:o, s:o}", "addr", api_hex(res->kmalloc.addr),
+			 "cache", id >= 0 ? json_string(m->caches[id]->name)
+					  : json_null());
+}
+
+enum { KFREE_ADDR, KFREE_CPU };
+static const struct api_arg api_kfree_args[] = {
+	[KFREE_ADDR] = {"addr", API_T_ADDR, true, 0, 0, 0, NULL, 0,
+			"an address kmalloc answered (0 and 0x10 are no-ops)"},
+	[KFREE_CPU] = API_ARG_CPU("whose per-CPU slab takes it back"),
+};
+
+static int api__kfree_check(const struct mm_machine *m,
+			    const struct api_args *a, struct api_error *err)
+{
+	return api__check_cpu(m, a->v[KFREE_CPU].i, err);
+}
+
+static int api__kfree(struct mm_machine *m, const struct api_args *a,
+		      union api_result *res)
+{
+	(void)res;
+	return mm_kfree(m, a->v[KFREE_ADDR].u, (int)a->v[KFREE_CPU].i);
+}
+
+/* ---- vmalloc / vfree ----------------------------------------------------- */
+
+enum { VMALLOC_SIZE, VMALLOC_CPU };
+static const struct api_arg api_vmalloc_args[] = {
+	[VMALLOC_SIZE] = {"size", API_T_SIZE, true, 0, 0, API_SIZE_MAX, NULL, 0,
+			  "bytes, rounded up to pages; a guard page follows"},
+	[VMALLOC_CPU] = API_ARG_CPU("whose per-CPU lists give the pages"),
+};
+
+static int api__vmalloc_check(const struct mm_machine *m,
+			      const struct api_args *a, struct api_error *err)
+{
+	return api__check_cpu(m, a->v[VMALLOC_CPU].i, err);
+}
+
+static int api__vmalloc(struct mm_machine *m, const struct api_args *a,
+			union api_result *res)
+{
+	return mm_vmalloc(m, a->v[VMALLOC_SIZE].u, (int)a->v[VMALLOC_CPU].i,
+			  &res->addr);
+}
+
+enum { VFREE_ADDR, VFREE_CPU };
+static const struct api_arg api_vfree_args[] = {
+	[VFREE_ADDR] = {"addr", API_T_ADDR, true, 0, 0, 0, NULL, 0,
+			"the start of a vmalloc area (0 is a no-op)"},
+	[VFREE_CPU] = API_ARG_CPU("whose per-CPU lists take the pages"),
+};
+
+static int api__vfree_check(const struct mm_machine *m,
+			    const struct api_args *a, struct api_error *err)
+{
+	return api__check_cpu(m, a->v[VFREE_CPU].i, err);
+}
+
+static int api__vfree(struct mm_machine *m, const struct api_args *a,
+		      union api_result *res)
+{
+	(void)res;
+	return mm_vfree(m, a->v[VFREE_ADDR].u, (int)a->v[VFREE_CPU].i);
+}
+
+/* ---- kmap / kunmap ------------------------------------------------------- */
+
+enum { KMAP_PFN };
+static const struct api_arg api_kmap_args[] = {
+	[KMAP_PFN] = {"pfn", API_T_INT, true, 0, UINT32_MAX - 1, 0, NULL, 0,
+		      "frame to map: lowmem answers its direct-map address, an "
+		      "i386 HighMem frame a pkmap slot"},
+};
+
+static int api__kmap_check(const struct mm_machine *m,
+			   const struct api_args *a, struct api_error *err)
+{
+	if (a->v[KMAP_PFN].i >= m->nr_pfns)
+		return api__fail(err, "pfn", "pfn: %lld is outside [0, %u] (the "
+				 "machine's frames)", (long long)a->v[KMAP_PFN].i,
+				 m->nr_pfns - 1);
+	return 0;
+}
+
+static int api__kmap(struct mm_machine *m, const struct api_args *a,
+		     union api_result *res)
+{
+	return mm_kmap(m, (uint32_t)a->v[KMAP_PFN].i, &res->addr);
+}
+
+enum { KUNMAP_ADDR };
+static const struct api_arg api_kunmap_args[] = {
+	[KUNMAP_ADDR] = {"addr", API_T_ADDR, true, 0, 0, 0, NULL, 0,
+			 "an address kmap answered"},
+};
+
+static int api__kunmap(struct mm_machine *m, const struct api_args *a,
+		       union api_result *res)
+{
+	(void)res;
+	return mm_kunmap(m, a->v[KUNMAP_ADDR].u);
+}
+
+/* ---- kmem caches --------------------------------------------------------- */
+
+enum { CCREATE_NAME, CCREATE_SIZE, CCREATE_ALIGN, CCREATE_FLAGS };
+static const struct api_arg api_cache_create_args[] = {
+	[CCREATE_NAME] = {"name", API_T_STRING, true, 0, MM_SLAB_NAME_MAX - 1, 0,
+			  NULL, 0, "cache name: printable ASCII without spaces, "
+			  "'/' or ':' (it becomes a path id)"},
+	[CCREATE_SIZE] = {"size", API_T_SIZE, true, 0, 0, UINT32_MAX, NULL, 0,
+			  "object size in bytes (1 .. 4 MiB, else EINVAL)"},
+	[CCREATE_ALIGN] = {"align", API_T_INT, false, 0, UINT32_MAX, 0, NULL, 0,
+			   "alignment: 0 (the minimum) or a power of two up to "
+			   "4096 (else EINVAL)"},
+	[CCREATE_FLAGS] = {"flags", API_T_SLAB_FLAGS, false, 0, 0, 0, NULL, 0,
+			   "SLAB_* flag names, e.g. [\"SLAB_HWCACHE_ALIGN\"]"},
+};
+static const struct api_field api_cache_results[] = {
+	{"name", "string", "cache name"},
+	{"object_size", "integer", "object size as asked"},
+	{"size", "integer", "object stride (slabinfo's objsize)"},
+	{"align", "integer", "effective alignment"},
+	{"objects_per_slab", "integer", "objects per slab"},
+	{"pages_per_slab", "integer", "frames per slab (2^order)"},
+	{"order", "integer", "slab order chosen as SLUB's calculate_order()"},
+	{"flags", "array", "SLAB_* flag names"},
+	{"builtin", "boolean", "a kmalloc or engine cache (cannot be destroyed)"},
+	{"active_objs", "integer", "objects not free on node partial slabs, as "
+	 "/proc/slabinfo counts them"},
+	{"num_objs", "integer", "objects of every slab"},
+	{"slabs", "integer", "slabs"},
+};
+
+static int api__cache_create_check(const struct mm_machine *m,
+				   const struct api_args *a,
+				   struct api_error *err)
+{
+	const char *name = a->v[CCREATE_NAME].s;
+
+	(void)m;
+	if (!*name)
+		return api__fail(err, "name", "name: must not be empty");
+	for (const char *p = name; *p; p++)
+		if (*p <= ' ' || *p > '~' || *p == '/' || *p == ':')
+			return api__fail(err, "name", "name: \"%.40s\" has a "
+					 "character other than printable ASCII "
+					 "without spaces, '/' and ':'", name);
+	return 0;
+}
+
+static int api__cache_create(struct mm_machine *m, const struct api_args *a,
+			     union api_result *res)
+{
+	int rc = mm_kmem_cache_create(m, a->v[CCREATE_NAME].s,
+				      (uint32_t)a->v[CCREATE_SIZE].u,
+				      (uint32_t)a->v[CCREATE_ALIGN].i,
+				      a->v[CCREATE_FLAGS].flags);
+	if (rc < 0)
+		return rc;
+	res->cache = rc;
+	return 0;
+}
+
+static json_t *api__cache_encode(const struct mm_machine *m,
+				 const struct api_args *a,
+				 const union api_result *res)
+{
+	(void)a;
+	return api_kmem_cache_json(m, res->cache);
+}
+
+/* The ops below take the cache from the path: args[0] is "cache". */
+enum { CACHE_NAME };
+
+static int api__cache_check(const struct mm_machine *m,
+			    const struct api_args *a, struct api_error *err)
+{
+	return api__check_cache(m, a->v[CACHE_NAME].s, err);
+}
+
+/* The checked path id's cache id. */
+static int api__cache_id(const struct mm_machine *m, const struct api_args *a)
+{
+	return mm_kmem_cache_lookup(m, a->v[CACHE_NAME].s);
+}
+
+static const struct api_arg api_cache_args[] = {
+	[CACHE_NAME] = API_ARG_CACHE,
+};
+
+static int api__cache_destroy(struct mm_machine *m, const struct api_args *a,
+			      union api_result *res)
+{
+	(void)res;
+	return mm_kmem_cache_destroy(m, api__cache_id(m, a));
+}
+
+static int api__cache_shrink(struct mm_machine *m, const struct api_args *a,
+			     union api_result *res)
+{
+	int rc = mm_kmem_cache_shrink(m, api__cache_id(m, a));
+	if (rc < 0)
+		return rc;
+	res->freed = rc;
+	return 0;
+}
+
+static const struct api_field api_cache_shrink_results[] = {
+	{"freed", "integer", "pages given back to the buddy allocator"},
+};
+
+static json_t *api__cache_shrink_encode(const struct mm_machine *m,
+					const struct api_args *a,
+					const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	return json_pack("{s:i}", "freed", res->freed);
+}
+
+enum { CALLOC_GFP = CACHE_NAME + 1, CALLOC_CPU };
+static const struct api_arg api_cache_alloc_args[] = {
+	[CACHE_NAME] = API_ARG_CACHE,
+	[CALLOC_GFP] = {"gfp", API_T_GFP, true, 0, 0, 0, NULL, 0,
+			"GFP flag names for a new slab, e.g. [\"GFP_KERNEL\"]"},
+	[CALLOC_CPU] = API_ARG_CPU("whose per-CPU slab serves it"),
+};
+
+static int api__cache_alloc_check(const struct mm_machine *m,
+				  const struct api_args *a,
+				  struct api_error *err)
+{
+	int rc = api__check_cache(m, a->v[CACHE_NAME].s, err);
+	return rc ? rc : api__check_cpu(m, a->v[CALLOC_CPU].i, err);
+}
+
+static int api__cache_alloc(struct mm_machine *m, const struct api_args *a,
+			    union api_result *res)
+{
+	return mm_kmem_cache_alloc(m, api__cache_id(m, a), a->v[CALLOC_GFP].gfp,
+				   (int)a->v[CALLOC_CPU].i, &res->addr);
+}
+
+enum { CFREE_ADDR = CACHE_NAME + 1, CFREE_CPU };
+static const struct api_arg api_cache_free_args[] = {
+	[CACHE_NAME] = API_ARG_CACHE,
+	[CFREE_ADDR] = {"addr", API_T_ADDR, true, 0, 0, 0, NULL, 0,
+			"an object this cache's :alloc answered"},
+	[CFREE_CPU] = API_ARG_CPU("whose per-CPU slab takes it back"),
+};
+
+static int api__cache_free_check(const struct mm_machine *m,
+				 const struct api_args *a, struct api_error *err)
+{
+	int rc = api__check_cache(m, a->v[CACHE_NAME].s, err);
+	return rc ? rc : api__check_cpu(m, a->v[CFREE_CPU].i, err);
+}
+
+static int api__cache_free(struct mm_machine *m, const struct api_args *a,
+			   union api_result *res)
+{
+	(void)res;
+	return mm_kmem_cache_free(m, api__cache_id(m, a), a->v[CFREE_ADDR].u,
+				  (int)a->v[CFREE_CPU].i);
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 #define API_N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define API_ARGS(a) .args = (a), .nargs = API_N(a)
+#define API_RESULTS(r) .results = (r), .nresults = API_N(r)
 
 const struct api_op api_ops[] = {
-	{"allocPages", "/kernel:allocPages",
-	 "alloc_pages(gfp, order): a block of 2^order frames from the buddy "
-	 "allocator (order 0 through the cpu's per-CPU list)",
-	 api_alloc_pages_args, API_N(api_alloc_pages_args),
-	 api_alloc_pages_results, API_N(api_alloc_pages_results),
-	 api__alloc_pages_check, api__alloc_pages, api__alloc_pages_encode},
-	{"freePages", "/kernel:freePages",
-	 "__free_pages(page, order): return a block obtained from allocPages",
-	 api_free_pages_args, API_N(api_free_pages_args), NULL, 0,
-	 api__free_pages_check, api__free_pages, api__empty_encode},
+	{.name = "allocPages", .path = "/kernel:allocPages",
+	 .summary = "alloc_pages(gfp, order): a block of 2^order frames from "
+		    "the buddy allocator (order 0 through the cpu's per-CPU list)",
+	 API_ARGS(api_alloc_pages_args), API_RESULTS(api_alloc_pages_results),
+	 .check = api__alloc_pages_check, .apply = api__alloc_pages,
+	 .encode = api__alloc_pages_encode},
+	{.name = "freePages", .path = "/kernel:freePages",
+	 .summary = "__free_pages(page, order): return a block obtained from "
+		    "allocPages",
+	 API_ARGS(api_free_pages_args), .check = api__free_pages_check,
+	 .apply = api__free_pages, .encode = api__empty_encode},
+	{.name = "kmalloc", .path = "/kernel:kmalloc",
+	 .summary = "kmalloc(size, gfp): an object from the kmalloc cache of "
+		    "its size class, or compound pages above 8 KiB",
+	 API_ARGS(api_kmalloc_args), API_RESULTS(api_kmalloc_results),
+	 .check = api__kmalloc_check, .apply = api__kmalloc,
+	 .encode = api__kmalloc_encode},
+	{.name = "kfree", .path = "/kernel:kfree",
+	 .summary = "kfree(addr): EINVAL (state unchanged) for a double free "
+		    "or an address kmalloc did not answer",
+	 API_ARGS(api_kfree_args), .check = api__kfree_check,
+	 .apply = api__kfree, .encode = api__empty_encode},
+	{.name = "vmalloc", .path = "/kernel:vmalloc",
+	 .summary = "vmalloc(size): order-0 pages mapped contiguously in the "
+		    "vmalloc area, plus a guard page",
+	 API_ARGS(api_vmalloc_args), API_RESULTS(api_addr_results),
+	 .check = api__vmalloc_check, .apply = api__vmalloc,
+	 .encode = api__addr_encode},
+	{.name = "vfree", .path = "/kernel:vfree",
+	 .summary = "vfree(addr): unmap and free a vmalloc area",
+	 API_ARGS(api_vfree_args), .check = api__vfree_check,
+	 .apply = api__vfree, .encode = api__empty_encode},
+	{.name = "kmap", .path = "/kernel:kmap",
+	 .summary = "kmap(page): a kernel address for a frame (the direct map, "
+		    "or a pkmap slot for i386 HighMem; EAGAIN when all are busy)",
+	 API_ARGS(api_kmap_args), API_RESULTS(api_addr_results),
+	 .check = api__kmap_check, .apply = api__kmap,
+	 .encode = api__addr_encode},
+	{.name = "kunmap", .path = "/kernel:kunmap",
+	 .summary = "kunmap(addr): drop one kmap of a pkmap address (no-op "
+		    "for the direct map)",
+	 API_ARGS(api_kunmap_args), .apply = api__kunmap,
+	 .encode = api__empty_encode},
+	{.name = "kmemCacheCreate", .path = "/kmemCaches",
+	 .summary = "kmem_cache_create(name, size, align, flags): a new slab "
+		    "cache sized as SLUB would (EEXIST for a name in use: a 422 "
+		    "result, not 409)",
+	 API_ARGS(api_cache_create_args), API_RESULTS(api_cache_results),
+	 .check = api__cache_create_check, .apply = api__cache_create,
+	 .encode = api__cache_encode},
+	{.name = "kmemCacheDestroy", .method = "DELETE",
+	 .path = "/kmemCaches/{cache}",
+	 .summary = "kmem_cache_destroy(): EBUSY while objects are allocated, "
+		    "EPERM for the kmalloc and engine caches",
+	 API_ARGS(api_cache_args), .check = api__cache_check,
+	 .apply = api__cache_destroy, .encode = api__empty_encode},
+	{.name = "kmemCacheAlloc", .path = "/kmemCaches/{cache}:alloc",
+	 .summary = "kmem_cache_alloc(cache, gfp): one object",
+	 API_ARGS(api_cache_alloc_args), API_RESULTS(api_addr_results),
+	 .check = api__cache_alloc_check, .apply = api__cache_alloc,
+	 .encode = api__addr_encode},
+	{.name = "kmemCacheFree", .path = "/kmemCaches/{cache}:free",
+	 .summary = "kmem_cache_free(cache, addr): EINVAL (state unchanged) for "
+		    "a double free or an address not of this cache",
+	 API_ARGS(api_cache_free_args), .check = api__cache_free_check,
+	 .apply = api__cache_free, .encode = api__empty_encode},
+	{.name = "kmemCacheShrink", .path = "/kmemCaches/{cache}:shrink",
+	 .summary = "kmem_cache_shrink(cache): flush the per-CPU slabs and give "
+		    "empty slabs back",
+	 API_ARGS(api_cache_args), API_RESULTS(api_cache_shrink_results),
+	 .check = api__cache_check, .apply = api__cache_shrink,
+	 .encode = api__cache_shrink_encode},
 };
 const size_t api_nops = sizeof(api_ops) / sizeof(api_ops[0]);
 
-_Static_assert(sizeof(api_alloc_pages_args) / sizeof(struct api_arg) <= API_MAX_ARGS,
-	       "allocPages has too many arguments");
-_Static_assert(sizeof(api_free_pages_args) / sizeof(struct api_arg) <= API_MAX_ARGS,
-	       "freePages has too many arguments");
+#define API_ARGS_FIT(a) _Static_assert(API_N(a) <= API_MAX_ARGS, #a " too long")
+API_ARGS_FIT(api_alloc_pages_args);
+API_ARGS_FIT(api_free_pages_args);
+API_ARGS_FIT(api_kmalloc_args);
+API_ARGS_FIT(api_kfree_args);
+API_ARGS_FIT(api_vmalloc_args);
+API_ARGS_FIT(api_vfree_args);
+API_ARGS_FIT(api_kmap_args);
+API_ARGS_FIT(api_kunmap_args);
+API_ARGS_FIT(api_cache_create_args);
+API_ARGS_FIT(api_cache_args);
+API_ARGS_FIT(api_cache_alloc_args);
+API_ARGS_FIT(api_cache_free_args);

@@ -12,6 +12,8 @@
  *   200  applied; *result holds the encoded result
  *   400  INVALID_ARGUMENT: the record was rejected, the machine untouched
  *        (not journaled)
+ *   404  NOT_FOUND: a path id of the record (the "cache" of
+ *        …/kmemCaches/{cache}) names nothing; not applied, not journaled
  *   422  the simulated kernel returned an errno (-MM_E…); code is its name,
  *        details.op the operation — a result like any other (journaled)
  */
@@ -37,6 +39,7 @@ enum api_type {
 	API_T_ENUM,   /* one of names[] */
 	API_T_STRING, /* string of at most hi bytes */
 	API_T_BOOL,   /* true / false */
+	API_T_SLAB_FLAGS, /* array of SLAB_* flag names (kmem_cache_create) */
 };
 
 /* One argument of an operation. */
@@ -63,6 +66,7 @@ union api_value {
 	int64_t i;      /* INT, ENUM (index), BOOL */
 	uint64_t u;     /* SIZE, ADDR */
 	uint32_t gfp;   /* GFP */
+	uint32_t flags; /* SLAB_FLAGS: MM_SLAB_* bits */
 	const char *s;  /* STRING: borrowed from the record */
 };
 
@@ -84,10 +88,26 @@ union api_result {
 		struct mm_alloc_result r;
 		unsigned order;
 	} alloc_pages;
+	struct {
+		uint64_t addr;
+		int cache;      /* cache id, -1 for kmalloc_large / size 0 */
+	} kmalloc;
+	uint64_t addr;          /* vmalloc, kmap, kmemCacheAlloc */
+	int cache;              /* kmemCacheCreate: the new cache's id */
+	int freed;              /* kmemCacheShrink: pages given back */
 };
+
+/* Largest size argument of the kernel allocation ops: every engine size
+ * computation stays within 64 bits (Linux answers NULL long before). */
+#define API_SIZE_MAX ((uint64_t)INT64_MAX)
+
+/* What a check hook returns when a path id names nothing (→ 404). */
+#define API_CHECK_NOT_FOUND (-2)
 
 struct api_op {
 	const char *name;    /* the record's "op": "allocPages" */
+	const char *method;  /* HTTP method of its route: "POST" (NULL) or
+			      * "DELETE" */
 	const char *path;    /* HTTP route after /v1/machines/{m}: "/kernel:allocPages",
 			      * ":tick"; "{x}" segments are path ids that become
 			      * fields */
@@ -96,8 +116,9 @@ struct api_op {
 	int nargs;
 	const struct api_field *results;
 	int nresults;
-	/* Checks ranges that depend on the machine (cpu < cpus, …); may be
-	 * NULL.  Returns 0 or -1 with err filled (→ 400). */
+	/* Checks ranges that depend on the machine (cpu < cpus, …) and that
+	 * path ids exist; may be NULL.  Returns 0, -1 with err filled (→ 400)
+	 * or API_CHECK_NOT_FOUND with err naming the path id (→ 404). */
 	int (*check)(const struct mm_machine *m, const struct api_args *a,
 		     struct api_error *err);
 	/* Applies the operation: 0 or a negative -MM_E… errno (→ 422). */
@@ -111,6 +132,8 @@ struct api_op {
 extern const struct api_op api_ops[];
 extern const size_t api_nops;
 
+/* The HTTP method of op's route ("POST" unless the row says otherwise). */
+const char *api_op_method(const struct api_op *op);
 /* The op named name, or NULL. */
 const struct api_op *api_op_find(const char *name);
 
@@ -134,10 +157,11 @@ int api_op_decode(const json_t *record, unsigned flags, struct api_args *out,
 
 /*
  * Applies one operation record to machine m.  Returns 200 with *result set
- * (new reference), or 400 / 422 with *error set to the inner error object
- * {"code","status","message","details"} (new reference; wrap it with
- * api_error_wrap() for an HTTP body).  The machine is changed only when 200
- * or 422 is returned (both are journaled results).
+ * (new reference), or 400 / 404 / 422 with *error set to the inner error
+ * object {"code","status","message","details"} (new reference; wrap it with
+ * api_error_wrap() for an HTTP body; a 404's details name the path id:
+ * {"cache": NAME}).  The machine is changed only when 200 or 422 is
+ * returned (both are journaled results).
  */
 int api_op_apply(struct mm_machine *m, const json_t *record, json_t **result,
 		 json_t **error);
@@ -177,8 +201,8 @@ struct api_route_doc {
 };
 /*
  * The OpenAPI 3.1 document: every operation of api_ops as
- * POST /v1/machines/{m}<path> with its generated request and result
- * schemas, the record schemas used by :batch, and the n fixed routes.
+ * POST (or its method) /v1/machines/{m}<path> with its generated request and
+ * result schemas, the record schemas used by :batch, and the n fixed routes.
  * Returns a new reference.
  */
 json_t *api_openapi(const struct api_route_doc *routes, size_t n,

@@ -16,7 +16,8 @@ static const struct {
 } api_procs[] = {
 	{"buddyinfo", mm_proc_buddyinfo}, {"pagetypeinfo", mm_proc_pagetypeinfo},
 	{"zoneinfo", mm_proc_zoneinfo},   {"meminfo", mm_proc_meminfo},
-	{"vmstat", mm_proc_vmstat},
+	{"vmstat", mm_proc_vmstat},       {"slabinfo", mm_proc_slabinfo},
+	{"vmallocinfo", mm_proc_vmallocinfo},
 };
 
 int api_proc_text(const struct mm_machine *m, const char *name, char **text)
@@ -183,6 +184,10 @@ json_t *api_proc_json(const struct mm_machine *m, const char *name)
 		return api__pagetypeinfo(m);
 	if (!strcmp(name, "zoneinfo"))
 		return api_zones_json(m);
+	if (!strcmp(name, "slabinfo"))
+		return api_slabinfo_json(m);
+	if (!strcmp(name, "vmallocinfo"))
+		return api_vmallocinfo_json(m);
 	if (!strcmp(name, "meminfo") || !strcmp(name, "vmstat")) {
 		char *text;
 		if (api_proc_text(m, name, &text))

@@ -1,6 +1,7 @@
 /*
  * value.c — the value conventions of SPEC §4: sizes ("64K" = 65536, binary
- * units), addresses (numbers, "0x…" or decimal strings) and GFP arrays.
+ * units), addresses (numbers, "0x…" or decimal strings; answered as
+ * lowercase hex strings), GFP and SLAB_* flag arrays.
  */
 #include "api/api.h"
 
@@ -120,4 +121,35 @@ int api_parse_gfp(const json_t *v, const char *field, uint32_t *out,
 					 json_string_value(item));
 	}
 	return 0;
+}
+
+int api_parse_slab_flags(const json_t *v, const char *field, uint32_t *out,
+			 struct api_error *err)
+{
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(v))
+		return api__fail(err, field, "%s: expected an array of SLAB_* "
+				 "flag names, e.g. [\"SLAB_HWCACHE_ALIGN\"]",
+				 field);
+	*out = 0;
+	json_array_foreach(v, i, item) {
+		if (!json_is_string(item))
+			return api__fail(err, field, "%s[%zu]: expected a flag name",
+					 field, i);
+		if (mm_slab_flag_parse(json_string_value(item), out))
+			return api__fail(err, field, "%s[%zu]: unknown slab flag "
+					 "\"%s\"", field, i,
+					 json_string_value(item));
+	}
+	return 0;
+}
+
+json_t *api_hex(uint64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "0x%llx", (unsigned long long)v);
+	return json_string(s);
 }

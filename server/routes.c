@@ -1,8 +1,9 @@
 /*
  * routes.c — the routing table and the handlers of HTTP API v1 (SPEC §4.1).
  *
- * One table: fixed routes (below) plus one POST route per row of the
- * operation table (api_ops), added at start-up — so a new op needs no edit
+ * One table: fixed routes (below) plus one route per row of the operation
+ * table (api_ops; POST unless the row names another method, as DELETE
+ * …/kmemCaches/{cache}), added at start-up — so a new op needs no edit
  * here.  The same table yields the OpenAPI document (each fixed route
  * carries its documentation; ops are described by api/openapi.c).
  *
@@ -278,10 +279,16 @@ static void srv__op(struct srv_ctx *x)
 					"the body", x->cap[i].name);
 			goto out;
 		}
+		/* A string argument (a cache name) stays a string even when
+		 * it looks like a number; other ids are integers if they can. */
+		bool is_string = false;
+		for (int k = 0; k < op->nargs; k++)
+			if (!strcmp(op->args[k].name, x->cap[i].name))
+				is_string = op->args[k].type == API_T_STRING;
 		char *end;
 		long long n = strtoll(x->cap[i].value, &end, 10);
 		json_object_set_new(b, x->cap[i].name,
-				    *end || end == x->cap[i].value
+				    is_string || *end || end == x->cap[i].value
 					    ? srv__jstr(x->cap[i].value)
 					    : json_integer(n));
 	}
@@ -395,7 +402,100 @@ static void srv__proc(struct srv_ctx *x)
 	}
 	srv_reply_error(x->res, 404, json_pack("{s:o}", "name", srv__jstr(name)),
 			"no /proc/%.60s here (buddyinfo, pagetypeinfo, zoneinfo, "
-			"meminfo, vmstat)", name);
+			"meminfo, vmstat, slabinfo, vmallocinfo)", name);
+}
+
+/* ---- kernel allocators ----------------------------------------------------------------- */
+
+/* The required ?addr= of a kernel read (number, 0x hex); -1 = answered. */
+static int srv__query_addr(struct srv_ctx *x, uint64_t *addr)
+{
+	if (!srv_query(x->req, "addr")) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "addr"),
+				"addr: the query parameter ?addr= is required");
+		return -1;
+	}
+	return srv__query_u64(x, "addr", 0, 0, UINT64_MAX, addr);
+}
+
+/* GET …/kmemCaches: oldest first; page_token is the creation number of
+ * the last cache of the previous page (stable across destroys). */
+static void srv__caches(struct srv_ctx *x)
+{
+	const struct mm_machine *mm = x->m->mm;
+	int ids[MM_SLAB_MAX_CACHES];
+	uint64_t size, after = 0;
+	bool from_start = true;
+
+	if (srv__query_u64(x, "page_size", SRV_PAGE_SIZE_DEFAULT, 1,
+			   SRV_PAGE_SIZE_MAX, &size))
+		return;
+	const char *tok = srv_query(x->req, "page_token");
+	if (tok && *tok) {
+		char *end;
+		after = strtoull(tok, &end, 10);
+		if (*end || tok[0] < '0' || tok[0] > '9' || after > UINT32_MAX) {
+			srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
+							       "page_token"),
+					"page_token: \"%.60s\" is not a token from "
+					"next_page_token", tok);
+			return;
+		}
+		from_start = false;
+	}
+	int n = api_kmem_cache_ids(mm, false, ids), i = 0;
+	while (!from_start && i < n && mm->caches[ids[i]]->seq <= after)
+		i++;
+	json_t *items = json_array();
+	int end = i;
+	for (; end < n && (uint64_t)(end - i) < size; end++)
+		json_array_append_new(items, api_kmem_cache_json(mm, ids[end]));
+	char next[16] = "";
+	if (end < n && end > i)
+		snprintf(next, sizeof(next), "%u", mm->caches[ids[end - 1]]->seq);
+	srv_reply_json(x->res, 200, json_pack("{s:o, s:s}", "items", items,
+					      "next_page_token", next));
+}
+
+static void srv__cache(struct srv_ctx *x)
+{
+	const char *name = srv__cap(x, "cache");
+	int id = mm_kmem_cache_lookup(x->m->mm, name);
+
+	if (id < 0) {
+		srv_reply_error(x->res, 404, json_pack("{s:o}", "cache",
+						       srv__jstr(name)),
+				"no kmem cache \"%.60s\"", name);
+		return;
+	}
+	srv_reply_json(x->res, 200, api_kmem_cache_json(x->m->mm, id));
+}
+
+static void srv__translate(struct srv_ctx *x)
+{
+	uint64_t addr;
+
+	if (srv__query_addr(x, &addr))
+		return;
+	srv_reply_json(x->res, 200, api_translate_json(x->m->mm, addr));
+}
+
+/* ksize() of something that is not an allocated object is a bad address
+ * (400), not an errno: a GET is no operation and changes nothing. */
+static void srv__ksize(struct srv_ctx *x)
+{
+	uint64_t addr;
+
+	if (srv__query_addr(x, &addr))
+		return;
+	int64_t size = mm_ksize(x->m->mm, addr);
+	if (size < 0) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "addr"),
+				"addr: 0x%llx is not an allocated slab object or "
+				"kmalloc_large block", (unsigned long long)addr);
+		return;
+	}
+	srv_reply_json(x->res, 200, json_pack("{s:I}", "size", (json_int_t)size));
 }
 
 static void srv__zones(struct srv_ctx *x)
@@ -443,6 +543,7 @@ static void srv__frame(struct srv_ctx *x)
 
 static const char *const srv_q_list[] = {"page_size", "page_token", NULL};
 static const char *const srv_q_frames[] = {"start", "count", NULL};
+static const char *const srv_q_addr[] = {"addr", NULL};
 
 #define SRV_DOC(m, p, sum, st, req, resp, q) \
 	{m, p, sum, st, req, resp, q}
@@ -480,8 +581,28 @@ static const struct srv_route srv_fixed_routes[] = {
 		 NULL, "Digest", NULL)},
 	{"GET", "/v1/machines/{m}/proc/{name}", srv__proc, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/proc/{name}", "/proc/NAME (buddyinfo, "
-		 "pagetypeinfo, zoneinfo, meminfo, vmstat) as Linux text, or JSON "
-		 "with Accept: application/json", 200, NULL, "text", NULL)},
+		 "pagetypeinfo, zoneinfo, meminfo, vmstat, slabinfo, "
+		 "vmallocinfo) as Linux text, or JSON with Accept: "
+		 "application/json (slabinfo: the caches, newest first; "
+		 "vmallocinfo: the areas)", 200, NULL, "text", NULL)},
+	{"GET", "/v1/machines/{m}/kmemCaches", srv__caches, srv_q_list, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/kmemCaches", "kmem caches, oldest "
+		 "first (page_size default 100, max 1000)", 200, NULL,
+		 "KmemCacheList", "page_size:integer,page_token:string")},
+	{"GET", "/v1/machines/{m}/kmemCaches/{cache}", srv__cache, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/kmemCaches/{cache}", "one kmem cache "
+		 "by name (404 if none)", 200, NULL, "KmemCache", NULL)},
+	{"GET", "/v1/machines/{m}/kernel/translate", srv__translate, srv_q_addr,
+	 NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/kernel/translate", "translate a "
+		 "kernel virtual address ?addr= (number or 0x hex): __pa for the "
+		 "direct map, the kernel page-table walk for vmalloc and pkmap",
+		 200, NULL, "Translation", "addr:string")},
+	{"GET", "/v1/machines/{m}/kernel/ksize", srv__ksize, srv_q_addr, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/kernel/ksize", "ksize(?addr=): usable "
+		 "size of a kmalloc'd or kmem_cache object; 400 "
+		 "INVALID_ARGUMENT (field addr) when addr is not an allocated "
+		 "object", 200, NULL, "Ksize", "addr:string")},
 	{"GET", "/v1/machines/{m}/zones", srv__zones, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/zones", "zones: layout, watermarks, "
 		 "free lists, per-CPU lists", 200, NULL, "Items", NULL)},
@@ -604,7 +725,7 @@ int srv_app_init(struct srv_app *app, const struct srv_options *opt)
 			goto err_free_patterns;
 		strcpy(pattern, "/v1/machines/{m}");
 		strcat(pattern, api_ops[i].path);
-		r->method = "POST";
+		r->method = api_op_method(&api_ops[i]);
 		r->pattern = pattern;
 		r->fn = srv__op;
 		r->op = &api_ops[i];

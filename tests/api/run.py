@@ -623,6 +623,328 @@ def reads_proc_zones_frames():
     request("DELETE", "/v1/machines/" + m)
 
 
+def kernel_op(m, name, body=None):
+    return post("/v1/machines/%s/kernel:%s" % (m, name), body or {})
+
+
+def cache_path(m, cache="", action=""):
+    return "/v1/machines/%s/kmemCaches%s%s" % (m, "/" + cache if cache else "", action)
+
+
+SLABINFO_HEADER = (
+    "slabinfo - version: 2.1\n"
+    "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+    " : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs>"
+    " <num_slabs> <sharedavail>\n")
+
+
+@test
+def kmalloc_kfree_ksize():
+    m = new_machine({"memory": "64M"})
+    r = kernel_op(m, "kmalloc", {"size": 64, "gfp": ["GFP_KERNEL"]})
+    eq(r.status, 200, "kmalloc: %r" % r.body)
+    eq(set(r.json), {"addr", "cache"}, "kmalloc result keys")
+    eq(r.json["cache"], "kmalloc-64", "size class")
+    addr = r.json["addr"]
+    check(re.fullmatch(r"0xffff888[0-9a-f]{9}", addr), "direct-map hex address %r" % addr)
+    eq(digest(m)["seq"], 1, "kmalloc is an operation")
+    # ksize and translate are reads: no seq
+    r = get("/v1/machines/%s/kernel/ksize?addr=%s" % (m, addr))
+    eq((r.status, r.json), (200, {"size": 64}), "ksize")
+    eq(get("/v1/machines/%s/kernel/ksize?addr=%d" % (m, int(addr, 16))).json,
+       {"size": 64}, "decimal addr")
+    t = get("/v1/machines/%s/kernel/translate?addr=%s" % (m, addr)).json
+    eq((t["kind"], t["mapped"], t["walk"]), ("direct-map", True, []), "direct map, no walk")
+    eq(t["phys"], "0x%x" % (int(addr, 16) - 0xffff888000000000), "__pa")
+    eq(t["pfn"], (int(addr, 16) - 0xffff888000000000) >> 12, "pfn")
+    f = get("/v1/machines/%s/frames/%d" % (m, t["pfn"])).json
+    check("slab" in f["flags"], "the object's frame is a slab page: %r" % f["flags"])
+    eq(digest(m)["seq"], 1, "GETs are not operations")
+    # sizes with units, cache types, cpu; large and zero sizes have no cache
+    r = kernel_op(m, "kmalloc", {"size": "1K", "gfp": ["GFP_KERNEL", "__GFP_RECLAIMABLE"],
+                                 "cpu": 1})
+    eq((r.status, r.json["cache"]), (200, "kmalloc-rcl-1k"), "reclaimable 1K")
+    r = kernel_op(m, "kmalloc", {"size": "20K", "gfp": ["GFP_KERNEL"]})
+    eq((r.status, r.json["cache"]), (200, None), "kmalloc_large")
+    large = r.json["addr"]
+    eq(int(large, 16) % 4096, 0, "kmalloc_large is page aligned")
+    eq(get("/v1/machines/%s/kernel/ksize?addr=%s" % (m, large)).json, {"size": 32768},
+       "ksize of an order-3 kmalloc_large")
+    eq(kernel_op(m, "kmalloc", {"size": 0, "gfp": []}).json,
+       {"addr": "0x10", "cache": None}, "ZERO_SIZE_PTR")
+    eq(kernel_op(m, "kfree", {"addr": large}).json, {}, "kfree of kmalloc_large")
+    # kfree, then the double free: 422 EINVAL, state unchanged, journaled
+    r = kernel_op(m, "kfree", {"addr": addr})
+    eq((r.status, r.json), (200, {}), "kfree")
+    before = digest(m)
+    e = expect_error(kernel_op(m, "kfree", {"addr": addr}), 422, "EINVAL")
+    eq(e["details"], {"op": "kfree"}, "details.op")
+    after = digest(m)
+    eq(after["digest"], before["digest"], "a double free changes nothing")
+    eq(after["seq"], before["seq"] + 1, "but is a journaled result")
+    expect_error(kernel_op(m, "kfree", {"addr": "0x1234567"}), 422, "EINVAL")
+    eq(kernel_op(m, "kfree", {"addr": 0}).json, {}, "kfree(NULL)")
+    expect_error(kernel_op(m, "kmalloc", {"size": "8M", "gfp": ["GFP_KERNEL"]}), 422,
+                 "ENOMEM")
+    # ksize of a freed object / no object: 400 naming addr
+    expect_error(get("/v1/machines/%s/kernel/ksize?addr=%s" % (m, addr)), 400,
+                 "INVALID_ARGUMENT", "addr")
+    expect_error(get("/v1/machines/%s/kernel/ksize" % m), 400, "INVALID_ARGUMENT", "addr")
+    expect_error(get("/v1/machines/%s/kernel/ksize?addr=xyz" % m), 400,
+                 "INVALID_ARGUMENT", "addr")
+    expect_error(get("/v1/machines/%s/kernel/ksize?addr=1&x=2" % m), 400,
+                 "INVALID_ARGUMENT", "x")
+    # bad records: 400, not applied
+    seq = digest(m)["seq"]
+    for body, field in (({"gfp": []}, "size"), ({"size": 8}, "gfp"),
+                        ({"size": "1Q", "gfp": []}, "size"), ({"size": -1, "gfp": []}, "size"),
+                        ({"size": 8, "gfp": ["GFP_NOPE"]}, "gfp"),
+                        ({"size": 8, "gfp": [], "cpu": 2}, "cpu"),
+                        ({"size": 8, "gfp": [], "addr": 1}, "addr")):
+        expect_error(kernel_op(m, "kmalloc", body), 400, "INVALID_ARGUMENT", field)
+    expect_error(kernel_op(m, "kfree", {}), 400, "INVALID_ARGUMENT", "addr")
+    expect_error(kernel_op(m, "kfree", {"addr": "0x"}), 400, "INVALID_ARGUMENT", "addr")
+    eq(digest(m)["seq"], seq, "400s are not applied")
+    eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def kmem_cache_routes():
+    m = new_machine({"memory": "64M"})
+    r = post(cache_path(m), {"name": "demo_cache", "size": 100, "align": 8,
+                             "flags": ["SLAB_HWCACHE_ALIGN"]})
+    eq(r.status, 200, "create: %r" % r.body)
+    c = r.json
+    eq(set(c), {"name", "object_size", "size", "align", "objects_per_slab",
+                "pages_per_slab", "order", "flags", "builtin", "active_objs",
+                "num_objs", "slabs"}, "cache keys")
+    eq((c["name"], c["object_size"], c["size"], c["align"]), ("demo_cache", 100, 128, 64),
+       "SLUB sizing with SLAB_HWCACHE_ALIGN")
+    eq((c["objects_per_slab"], c["pages_per_slab"], c["order"]), (32, 1, 0), "slab geometry")
+    eq((c["flags"], c["builtin"], c["num_objs"], c["slabs"]),
+       (["SLAB_HWCACHE_ALIGN"], False, 0, 0), "flags, no slab yet")
+    eq(get(cache_path(m, "demo_cache")).json, c, "GET = create answer")
+    # EEXIST is a kernel result (422), not 409 ALREADY_EXISTS
+    e = expect_error(post(cache_path(m), {"name": "demo_cache", "size": 8}), 422, "EEXIST")
+    eq(e["details"], {"op": "kmemCacheCreate"}, "details.op")
+    expect_error(post(cache_path(m), {"name": "kmalloc-64", "size": 8}), 422, "EEXIST")
+    expect_error(post(cache_path(m), {"name": "z", "size": 0}), 422, "EINVAL")
+    for body, field in (({"size": 8}, "name"), ({"name": "z"}, "size"),
+                        ({"name": "a/b", "size": 8}, "name"), ({"name": "a:b", "size": 8}, "name"),
+                        ({"name": "", "size": 8}, "name"), ({"name": "x" * 32, "size": 8}, "name"),
+                        ({"name": "z", "size": 8, "flags": ["SLAB_NOPE"]}, "flags"),
+                        ({"name": "z", "size": 8, "flags": "SLAB_POISON"}, "flags"),
+                        ({"name": "z", "size": 8, "align": -1}, "align"),
+                        ({"name": "z", "size": "5G"}, "size")):
+        expect_error(post(cache_path(m), body), 400, "INVALID_ARGUMENT", field)
+    # alloc / free through the path id
+    r = post(cache_path(m, "demo_cache", ":alloc"), {"gfp": ["GFP_KERNEL"]})
+    eq(r.status, 200, "alloc: %r" % r.body)
+    obj = r.json["addr"]
+    check(re.fullmatch(r"0x[0-9a-f]+", obj), "hex addr")
+    c = get(cache_path(m, "demo_cache")).json
+    eq((c["slabs"], c["num_objs"], c["active_objs"]), (1, 32, 32),
+       "one cpu slab; its free objects count as active (slabinfo)")
+    eq(get("/v1/machines/%s/kernel/ksize?addr=%s" % (m, obj)).json, {"size": 128}, "ksize")
+    e = expect_error(request("DELETE", cache_path(m, "demo_cache")), 422, "EBUSY")
+    eq(e["details"]["op"], "kmemCacheDestroy", "details.op")
+    expect_error(kernel_op(m, "kfree", {"addr": obj}), 422, "EINVAL")
+    expect_error(post(cache_path(m, "kmalloc-128", ":free"), {"addr": obj}), 422, "EINVAL")
+    eq(post(cache_path(m, "demo_cache", ":free"), {"addr": obj, "cpu": 1}).json, {}, "free")
+    expect_error(post(cache_path(m, "demo_cache", ":free"), {"addr": obj}), 422, "EINVAL")
+    r = post(cache_path(m, "demo_cache", ":shrink"))
+    eq((r.status, r.json), (200, {"freed": 1}), "shrink gives the empty slab back")
+    eq(get(cache_path(m, "demo_cache")).json["slabs"], 0, "no slab left")
+    eq(request("DELETE", cache_path(m, "demo_cache")).json, {}, "destroy")
+    expect_error(get(cache_path(m, "demo_cache")), 404, "NOT_FOUND")
+    # unknown cache in the path: 404 naming it, not applied
+    seq = digest(m)["seq"]
+    for method, path, body in (("DELETE", cache_path(m, "demo_cache"), None),
+                               ("POST", cache_path(m, "nope", ":alloc"), {"gfp": []}),
+                               ("POST", cache_path(m, "nope", ":free"), {"addr": 1}),
+                               ("POST", cache_path(m, "nope", ":shrink"), {})):
+        e = expect_error(request(method, path, body), 404, "NOT_FOUND")
+        check(e["details"].get("cache") in ("demo_cache", "nope"), "details.cache: %r" % e)
+    expect_error(get(cache_path(m, "x" * 100)), 404, "NOT_FOUND")
+    expect_error(post(cache_path(m, "x" * 100, ":shrink")), 404, "NOT_FOUND")
+    eq(digest(m)["seq"], seq, "404s are not applied")
+    # builtin caches cannot go; the path id stays out of the body
+    expect_error(request("DELETE", cache_path(m, "kmalloc-64")), 422, "EPERM")
+    expect_error(request("DELETE", cache_path(m, "task_struct")), 422, "EPERM")
+    expect_error(post(cache_path(m, "kmalloc-64", ":alloc"), {"gfp": [], "cache": "x"}),
+                 400, "INVALID_ARGUMENT", "cache")
+    expect_error(post(cache_path(m, "kmalloc-64", ":alloc"), {}), 400, "INVALID_ARGUMENT",
+                 "gfp")
+    expect_error(post(cache_path(m, "kmalloc-64", ":shrink"), {"n": 1}), 400,
+                 "INVALID_ARGUMENT", "n")
+    # a name that looks like a number stays a name
+    eq(post(cache_path(m), {"name": "4096", "size": 4096}).status, 200, "numeric name")
+    eq(post(cache_path(m, "4096", ":alloc"), {"gfp": ["GFP_KERNEL"]}).status, 200,
+       "alloc from a numeric name")
+    eq(get(cache_path(m, "4096")).json["objects_per_slab"], 8, "4 KiB objects, order 3")
+    # the list: creation order, paged, the envelope
+    r = get(cache_path(m))
+    eq(set(r.json), {"items", "next_page_token"}, "list envelope")
+    names = [x["name"] for x in r.json["items"]]
+    eq(names[:3], ["kmalloc-96", "kmalloc-192", "kmalloc-8"], "oldest first (boot order)")
+    eq(names[-1], "4096", "newest last")
+    check("kmalloc-96" in names and "dma-kmalloc-8k" in names and
+          "vm_area_struct" in names, "kmalloc and engine caches listed")
+    eq(r.json["next_page_token"], "", "one page")
+    seen, token = [], ""
+    for _ in range(100):
+        r = get(cache_path(m) + "?page_size=7" + ("&page_token=" + token if token else ""))
+        eq(r.status, 200, "page")
+        check(len(r.json["items"]) <= 7, "page_size")
+        seen += [x["name"] for x in r.json["items"]]
+        token = r.json["next_page_token"]
+        if not token:
+            break
+    eq(seen, names, "pages add up to the list")
+    for q in ("page_size=0", "page_size=1001", "page_token=abc", "page_token=-1", "x=1"):
+        expect_error(get(cache_path(m) + "?" + q), 400, "INVALID_ARGUMENT")
+    # methods
+    r = request("PUT", cache_path(m, "kmalloc-64"), b"{}")
+    expect_error(r, 405, "METHOD_NOT_ALLOWED")
+    eq({x.strip() for x in r.headers["allow"].split(",")}, {"GET", "DELETE"}, "Allow")
+    r = request("DELETE", cache_path(m))
+    eq({x.strip() for x in r.headers["allow"].split(",")}, {"GET", "POST"}, "Allow of the list")
+    # the same records in a batch, on a twin: same state
+    twin = new_machine({"memory": "64M"})
+    ops = [{"op": "kmemCacheCreate", "name": "b", "size": 24},
+           {"op": "kmemCacheAlloc", "cache": "b", "gfp": ["GFP_KERNEL"]},
+           {"op": "kmalloc", "size": 100, "gfp": ["GFP_KERNEL"]},
+           {"op": "kmemCacheAlloc", "cache": "nope", "gfp": []},
+           {"op": "kmemCacheDestroy", "cache": "b"}]
+    res = post("/v1/machines/%s:batch" % twin, {"ops": ops, "stop_on_error": False}).json
+    eq([x["ok"] for x in res["results"]], [True, True, True, False, False], "batch oks")
+    eq(res["results"][2]["result"]["cache"], "kmalloc-128", "kmalloc in a batch")
+    eq(res["results"][3]["error"]["status"], 404, "unknown cache in a batch: 404")
+    eq(res["results"][3]["error"]["details"], {"cache": "nope", "index": 3}, "details")
+    eq(res["results"][4]["error"]["code"], "EBUSY", "EBUSY in a batch")
+    other = new_machine({"memory": "64M"})
+    eq(post(cache_path(other), {"name": "b", "size": 24}).status, 200, "create")
+    eq(post(cache_path(other, "b", ":alloc"), {"gfp": ["GFP_KERNEL"]}).json["addr"],
+       res["results"][1]["result"]["addr"], "same address one by one")
+    eq(kernel_op(other, "kmalloc", {"size": 100, "gfp": ["GFP_KERNEL"]}).status, 200, "kmalloc")
+    eq(request("DELETE", cache_path(other, "b")).status, 422, "EBUSY one by one")
+    eq(digest(other), digest(twin), "batch = the same records one by one (404 not counted)")
+    for x in (m, twin, other):
+        eq(post("/v1/machines/%s:check" % x).json["ok"], True, "checker clean")
+        request("DELETE", "/v1/machines/" + x)
+
+
+@test
+def slabinfo_proc():
+    m = new_machine({"memory": "64M"})
+    txt = get("/v1/machines/%s/proc/slabinfo" % m)
+    eq(txt.status, 200, "slabinfo")
+    eq(txt.headers.get("content-type"), "text/plain; charset=utf-8", "text")
+    body = txt.body.decode()
+    eq(body[:len(SLABINFO_HEADER)], SLABINFO_HEADER, "the 2.1 header, byte for byte")
+    golden = open(os.path.join(ROOT, "tests", "golden", "host", "slabinfo")).read()
+    eq(SLABINFO_HEADER, "".join(golden.splitlines(True)[:2]), "the host's header")
+    line = re.compile(r"^(\S+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) : tunables +0 +0 +0 : "
+                      r"slabdata +(\d+) +(\d+) +0$")
+    rows = body[len(SLABINFO_HEADER):].splitlines()
+    for row in rows:
+        check(line.match(row), "slabinfo row format: %r" % row)
+    k64 = next(r for r in rows if r.startswith("kmalloc-64 "))
+    eq(k64, "kmalloc-64             0      0     64   64    1 : tunables    0    0    0 : "
+            "slabdata      0      0      0", "an empty kmalloc-64, as the host prints it")
+    eq(post(cache_path(m), {"name": "newest", "size": 40}).status, 200, "create")
+    for _ in range(3):
+        eq(kernel_op(m, "kmalloc", {"size": 64, "gfp": ["GFP_KERNEL"]}).status, 200, "kmalloc")
+    rows = get("/v1/machines/%s/proc/slabinfo" % m).body.decode().splitlines()[2:]
+    check(rows[0].startswith("newest "), "newest cache first: %r" % rows[0])
+    k64 = line.match(next(r for r in rows if r.startswith("kmalloc-64 ")))
+    eq((k64.group(2), k64.group(3), k64.group(7)), ("64", "64", "1"),
+       "one slab of 64 objects, all active (cpu slab)")
+    j = get("/v1/machines/%s/proc/slabinfo" % m, headers={"Accept": "application/json"})
+    eq(j.status, 200, "json")
+    check(isinstance(j.json, list), "slabinfo JSON is a list of caches")
+    eq(j.json[0]["name"], "newest", "same order as the text")
+    eq(len(j.json), len(rows), "one entry per row")
+    e64 = next(x for x in j.json if x["name"] == "kmalloc-64")
+    eq((e64["active_objs"], e64["num_objs"], e64["size"], e64["objects_per_slab"],
+        e64["pages_per_slab"], e64["slabs"]), (64, 64, 64, 64, 1, 1), "JSON = text")
+    eq(e64, get(cache_path(m, "kmalloc-64")).json, "= GET kmemCaches/{cache}")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def vmalloc_kmap_translate():
+    m = new_machine({"memory": "64M"})
+    r = kernel_op(m, "vmalloc", {"size": "12K"})
+    eq(r.status, 200, "vmalloc: %r" % r.body)
+    eq(set(r.json), {"addr"}, "vmalloc result")
+    va = r.json["addr"]
+    eq(va, "0xffffc90000000000", "the first area starts VMALLOC_START")
+    t = get("/v1/machines/%s/kernel/translate?addr=0x%x" % (m, int(va, 16) + 0x1234)).json
+    eq((t["kind"], t["mapped"]), ("vmalloc", True), "a mapped vmalloc page")
+    eq([s["level"] for s in t["walk"]], [4, 3, 2, 1], "a 4-level walk")
+    for s in t["walk"]:
+        eq(set(s), {"level", "table_pfn", "index", "entry"}, "walk step keys")
+        check(re.fullmatch(r"0x[0-9a-f]+", s["entry"]), "entry hex")
+        check(int(s["entry"], 16) & 1, "present entries")
+    eq(t["walk"][3]["index"], 1, "PTE index of the second page")
+    eq(int(t["walk"][3]["entry"], 16) >> 12 & 0xffffffffff, t["pfn"], "leaf names the pfn")
+    eq(t["phys"], "0x%x" % (t["pfn"] * 4096 + 0x234), "phys keeps the offset")
+    eq(t["addr"], "0x%x" % (int(va, 16) + 0x1234), "addr echoed as hex")
+    guard = get("/v1/machines/%s/kernel/translate?addr=0x%x" % (m, int(va, 16) + 3 * 4096)).json
+    eq((guard["kind"], guard["mapped"], guard["pfn"], guard["phys"]),
+       ("vmalloc", False, None, None), "the guard page is not mapped")
+    far = get("/v1/machines/%s/kernel/translate?addr=4096" % m).json
+    eq((far["kind"], far["mapped"], far["walk"]), ("unmapped", False, []), "user address")
+    expect_error(get("/v1/machines/%s/kernel/translate" % m), 400, "INVALID_ARGUMENT", "addr")
+    expect_error(get("/v1/machines/%s/kernel/translate?addr=-5" % m), 400,
+                 "INVALID_ARGUMENT", "addr")
+    # /proc/vmallocinfo, text and JSON
+    txt = get("/v1/machines/%s/proc/vmallocinfo" % m).body.decode()
+    eq(txt, "0xffffc90000000000-0xffffc90000004000   16384 pages=3 vmalloc N0=3\n",
+       "vmallocinfo text")
+    j = get("/v1/machines/%s/proc/vmallocinfo" % m, headers={"Accept": "application/json"}).json
+    eq(j, [{"addr": va, "end": "0xffffc90000004000", "size": 16384, "pages": 3,
+            "caller": "vmalloc", "nodes": [{"node": 0, "pages": 3}]}], "vmallocinfo JSON")
+    eq(kernel_op(m, "vfree", {"addr": va}).json, {}, "vfree")
+    expect_error(kernel_op(m, "vfree", {"addr": va}), 422, "EINVAL")
+    expect_error(kernel_op(m, "vmalloc", {"size": 0}), 422, "EINVAL")
+    expect_error(kernel_op(m, "vmalloc", {"size": "1G"}), 422, "ENOMEM")
+    expect_error(kernel_op(m, "vmalloc", {"size": "12K", "cpu": 5}), 400,
+                 "INVALID_ARGUMENT", "cpu")
+    eq(get("/v1/machines/%s/proc/vmallocinfo" % m).body, b"", "no areas left")
+    # kmap on x86_64: the direct-map address; kunmap is a no-op
+    r = kernel_op(m, "kmap", {"pfn": 5000})
+    eq(r.json, {"addr": "0x%x" % (0xffff888000000000 + 5000 * 4096)}, "kmap = __va")
+    eq(kernel_op(m, "kunmap", {"addr": r.json["addr"]}).json, {}, "kunmap")
+    expect_error(kernel_op(m, "kmap", {"pfn": 0}), 422, "EINVAL")  # a hole
+    expect_error(kernel_op(m, "kmap", {"pfn": 1 << 20}), 400, "INVALID_ARGUMENT", "pfn")
+    expect_error(kernel_op(m, "kmap", {"pfn": "5000"}), 400, "INVALID_ARGUMENT", "pfn")
+    eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
+    request("DELETE", "/v1/machines/" + m)
+    # i386 with HighMem: kmap answers a pkmap slot (PKMAP_BASE 0xff800000)
+    m = new_machine({"arch": "i386", "memory": "1G"})
+    high = 950 << 8  # the frame at 950 MiB, above 896 MiB
+    r = kernel_op(m, "kmap", {"pfn": high})
+    eq(r.status, 200, "kmap highmem: %r" % r.body)
+    pk = r.json["addr"]
+    check(re.fullmatch(r"0xff8[0-9a-f]{5}", pk), "a pkmap address: %r" % pk)
+    eq(kernel_op(m, "kmap", {"pfn": high}).json["addr"], pk, "kmapped twice: same slot")
+    t = get("/v1/machines/%s/kernel/translate?addr=%s" % (m, pk)).json
+    eq((t["kind"], t["mapped"], t["pfn"]), ("pkmap", True, high), "pkmap translation")
+    eq([s["level"] for s in t["walk"]], [2, 1], "a 2-level walk on i386")
+    low = kernel_op(m, "kmap", {"pfn": 1000}).json["addr"]
+    eq(low, "0x%x" % (0xc0000000 + 1000 * 4096), "lowmem: the direct map at 3 GiB")
+    for _ in range(2):
+        eq(kernel_op(m, "kunmap", {"addr": pk}).json, {}, "kunmap")
+    expect_error(kernel_op(m, "kunmap", {"addr": pk}), 422, "EINVAL")
+    r = kernel_op(m, "vmalloc", {"size": 4096})
+    check(int(r.json["addr"], 16) >= 0xc0000000 + (896 << 20), "i386 vmalloc above lowmem")
+    eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
+    request("DELETE", "/v1/machines/" + m)
+
+
 @test
 def check_and_digest_determinism():
     a, b = new_machine({"memory": "32M", "seed": 3}), new_machine({"memory": "32M", "seed": 3})
@@ -883,11 +1205,29 @@ def openapi_generated():
     eq(doc["openapi"], "3.1.0", "version")
     paths = doc["paths"]
     schemas = doc["components"]["schemas"]
-    for op in ("allocPages", "freePages"):
+    for op in ("allocPages", "freePages", "kmalloc", "kfree", "vmalloc", "vfree", "kmap",
+               "kunmap"):
         p = paths.get("/v1/machines/{m}/kernel:" + op)
         check(p and "post" in p, op + " documented")
         eq(p["post"]["operationId"], op, "operationId")
         check(op + "Record" in schemas and op + "Args" in schemas, op + " schemas")
+    for op, path, meth in (("kmemCacheCreate", "", "post"), ("kmemCacheDestroy", "/{cache}", "delete"),
+                           ("kmemCacheAlloc", "/{cache}:alloc", "post"),
+                           ("kmemCacheFree", "/{cache}:free", "post"),
+                           ("kmemCacheShrink", "/{cache}:shrink", "post")):
+        p = paths.get("/v1/machines/{m}/kmemCaches" + path, {}).get(meth)
+        check(p, "%s documented as %s" % (op, meth))
+        eq(p["operationId"], op, "operationId")
+        if path:
+            eq([x["name"] for x in p["parameters"]], ["m", "cache"], op + " path ids")
+            check("cache" not in schemas[op + "Args"]["properties"], "path id not in the body")
+            check("cache" in schemas[op + "Record"]["properties"], "but in the record")
+    eq(schemas["kmallocResult"]["properties"]["cache"]["type"], ["string", "null"],
+       "nullable cache")
+    check("SLAB_POISON" in schemas["kmemCacheCreateArgs"]["properties"]["flags"]["items"]["enum"],
+          "slab flag names")
+    ks = paths["/v1/machines/{m}/kernel/ksize"]["get"]
+    check("400" in ks["summary"] and "INVALID_ARGUMENT" in ks["summary"], "ksize documents its 400")
     args = schemas["allocPagesArgs"]
     eq(sorted(args["required"]), ["gfp", "order"], "required args from the table")
     eq(args["properties"]["order"]["maximum"], 10, "order range from the table")
@@ -914,7 +1254,7 @@ def openapi_generated():
     for path, item in paths.items():
         for method in item:
             real = (path.replace("{m}", m).replace("{name}", "buddyinfo")
-                    .replace("{pfn}", "1"))
+                    .replace("{pfn}", "1").replace("{cache}", "kmalloc-64"))
             if method == "delete":
                 continue
             r = request(method.upper(), real, {} if method == "post" else None)
@@ -926,7 +1266,15 @@ def openapi_generated():
                     ("POST", "/v1/machines/{m}:check"), ("GET", "/v1/machines/{m}/digest"),
                     ("GET", "/v1/machines/{m}/proc/{name}"), ("GET", "/v1/machines/{m}/zones"),
                     ("GET", "/v1/machines/{m}/frames"), ("GET", "/v1/machines/{m}/frames/{pfn}"),
-                    ("GET", "/v1/openapi.json")):
+                    ("GET", "/v1/openapi.json"), ("GET", "/v1/machines/{m}/kmemCaches"),
+                    ("POST", "/v1/machines/{m}/kmemCaches"),
+                    ("GET", "/v1/machines/{m}/kmemCaches/{cache}"),
+                    ("DELETE", "/v1/machines/{m}/kmemCaches/{cache}"),
+                    ("POST", "/v1/machines/{m}/kmemCaches/{cache}:alloc"),
+                    ("POST", "/v1/machines/{m}/kmemCaches/{cache}:free"),
+                    ("POST", "/v1/machines/{m}/kmemCaches/{cache}:shrink"),
+                    ("GET", "/v1/machines/{m}/kernel/translate"),
+                    ("GET", "/v1/machines/{m}/kernel/ksize")):
         check((meth, p) in documented, "%s %s documented" % (meth, p))
     request("DELETE", "/v1/machines/" + m)
 
@@ -1018,6 +1366,25 @@ def readme_tour():
     check(re.search(r"allocated pfn [0-9]+", out), "tour allocated")
     check('"seq":2' in out, "tour digest after 2 ops")
     check('"ok":true' in out, "tour check ok")
+
+
+@test
+def readme_kernel_allocators():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    m = re.search(r"<!-- kernel:begin -->(.*?)<!-- kernel:end -->", readme, re.S)
+    check(m, "README has the kernel allocators example between markers")
+    script = "set -e\n" + "\n".join(re.findall(r"```sh\n(.*?)```", m.group(1), re.S))
+    p = subprocess.run(["sh", "-c", script], env=dict(os.environ, MMSIM=S.url),
+                       capture_output=True, timeout=60)
+    out = p.stdout.decode()
+    eq(p.returncode, 0, "example exit status (stderr %r)" % p.stderr.decode()[-500:])
+    eq(out.count('"error"'), 1, "exactly one error, the double free:\n" + out[-1500:])
+    check('"code":"EINVAL"' in out, "the double free is EINVAL")
+    check('{"size":64}' in out, "ksize")
+    check(re.search(r"^my_cache +32 +32 +128 +32 +1 :", out, re.M), "slabinfo row:\n" + out)
+    check('"kind":"vmalloc","mapped":true' in out, "vmalloc translation")
+    check(re.search(r"^0xffffc90000000000-0xffffc90000004000 +16384 pages=3 vmalloc", out,
+                    re.M), "vmallocinfo")
 
 
 def startup_error(args, env=None, want_rc=2, want=""):

@@ -8,6 +8,9 @@
 #include "api/ops.h"
 #include "tests/harness.h"
 
+#include <ctype.h>
+#include <stdarg.h>
+
 static json_t *tj(const char *text)
 {
 	json_error_t e;
@@ -18,7 +21,7 @@ static json_t *tj(const char *text)
 }
 
 static const char *const colours[] = {"red", "green", NULL};
-enum { A_N, A_SIZE, A_ADDR, A_GFP, A_COLOUR, A_LABEL, A_FLAG };
+enum { A_N, A_SIZE, A_ADDR, A_GFP, A_COLOUR, A_LABEL, A_FLAG, A_SLAB };
 static const struct api_arg demo_args[] = {
 	[A_N] = {"n", API_T_INT, true, -5, 5, 0, NULL, 0, "an int"},
 	[A_SIZE] = {"size", API_T_SIZE, false, 0, 0, 1u << 20, NULL, 0, "a size"},
@@ -27,10 +30,11 @@ static const struct api_arg demo_args[] = {
 	[A_COLOUR] = {"colour", API_T_ENUM, false, 0, 0, 0, colours, 1, "enum"},
 	[A_LABEL] = {"label", API_T_STRING, false, 0, 8, 0, NULL, 0, "string"},
 	[A_FLAG] = {"flag", API_T_BOOL, false, 0, 0, 0, NULL, 1, "bool"},
+	[A_SLAB] = {"slab", API_T_SLAB_FLAGS, false, 0, 0, 0, NULL, 0, "slab flags"},
 };
 static const struct api_op demo = {
-	"demo", "/demo", "a synthetic op", demo_args,
-	(int)(sizeof(demo_args) / sizeof(demo_args[0])), NULL, 0, NULL, NULL, NULL,
+	.name = "demo", .path = "/demo", .summary = "a synthetic op",
+	.args = demo_args, .nargs = (int)(sizeof(demo_args) / sizeof(demo_args[0])),
 };
 
 /*
@@ -58,7 +62,8 @@ TEST(ops_decode_every_type)
 	ASSERT_EQ_STR(decode("{\"n\": -5, \"size\": \"64K\", \"addr\": \"0x7f00\", "
 			     "\"gfp\": [\"GFP_KERNEL\", \"__GFP_ZERO\"], "
 			     "\"colour\": \"red\", \"label\": \"12345678\", "
-			     "\"flag\": false}", &a), "");
+			     "\"flag\": false, \"slab\": [\"SLAB_POISON\", "
+			     "\"SLAB_HWCACHE_ALIGN\"]}", &a), "");
 	ASSERT_EQ(a.v[A_N].i, -5);
 	ASSERT_EQ_U64(a.v[A_SIZE].u, 65536);
 	ASSERT_EQ_HEX(a.v[A_ADDR].u, 0x7f00);
@@ -66,7 +71,8 @@ TEST(ops_decode_every_type)
 	ASSERT_EQ(a.v[A_COLOUR].i, 0);
 	ASSERT_EQ_STR(a.v[A_LABEL].s, "12345678");
 	ASSERT_EQ(a.v[A_FLAG].i, 0);
-	ASSERT_EQ(a.present, 0x7f);
+	ASSERT_EQ_HEX(a.v[A_SLAB].flags, MM_SLAB_POISON | MM_SLAB_HWCACHE_ALIGN);
+	ASSERT_EQ(a.present, 0xff);
 
 	/* defaults for absent optional arguments */
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"op\": \"demo\"}", &a), "");
@@ -93,6 +99,9 @@ TEST(ops_decode_rejects_and_names_the_field)
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"label\": \"123456789\"}", &a), "label");
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"label\": \"a\\u0000b\"}", &a), "label");
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"flag\": 1}", &a), "flag");
+	ASSERT_EQ_STR(decode("{\"n\": 0, \"slab\": [\"SLAB_NOPE\"]}", &a), "slab");
+	ASSERT_EQ_STR(decode("{\"n\": 0, \"slab\": \"SLAB_POISON\"}", &a), "slab");
+	ASSERT_EQ_STR(decode("{\"n\": 0, \"slab\": [7]}", &a), "slab");
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"extra\": 1}", &a), "extra");
 	/* journal keys only with API_DECODE_JOURNAL */
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"seq\": 3}", &a), "seq");
@@ -181,7 +190,9 @@ TEST(ops_apply_status_classes)
 TEST(ops_error_shape)
 {
 	json_t *e = api_error_new(404, NULL, NULL, "no machine \"%s\"", "m-\xff");
-	char *s = json_dumps(api_error_wrap(json_incref(e)), JSON_COMPACT);
+	json_t *wrapped = api_error_wrap(json_incref(e));
+	char *s = json_dumps(wrapped, JSON_COMPACT);
+	json_decref(wrapped);
 	ASSERT_EQ_STR(s, "{\"error\":{\"code\":\"NOT_FOUND\",\"status\":404,"
 		      "\"message\":\"no machine \\\"m-?\\\"\",\"details\":{}}}");
 	free(s);
@@ -208,7 +219,11 @@ TEST(ops_openapi_from_the_table)
 	for (size_t i = 0; i < api_nops; i++) {
 		char path[160];
 		snprintf(path, sizeof(path), "/v1/machines/{m}%s", api_ops[i].path);
-		json_t *post = json_object_get(json_object_get(paths, path), "post");
+		char method[16];
+		snprintf(method, sizeof(method), "%s", api_op_method(&api_ops[i]));
+		for (char *c = method; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		json_t *post = json_object_get(json_object_get(paths, path), method);
 		ASSERT(post != NULL);
 		ASSERT_EQ_STR(json_string_value(json_object_get(post, "operationId")),
 			      api_ops[i].name);
@@ -216,5 +231,305 @@ TEST(ops_openapi_from_the_table)
 	json_t *get = json_object_get(json_object_get(paths, "/v1/things/{t}"), "get");
 	ASSERT(get != NULL);
 	ASSERT_EQ(json_array_size(json_object_get(get, "parameters")), 2);
+	/* a DELETE op route, with no body (its only argument is the path id) */
+	json_t *del = json_object_get(json_object_get(
+		paths, "/v1/machines/{m}/kmemCaches/{cache}"), "delete");
+	ASSERT(del != NULL);
+	ASSERT(json_object_get(del, "requestBody") == NULL);
+	ASSERT_EQ(json_array_size(json_object_get(del, "parameters")), 2);
+	json_t *schemas = json_object_get(json_object_get(doc, "components"),
+					  "schemas");
+	json_t *cache = json_object_get(json_object_get(json_object_get(
+		schemas, "kmallocResult"), "properties"), "cache");
+	char *t = json_dumps(json_object_get(cache, "type"), JSON_COMPACT);
+	ASSERT_EQ_STR(t, "[\"string\",\"null\"]");
+	free(t);
+	json_t *flags = json_object_get(json_object_get(json_object_get(
+		schemas, "kmemCacheCreateArgs"), "properties"), "flags");
+	ASSERT_EQ_STR(json_string_value(json_array_get(json_object_get(
+		json_object_get(flags, "items"), "enum"), 0)), "SLAB_HWCACHE_ALIGN");
+	ASSERT(json_object_get(schemas, "KmemCache") != NULL);
 	json_decref(doc);
+}
+
+/* ---- the kernel allocator ops ------------------------------------------------ */
+
+static struct mm_machine *machine_of(const char *arch, uint64_t memory)
+{
+	struct mm_config cfg;
+	struct mm_machine *m;
+	char err[200];
+
+	mm_config_default(&cfg);
+	cfg.arch = strcmp(arch, "i386") ? MM_ARCH_X86_64 : MM_ARCH_I386;
+	cfg.memory = memory;
+	if (mm_machine_create(&cfg, &m, err, sizeof(err)))
+		th_fail(__FILE__, __LINE__, "machine: %s", err);
+	return m;
+}
+
+/* Applies a record built with printf; answers the status with *res or *error set
+ * (the caller decrefs whichever is not NULL). */
+static int applyf(struct mm_machine *m, json_t **res, json_t **error,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int applyf(struct mm_machine *m, json_t **res, json_t **error,
+		  const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return apply(m, text, res, error);
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "(not a string)";
+}
+
+/* Expects a 4xx/422 with code and (for 400) the field; frees the error. */
+static void expect_err(int st, json_t *e, int want, const char *code,
+		       const char *field)
+{
+	ASSERT_EQ(st, want);
+	ASSERT_EQ_STR(jstr(e, "code"), code);
+	json_t *d = json_object_get(e, "details");
+	if (field)
+		ASSERT_EQ_STR(jstr(d, "field"), field);
+	json_decref(e);
+}
+
+/* call is an apply()/applyf() into &r, &e: its error is checked after it
+ * ran (a macro, so that e is read after the call, not before). */
+#define EXPECT_ERR(call, want, code, field)                                 \
+	do {                                                                 \
+		int st_ = (call);                                            \
+		expect_err(st_, e, want, code, field);                       \
+	} while (0)
+
+static void assert_consistent(const struct mm_machine *m)
+{
+	struct mm_violation v[4];
+	int n = mm_check(m, v, 4);
+	if (n)
+		th_fail(__FILE__, __LINE__, "%s: %s", v[0].invariant, v[0].detail);
+}
+
+TEST(ops_kmalloc_kfree)
+{
+	struct mm_machine *m = machine_of("x86_64", 64u << 20);
+	json_t *r, *e;
+	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX], addr[40];
+
+	ASSERT_EQ(apply(m, "{\"op\": \"kmalloc\", \"size\": 64, \"gfp\": "
+		  "[\"GFP_KERNEL\"]}", &r, &e), 200);
+	ASSERT_EQ(json_object_size(r), 2);
+	ASSERT_EQ_STR(jstr(r, "cache"), "kmalloc-64");
+	snprintf(addr, sizeof(addr), "%s", jstr(r, "addr"));
+	ASSERT(!strncmp(addr, "0xffff888", 9));
+	json_decref(r);
+	ASSERT_EQ(mm_ksize(m, strtoull(addr, NULL, 16)), 64);
+	/* a size with a unit, the dma type and a cpu */
+	ASSERT_EQ(apply(m, "{\"op\": \"kmalloc\", \"size\": \"1K\", \"gfp\": "
+		  "[\"GFP_KERNEL\", \"GFP_DMA\"], \"cpu\": 1}", &r, &e), 200);
+	ASSERT_EQ_STR(jstr(r, "cache"), "dma-kmalloc-1k");
+	json_decref(r);
+	/* kmalloc_large and size 0 have no cache */
+	ASSERT_EQ(apply(m, "{\"op\": \"kmalloc\", \"size\": \"16K\", \"gfp\": "
+		  "[\"GFP_KERNEL\"]}", &r, &e), 200);
+	ASSERT(json_is_null(json_object_get(r, "cache")));
+	char large[40];
+	snprintf(large, sizeof(large), "%s", jstr(r, "addr"));
+	json_decref(r);
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"kfree\", \"addr\": \"%s\"}",
+			 large), 200);
+	json_decref(r);
+	ASSERT_EQ(apply(m, "{\"op\": \"kmalloc\", \"size\": 0, \"gfp\": []}",
+		  &r, &e), 200);
+	ASSERT_EQ_STR(jstr(r, "addr"), "0x10");
+	ASSERT(json_is_null(json_object_get(r, "cache")));
+	json_decref(r);
+	/* errno results: over KMALLOC_MAX_SIZE */
+	EXPECT_ERR(apply(m, "{\"op\": \"kmalloc\", \"size\": \"8M\", \"gfp\": "
+		   "[\"GFP_KERNEL\"]}", &r, &e), 422, "ENOMEM", NULL);
+	/* 400s name the field */
+	EXPECT_ERR(apply(m, "{\"op\": \"kmalloc\", \"size\": "
+		   "\"9223372036854775808\", \"gfp\": []}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "size");
+	EXPECT_ERR(apply(m, "{\"op\": \"kmalloc\", \"size\": 8, \"gfp\": [], "
+		   "\"cpu\": 2}", &r, &e), 400, "INVALID_ARGUMENT", "cpu");
+	EXPECT_ERR(apply(m, "{\"op\": \"kmalloc\", \"gfp\": []}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "size");
+	EXPECT_ERR(apply(m, "{\"op\": \"kfree\", \"addr\": \"0xzz\"}", &r, &e),
+		   400, "INVALID_ARGUMENT", "addr");
+	/* kfree, then the double free: EINVAL and nothing changes */
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"kfree\", \"addr\": \"%s\"}",
+			 addr), 200);
+	ASSERT_EQ(json_object_size(r), 0);
+	json_decref(r);
+	mm_digest(m, d0);
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"kfree\", \"addr\": \"%s\"}",
+			  addr), 422, "EINVAL", NULL);
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+	/* kfree(NULL) is a no-op */
+	ASSERT_EQ(apply(m, "{\"op\": \"kfree\", \"addr\": 0}", &r, &e), 200);
+	json_decref(r);
+	assert_consistent(m);
+	mm_machine_destroy(m);
+}
+
+TEST(ops_kmem_cache_life_cycle)
+{
+	struct mm_machine *m = machine_of("x86_64", 64u << 20);
+	json_t *r, *e;
+	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX], addr[40];
+
+	ASSERT_EQ(apply(m, "{\"op\": \"kmemCacheCreate\", \"name\": \"demo\", "
+		  "\"size\": 100, \"flags\": [\"SLAB_HWCACHE_ALIGN\"]}", &r, &e),
+		  200);
+	ASSERT_EQ_STR(jstr(r, "name"), "demo");
+	ASSERT_EQ(json_integer_value(json_object_get(r, "object_size")), 100);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "size")), 128);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "align")), 64);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "objects_per_slab")), 32);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "pages_per_slab")), 1);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "num_objs")), 0);
+	ASSERT_EQ_STR(json_string_value(json_array_get(json_object_get(r, "flags"),
+						       0)), "SLAB_HWCACHE_ALIGN");
+	ASSERT(json_is_false(json_object_get(r, "builtin")));
+	json_decref(r);
+	/* the name is taken: EEXIST is the kernel's answer (422, not 409) */
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheCreate\", \"name\": \"demo\", "
+		   "\"size\": 8}", &r, &e), 422, "EEXIST", NULL);
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheCreate\", \"name\": "
+		   "\"kmalloc-64\", \"size\": 8}", &r, &e), 422, "EEXIST", NULL);
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheCreate\", \"name\": \"z\", "
+		   "\"size\": 0}", &r, &e), 422, "EINVAL", NULL);
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheCreate\", \"name\": \"z\", "
+		   "\"size\": 8, \"align\": 24}", &r, &e), 422, "EINVAL", NULL);
+	static const char *const bad_names[] = {"\"\"", "\"a/b\"", "\"a:b\"",
+						 "\"a b\"", "\"\\u00e9\"",
+						 "\"0123456789012345678901234567890123\"",
+						 "7"};
+	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++)
+		EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"kmemCacheCreate\", "
+				  "\"name\": %s, \"size\": 8}", bad_names[i]),
+			   400, "INVALID_ARGUMENT", "name");
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheCreate\", \"name\": \"z\", "
+		   "\"size\": 8, \"flags\": [\"SLAB_NOPE\"]}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "flags");
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheCreate\", \"name\": \"z\", "
+		   "\"size\": \"8G\"}", &r, &e), 400, "INVALID_ARGUMENT", "size");
+
+	/* alloc, then destroy while the object lives: EBUSY */
+	ASSERT_EQ(apply(m, "{\"op\": \"kmemCacheAlloc\", \"cache\": \"demo\", "
+		  "\"gfp\": [\"GFP_KERNEL\"]}", &r, &e), 200);
+	snprintf(addr, sizeof(addr), "%s", jstr(r, "addr"));
+	json_decref(r);
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheDestroy\", \"cache\": \"demo\"}",
+			 &r, &e), 422, "EBUSY", NULL);
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheDestroy\", \"cache\": "
+		   "\"kmalloc-64\"}", &r, &e), 422, "EPERM", NULL);
+	/* kfree of a kmem_cache_alloc object, a free into the wrong cache */
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"kfree\", \"addr\": \"%s\"}",
+			  addr), 422, "EINVAL", NULL);
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"kmemCacheFree\", \"cache\": "
+			  "\"kmalloc-128\", \"addr\": \"%s\"}", addr), 422,
+		   "EINVAL", NULL);
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"kmemCacheFree\", \"cache\": "
+			 "\"demo\", \"addr\": \"%s\", \"cpu\": 1}", addr), 200);
+	json_decref(r);
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"kmemCacheFree\", \"cache\": "
+			  "\"demo\", \"addr\": \"%s\"}", addr), 422, "EINVAL",
+		   NULL);
+	/* an unknown cache: 404 naming it, nothing applied */
+	mm_digest(m, d0);
+	int st = apply(m, "{\"op\": \"kmemCacheAlloc\", \"cache\": \"nope\", "
+		       "\"gfp\": []}", &r, &e);
+	ASSERT_EQ(st, 404);
+	ASSERT_EQ_STR(jstr(e, "code"), "NOT_FOUND");
+	ASSERT_EQ_STR(jstr(json_object_get(e, "details"), "cache"), "nope");
+	ASSERT_CONTAINS(jstr(e, "message"), "nope");
+	json_decref(e);
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheShrink\", \"cache\": \"nope\"}",
+			 &r, &e), 404, "NOT_FOUND", NULL);
+	/* a 400 of a known cache is still a 400 (cpu), a 404 wins over it */
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheAlloc\", \"cache\": \"demo\", "
+		   "\"gfp\": [], \"cpu\": 9}", &r, &e), 400, "INVALID_ARGUMENT",
+		   "cpu");
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+	/* shrink gives the (now empty) cpu slab back: one page */
+	ASSERT_EQ(apply(m, "{\"op\": \"kmemCacheShrink\", \"cache\": \"demo\"}",
+			&r, &e), 200);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "freed")), 1);
+	json_decref(r);
+	ASSERT_EQ(apply(m, "{\"op\": \"kmemCacheDestroy\", \"cache\": \"demo\"}",
+			&r, &e), 200);
+	ASSERT_EQ(json_object_size(r), 0);
+	json_decref(r);
+	ASSERT_EQ(mm_kmem_cache_lookup(m, "demo"), -MM_ENOENT);
+	EXPECT_ERR(apply(m, "{\"op\": \"kmemCacheDestroy\", \"cache\": \"demo\"}",
+			 &r, &e), 404, "NOT_FOUND", NULL);
+	assert_consistent(m);
+	mm_machine_destroy(m);
+}
+
+TEST(ops_vmalloc_kmap)
+{
+	struct mm_machine *m = machine_of("x86_64", 64u << 20);
+	json_t *r, *e;
+	char addr[40];
+
+	ASSERT_EQ(apply(m, "{\"op\": \"vmalloc\", \"size\": \"10K\"}", &r, &e),
+		  200);
+	snprintf(addr, sizeof(addr), "%s", jstr(r, "addr"));
+	ASSERT_EQ_STR(addr, "0xffffc90000000000");
+	json_decref(r);
+	ASSERT_EQ(m->nr_vm_areas, 1);
+	ASSERT_EQ(m->vm_areas[0].nr_pages, 3);
+	EXPECT_ERR(apply(m, "{\"op\": \"vmalloc\", \"size\": 0}", &r, &e), 422,
+		   "EINVAL", NULL);
+	EXPECT_ERR(apply(m, "{\"op\": \"vmalloc\", \"size\": \"1G\"}", &r, &e),
+		   422, "ENOMEM", NULL);
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"vfree\", \"addr\": \"%s\"}",
+			 addr), 200);
+	json_decref(r);
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"vfree\", \"addr\": \"%s\"}",
+			  addr), 422, "EINVAL", NULL);
+	/* kmap of a lowmem frame is its direct-map address */
+	ASSERT_EQ(apply(m, "{\"op\": \"kmap\", \"pfn\": 4096}", &r, &e), 200);
+	ASSERT_EQ_STR(jstr(r, "addr"), "0xffff888001000000");
+	json_decref(r);
+	ASSERT_EQ(apply(m, "{\"op\": \"kunmap\", \"addr\": "
+		  "\"0xffff888001000000\"}", &r, &e), 200);
+	json_decref(r);
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"kmap\", \"pfn\": %u}",
+			  m->nr_pfns), 400, "INVALID_ARGUMENT", "pfn");
+	EXPECT_ERR(apply(m, "{\"op\": \"kmap\", \"pfn\": 0}", &r, &e), 422,
+		   "EINVAL", NULL); /* pfn 0 is a hole */
+	EXPECT_ERR(apply(m, "{\"op\": \"kunmap\", \"addr\": 4096}", &r, &e),
+		   422, "EINVAL", NULL);
+	assert_consistent(m);
+	mm_machine_destroy(m);
+
+	/* i386 with HighMem: a pkmap slot, kunmap once per kmap */
+	m = machine_of("i386", 1u << 30);
+	uint32_t high = (900u << 20) >> MM_PAGE_SHIFT;
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"kmap\", \"pfn\": %u}", high),
+		  200);
+	snprintf(addr, sizeof(addr), "%s", jstr(r, "addr"));
+	ASSERT(!strncmp(addr, "0xff8", 5));
+	json_decref(r);
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"kunmap\", \"addr\": \"%s\"}",
+			 addr), 200);
+	json_decref(r);
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"kunmap\", \"addr\": \"%s\"}",
+			  addr), 422, "EINVAL", NULL);
+	assert_consistent(m);
+	mm_machine_destroy(m);
 }
