@@ -15,7 +15,8 @@
  *   buddy-orphan     every PG_buddy frame is on a free list
  *   buddy-overlap    a frame belongs to at most one free block / pcp list /
  *                    allocation, and never to a reserved frame
- *   buddy-unmerged   no free block has a free, mergeable buddy of its order
+ *   buddy-unmerged   below pageblock order, no free block has a free buddy
+ *                    of its order
  *   free-count       nr_free, free_area.nr_free, highatomic and block
  *                    counters equal the recount
  *   pcp-count        pcp->count equals its lists; pcp frames are PG_pcp
@@ -50,7 +51,9 @@
  *                    an in-order walk of the tree
  *   vma-tree         every tree node's height is right and its children's
  *                    heights differ by at most one
- *   vma-mergeable    no two neighbours could have been one VMA
+ *   vma-mergeable    no two neighbours could have been one VMA (but the
+ *                    heap's first VMA and the bss below it: brk() never
+ *                    merges below start_brk, exec leaves them apart)
  *   vma-counts       map_count, total_vm, locked_vm and Committed_AS
  *                    equal the recount
  *   task-objects     every live task holds a task_struct, its mm an
@@ -122,6 +125,12 @@ static bool mm__walk(struct mm__checker *c, const struct mm_plist *l,
 	return true;
 }
 
+/* An empty list that is well formed: nothing to walk or to name. */
+static bool mm__plist_empty(const struct mm_plist *l)
+{
+	return l->head == MM_NIL && l->tail == MM_NIL && l->count == 0;
+}
+
 static void mm__claim(struct mm__checker *c, uint32_t pfn, uint32_t nr,
 		      uint8_t owner, const char *what)
 {
@@ -176,24 +185,20 @@ static void mm__check_free_block(struct mm__checker *c, uint32_t pfn, void *arg)
 		mm__report(c, "refcount", "free block %u has refcount %d", pfn,
 			   p->refcount);
 	f->pages += nr;
-	/* buddy-unmerged: the buddy must not be a free, mergeable block of
-	 * the same order. */
-	if (f->order < MM_MAX_ORDER) {
+	/* buddy-unmerged: the buddy must not be a free block of the same
+	 * order.  Only below pageblock order: from there up Linux can leave
+	 * two free buddies apart, e.g. when unreserve_highatomic_pageblock()
+	 * hands a free HighAtomic block to another type next to its free
+	 * buddy (it moves the block between lists, nothing merges them). */
+	if (f->order < (unsigned)m->pageblock_order) {
 		uint32_t b = pfn ^ nr;
 		if (b >= f->z->start_pfn && b < f->z->start_pfn + f->z->spanned) {
 			const struct mm_page *bp = &m->pages[b];
-			if (mm_page_test(bp, MM_PG_buddy) && bp->private == f->order) {
-				int bmt = mm_pageblock_migratetype(m, b);
-				bool mergeable = f->order < (unsigned)m->pageblock_order ||
-						 bmt == f->mt ||
-						 (bmt < MM_MIGRATE_PCPTYPES &&
-						  f->mt < MM_MIGRATE_PCPTYPES);
-				if (mergeable && pfn < b)
-					mm__report(c, "buddy-unmerged", "free "
-						   "blocks %u and %u of order %u "
-						   "were not merged", pfn, b,
-						   f->order);
-			}
+			if (mm_page_test(bp, MM_PG_buddy) &&
+			    bp->private == f->order && pfn < b)
+				mm__report(c, "buddy-unmerged", "free blocks %u "
+					   "and %u of order %u were not merged",
+					   pfn, b, f->order);
 		}
 	}
 }
@@ -276,9 +281,13 @@ static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
 		for (int t = 0; t < MM_MIGRATE_TYPES; t++) {
 			const struct mm_plist *l = &z->free_area[o].free_list[t];
 			struct mm__free_ctx f = {z, (unsigned)o, t, 0};
-			snprintf(what, sizeof(what), "zone %s free_list[%d][%s]",
-				 z->name, o, mm_migratetype_names[t]);
-			mm__walk(c, l, what, mm__check_free_block, &f);
+			/* Named only when there is something to walk: the
+			 * formatting was a tenth of a check. */
+			if (!mm__plist_empty(l)) {
+				snprintf(what, sizeof(what), "zone %s free_list[%d][%s]",
+					 z->name, o, mm_migratetype_names[t]);
+				mm__walk(c, l, what, mm__check_free_block, &f);
+			}
 			blocks += l->count;
 			if (t != MM_MIGRATE_ISOLATE)
 				free_pages += f.pages;
@@ -307,6 +316,8 @@ static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
 		const struct mm_pcp *pcp = &z->pcp[cpu];
 		struct mm__pcp_ctx pc = {z, 0};
 		for (int t = 0; t < MM_MIGRATE_PCPTYPES; t++) {
+			if (mm__plist_empty(&pcp->lists[t]))
+				continue;
 			snprintf(what, sizeof(what), "zone %s cpu %d pcp[%s]",
 				 z->name, cpu, mm_migratetype_names[t]);
 			mm__walk(c, &pcp->lists[t], what, mm__check_pcp_page, &pc);
@@ -324,36 +335,88 @@ enum { SEEN_NONE, SEEN_CPU, SEEN_CPU_PARTIAL, SEEN_PARTIAL };
 #define MM__SEEN_CPU(seen) ((seen) >> 2)
 _Static_assert(MM_MAX_CPUS <= 64, "cpu does not fit a seen mark");
 
+/* Walks one partial list of cache s, the list of cpu or node idx (its
+ * name is only formatted for a report: checks run after every step). */
 static void mm__check_slab_list(struct mm__checker *c, const struct mm_slab_list *l,
-				uint8_t *seen, uint8_t mark, uint32_t cache,
-				const char *what)
+				uint8_t *seen, uint8_t mark,
+				const struct mm_kmem_cache *s, const char *owner,
+				int idx)
 {
 	const struct mm_machine *m = c->m;
 	uint32_t prev = MM_NIL, id = l->head, n = 0;
 
 	while (id != MM_NIL) {
 		if (id >= m->nr_slabs || n > l->count) {
-			mm__report(c, "list-links", "%s: slab chain runs past its "
-				   "count %u", what, l->count);
+			mm__report(c, "list-links", "cache %s %s %d partial: slab "
+				   "chain runs past its count %u", s->name, owner,
+				   idx, l->count);
 			return;
 		}
 		const struct mm_slab *sl = &m->slabs[id];
 		if (sl->prev != prev) {
-			mm__report(c, "list-links", "%s: slab %u has prev %u, "
-				   "expected %u", what, id, sl->prev, prev);
+			mm__report(c, "list-links", "cache %s %s %d partial: slab "
+				   "%u has prev %u, expected %u", s->name, owner,
+				   idx, id, sl->prev, prev);
 			return;
 		}
-		if (sl->pfn == MM_NIL || sl->cache != cache || seen[id])
-			mm__report(c, "slab-state", "%s holds slab %u (free record, "
-				   "other cache or listed twice)", what, id);
+		if (sl->pfn == MM_NIL || sl->cache != s->id || seen[id])
+			mm__report(c, "slab-state", "cache %s %s %d partial holds "
+				   "slab %u (free record, other cache or listed "
+				   "twice)", s->name, owner, idx, id);
 		seen[id] = mark;
 		prev = id;
 		id = sl->next;
 		n++;
 	}
 	if (l->tail != prev || n != l->count)
-		mm__report(c, "list-links", "%s: walked %u slabs, list says %u",
-			   what, n, l->count);
+		mm__report(c, "list-links", "cache %s %s %d partial: walked %u "
+			   "slabs, list says %u", s->name, owner, idx, n, l->count);
+}
+
+/*
+ * The first byte of a free object that is not POISON_FREE (0x6b; the last
+ * byte POISON_END, 0xa5), or size if it is all poison.  With every cache
+ * poisoned in debug builds this scan is most of a check, so it compares
+ * words and blocks, not bytes (see below).
+ */
+#define MM__P 0x6b6b6b6b6b6b6b6bull
+#define MM__P8 MM__P, MM__P, MM__P, MM__P, MM__P, MM__P, MM__P, MM__P
+static const uint64_t mm__poison_block[64] = {
+	MM__P8, MM__P8, MM__P8, MM__P8, MM__P8, MM__P8, MM__P8, MM__P8,
+};
+#undef MM__P8
+#undef MM__P
+
+static uint32_t mm__poison_mismatch(const uint8_t *o, uint32_t size)
+{
+	uint32_t n = size - 1;   /* the bytes that must be POISON_FREE */
+	bool ok = o[n] == 0xa5;
+
+	/* Small objects a word at a time (the last word overlapping), big
+	 * ones by memcmp() (vectorized in libc) in blocks; the byte that
+	 * differs is looked for only when something does. */
+	if (ok && n < 8) {
+		for (uint32_t k = 0; k < n && ok; k++)
+			ok = o[k] == 0x6b;
+	} else if (ok && n <= 128) {
+		uint64_t w;
+		for (uint32_t k = 0; k + 8 <= n && ok; k += 8) {
+			memcpy(&w, o + k, sizeof(w));
+			ok = w == mm__poison_block[0];
+		}
+		memcpy(&w, o + n - 8, sizeof(w));
+		ok = ok && w == mm__poison_block[0];
+	} else if (ok) {
+		for (uint32_t k = 0; k < n && ok; k += sizeof(mm__poison_block))
+			ok = memcmp(o + k, mm__poison_block,
+				    MM_MIN(n - k, sizeof(mm__poison_block))) == 0;
+	}
+	if (ok)
+		return size;
+	for (uint32_t k = 0; k < n; k++)
+		if (o[k] != 0x6b)
+			return k;
+	return n;
 }
 
 static void mm__check_slabs(struct mm__checker *c)
@@ -361,7 +424,6 @@ static void mm__check_slabs(struct mm__checker *c)
 	const struct mm_machine *m = c->m;
 	uint8_t *seen = calloc(m->nr_slabs ? m->nr_slabs : 1, 1);
 	int64_t pages[MM_MAX_NODES][2] = {{0}};
-	char what[96];
 
 	if (!seen)
 		return;
@@ -380,18 +442,13 @@ static void mm__check_slabs(struct mm__checker *c)
 				else
 					seen[id] = (uint8_t)(SEEN_CPU | cpu << 2);
 			}
-			snprintf(what, sizeof(what), "cache %s cpu %d partial",
-				 s->name, cpu);
 			mm__check_slab_list(c, &s->cpu[cpu].partial, seen,
 					    (uint8_t)(SEEN_CPU_PARTIAL | cpu << 2),
-					    s->id, what);
+					    s, "cpu", cpu);
 		}
-		for (int n = 0; n < m->nr_nodes; n++) {
-			snprintf(what, sizeof(what), "cache %s node %d partial",
-				 s->name, n);
+		for (int n = 0; n < m->nr_nodes; n++)
 			mm__check_slab_list(c, &s->node[n].partial, seen,
-					    SEEN_PARTIAL, s->id, what);
-		}
+					    SEEN_PARTIAL, s, "node", n);
 	}
 	uint64_t nr_slabs[MM_SLAB_MAX_CACHES][MM_MAX_NODES];
 	uint64_t nr_objs[MM_SLAB_MAX_CACHES][MM_MAX_NODES];
@@ -439,14 +496,11 @@ static void mm__check_slabs(struct mm__checker *c)
 			}
 			if (sl->shadow) {
 				const uint8_t *o = sl->shadow + (size_t)idx * s->object_size;
-				for (uint32_t k = 0; k < s->object_size; k++)
-					if (o[k] != (k + 1 < s->object_size ? 0x6b : 0xa5)) {
-						mm__report(c, "slab-poison", "slab %u of "
-							   "%s: free object %u byte %u "
-							   "is 0x%02x", id, s->name,
-							   idx, k, o[k]);
-						break;
-					}
+				uint32_t k = mm__poison_mismatch(o, s->object_size);
+				if (k < s->object_size)
+					mm__report(c, "slab-poison", "slab %u of %s: "
+						   "free object %u byte %u is 0x%02x",
+						   id, s->name, idx, k, o[k]);
 			}
 			nfree++;
 		}
@@ -683,7 +737,8 @@ static void mm__check_mms(struct mm__checker *c)
 			    mm__vma_flags_mergeable(pv, v->flags, v->file) &&
 			    mm__anon_vma_compatible(pv->anon_vma, v->anon_vma) &&
 			    pv->pgoff + ((pv->end - pv->start) >> MM_PAGE_SHIFT) == v->pgoff &&
-			    !(v->file & 0x80000000u))
+			    !(v->file & 0x80000000u) &&
+			    !(v->start == mm->start_brk && !v->file))
 				mm__report(c, "vma-mergeable", "mm %u: [0x%llx, 0x%llx) and "
 					   "[0x%llx, 0x%llx) could be one VMA", mi,
 					   (unsigned long long)pv->start,

@@ -607,6 +607,23 @@ int mm_munlock(struct mm_machine *m, int pid, uint64_t addr, uint64_t len);
 /* brk(): answers the new break, or the old one when refused (Linux). */
 int mm_brk(struct mm_machine *m, int pid, uint64_t addr, uint64_t *out);
 
+/*
+ * exec of a static ELF image (engine/exec.c): ELF64/EM_X86_64 on x86_64,
+ * ELF32/EM_386 on i386, ET_EXEC or ET_DYN without PT_INTERP.  Replaces the
+ * process's address space with the image's segments, bss, vDSO and stack
+ * as Linux's load_elf_binary() lays them out (argv = [path], no envp); the
+ * task, pid and name stay.  All or nothing: -MM_ENOEXEC for an image that
+ * cannot be loaded (malformed, other arch, dynamically linked),
+ * -MM_ENOMEM, -MM_ESRCH, and the old address space is untouched.  out
+ * (may be NULL) gets the entry point, the brk start and the initial stack
+ * pointer.  The image bytes are only read during the call.
+ */
+struct mm_exec_result {
+	uint64_t entry, start_brk, stack;
+};
+int mm_exec(struct mm_machine *m, int pid, const uint8_t *image, size_t len,
+	    struct mm_exec_result *out);
+
 /* The first VMA with end > addr (find_vma), or NULL. */
 const struct mm_vma *mm_find_vma(const struct mm_machine *m,
 				 const struct mm_mm *mm, uint64_t addr);

@@ -15,6 +15,10 @@
 #define MM_PMD_SIZE (1ull << 21)
 #define MM_MMAP_MIN_ADDR 4096ull          /* vm.mmap_min_addr of the host */
 #define MM_STACK_GUARD_GAP (256ull << MM_PAGE_SHIFT)
+/* prot bits only mprotect() looks at (uapi asm-generic/mman-common.h) */
+#define MM__PROT_SEM 0x8
+#define MM__PROT_GROWSDOWN 0x01000000
+#define MM__PROT_GROWSUP 0x02000000
 
 static uint64_t mm__page_align(uint64_t x)
 {
@@ -69,11 +73,12 @@ void mm__vm_unacct(struct mm_machine *m, int64_t pages)
 	m->committed -= pages;
 }
 
-/* vm_stat_account() */
+/* vm_stat_account(): is_exec_mapping() is executable, not writable and not
+ * stack (VM_STACK is VM_GROWSDOWN on x86) — shared or not. */
 void mm__vm_stat_account(struct mm_mm *mm, uint64_t flags, int64_t pages)
 {
 	mm->total_vm += (uint64_t)pages;
-	if ((flags & (MM_VM_WRITE | MM_VM_SHARED | MM_VM_EXEC)) == MM_VM_EXEC)
+	if ((flags & (MM_VM_WRITE | MM_VM_GROWSDOWN | MM_VM_EXEC)) == MM_VM_EXEC)
 		mm->exec_vm += (uint64_t)pages;
 	else if (flags & MM_VM_GROWSDOWN)
 		mm->stack_vm += (uint64_t)pages;
@@ -168,7 +173,7 @@ static uint64_t mm__vm_start_gap(const struct mm_vma *v)
 
 /* unmapped_area_topdown(): the highest free range of len bytes below high
  * and above low, aligned to align_mask around align_offset, leaving
- * start_gap below it (a growsdown mapping's guard).  Gaps are bounded by
+ * start_gap below it (a shadow stack's guard page).  Gaps are bounded by
  * each VMA's vm_start_gap() above and end below.  Returns the address or
  * -ENOMEM as uint64_t. */
 static uint64_t mm__unmapped_area_topdown(const struct mm_machine *m,
@@ -225,7 +230,10 @@ static uint64_t mm__get_unmapped_area(const struct mm_machine *m,
 				return addr;
 		}
 	}
-	uint64_t start_gap = (vm_flags & MM_VM_GROWSDOWN) ? MM_STACK_GUARD_GAP : 0;
+	/* stack_guard_placement(): only VM_SHADOW_STACK mappings keep a gap
+	 * below them; a new MAP_GROWSDOWN mapping does not (its guard gap
+	 * is honoured later, by the searches of mappings placed below it). */
+	uint64_t start_gap = 0;
 	/* Hint-less private anonymous mappings of a PMD multiple are THP
 	 * aligned (CONFIG_TRANSPARENT_HUGEPAGE, 64-bit only). */
 	bool thp = m->cfg.arch == MM_ARCH_X86_64 && !addr &&
@@ -386,27 +394,37 @@ int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	uint64_t pgoff = offset >> MM_PAGE_SHIFT;
 	if (!len)
 		return -MM_EINVAL;
-	if (!(flags & MM_MAP_FIXED) && addr) {
-		addr &= ~(uint64_t)(MM_PAGE_SIZE - 1);
-		if (addr < MM_MMAP_MIN_ADDR)
-			addr = mm__page_align(MM_MMAP_MIN_ADDR);
-	}
-	if (len > UINT64_MAX - MM_PAGE_SIZE)
-		return -MM_ENOMEM;
-	len = mm__page_align(len);
-	if (pgoff + (len >> MM_PAGE_SHIFT) < pgoff)
-		return -MM_EOVERFLOW;
-	if (mm->map_count > (uint32_t)m->cfg.max_map_count)
-		return -MM_ENOMEM;
+	/* MAP_FIXED_NOREPLACE is MAP_FIXED for everything but EEXIST — its
+	 * address is not a hint to round (do_mmap() sets MAP_FIXED first). */
 	if (flags & MM_MAP_FIXED_NOREPLACE)
 		flags |= MM_MAP_FIXED;
-	if (prot & ~(MM_PROT_READ | MM_PROT_WRITE | MM_PROT_EXEC))
-		return -MM_EINVAL;
+	if (!(flags & MM_MAP_FIXED)) {
+		/* round_hint_to_min(): a hint below the first page is no hint */
+		addr &= ~(uint64_t)(MM_PAGE_SIZE - 1);
+		if (addr && addr < MM_MMAP_MIN_ADDR)
+			addr = mm__page_align(MM_MMAP_MIN_ADDR);
+	}
+	len = mm__page_align(len); /* wraps to 0 past the top, as Linux */
+	if (!len)
+		return -MM_ENOMEM;
+	/* Offset overflow, in unsigned long: on i386 the page offset of
+	 * mmap2() is 32 bits (glibc refuses byte offsets of 2^44 and more
+	 * with EINVAL before the syscall). */
+	if (m->cfg.arch == MM_ARCH_I386) {
+		if (pgoff > UINT32_MAX)
+			return -MM_EINVAL;
+		if ((uint32_t)(pgoff + (len >> MM_PAGE_SHIFT)) < (uint32_t)pgoff)
+			return -MM_EOVERFLOW;
+	} else if (pgoff + (len >> MM_PAGE_SHIFT) < pgoff) {
+		return -MM_EOVERFLOW;
+	}
+	if (mm->map_count > (uint32_t)m->cfg.max_map_count)
+		return -MM_ENOMEM;
+	/* Linux does not validate prot here: calc_vm_prot_bits() keeps
+	 * PROT_READ/WRITE/EXEC and ignores every other bit. */
 	uint64_t vm_flags = mm__calc_vm_flags(prot, flags) | mm->def_flags |
 			    MM_VM_MAYREAD | MM_VM_MAYWRITE | MM_VM_MAYEXEC;
 	int type = flags & MM_MAP_TYPE;
-	if (type != MM_MAP_SHARED && type != MM_MAP_PRIVATE)
-		return -MM_EINVAL;
 	uint64_t a = mm__get_unmapped_area(m, mm, addr, len, 0, flags, vm_flags);
 	if (a >= (uint64_t)-4095)
 		return (int)(int64_t)a;
@@ -415,14 +433,19 @@ int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 		if (id != MM_NIL && m->vmas[id].start < a + len)
 			return -MM_EEXIST;
 	}
+	/* The map type is judged after placement (do_mmap()'s switch):
+	 * neither MAP_SHARED nor MAP_PRIVATE is EINVAL, but only once
+	 * ENOMEM/EINVAL of the address and EEXIST had their say. */
 	uint32_t shm = 0;
 	if (type == MM_MAP_SHARED) {
 		if (vm_flags & MM_VM_GROWSDOWN)
 			return -MM_EINVAL;
 		pgoff = 0;
 		vm_flags |= MM_VM_SHARED | MM_VM_MAYSHARE;
-	} else {
+	} else if (type == MM_MAP_PRIVATE) {
 		pgoff = a >> MM_PAGE_SHIFT;
+	} else {
+		return -MM_EINVAL;
 	}
 	if ((flags & MM_MAP_NORESERVE) && m->cfg.overcommit != MM_OVERCOMMIT_NEVER)
 		vm_flags |= MM_VM_NORESERVE;
@@ -565,21 +588,36 @@ int mm_mprotect(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 
 	if (!mm)
 		return -MM_ESRCH;
+	int grows = prot & (MM__PROT_GROWSDOWN | MM__PROT_GROWSUP);
+	prot &= ~(MM__PROT_GROWSDOWN | MM__PROT_GROWSUP);
+	if (grows == (MM__PROT_GROWSDOWN | MM__PROT_GROWSUP))
+		return -MM_EINVAL;
 	if (addr & (MM_PAGE_SIZE - 1))
 		return -MM_EINVAL;
 	if (!len)
 		return 0;
-	if (len > UINT64_MAX - MM_PAGE_SIZE)
-		return -MM_ENOMEM;
-	len = mm__page_align(len);
+	len = mm__page_align(len); /* wraps to 0 past the top, as Linux */
 	uint64_t end = addr + len;
 	if (end <= addr)
 		return -MM_ENOMEM;
-	if (prot & ~(MM_PROT_READ | MM_PROT_WRITE | MM_PROT_EXEC))
+	/* arch_validate_prot(): PROT_SEM is accepted (and ignored). */
+	if (prot & ~(MM_PROT_READ | MM_PROT_WRITE | MM_PROT_EXEC | MM__PROT_SEM))
 		return -MM_EINVAL;
+	prot &= ~MM__PROT_SEM;
 	uint32_t id = mm__find_vma(m, mm, addr);
-	if (id == MM_NIL || m->vmas[id].start > addr)
+	if (id == MM_NIL || m->vmas[id].start >= end)
 		return -MM_ENOMEM;
+	if (grows & MM__PROT_GROWSDOWN) {
+		/* PROT_GROWSDOWN: the change reaches down to the start of the
+		 * first VMA of the range, which must grow down. */
+		addr = m->vmas[id].start;
+		if (!(m->vmas[id].flags & MM_VM_GROWSDOWN))
+			return -MM_EINVAL;
+	} else if (m->vmas[id].start > addr) {
+		return -MM_ENOMEM;
+	} else if (grows & MM__PROT_GROWSUP) {
+		return -MM_EINVAL; /* x86 has no VM_GROWSUP */
+	}
 	/* Each VMA of the range in turn; a hole ends the walk with ENOMEM,
 	 * leaving the VMAs before it changed (Linux's partial effect). */
 	uint64_t nstart = addr;
@@ -639,7 +677,7 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 		newflags |= MM_VM_DONTCOPY;
 		break;
 	case 11:
-		if (v->flags & MM_VM_IO)
+		if (v->flags & MM_VM_SPECIAL)
 			return -MM_EINVAL;
 		newflags &= ~MM_VM_DONTCOPY;
 		break;
@@ -658,8 +696,11 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 	if (newflags == v->flags)
 		return 0;
 	uint32_t nid = mm__vma_modify(m, mm, id, start, end, newflags, cpu);
+	/* madvise_vma_behavior(): "madvise() returns EAGAIN if kernel
+	 * resources, such as slab, are temporarily unavailable" — a split
+	 * refused at max_map_count included. */
 	if (nid == MM_NIL)
-		return -MM_ENOMEM;
+		return -MM_EAGAIN;
 	*covering = nid;
 	return 0;
 }
@@ -676,7 +717,7 @@ int mm_madvise(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 		return -MM_EINVAL;
 	if (addr & (MM_PAGE_SIZE - 1))
 		return -MM_EINVAL;
-	uint64_t alen = len > UINT64_MAX - MM_PAGE_SIZE ? 0 : mm__page_align(len);
+	uint64_t alen = mm__page_align(len); /* wraps to 0, as PAGE_ALIGN */
 	if (len && !alen)
 		return -MM_EINVAL;
 	uint64_t end = addr + alen;
@@ -722,9 +763,9 @@ static int mm__lock_range(struct mm_machine *m, int pid, uint64_t addr,
 
 	if (!mm)
 		return -MM_ESRCH;
+	/* do_mlock(): PAGE_ALIGN(len + offset) in unsigned long, so a length
+	 * that wraps past the top becomes 0 and locks nothing (answer 0). */
 	uint64_t off = addr & (MM_PAGE_SIZE - 1);
-	if (len > UINT64_MAX - MM_PAGE_SIZE - off)
-		return -MM_ENOMEM;
 	len = mm__page_align(len + off);
 	uint64_t start = addr - off, end = start + len;
 	if (end < start)
@@ -818,7 +859,10 @@ int mm_brk(struct mm_machine *m, int pid, uint64_t brk, uint64_t *out)
 		return 0;
 	uint32_t prev = mm__find_vma_before(m, mm, oldbrk);
 	struct mm_vma *pv = mm__vma(m, prev);
-	if (pv && pv->start >= mm->start_brk &&
+	/* brkvma = vma_prev_limit(&vmi, mm->start_brk): the VMA below oldbrk
+	 * if it reaches above start_brk; do_brk_flags() extends it when it
+	 * ends at oldbrk and can_vma_merge_after() agrees. */
+	if (pv && pv->end > mm->start_brk &&
 	    mm__can_merge_after(pv, oldbrk, flags | MM_VM_SOFTDIRTY, 0, 0,
 				oldbrk >> MM_PAGE_SHIFT)) {
 		pv->end = newbrk;

@@ -140,7 +140,13 @@ static void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm)
 		unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 8 : 28;
 		rnd = (mm_env_random(&m->env) & ((1ull << bits) - 1)) << MM_PAGE_SHIFT;
 	}
-	uint64_t gap = MM_STACK_RLIMIT + MM_GUARD_GAP;
+	/* stack_maxrandom_size(): with PF_RANDOMIZE the gap also leaves room
+	 * for the stack's random offset (__STACK_RND_MASK pages). */
+	uint64_t stack_rnd = 0;
+	if (m->cfg.randomize_va_space >= 1)
+		stack_rnd = (m->cfg.arch == MM_ARCH_I386 ? 0x7ffull : 0x3fffffull)
+			    << MM_PAGE_SHIFT;
+	uint64_t gap = MM_STACK_RLIMIT + MM_GUARD_GAP + stack_rnd;
 	uint64_t gap_max = mm->task_size / 6 * 5;
 	if (gap < MM_SIZE_128M)
 		gap = MM_SIZE_128M;
