@@ -1,0 +1,451 @@
+/*
+ * recorder.c — runs a fidelity scenario on the real (host) kernel.
+ *
+ *   recorder SCENARIO      prints one result per op on stdout (README.md)
+ *
+ * Exit status: 0 when the scenario ran (whatever errnos the ops got), 2 for
+ * a usage error, a malformed scenario, an op the recorder refuses to run on
+ * its own address space, or a window that is not free.
+ *
+ * The recorder must not disturb what it measures, so:
+ *  - it never allocates: the scenario text, the op array, the maps text and
+ *    the output line live in static buffers, prefaulted at start; output is
+ *    written with write(2) per op (no stdio buffers, no malloc arenas);
+ *  - it checks the window is free (and a page on each side, so nothing
+ *    merges in from outside) by mapping it PROT_NONE with
+ *    MAP_FIXED_NOREPLACE and unmapping it again;
+ *  - it refuses ops whose range could reach its own memory: a range must lie
+ *    in the window (or below 64 KiB, where nothing is ever mapped) unless
+ *    the kernel rejects it from its length or alignment alone;
+ *  - syscalls go through syscall(2), so glibc's own checks (e.g. of mmap
+ *    offsets) cannot stand in for the kernel's;
+ *  - `touch` counts minor/major faults with getrusage() around a loop that
+ *    accesses one byte per page; the loop code, the rusage buffers and the
+ *    signal stack are warmed first so the delta is only the touched pages.
+ *    A SIGSEGV/SIGBUS ends the scenario (as it ends the process it models):
+ *    the touch line reports it and no later op runs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine/mm.h"
+#include "tests/fidelity/scenario.h"
+
+/* The scenario's numbers are handed to the kernel as they are. */
+_Static_assert(MM_PROT_READ == PROT_READ && MM_PROT_WRITE == PROT_WRITE &&
+	       MM_PROT_EXEC == PROT_EXEC, "prot values");
+_Static_assert(MM_MAP_SHARED == MAP_SHARED && MM_MAP_PRIVATE == MAP_PRIVATE &&
+	       MM_MAP_FIXED == MAP_FIXED && MM_MAP_ANONYMOUS == MAP_ANONYMOUS &&
+	       MM_MAP_GROWSDOWN == MAP_GROWSDOWN &&
+	       MM_MAP_NORESERVE == MAP_NORESERVE &&
+	       MM_MAP_POPULATE == MAP_POPULATE && MM_MAP_LOCKED == MAP_LOCKED &&
+	       MM_MAP_FIXED_NOREPLACE == MAP_FIXED_NOREPLACE, "map flags");
+_Static_assert(MM_MADV_DONTNEED == MADV_DONTNEED &&
+	       MM_MADV_WILLNEED == MADV_WILLNEED && MM_MADV_COLD == MADV_COLD &&
+	       MM_MADV_PAGEOUT == MADV_PAGEOUT &&
+	       MM_MADV_SEQUENTIAL == MADV_SEQUENTIAL, "advice values");
+_Static_assert(ENOMEM == 12 && EINVAL == 22 && EEXIST == 17 &&
+	       EOVERFLOW == 75 && EAGAIN == 11 && EPERM == 1,
+	       "scenario.c names Linux errno numbers");
+_Static_assert(SIGSEGV == 11 && SIGBUS == 7 && SEGV_MAPERR == 1 &&
+	       SEGV_ACCERR == 2 && BUS_ADRERR == 2, "signal numbers");
+
+#define REC_MAX_OPS 4096
+#define REC_TEXT_MAX (1u << 20)
+#define REC_MAPS_MAX (1u << 20)
+#define REC_OUT_MAX (2u << 20)
+#define REC_LOW_LIMIT 0x10000ull   /* nothing is ever mapped below this */
+
+static char rec_text[REC_TEXT_MAX];
+static struct scn_op rec_ops[REC_MAX_OPS];
+static struct scn_scenario rec_scn;
+static char rec_maps[REC_MAPS_MAX];
+static char rec_out[REC_OUT_MAX];
+static char rec_sigstack[64 * 1024] __attribute__((aligned(4096)));
+static char rec_scratch[2 * 4096] __attribute__((aligned(4096)));
+
+/* touch state shared with the signal handler */
+static sigjmp_buf rec_touch_env;
+static volatile sig_atomic_t rec_touch_active;
+static volatile uint64_t rec_touch_pages;
+static volatile int rec_sig, rec_sigcode;
+static volatile uint64_t rec_sigaddr;
+
+static const char *rec_prog = "recorder";
+
+static void rec_die(const char *path, int line, const char *msg)
+{
+	if (line > 0)
+		fprintf(stderr, "%s: %s:%d: %s\n", rec_prog, path, line, msg);
+	else
+		fprintf(stderr, "%s: %s: %s\n", rec_prog, path, msg);
+	_exit(2);
+}
+
+/* write(2) all of buf; a short or failed write ends the program. */
+static void rec_write(const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(1, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "%s: write: %s\n", rec_prog,
+				strerror(errno));
+			_exit(2);
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Whole file into rec_text; returns its length.  Exits on failure. */
+static size_t rec_read_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+
+	if (fd < 0)
+		rec_die(path, 0, strerror(errno));
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rec_die(path, 0, strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == cap)
+			rec_die(path, 0, "file too large");
+	}
+	close(fd);
+	return len;
+}
+
+/* /proc/self/maps into rec_maps; returns its length (-1 on failure). */
+static long rec_read_maps(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = read(fd, rec_maps + len, sizeof(rec_maps) - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || len + (size_t)n == sizeof(rec_maps)) {
+			close(fd);
+			return n < 0 || n > 0 ? -1 : (long)len;
+		}
+		len += (size_t)n;
+	}
+}
+
+/* ---- safety: ops must not reach the recorder's own memory ---------------- */
+
+/* [start, start + PAGE_ALIGN(len)) in the window or below REC_LOW_LIMIT;
+ * true also when the aligned length or the end wraps (the kernel refuses). */
+static bool rec_range_safe(const struct scn_window *w, uint64_t start,
+			   uint64_t len)
+{
+	uint64_t alen = (len + SCN_PAGE_SIZE - 1) & ~(SCN_PAGE_SIZE - 1);
+
+	if (len == 0)
+		return true;
+	if (alen == 0 || start + alen < start)
+		return true;    /* PAGE_ALIGN or start + len wraps */
+	if (start + alen <= REC_LOW_LIMIT)
+		return true;
+	return start >= w->base && start + alen <= w->base + w->size;
+}
+
+/* NULL if op is safe to run on the host, else why not. */
+static const char *rec_unsafe(const struct scn_window *w, const struct scn_op *op)
+{
+	uint64_t alen = (op->len + SCN_PAGE_SIZE - 1) & ~(SCN_PAGE_SIZE - 1);
+	uint64_t off = op->addr & (SCN_PAGE_SIZE - 1);
+
+	switch (op->op) {
+	case SCN_MAPS:
+		return NULL;
+	case SCN_MMAP:
+		/* without MAP_FIXED the kernel never replaces a mapping; with
+		 * it, bad alignment, lengths and ends fail before any unmap */
+		if (!(op->flags & MAP_FIXED) || off || op->len == 0 ||
+		    alen == 0 || op->addr > SCN_TASK_SIZE ||
+		    alen > SCN_TASK_SIZE - op->addr)
+			return NULL;
+		break;
+	case SCN_MUNMAP:
+		/* do_vmi_munmap: EINVAL before looking at any VMA */
+		if (off || op->addr > SCN_TASK_SIZE ||
+		    op->len > SCN_TASK_SIZE - op->addr || op->len == 0)
+			return NULL;
+		break;
+	case SCN_MPROTECT:
+	case SCN_MADVISE:
+		if (off)
+			return NULL;   /* EINVAL */
+		break;
+	case SCN_MLOCK:
+	case SCN_MUNLOCK:
+		/* mlock rounds the start down and the length up */
+		if (op->len > UINT64_MAX - off)
+			return NULL;
+		if (!rec_range_safe(w, op->addr - off, op->len + off))
+			return "range leaves the window";
+		return NULL;
+	case SCN_TOUCH:
+		if (op->addr + op->len < op->addr)
+			return "touch range wraps";
+		break;
+	case SCN_FORK:
+	case SCN_CHILD:
+	case SCN_PARENT:
+		return "fork sections are reserved; the recorder does not run "
+		       "them yet";
+	}
+	if (!rec_range_safe(w, op->addr, op->len))
+		return "range leaves the window (the recorder refuses to touch "
+		       "its own memory)";
+	return NULL;
+}
+
+/* ---- touch -------------------------------------------------------------- */
+
+static void rec_on_signal(int sig, siginfo_t *si, void *uctx)
+{
+	(void)uctx;
+	if (!rec_touch_active) {
+		/* not ours: die of it as we would have */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	rec_touch_active = 0;
+	rec_sig = sig;
+	rec_sigcode = si->si_code;
+	rec_sigaddr = (uint64_t)(uintptr_t)si->si_addr;
+	siglongjmp(rec_touch_env, 1);
+}
+
+static void rec_install_handlers(void)
+{
+	stack_t ss;
+	struct sigaction sa;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_sp = rec_sigstack;
+	ss.ss_size = sizeof(rec_sigstack);
+	if (sigaltstack(&ss, NULL) < 0)
+		rec_die("sigaltstack", 0, strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = rec_on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, NULL) < 0 || sigaction(SIGBUS, &sa, NULL) < 0)
+		rec_die("sigaction", 0, strerror(errno));
+}
+
+/*
+ * Accesses one byte in each page of [addr, addr + len): addr itself, then
+ * the start of every following page.  Fills r->pages/minor/major and, if a
+ * signal stopped the loop, r->sig/sigcode/sigaddr.
+ */
+static void rec_touch(uint64_t addr, uint64_t len, int write, struct scn_result *r)
+{
+	struct rusage before, after;
+	/* live across siglongjmp: volatile (the loop reloads them anyway) */
+	volatile uint64_t start = addr, end = addr + len;
+
+	rec_touch_pages = 0;
+	rec_sig = 0;
+	getrusage(RUSAGE_SELF, &before);
+	if (sigsetjmp(rec_touch_env, 1) == 0) {
+		rec_touch_active = 1;
+		for (volatile uint64_t p = start; p < end;
+		     p = (p & ~(SCN_PAGE_SIZE - 1)) + SCN_PAGE_SIZE) {
+			volatile char *c = (volatile char *)(uintptr_t)p;
+
+			if (write)
+				*c = 0;
+			else
+				(void)*c;
+			rec_touch_pages = rec_touch_pages + 1;
+		}
+		rec_touch_active = 0;
+	}
+	getrusage(RUSAGE_SELF, &after);
+	r->pages = rec_touch_pages;
+	r->minor = (uint64_t)(after.ru_minflt - before.ru_minflt);
+	r->major = (uint64_t)(after.ru_majflt - before.ru_majflt);
+	r->sig = rec_sig;
+	r->sigcode = rec_sigcode;
+	r->sigaddr = rec_sigaddr;
+}
+
+/* Prefaults every buffer and runs each measured path once, outside the
+ * window, so that later measurements see only the scenario's own faults. */
+static void rec_warm_up(void)
+{
+	struct scn_result r;
+
+	memset(rec_maps, 0, sizeof(rec_maps));
+	memset(rec_out, 0, sizeof(rec_out));
+	memset(rec_sigstack, 0, sizeof(rec_sigstack));
+	memset(rec_scratch, 0, sizeof(rec_scratch));
+	for (int i = 0; i < 3; i++) {
+		rec_touch((uint64_t)(uintptr_t)rec_scratch, sizeof(rec_scratch),
+			  i & 1, &r);
+		if (rec_read_maps() < 0)
+			rec_die("/proc/self/maps", 0, "cannot read");
+	}
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static long rec_sys(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+		    uint64_t e, uint64_t f)
+{
+	long ret = syscall(nr, a, b, c, d, e, f);
+
+	return ret == -1 ? -errno : ret;
+}
+
+/* Runs one op; returns false if the scenario must end (fatal signal). */
+static bool rec_run(const struct scn_scenario *s, const struct scn_op *op)
+{
+	struct scn_result r;
+	long ret = 0;
+	size_t n;
+
+	memset(&r, 0, sizeof(r));
+	switch (op->op) {
+	case SCN_MMAP:
+		ret = rec_sys(SYS_mmap, op->addr, op->len, (uint64_t)op->prot,
+			      (uint64_t)op->flags, (uint64_t)-1, op->offset);
+		/* an address in the last 4095 bytes reads as an errno: never
+		 * inside a user window, so the test is exact */
+		if (ret < 0 && ret >= -4095)
+			r.err = (int)ret;
+		else
+			r.addr = (uint64_t)ret;
+		break;
+	case SCN_MUNMAP:
+		ret = rec_sys(SYS_munmap, op->addr, op->len, 0, 0, 0, 0);
+		break;
+	case SCN_MPROTECT:
+		ret = rec_sys(SYS_mprotect, op->addr, op->len,
+			      (uint64_t)op->prot, 0, 0, 0);
+		break;
+	case SCN_MADVISE:
+		ret = rec_sys(SYS_madvise, op->addr, op->len,
+			      (uint64_t)op->advice, 0, 0, 0);
+		break;
+	case SCN_MLOCK:
+		ret = rec_sys(SYS_mlock, op->addr, op->len, 0, 0, 0, 0);
+		break;
+	case SCN_MUNLOCK:
+		ret = rec_sys(SYS_munlock, op->addr, op->len, 0, 0, 0, 0);
+		break;
+	case SCN_MAPS: {
+		long len = rec_read_maps();
+
+		if (len < 0)
+			rec_die("/proc/self/maps", 0, "cannot read");
+		r.maps = rec_maps;
+		r.maps_len = (size_t)len;
+		break;
+	}
+	case SCN_TOUCH:
+		rec_touch(op->addr, op->len, op->write, &r);
+		break;
+	case SCN_FORK:
+	case SCN_CHILD:
+	case SCN_PARENT:
+		break;          /* refused by rec_unsafe() before the run */
+	}
+	if (op->op != SCN_MMAP && op->op != SCN_MAPS && op->op != SCN_TOUCH)
+		r.err = ret < 0 ? (int)ret : 0;
+	n = scn_format_result(s, op, &r, rec_out, sizeof(rec_out));
+	if (n == 0) {
+		fprintf(stderr, "%s: line %d: result does not fit or maps "
+			"unparsable\n", rec_prog, op->line);
+		_exit(2);
+	}
+	rec_write(rec_out, n);
+	return r.sig == 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct scn_scenario *s = &rec_scn;
+	const char *path;
+	size_t len;
+	long ret;
+	uint64_t lo, hi;
+
+	if (argc > 0 && argv[0])
+		rec_prog = argv[0];
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s SCENARIO\n", rec_prog);
+		return 2;
+	}
+	path = argv[1];
+	len = rec_read_file(path, rec_text, sizeof(rec_text));
+	s->ops = rec_ops;
+	s->cap = REC_MAX_OPS;
+	if (scn_parse(s, rec_text, len)) {
+		for (int i = 0; i < s->ndiags; i++)
+			fprintf(stderr, "%s:%d: %s\n", path, s->diags[i].line,
+				s->diags[i].msg);
+		if (s->nerrors > s->ndiags)
+			fprintf(stderr, "%s: … and %d more\n", path,
+				s->nerrors - s->ndiags);
+		return 2;
+	}
+	for (size_t i = 0; i < s->nops; i++) {
+		const char *why = rec_unsafe(&s->window, &s->ops[i]);
+
+		if (why)
+			rec_die(path, s->ops[i].line, why);
+	}
+
+	rec_install_handlers();
+	rec_warm_up();
+
+	/* the window, plus a page each side, must be free */
+	lo = s->window.base - SCN_PAGE_SIZE;
+	hi = s->window.base + s->window.size + SCN_PAGE_SIZE;
+	ret = rec_sys(SYS_mmap, lo, hi - lo, PROT_NONE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+		      MAP_FIXED_NOREPLACE, (uint64_t)-1, 0);
+	if (ret < 0 && ret >= -4095)
+		rec_die(path, 0, "window (±1 page) is not free");
+	if ((uint64_t)ret != lo) {
+		rec_sys(SYS_munmap, (uint64_t)ret, hi - lo, 0, 0, 0, 0);
+		rec_die(path, 0, "kernel ignored MAP_FIXED_NOREPLACE");
+	}
+	if (rec_sys(SYS_munmap, lo, hi - lo, 0, 0, 0, 0) < 0)
+		rec_die(path, 0, "cannot unmap the window probe");
+
+	for (size_t i = 0; i < s->nops; i++)
+		if (!rec_run(s, &s->ops[i]))
+			break;
+	return 0;
+}
