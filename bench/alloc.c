@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,17 +60,28 @@
 #define BENCH_MAX_RUNS 101
 #define BENCH_GIB (1ull << 30)
 
-enum bench_kind { K_ORDER0, K_ORDER3, K_ORDER3_HELD, K_KMALLOC64, K_MALLOC4K,
-		  K_MALLOC32K, K_MALLOC64, K_NR };
+enum bench_kind { K_ORDER0, K_ORDER3, K_ORDER3_HELD, K_KMALLOC64, K_MMAP,
+		  K_MALLOC4K, K_MALLOC32K, K_MALLOC64, K_HOSTMMAP, K_NR };
 
 static const char *const kind_names[K_NR] = {"order0", "order3", "order3held",
-					     "kmalloc64", "malloc4k",
-					     "malloc32k", "malloc64"};
+					     "kmalloc64", "mmap", "malloc4k",
+					     "malloc32k", "malloc64",
+					     "hostmmap"};
 
+/* The kinds measured on the host alone (no simulated machine). */
 static bool is_malloc_kind(enum bench_kind k)
 {
-	return k == K_MALLOC4K || k == K_MALLOC32K || k == K_MALLOC64;
+	return k == K_MALLOC4K || k == K_MALLOC32K || k == K_MALLOC64 ||
+	       k == K_HOSTMMAP;
 }
+
+/* Host mmap/munmap pairs cost microseconds: time fewer of them. */
+static long kind_pairs(enum bench_kind k, long iters)
+{
+	return k == K_MMAP || k == K_HOSTMMAP ? iters / 20 + 1 : iters;
+}
+
+#define BENCH_MMAP_NEIGHBOURS 64
 
 /* Escapes malloc's result so the compiler cannot elide the malloc/free
  * pair (GCC removes pairs whose pointer is never used). */
@@ -125,6 +137,22 @@ static struct mm_machine *kind_machine(enum bench_kind k)
 		if (rc)
 			die("mm_alloc_pages(order 3, held)", rc);
 	}
+	if (k == K_MMAP) {
+		/* pid 1 with 64 mappings, separated by holes so they stay 64
+		 * VMAs: the tree the benchmark's mmap/munmap work in. */
+		int pid, rc = mm_spawn(m, "bench", 0, &pid);
+		if (rc)
+			die("mm_spawn", rc);
+		for (int i = 0; i < BENCH_MMAP_NEIGHBOURS; i++) {
+			uint64_t a;
+			rc = mm_mmap(m, pid, 0x100000000ull + (uint64_t)i * 0x10000,
+				     0x4000, MM_PROT_READ | MM_PROT_WRITE,
+				     MM_MAP_PRIVATE | MM_MAP_ANONYMOUS | MM_MAP_FIXED,
+				     -1, 0, &a);
+			if (rc)
+				die("mm_mmap(neighbour)", rc);
+		}
+	}
 	return m;
 }
 
@@ -166,6 +194,28 @@ static void run_pairs(struct mm_machine *m, enum bench_kind k, long n)
 			rc = mm_kfree(m, addr, 0);
 			if (rc)
 				die("mm_kfree", rc);
+		}
+		break;
+	case K_MMAP:
+		for (long i = 0; i < n; i++) {
+			rc = mm_mmap(m, 1, 0, 4096, MM_PROT_READ | MM_PROT_WRITE,
+				     MM_MAP_PRIVATE | MM_MAP_ANONYMOUS, -1, 0, &addr);
+			if (rc)
+				die("mm_mmap", rc);
+			rc = mm_munmap(m, 1, addr, 4096);
+			if (rc)
+				die("mm_munmap", rc);
+		}
+		break;
+	case K_HOSTMMAP:
+		for (long i = 0; i < n; i++) {
+			void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED)
+				die("mmap", -errno);
+			bench_sink = p;
+			if (munmap(p, 4096))
+				die("munmap", -errno);
 		}
 		break;
 	case K_MALLOC4K:
@@ -504,6 +554,8 @@ int main(int argc, char **argv)
 		 .kind = K_ORDER3_HELD, .base = K_MALLOC32K, .budget_ns = 0},
 		{.name = "kmalloc64", .label = "kmalloc(64)+kfree (slab)",
 		 .kind = K_KMALLOC64, .base = K_MALLOC64, .budget_ratio = 2},
+		{.name = "mmap_munmap", .label = "mmap+munmap 4K (64 VMAs)",
+		 .kind = K_MMAP, .base = K_HOSTMMAP, .budget_ns = 0},
 	};
 	int npb = (int)(sizeof(pb) / sizeof(pb[0]));
 	/* One fresh machine per engine benchmark, as in --callgrind-loop, so
@@ -515,11 +567,14 @@ int main(int argc, char **argv)
 
 	/* Warm up every path (pcp refill, malloc arenas, caches). */
 	for (int k = 0; k < K_NR; k++)
-		run_pairs(m[k], (enum bench_kind)k, iters / 10 + 1);
+		run_pairs(m[k], (enum bench_kind)k,
+			  kind_pairs((enum bench_kind)k, iters) / 10 + 1);
 	for (int r = 0; r < runs; r++)
 		for (int i = 0; i < npb; i++) {
-			pb[i].ns[r] = time_pairs(m[pb[i].kind], pb[i].kind, iters);
-			pb[i].base_ns[r] = time_pairs(NULL, pb[i].base, iters);
+			pb[i].ns[r] = time_pairs(m[pb[i].kind], pb[i].kind,
+						 kind_pairs(pb[i].kind, iters));
+			pb[i].base_ns[r] = time_pairs(NULL, pb[i].base,
+						      kind_pairs(pb[i].base, iters));
 			pb[i].ratio[r] = pb[i].ns[r] / pb[i].base_ns[r];
 		}
 	for (int i = 0; i < npb; i++) {
