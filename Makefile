@@ -27,7 +27,8 @@ DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
 
 .PHONY: all deps test unit soak bench clean check-engine-purity run
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/api-op-tests
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/api-op-tests \
+     $(O)/fidelity-sim build/fidelity/recorder
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -61,6 +62,20 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
 $(O)/unit-tests: $(UNIT_OBJ) $(HARNESS_OBJ) $(O)/libmmapi.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
+
+# ---- fidelity (SPEC §8, tests/fidelity/README.md) -------------------------------
+# fidelity-sim runs a scenario on the engine; the recorder runs it on the host
+# kernel (built by its own script, outside $(O): it must not be sanitized).
+FIDELITY_OBJ := $(O)/tests/fidelity/simulate.o $(O)/tests/fidelity/scenario.o
+$(O)/fidelity-sim: $(FIDELITY_OBJ) $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+build/fidelity/recorder: tests/fidelity/recorder.c tests/fidelity/scenario.c \
+                         tests/fidelity/scenario.h engine/mm.h \
+                         engine/vmstat_items.h tests/fidelity/build-recorder
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)tests/fidelity/build-recorder >/dev/null
 
 # ---- bench ----------------------------------------------------------------------
 $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
@@ -113,8 +128,10 @@ test: deps
 	  "engine purity" "$(MAKE) --no-print-directory -s check-engine-purity" \
 	  "unit" "$(O)/unit-tests" \
 	  "unit (ASan+UBSan)" "build/san/unit-tests" \
+	  "exec layout, live host" "tests/elf/check-live" \
 	  "api ops" "$(O)/api-op-tests" \
-	  "api" "python3 tests/api/run.py $(O)/mmsimd"
+	  "api" "python3 tests/api/run.py $(O)/mmsimd" \
+	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim"
 
 unit: $(O)/unit-tests
 	MMSIM_SRCDIR=$(CURDIR)/tests $(O)/unit-tests $(T)

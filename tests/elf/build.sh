@@ -17,7 +17,7 @@
 # compiler); rerun this script, then record.sh, when prog.c changes.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-out="$here/../golden/elf"
+out=${OUT:-"$here/../golden/elf"}
 mkdir -p "$out"
 CC=${CC:-gcc}
 common="-O2 -ffreestanding -fno-builtin -fno-stack-protector -fcf-protection=none
