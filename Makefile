@@ -131,7 +131,7 @@ test: deps
 	  "exec layout, live host" "tests/elf/check-live" \
 	  "api ops" "$(O)/api-op-tests" \
 	  "api" "python3 tests/api/run.py $(O)/mmsimd" \
-	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim"
+	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
 
 unit: $(O)/unit-tests
 	MMSIM_SRCDIR=$(CURDIR)/tests $(O)/unit-tests $(T)

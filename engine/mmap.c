@@ -8,7 +8,8 @@
  * and commit accounting (VM_ACCOUNT, Committed_AS, the overcommit policy).
  *
  * Page contents and faults are not simulated here (paging): populate and
- * DONTNEED change no VMA, and mlock only sets VM_LOCKED.
+ * DONTNEED change no VMA, and mlock only sets VM_LOCKED (and answers the
+ * errno its populate step would: -ENOMEM over a PROT_NONE VMA).
  */
 #include "engine/internal.h"
 
@@ -797,6 +798,26 @@ static int mm__lock_range(struct mm_machine *m, int pid, uint64_t addr,
 			mm->locked_vm += (uint64_t)pages;
 		}
 		nstart = vend;
+	}
+	if (!(lockflags & MM_VM_LOCKED))
+		return 0;
+	/*
+	 * do_mlock() then populates the range (__mm_populate(start, len, 0),
+	 * no holes left by now).  populate_vma_page_range() asks for
+	 * FOLL_FORCE only on accessible VMAs, so get_user_pages() fails a
+	 * PROT_NONE VMA in check_vma_flags() with -EFAULT, which
+	 * __mlock_posix_error_return() turns into -ENOMEM; VM_IO/VM_PFNMAP
+	 * VMAs are skipped.  The VMAs stay locked either way.  (The faults
+	 * themselves, and the anon_vma a write fault gives a VMA, arrive
+	 * with paging.)
+	 */
+	for (id = mm__find_vma(m, mm, start);
+	     id != MM_NIL && m->vmas[id].start < end; id = m->vmas[id].next) {
+		uint64_t f = m->vmas[id].flags;
+		if (f & (MM_VM_IO | MM_VM_PFNMAP))
+			continue;
+		if (!(f & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC)))
+			return -MM_ENOMEM;
 	}
 	return 0;
 }

@@ -949,6 +949,18 @@ TEST(mmap_mlock_munlock)
 	/* MAP_LOCKED is VM_LOCKED from the start. */
 	map_ok(m, pid, W + 20 * PG, 2 * PG, RW, FIX | MM_MAP_LOCKED);
 	ASSERT_EQ_U64(status_kb(m, pid, "VmLck:"), 8);
+	/* PROT_NONE: locked, but populating it fails (get_user_pages ->
+	 * -EFAULT, reported as -ENOMEM); the host does the same
+	 * (tests/fidelity mlock.scn line 47).  Exec-only is accessible. */
+	map_ok(m, pid, W + 30 * PG, 2 * PG, MM_PROT_NONE, FIX);
+	map_ok(m, pid, W + 32 * PG, 2 * PG, RO, FIX);
+	map_ok(m, pid, W + 34 * PG, 2 * PG, MM_PROT_EXEC, FIX);
+	ASSERT_EQ(mm_mlock(m, pid, W + 32 * PG, 4 * PG), 0);
+	ASSERT_EQ(mm_mlock(m, pid, W + 31 * PG, 2 * PG), -MM_ENOMEM);
+	expect_vmflags(m, pid, W + 31 * PG, "VmFlags: mr mw me lo sd ");
+	expect_vmflags(m, pid, W + 30 * PG, "VmFlags: mr mw me sd ");
+	ASSERT_EQ_U64(status_kb(m, pid, "VmLck:"), 8 + 20);
+	ASSERT_EQ(mm_munlock(m, pid, W + 30 * PG, 6 * PG), 0);
 	tu_check(m, "mlock");
 	mm_machine_destroy(m);
 }

@@ -482,6 +482,15 @@ static int ref_mlock(struct ref *r, struct rproc *p, uint64_t addr,
 			set_flags(p, nstart, vend, nf);
 		nstart = vend;
 	}
+	/* do_mlock()'s populate step: a PROT_NONE VMA in the (hole-free)
+	 * range fails get_user_pages (-EFAULT), reported as -ENOMEM, the
+	 * VMAs staying locked (host recording mlock.scn line 47). */
+	if (!rc && lock)
+		for (int i = 0; i < p->n; i++)
+			if (p->v[i].start < end && p->v[i].end > start &&
+			    !(p->v[i].flags & (MM_VM_READ | MM_VM_WRITE |
+					       MM_VM_EXEC)))
+				rc = -MM_ENOMEM;
 	merge_all(p);
 	return rc;
 }
