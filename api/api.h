@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/mm.h"
@@ -37,6 +38,36 @@ int api_parse_slab_flags(const json_t *v, const char *field, uint32_t *out,
 			 struct api_error *err);
 /* An address as the answers carry it: a lowercase hex string "0x…". */
 json_t *api_hex(uint64_t v);
+
+/*
+ * Parses a protection triplet "[r-][w-][x-]" ("rw-", "---" = PROT_NONE)
+ * into MM_PROT_* bits.  Raw numbers are refused: names only (SPEC §4).
+ */
+int api_parse_prot(const json_t *v, const char *field, int *out,
+		   struct api_error *err);
+/* The triplet of MM_PROT_* bits: "rw-".  buf holds at least 4 bytes. */
+const char *api_prot_str(int prot, char *buf);
+/*
+ * Parses ["MAP_PRIVATE", "MAP_ANONYMOUS", …] (names of api_map_flag_names)
+ * into MM_MAP_* bits; numbers and unknown names are refused, naming the
+ * bad element: flags[1]: unknown mmap flag "MAP_PRIVTE".
+ */
+int api_parse_map_flags(const json_t *v, const char *field, uint32_t *out,
+			struct api_error *err);
+/* The accepted mmap flag names, NULL-terminated (docs and OpenAPI). */
+extern const char *const api_map_flag_names[];
+/* The accepted madvise advice names, NULL-terminated. */
+extern const char *const api_madv_names[];
+
+/*
+ * Checks that v is a base64 string (RFC 4648 standard alphabet, "="
+ * padding optional, no line breaks); *len gets the decoded size.  0 or -1.
+ */
+int api_parse_base64(const json_t *v, const char *field, size_t *len,
+		     struct api_error *err);
+/* Decodes a string api_parse_base64() accepted into out (room for the
+ * size it reported); returns the number of bytes written. */
+size_t api_base64_decode(const char *s, uint8_t *out);
 
 /*
  * Decodes a machine config object (unknown keys rejected, types and ranges
@@ -85,6 +116,28 @@ json_t *api_vmallocinfo_json(const struct mm_machine *m);
  * "walk":[{"level","table_pfn","index","entry"}]}; pfn and phys are null
  * when no frame backs the address. */
 json_t *api_translate_json(const struct mm_machine *m, uint64_t addr);
+
+/* ---- processes (api/process.c) ---- */
+/* Every live pid into pids[MM_MAX_TASKS], in increasing order; how many. */
+int api_process_pids(const struct mm_machine *m, int32_t *pids);
+/*
+ * A live process: {"pid","ppid","state","cpu","name","rss","min_flt",
+ * "maj_flt","vm_size"} (vm_size in bytes; rss 0 until demand paging), and
+ * with detail also "oom_score_adj", "rss_limit_pages" (null: none),
+ * "mmap_base", "start_brk", "brk" (hex) and "map_count".  New reference.
+ */
+json_t *api_process_json(const struct mm_machine *m, const struct mm_task *t,
+			 bool detail);
+/*
+ * /proc/PID/NAME (maps, smaps or status) of a live pid as Linux text
+ * (*text malloc'd, the caller frees; 0) or as JSON (new reference: maps
+ * and smaps {"items": [...]}, status an object).  -1 / NULL for another
+ * name.
+ */
+int api_pid_proc_text(const struct mm_machine *m, int pid, const char *name,
+		      char **text);
+json_t *api_pid_proc_json(const struct mm_machine *m, int pid,
+			  const char *name);
 
 /* ---- frame map and frame descriptors (api/frames.c) ---- */
 /* Most frames one api_frames_json() call describes. */

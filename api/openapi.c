@@ -40,10 +40,22 @@ static json_t *api__arg_schema(const struct api_arg *a)
 			      "integer", "minimum", 0, "type", "string", "pattern",
 			      "^(0[xX][0-9a-fA-F]+|[0-9]+)$");
 		break;
+	case API_T_PROT:
+		s = json_pack("{s:s, s:s}", "type", "string", "pattern",
+			      "^[r-][w-][x-]$");
+		break;
+	case API_T_BASE64:
+		s = json_pack("{s:s, s:s, s:s}", "type", "string",
+			      "contentEncoding", "base64", "pattern",
+			      "^[A-Za-z0-9+/]*={0,2}$");
+		break;
 	case API_T_GFP:
-	case API_T_SLAB_FLAGS: {
+	case API_T_SLAB_FLAGS:
+	case API_T_MAP_FLAGS: {
 		const char *const *list = a->type == API_T_GFP ? mm_gfp_names
-							       : mm_slab_flag_names;
+					  : a->type == API_T_SLAB_FLAGS
+						  ? mm_slab_flag_names
+						  : api_map_flag_names;
 		json_t *names = json_array();
 		for (int k = 0; list[k]; k++)
 			json_array_append_new(names, json_string(list[k]));
@@ -332,6 +344,53 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 		"ksize(): usable bytes of an allocated object",
 		json_pack("{s:{s:s}}", "size", "type", "integer"),
 		json_pack("[s]", "size")));
+	/* Processes: the list items (the first proc_summary fields), and the
+	 * one-process object with its address-space summary (all of them). */
+	enum { proc_summary = 9 };
+	static const char *const proc_fields[][3] = {
+		{"pid", "integer", "process id"},
+		{"ppid", "integer", "parent's pid (0: none)"},
+		{"state", "string", "\"running\""},
+		{"cpu", "integer", "CPU it runs on"},
+		{"name", "string", "its comm"},
+		{"rss", "integer", "resident pages (0 until demand paging exists)"},
+		{"min_flt", "integer", "minor faults"},
+		{"maj_flt", "integer", "major faults"},
+		{"vm_size", "integer", "VmSize in bytes"},
+		{"oom_score_adj", "integer", "-1000 .. 1000"},
+		{"rss_limit_pages", "integer|null", "resident limit; null: none"},
+		{"mmap_base", "string", "mmap_base, lowercase hex"},
+		{"start_brk", "string", "start of the heap, lowercase hex"},
+		{"brk", "string", "the program break, lowercase hex"},
+		{"map_count", "integer", "number of VMAs"},
+	};
+	json_t *sum = json_object(), *sum_req = json_array(),
+	       *full = json_object(), *full_req = json_array();
+	for (size_t k = 0; k < sizeof(proc_fields) / sizeof(proc_fields[0]); k++) {
+		const char *type = proc_fields[k][1];
+		json_t *t = strcmp(type, "integer|null")
+				    ? json_string(type)
+				    : json_pack("[s, s]", "integer", "null");
+		json_t *p = json_pack("{s:o, s:s}", "type", t, "description",
+				      proc_fields[k][2]);
+		if (k < proc_summary) {
+			json_object_set(sum, proc_fields[k][0], p);
+			json_array_append_new(sum_req, json_string(proc_fields[k][0]));
+		}
+		json_object_set_new(full, proc_fields[k][0], p);
+		json_array_append_new(full_req, json_string(proc_fields[k][0]));
+	}
+	json_object_set_new(schemas, "ProcessSummary", api__obj(
+		"A live process", sum, sum_req));
+	json_object_set_new(schemas, "Process", api__obj(
+		"A live process and its address-space summary", full, full_req));
+	json_object_set_new(schemas, "ProcessList", api__obj(
+		"A page of processes in pid order; next_page_token is \"\" on the "
+		"last page",
+		json_pack("{s:{s:s, s:o}, s:{s:s}}", "items", "type", "array",
+			  "items", api__ref("ProcessSummary"), "next_page_token",
+			  "type", "string"),
+		json_pack("[s,s]", "items", "next_page_token")));
 	json_object_set_new(schemas, "Status", api__obj(
 		"Health", json_pack("{s:{s:s}}", "status", "type", "string"),
 		json_pack("[s]", "status")));

@@ -15,13 +15,19 @@
  * check/apply/encode functions, then add one row to api_ops[].  The HTTP
  * route, :batch, the journal and the OpenAPI document pick it up.  A
  * "{name}" segment of the row's path is an argument given in the path (a
- * cache name): its check hook answers API_CHECK_NOT_FOUND (→ 404) when it
- * names nothing, so an unknown id is never an errno result.
+ * cache name, a pid): its check hook answers API_CHECK_NOT_FOUND (→ 404)
+ * when it names nothing, so an unknown id is never an errno result (an
+ * unknown pid is 404, not ESRCH).
+ *
+ * Process ops take names, never numbers: prot is a triplet ("rw-"), mmap
+ * flags and madvise advice are Linux's names (api/value.c), so a record
+ * reads the same everywhere; all are checked before the engine runs.
  */
 #include "api/ops.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int api__fail(struct api_error *err, const char *field, const char *fmt,
@@ -71,6 +77,17 @@ static int api__decode_one(const struct api_arg *a, const json_t *v,
 		return api_parse_gfp(v, a->name, &out->gfp, err);
 	case API_T_SLAB_FLAGS:
 		return api_parse_slab_flags(v, a->name, &out->flags, err);
+	case API_T_PROT:
+		return api_parse_prot(v, a->name, &out->prot, err);
+	case API_T_MAP_FLAGS:
+		return api_parse_map_flags(v, a->name, &out->flags, err);
+	case API_T_BASE64: {
+		size_t len;
+		if (api_parse_base64(v, a->name, &len, err))
+			return -1;
+		out->s = json_string_value(v);
+		return 0;
+	}
 	case API_T_ENUM: {
 		if (json_is_string(v))
 			for (int k = 0; a->names[k]; k++)
@@ -78,8 +95,12 @@ static int api__decode_one(const struct api_arg *a, const json_t *v,
 					out->i = k;
 					return 0;
 				}
-		char msg[200];
-		size_t l = (size_t)snprintf(msg, sizeof(msg), "expected one of");
+		/* The message names the bad value, then the good ones. */
+		char msg[240];
+		size_t l = json_is_string(v)
+			? (size_t)snprintf(msg, sizeof(msg), "\"%.40s\" is not "
+					   "one of", json_string_value(v))
+			: (size_t)snprintf(msg, sizeof(msg), "expected one of");
 		for (int k = 0; a->names[k] && l < sizeof(msg); k++)
 			l += (size_t)snprintf(msg + l, sizeof(msg) - l, "%s\"%s\"",
 					      k ? ", " : " ", a->names[k]);
@@ -657,6 +678,358 @@ static int api__cache_free(struct mm_machine *m, const struct api_args *a,
 				  (int)a->v[CFREE_CPU].i);
 }
 
+/* ---- processes and address spaces ---------------------------------------- */
+
+/* TASK_COMM_LEN - 1: the longest name /proc/PID/status shows. */
+#define API_COMM_MAX 15
+
+#define API_ARG_PID                                                           \
+	{"pid", API_T_INT, true, 1, INT32_MAX, 0, NULL, 0,                   \
+	 "process id (path id); 404 if no live process has it"}
+#define API_ARG_RANGE_ADDR(what)                                              \
+	{"addr", API_T_ADDR, true, 0, 0, 0, NULL, 0,                         \
+	 "start of the range" what ", page aligned (else EINVAL)"}
+#define API_ARG_LENGTH                                                        \
+	{"length", API_T_SIZE, true, 0, 0, 0, NULL, 0,                       \
+	 "bytes (\"64K\"), rounded up to whole pages"}
+
+/* The ops below take the process from the path: args[0] is "pid". */
+enum { PROC_PID };
+
+/* A path id "pid" that names no live process → 404 (API_CHECK_NOT_FOUND):
+ * a pid is an id of the path, never an ESRCH result. */
+static int api__pid_check(const struct mm_machine *m, const struct api_args *a,
+			  struct api_error *err)
+{
+	if (mm_task_get(m, (int)a->v[PROC_PID].i))
+		return 0;
+	api__fail(err, "pid", "pid: no process %lld",
+		  (long long)a->v[PROC_PID].i);
+	return API_CHECK_NOT_FOUND;
+}
+
+static int api__pid(const struct api_args *a)
+{
+	return (int)a->v[PROC_PID].i;
+}
+
+static const struct api_field api_pid_results[] = {
+	{"pid", "integer", "the new process's pid"},
+};
+
+static json_t *api__pid_encode(const struct mm_machine *m,
+			       const struct api_args *a,
+			       const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	return json_pack("{s:i}", "pid", res->pid);
+}
+
+/* spawn */
+enum { SPAWN_NAME, SPAWN_RSS_LIMIT, SPAWN_OOM_ADJ, SPAWN_CPU };
+static const struct api_arg api_spawn_args[] = {
+	[SPAWN_NAME] = {"name", API_T_STRING, false, 0, API_COMM_MAX, 0, NULL, 0,
+			"its comm (Name: in /proc/PID/status): 1 to 15 printable "
+			"ASCII characters (TASK_COMM_LEN); default \"proc\""},
+	[SPAWN_RSS_LIMIT] = {"rss_limit_pages", API_T_INT, false, -1, UINT32_MAX,
+			     0, NULL, -1, "resident-set limit in pages for the "
+			     "paging-policy experiments (-1, the default: none); "
+			     "recorded now, enforced once demand paging exists"},
+	[SPAWN_OOM_ADJ] = {"oom_score_adj", API_T_INT, false, -1000, 1000, 0,
+			   NULL, 0, "/proc/PID/oom_score_adj: added to the OOM "
+			   "killer's badness"},
+	[SPAWN_CPU] = {"cpu", API_T_INT, false, -1, MM_MAX_CPUS - 1, 0, NULL, -1,
+		       "CPU it runs on (its per-CPU lists and slabs serve it); "
+		       "-1, the default: pid % cpus"},
+};
+
+static int api__spawn_check(const struct mm_machine *m,
+			    const struct api_args *a, struct api_error *err)
+{
+	if (a->present & (1u << SPAWN_NAME)) {
+		const char *name = a->v[SPAWN_NAME].s;
+		if (!*name)
+			return api__fail(err, "name", "name: must not be empty");
+		for (const char *p = name; *p; p++)
+			if (*p < ' ' || *p > '~')
+				return api__fail(err, "name", "name: \"%.40s\" has "
+						 "a character other than printable "
+						 "ASCII", name);
+	}
+	return api__check_cpu(m, a->v[SPAWN_CPU].i, err);
+}
+
+static int api__spawn(struct mm_machine *m, const struct api_args *a,
+		      union api_result *res)
+{
+	const char *name = (a->present & (1u << SPAWN_NAME)) ? a->v[SPAWN_NAME].s
+							    : NULL;
+	int rc = mm_spawn(m, name, (int)a->v[SPAWN_CPU].i, &res->pid);
+	if (rc)
+		return rc;
+	/* Ranges were checked by the schema: the setters cannot fail. */
+	mm_set_rss_limit(m, res->pid, a->v[SPAWN_RSS_LIMIT].i);
+	mm_set_oom_score_adj(m, res->pid, (int)a->v[SPAWN_OOM_ADJ].i);
+	return 0;
+}
+
+/* fork, exit */
+static const struct api_arg api_pid_args[] = {
+	[PROC_PID] = API_ARG_PID,
+};
+
+static int api__fork(struct mm_machine *m, const struct api_args *a,
+		     union api_result *res)
+{
+	return mm_fork(m, api__pid(a), &res->pid);
+}
+
+enum { EXIT_STATUS = PROC_PID + 1 };
+static const struct api_arg api_exit_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[EXIT_STATUS] = {"status", API_T_INT, false, 0, 255, 0, NULL, 0,
+			 "exit status (default 0)"},
+};
+
+static int api__exit(struct mm_machine *m, const struct api_args *a,
+		     union api_result *res)
+{
+	(void)res;
+	return mm_exit(m, api__pid(a), (int)a->v[EXIT_STATUS].i);
+}
+
+/* exec */
+enum { EXEC_ELF = PROC_PID + 1 };
+static const struct api_arg api_exec_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[EXEC_ELF] = {"elf", API_T_BASE64, true, 0, 0, 0, NULL, 0,
+		      "the image, base64 (standard alphabet, no line breaks): a "
+		      "static ELF64 x86_64 (or ELF32 i386) ET_EXEC or static-PIE "
+		      "executable; anything else is ENOEXEC"},
+};
+static const struct api_field api_exec_results[] = {
+	{"entry", "string", "entry point, lowercase hex"},
+	{"start_brk", "string", "start of the heap (brk), lowercase hex"},
+	{"stack", "string", "initial stack pointer, inside [stack], lowercase "
+	 "hex"},
+};
+
+static int api__exec(struct mm_machine *m, const struct api_args *a,
+		     union api_result *res)
+{
+	const char *b64 = a->v[EXEC_ELF].s;
+	size_t n = strlen(b64);
+	/* Host memory for the decoded image: the body limit bounds it.  A
+	 * host allocation failure is answered as the kernel would answer
+	 * its own (ENOMEM), before anything changed. */
+	uint8_t *img = malloc(n / 4 * 3 + 3);
+	if (!img)
+		return -MM_ENOMEM;
+	size_t len = api_base64_decode(b64, img);
+	int rc = mm_exec(m, api__pid(a), img, len, &res->exec);
+	free(img);
+	return rc;
+}
+
+static json_t *api__exec_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	return json_pack("{s:o, s:o, s:o}", "entry", api_hex(res->exec.entry),
+			 "start_brk", api_hex(res->exec.start_brk), "stack",
+			 api_hex(res->exec.stack));
+}
+
+/* mmap */
+enum { MMAP_ADDR = PROC_PID + 1, MMAP_LENGTH, MMAP_PROT, MMAP_FLAGS, MMAP_FILE,
+       MMAP_OFFSET };
+static const struct api_arg api_mmap_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[MMAP_ADDR] = {"addr", API_T_ADDR, false, 0, 0, 0, NULL, 0,
+		       "a hint (default 0: the kernel chooses, top-down below "
+		       "mmap_base), or the address itself with MAP_FIXED / "
+		       "MAP_FIXED_NOREPLACE"},
+	[MMAP_LENGTH] = {"length", API_T_SIZE, true, 0, 0, 0, NULL, 0,
+			 "bytes (\"64K\"), rounded up to whole pages; 0 is "
+			 "EINVAL"},
+	[MMAP_PROT] = {"prot", API_T_PROT, true, 0, 0, 0, NULL, 0,
+		       "protection triplet [r-][w-][x-]: \"rw-\", \"r-x\", "
+		       "\"---\" (PROT_NONE); raw PROT_* numbers are not accepted"},
+	[MMAP_FLAGS] = {"flags", API_T_MAP_FLAGS, true, 0, 0, 0, NULL, 0,
+			"MAP_* names, e.g. [\"MAP_PRIVATE\", \"MAP_ANONYMOUS\"]; "
+			"neither MAP_SHARED nor MAP_PRIVATE is EINVAL, no "
+			"MAP_ANONYMOUS is EBADF (no files yet); raw numbers are "
+			"not accepted"},
+	[MMAP_FILE] = {"file", API_T_STRING, false, 0, 255, 0, NULL, 0,
+		       "name of an in-memory file to map; machines have no files "
+		       "yet (the page-cache work), so any name answers EBADF"},
+	[MMAP_OFFSET] = {"offset", API_T_SIZE, false, 0, 0, 0, NULL, 0,
+			 "file offset in bytes, a multiple of the page size "
+			 "(else EINVAL); default 0"},
+};
+static const struct api_field api_mmap_results[] = {
+	{"addr", "string", "start of the new mapping, lowercase hex"},
+};
+
+static int api__mmap(struct mm_machine *m, const struct api_args *a,
+		     union api_result *res)
+{
+	/* A file name cannot name anything yet: Linux's answer to a
+	 * descriptor that is not open. */
+	if (a->present & (1u << MMAP_FILE))
+		return -MM_EBADF;
+	return mm_mmap(m, api__pid(a), a->v[MMAP_ADDR].u, a->v[MMAP_LENGTH].u,
+		       a->v[MMAP_PROT].prot, (int)a->v[MMAP_FLAGS].flags, -1,
+		       a->v[MMAP_OFFSET].u, &res->addr);
+}
+
+static json_t *api__mmap_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	return json_pack("{s:o}", "addr", api_hex(res->addr));
+}
+
+/* munmap, mlock, munlock: a range */
+enum { RANGE_ADDR = PROC_PID + 1, RANGE_LENGTH };
+static const struct api_arg api_range_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[RANGE_ADDR] = API_ARG_RANGE_ADDR(""),
+	[RANGE_LENGTH] = API_ARG_LENGTH,
+};
+
+static int api__munmap(struct mm_machine *m, const struct api_args *a,
+		       union api_result *res)
+{
+	(void)res;
+	return mm_munmap(m, api__pid(a), a->v[RANGE_ADDR].u,
+			 a->v[RANGE_LENGTH].u);
+}
+
+static const struct api_field api_mlock_results[] = {
+	{"minor", "integer", "minor faults of populating the range (0 until "
+	 "demand paging exists: mlock only sets VM_LOCKED now)"},
+	{"major", "integer", "major faults of populating the range (0 until "
+	 "demand paging exists)"},
+};
+
+static int api__mlock(struct mm_machine *m, const struct api_args *a,
+		      union api_result *res)
+{
+	(void)res;
+	return mm_mlock(m, api__pid(a), a->v[RANGE_ADDR].u,
+			a->v[RANGE_LENGTH].u);
+}
+
+static json_t *api__mlock_encode(const struct mm_machine *m,
+				 const struct api_args *a,
+				 const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	(void)res;
+	return json_pack("{s:i, s:i}", "minor", 0, "major", 0);
+}
+
+static int api__munlock(struct mm_machine *m, const struct api_args *a,
+			union api_result *res)
+{
+	(void)res;
+	return mm_munlock(m, api__pid(a), a->v[RANGE_ADDR].u,
+			  a->v[RANGE_LENGTH].u);
+}
+
+/* mprotect */
+enum { MPROT_PROT = RANGE_LENGTH + 1 };
+static const struct api_arg api_mprotect_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[RANGE_ADDR] = API_ARG_RANGE_ADDR(""),
+	[RANGE_LENGTH] = API_ARG_LENGTH,
+	[MPROT_PROT] = {"prot", API_T_PROT, true, 0, 0, 0, NULL, 0,
+			"new protection triplet [r-][w-][x-] (\"r--\"); raw "
+			"PROT_* numbers are not accepted"},
+};
+
+static int api__mprotect(struct mm_machine *m, const struct api_args *a,
+			 union api_result *res)
+{
+	(void)res;
+	return mm_mprotect(m, api__pid(a), a->v[RANGE_ADDR].u,
+			   a->v[RANGE_LENGTH].u, a->v[MPROT_PROT].prot);
+}
+
+/* madvise */
+enum { MADV_ADVICE = RANGE_LENGTH + 1 };
+static const struct api_arg api_madvise_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[RANGE_ADDR] = API_ARG_RANGE_ADDR(""),
+	[RANGE_LENGTH] = API_ARG_LENGTH,
+	[MADV_ADVICE] = {"advice", API_T_ENUM, true, 0, 0, 0, api_madv_names, 0,
+			 "MADV_* name; DONTNEED, COLD, PAGEOUT and WILLNEED "
+			 "change no VMA until paging and reclaim exist"},
+};
+
+static int api__madvise(struct mm_machine *m, const struct api_args *a,
+			union api_result *res)
+{
+	int advice = 0;
+
+	(void)res;
+	/* every name of api_madv_names parses (tests/api/test_ops.c) */
+	if (mm_madv_parse(api_madv_names[a->v[MADV_ADVICE].i], &advice))
+		return -MM_EINVAL;
+	return mm_madvise(m, api__pid(a), a->v[RANGE_ADDR].u,
+			  a->v[RANGE_LENGTH].u, advice);
+}
+
+/* brk */
+enum { BRK_ADDR = PROC_PID + 1 };
+static const struct api_arg api_brk_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[BRK_ADDR] = {"addr", API_T_ADDR, true, 0, 0, 0, NULL, 0,
+		      "the new program break (0 asks for the current one)"},
+};
+static const struct api_field api_brk_results[] = {
+	{"brk", "string", "the break after the call: the new one, or the old "
+	 "one when refused (brk() reports no errno), lowercase hex"},
+};
+
+static int api__brk(struct mm_machine *m, const struct api_args *a,
+		    union api_result *res)
+{
+	return mm_brk(m, api__pid(a), a->v[BRK_ADDR].u, &res->addr);
+}
+
+static json_t *api__brk_encode(const struct mm_machine *m,
+			       const struct api_args *a,
+			       const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	return json_pack("{s:o}", "brk", api_hex(res->addr));
+}
+
+/* setOomScoreAdj */
+enum { OOMADJ_VALUE = PROC_PID + 1 };
+static const struct api_arg api_oom_adj_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[OOMADJ_VALUE] = {"value", API_T_INT, true, -1000, 1000, 0, NULL, 0,
+			  "OOM_SCORE_ADJ_MIN (-1000: never killed) .. "
+			  "OOM_SCORE_ADJ_MAX (1000)"},
+};
+
+static int api__set_oom_adj(struct mm_machine *m, const struct api_args *a,
+			    union api_result *res)
+{
+	(void)res;
+	return mm_set_oom_score_adj(m, api__pid(a), (int)a->v[OOMADJ_VALUE].i);
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 #define API_N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -736,6 +1109,71 @@ const struct api_op api_ops[] = {
 	 API_ARGS(api_cache_args), API_RESULTS(api_cache_shrink_results),
 	 .check = api__cache_check, .apply = api__cache_shrink,
 	 .encode = api__cache_shrink_encode},
+	{.name = "spawn", .path = "/processes",
+	 .summary = "a new process with an empty address space (as after exec "
+		    "of an empty static PIE); EAGAIN when no pid is free",
+	 API_ARGS(api_spawn_args), API_RESULTS(api_pid_results),
+	 .check = api__spawn_check, .apply = api__spawn,
+	 .encode = api__pid_encode},
+	{.name = "fork", .path = "/processes/{pid}:fork",
+	 .summary = "fork(): a child with a copy of every VMA (but "
+		    "MADV_DONTFORK ones), charged again for VM_ACCOUNT",
+	 API_ARGS(api_pid_args), API_RESULTS(api_pid_results),
+	 .check = api__pid_check, .apply = api__fork,
+	 .encode = api__pid_encode},
+	{.name = "exit", .path = "/processes/{pid}:exit",
+	 .summary = "exit(): the process's memory is freed and it is reaped at "
+		    "once (its children go to init); its pid is then 404",
+	 API_ARGS(api_exit_args), .check = api__pid_check, .apply = api__exit,
+	 .encode = api__empty_encode},
+	{.name = "exec", .path = "/processes/{pid}:exec",
+	 .summary = "execve() of a static ELF image: segments, bss, brk, vDSO "
+		    "and [stack] as Linux's load_elf_binary(); all or nothing "
+		    "(ENOEXEC for an image it cannot load; malformed base64 is "
+		    "400)",
+	 API_ARGS(api_exec_args), API_RESULTS(api_exec_results),
+	 .check = api__pid_check, .apply = api__exec,
+	 .encode = api__exec_encode},
+	{.name = "mmap", .path = "/processes/{pid}:mmap",
+	 .summary = "mmap(addr, length, prot, flags): anonymous mappings with "
+		    "Linux's placement, merging and errno (EINVAL, ENOMEM, "
+		    "EEXIST for MAP_FIXED_NOREPLACE over a mapping, …)",
+	 API_ARGS(api_mmap_args), API_RESULTS(api_mmap_results),
+	 .check = api__pid_check, .apply = api__mmap,
+	 .encode = api__mmap_encode},
+	{.name = "munmap", .path = "/processes/{pid}:munmap",
+	 .summary = "munmap(addr, length): VMAs split at the ends of the range",
+	 API_ARGS(api_range_args), .check = api__pid_check,
+	 .apply = api__munmap, .encode = api__empty_encode},
+	{.name = "mprotect", .path = "/processes/{pid}:mprotect",
+	 .summary = "mprotect(addr, length, prot): VMAs split and merged as "
+		    "Linux does; ENOMEM for a hole in the range, EACCES beyond "
+		    "VM_MAY*",
+	 API_ARGS(api_mprotect_args), .check = api__pid_check,
+	 .apply = api__mprotect, .encode = api__empty_encode},
+	{.name = "madvise", .path = "/processes/{pid}:madvise",
+	 .summary = "madvise(addr, length, advice)",
+	 API_ARGS(api_madvise_args), .check = api__pid_check,
+	 .apply = api__madvise, .encode = api__empty_encode},
+	{.name = "mlock", .path = "/processes/{pid}:mlock",
+	 .summary = "mlock(addr, length): sets VM_LOCKED; the fault counts are "
+		    "0/0 until demand paging exists (no page is populated yet)",
+	 API_ARGS(api_range_args), API_RESULTS(api_mlock_results),
+	 .check = api__pid_check, .apply = api__mlock,
+	 .encode = api__mlock_encode},
+	{.name = "munlock", .path = "/processes/{pid}:munlock",
+	 .summary = "munlock(addr, length)",
+	 API_ARGS(api_range_args), .check = api__pid_check,
+	 .apply = api__munlock, .encode = api__empty_encode},
+	{.name = "brk", .path = "/processes/{pid}:brk",
+	 .summary = "brk(addr): grow or shrink the heap; answers the break "
+		    "(the old one when refused, as Linux)",
+	 API_ARGS(api_brk_args), API_RESULTS(api_brk_results),
+	 .check = api__pid_check, .apply = api__brk, .encode = api__brk_encode},
+	{.name = "setOomScoreAdj", .path = "/processes/{pid}:setOomScoreAdj",
+	 .summary = "write /proc/PID/oom_score_adj (-1000 .. 1000)",
+	 API_ARGS(api_oom_adj_args), .check = api__pid_check,
+	 .apply = api__set_oom_adj, .encode = api__empty_encode},
 };
 const size_t api_nops = sizeof(api_ops) / sizeof(api_ops[0]);
 
@@ -752,3 +1190,13 @@ API_ARGS_FIT(api_cache_create_args);
 API_ARGS_FIT(api_cache_args);
 API_ARGS_FIT(api_cache_alloc_args);
 API_ARGS_FIT(api_cache_free_args);
+API_ARGS_FIT(api_spawn_args);
+API_ARGS_FIT(api_pid_args);
+API_ARGS_FIT(api_exit_args);
+API_ARGS_FIT(api_exec_args);
+API_ARGS_FIT(api_mmap_args);
+API_ARGS_FIT(api_range_args);
+API_ARGS_FIT(api_mprotect_args);
+API_ARGS_FIT(api_madvise_args);
+API_ARGS_FIT(api_brk_args);
+API_ARGS_FIT(api_oom_adj_args);

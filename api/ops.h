@@ -13,7 +13,8 @@
  *   400  INVALID_ARGUMENT: the record was rejected, the machine untouched
  *        (not journaled)
  *   404  NOT_FOUND: a path id of the record (the "cache" of
- *        …/kmemCaches/{cache}) names nothing; not applied, not journaled
+ *        …/kmemCaches/{cache}, the "pid" of …/processes/{pid}) names
+ *        nothing; not applied, not journaled
  *   422  the simulated kernel returned an errno (-MM_E…); code is its name,
  *        details.op the operation — a result like any other (journaled)
  */
@@ -40,6 +41,9 @@ enum api_type {
 	API_T_STRING, /* string of at most hi bytes */
 	API_T_BOOL,   /* true / false */
 	API_T_SLAB_FLAGS, /* array of SLAB_* flag names (kmem_cache_create) */
+	API_T_PROT,   /* protection triplet "rw-" (names only, no numbers) */
+	API_T_MAP_FLAGS, /* array of MAP_* flag names */
+	API_T_BASE64, /* base64 string, validated (decoded by the op) */
 };
 
 /* One argument of an operation. */
@@ -66,8 +70,9 @@ union api_value {
 	int64_t i;      /* INT, ENUM (index), BOOL */
 	uint64_t u;     /* SIZE, ADDR */
 	uint32_t gfp;   /* GFP */
-	uint32_t flags; /* SLAB_FLAGS: MM_SLAB_* bits */
-	const char *s;  /* STRING: borrowed from the record */
+	uint32_t flags; /* SLAB_FLAGS: MM_SLAB_* bits; MAP_FLAGS: MM_MAP_* */
+	int prot;       /* PROT: MM_PROT_* bits */
+	const char *s;  /* STRING, BASE64: borrowed from the record */
 };
 
 struct api_op;
@@ -92,9 +97,11 @@ union api_result {
 		uint64_t addr;
 		int cache;      /* cache id, -1 for kmalloc_large / size 0 */
 	} kmalloc;
-	uint64_t addr;          /* vmalloc, kmap, kmemCacheAlloc */
+	uint64_t addr;          /* vmalloc, kmap, kmemCacheAlloc, mmap, brk */
 	int cache;              /* kmemCacheCreate: the new cache's id */
 	int freed;              /* kmemCacheShrink: pages given back */
+	int pid;                /* spawn, fork: the new process */
+	struct mm_exec_result exec;
 };
 
 /* Largest size argument of the kernel allocation ops: every engine size
@@ -160,8 +167,8 @@ int api_op_decode(const json_t *record, unsigned flags, struct api_args *out,
  * (new reference), or 400 / 404 / 422 with *error set to the inner error
  * object {"code","status","message","details"} (new reference; wrap it with
  * api_error_wrap() for an HTTP body; a 404's details name the path id:
- * {"cache": NAME}).  The machine is changed only when 200 or 422 is
- * returned (both are journaled results).
+ * {"cache": NAME}, {"pid": 42}).  The machine is changed only when 200 or
+ * 422 is returned (both are journaled results).
  */
 int api_op_apply(struct mm_machine *m, const json_t *record, json_t **result,
 		 json_t **error);

@@ -1,7 +1,12 @@
 /*
  * value.c — the value conventions of SPEC §4: sizes ("64K" = 65536, binary
  * units), addresses (numbers, "0x…" or decimal strings; answered as
- * lowercase hex strings), GFP and SLAB_* flag arrays.
+ * lowercase hex strings), GFP, SLAB_* and MAP_* flag arrays, protection
+ * triplets ("rw-") and base64 strings (ELF images, page contents).
+ *
+ * Flags and protections are names only: a raw number (PROT_READ = 1,
+ * MAP_PRIVATE = 2) is refused, so a record reads the same to every reader
+ * and no arch-specific value leaks into the journal.
  */
 #include "api/api.h"
 
@@ -152,4 +157,141 @@ json_t *api_hex(uint64_t v)
 
 	snprintf(s, sizeof(s), "0x%llx", (unsigned long long)v);
 	return json_string(s);
+}
+
+int api_parse_prot(const json_t *v, const char *field, int *out,
+		   struct api_error *err)
+{
+	static const char letters[] = "rwx";
+
+	if (!json_is_string(v))
+		return api__fail(err, field, "%s: expected a triplet like \"rw-\" "
+				 "or \"---\" (raw PROT_* numbers are not "
+				 "accepted)", field);
+	const char *s = json_string_value(v);
+	int prot = 0;
+	bool ok = json_string_length(v) == 3;
+	for (int k = 0; ok && k < 3; k++) {
+		if (s[k] == letters[k])
+			prot |= 1 << k; /* MM_PROT_READ, _WRITE, _EXEC */
+		else if (s[k] != '-')
+			ok = false;
+	}
+	if (!ok)
+		return api__fail(err, field, "%s: \"%.20s\" is not a protection "
+				 "triplet [r-][w-][x-] such as \"rw-\" or \"---\"",
+				 field, s);
+	_Static_assert(MM_PROT_READ == 1 && MM_PROT_WRITE == 2 &&
+		       MM_PROT_EXEC == 4, "prot bits follow the triplet");
+	*out = prot;
+	return 0;
+}
+
+const char *api_prot_str(int prot, char *buf)
+{
+	buf[0] = prot & MM_PROT_READ ? 'r' : '-';
+	buf[1] = prot & MM_PROT_WRITE ? 'w' : '-';
+	buf[2] = prot & MM_PROT_EXEC ? 'x' : '-';
+	buf[3] = '\0';
+	return buf;
+}
+
+/* Every MAP_* name the engine parses (mm_map_flag_parse), in uapi order. */
+const char *const api_map_flag_names[] = {
+	"MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE", "MAP_FIXED",
+	"MAP_ANONYMOUS", "MAP_ANON", "MAP_GROWSDOWN", "MAP_DENYWRITE",
+	"MAP_EXECUTABLE", "MAP_LOCKED", "MAP_NORESERVE", "MAP_POPULATE",
+	"MAP_NONBLOCK", "MAP_STACK", "MAP_HUGETLB", "MAP_SYNC",
+	"MAP_FIXED_NOREPLACE", NULL,
+};
+
+/* Every MADV_* name the engine parses (mm_madv_parse). */
+const char *const api_madv_names[] = {
+	"MADV_NORMAL", "MADV_RANDOM", "MADV_SEQUENTIAL", "MADV_WILLNEED",
+	"MADV_DONTNEED", "MADV_DONTFORK", "MADV_DOFORK", "MADV_COLD",
+	"MADV_PAGEOUT", NULL,
+};
+
+int api_parse_map_flags(const json_t *v, const char *field, uint32_t *out,
+			struct api_error *err)
+{
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(v))
+		return api__fail(err, field, "%s: expected an array of MAP_* flag "
+				 "names, e.g. [\"MAP_PRIVATE\", \"MAP_ANONYMOUS\"]",
+				 field);
+	int flags = 0;
+	json_array_foreach(v, i, item) {
+		if (!json_is_string(item))
+			return api__fail(err, field, "%s[%zu]: expected a flag name "
+					 "like \"MAP_PRIVATE\" (raw numbers are "
+					 "not accepted)", field, i);
+		const char *name = json_string_value(item);
+		int k = 0;
+		while (api_map_flag_names[k] && strcmp(api_map_flag_names[k], name))
+			k++;
+		if (!api_map_flag_names[k] || mm_map_flag_parse(name, &flags))
+			return api__fail(err, field, "%s[%zu]: unknown mmap flag "
+					 "\"%.60s\"", field, i, name);
+	}
+	*out = (uint32_t)flags;
+	return 0;
+}
+
+/* The value of a base64 digit, or -1. */
+static int api__b64_digit(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int api_parse_base64(const json_t *v, const char *field, size_t *len,
+		     struct api_error *err)
+{
+	if (!json_is_string(v))
+		return api__fail(err, field, "%s: expected a base64 string", field);
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v), digits = n;
+	/* up to two '=' at the end, and then only to a multiple of 4 */
+	while (digits > 0 && n - digits < 2 && s[digits - 1] == '=')
+		digits--;
+	for (size_t i = 0; i < digits; i++)
+		if (api__b64_digit((unsigned char)s[i]) < 0)
+			return api__fail(err, field, "%s: not base64: byte %zu is "
+					 "not of the standard alphabet "
+					 "[A-Za-z0-9+/] (no line breaks)", field,
+					 i);
+	if (digits % 4 == 1 || (digits < n && n % 4 != 0))
+		return api__fail(err, field, "%s: not base64: %zu characters "
+				 "cannot end a base64 text", field, n);
+	*len = digits / 4 * 3 + (digits % 4 ? digits % 4 - 1 : 0);
+	return 0;
+}
+
+size_t api_base64_decode(const char *s, uint8_t *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+
+	for (; *s && *s != '='; s++) {
+		acc = (acc << 6) | (uint32_t)api__b64_digit((unsigned char)*s);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n;
 }

@@ -733,7 +733,7 @@ static void mm__check_mms(struct mm__checker *c)
 					   "misaligned, empty, overlapping or too high",
 					   mi, (unsigned long long)v->start,
 					   (unsigned long long)v->end);
-			if (pv && pv->end == v->start &&
+			if (pv && pv->end == v->start && !pv->unmerged && !v->unmerged &&
 			    mm__vma_flags_mergeable(pv, v->flags, v->file) &&
 			    mm__anon_vma_compatible(pv->anon_vma, v->anon_vma) &&
 			    pv->pgoff + ((pv->end - pv->start) >> MM_PAGE_SHIFT) == v->pgoff &&

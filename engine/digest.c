@@ -262,6 +262,7 @@ static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 		mm__h(h, ((uint64_t)v->anon_vma << 32) | (uint32_t)v->height);
 		mm__h(h, ((uint64_t)v->left << 32) | v->right);
 		mm__h(h, ((uint64_t)v->prev << 32) | v->next);
+		mm__h(h, v->unmerged);
 		mm__h(h, v->slab_addr);
 	}
 }

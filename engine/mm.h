@@ -547,6 +547,10 @@ struct mm_vma {
 	uint32_t left, right;   /* AVL children (vma ids), MM_NIL none */
 	uint32_t prev, next;    /* address order, MM_NIL none */
 	int32_t height;
+	/* 1 when Linux leaves this VMA apart from an equal neighbour (fork
+	 * clearing VM_LOCKED, a split kept after a refused second split):
+	 * the checker's vma-mergeable rule allows such pairs. */
+	uint32_t unmerged;
 	uint64_t slab_addr;     /* its vm_area_struct object */
 };
 
@@ -589,6 +593,10 @@ struct mm_task {
  */
 int mm_spawn(struct mm_machine *m, const char *name, int cpu, int *pid);
 int mm_fork(struct mm_machine *m, int pid, int *child);
+/* /proc/PID/oom_score_adj (-1000 … 1000) and the experiment-mode resident
+ * limit (-1: none).  -MM_ESRCH / -MM_EINVAL. */
+int mm_set_oom_score_adj(struct mm_machine *m, int pid, int value);
+int mm_set_rss_limit(struct mm_machine *m, int pid, int64_t pages);
 int mm_exit(struct mm_machine *m, int pid, int status);
 /* The live task with this pid, or NULL. */
 struct mm_task *mm_task_get(const struct mm_machine *m, int pid);

@@ -535,10 +535,17 @@ static uint32_t mm__vma_modify(struct mm_machine *m, struct mm_mm *mm,
 		v = &m->vmas[id];
 	}
 	if (end < v->end) {
-		if (mm->map_count >= (uint32_t)m->cfg.max_map_count)
+		/* A refused second split keeps the first one, as in Linux:
+		 * two equal neighbours that stay apart. */
+		if (mm->map_count >= (uint32_t)m->cfg.max_map_count ||
+		    mm__vma_split(m, mm, id, end, false, cpu) == MM_NIL) {
+			if (start > m->vmas[id].start || v->prev != MM_NIL) {
+				v->unmerged = 1;
+				if (v->prev != MM_NIL)
+					m->vmas[v->prev].unmerged = 1;
+			}
 			return MM_NIL;
-		if (mm__vma_split(m, mm, id, end, false, cpu) == MM_NIL)
-			return MM_NIL;
+		}
 	}
 	m->vmas[id].flags = newflags;
 	return id;

@@ -257,6 +257,10 @@ static int mm__dup_mmap(struct mm_machine *m, struct mm_mm *old,
 		n->start = v->start;
 		n->end = v->end;
 		n->flags = v->flags & ~(MM_VM_LOCKED | MM_VM_LOCKONFAULT);
+		/* Linux does not re-merge neighbours that only differed in
+		 * their lock flags. */
+		n->unmerged = (v->flags & (MM_VM_LOCKED | MM_VM_LOCKONFAULT)) != 0 ||
+			      v->unmerged;
 		n->pgoff = v->pgoff;
 		n->file = v->file;
 		n->anon_vma = v->anon_vma;
@@ -335,5 +339,29 @@ int mm_exit(struct mm_machine *m, int pid, int status)
 		if (m->tasks[i].pid && m->tasks[i].ppid == pid)
 			m->tasks[i].ppid = mm_task_get(m, 1) && pid != 1 ? 1 : 0;
 	mm__task_release(m, t);
+	return 0;
+}
+
+int mm_set_oom_score_adj(struct mm_machine *m, int pid, int value)
+{
+	struct mm_task *t = mm_task_get(m, pid);
+
+	if (!t)
+		return -MM_ESRCH;
+	if (value < -1000 || value > 1000)
+		return -MM_EINVAL;
+	t->oom_score_adj = value;
+	return 0;
+}
+
+int mm_set_rss_limit(struct mm_machine *m, int pid, int64_t pages)
+{
+	struct mm_task *t = mm_task_get(m, pid);
+
+	if (!t)
+		return -MM_ESRCH;
+	if (pages < -1)
+		return -MM_EINVAL;
+	t->rss_limit_pages = pages;
 	return 0;
 }

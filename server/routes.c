@@ -539,6 +539,102 @@ static void srv__frame(struct srv_ctx *x)
 	srv_reply_json(x->res, 200, api_frame_json(x->m->mm, (uint32_t)pfn));
 }
 
+/* ---- processes ------------------------------------------------------------------------ */
+
+/* The live task of the path's {pid}, or NULL when answered: 400 for what
+ * is not a pid, 404 (details {"pid": N}, as the ops answer) for no such
+ * process. */
+static const struct mm_task *srv__task(struct srv_ctx *x)
+{
+	const char *v = srv__cap(x, "pid");
+	char *end;
+
+	long long pid = v[0] >= '0' && v[0] <= '9' ? strtoll(v, &end, 10) : -1;
+	if (pid < 1 || pid > INT32_MAX || *end) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "pid"),
+				"pid: \"%.60s\" is not a process id (an integer "
+				"from 1)", v);
+		return NULL;
+	}
+	const struct mm_task *t = mm_task_get(x->m->mm, (int)pid);
+	if (!t)
+		srv_reply_error(x->res, 404, json_pack("{s:I}", "pid",
+						       (json_int_t)pid),
+				"pid: no process %lld", pid);
+	return t;
+}
+
+/* GET …/processes: in pid order; page_token is the last pid of the
+ * previous page. */
+static void srv__processes(struct srv_ctx *x)
+{
+	const struct mm_machine *mm = x->m->mm;
+	int32_t pids[MM_MAX_TASKS];
+	uint64_t size, after = 0;
+
+	if (srv__query_u64(x, "page_size", SRV_PAGE_SIZE_DEFAULT, 1,
+			   SRV_PAGE_SIZE_MAX, &size))
+		return;
+	const char *tok = srv_query(x->req, "page_token");
+	if (tok && *tok) {
+		char *end;
+		after = strtoull(tok, &end, 10);
+		if (*end || tok[0] < '0' || tok[0] > '9' || after > INT32_MAX) {
+			srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
+							       "page_token"),
+					"page_token: \"%.60s\" is not a token from "
+					"next_page_token", tok);
+			return;
+		}
+	}
+	int n = api_process_pids(mm, pids), i = 0;
+	while (i < n && (uint64_t)pids[i] <= after)
+		i++;
+	json_t *items = json_array();
+	int end = i;
+	for (; end < n && (uint64_t)(end - i) < size; end++)
+		json_array_append_new(items, api_process_json(
+			mm, mm_task_get(mm, pids[end]), false));
+	char next[16] = "";
+	if (end < n && end > i)
+		snprintf(next, sizeof(next), "%d", pids[end - 1]);
+	srv_reply_json(x->res, 200, json_pack("{s:o, s:s}", "items", items,
+					      "next_page_token", next));
+}
+
+static void srv__process(struct srv_ctx *x)
+{
+	const struct mm_task *t = srv__task(x);
+
+	if (t)
+		srv_reply_json(x->res, 200, api_process_json(x->m->mm, t, true));
+}
+
+/* GET …/processes/{pid}/maps|smaps|status: the last path segment names
+ * the file (each has its own route). */
+static void srv__pid_proc(struct srv_ctx *x)
+{
+	const struct mm_task *t = srv__task(x);
+	const char *name = strrchr(x->req->path, '/') + 1;
+	const char *accept = x->req->accept;
+	char *text;
+
+	if (!t)
+		return;
+	if (accept && strstr(accept, "application/json")) {
+		json_t *j = api_pid_proc_json(x->m->mm, t->pid, name);
+		srv_reply_json(x->res, j ? 200 : 500, j);
+		return;
+	}
+	if (api_pid_proc_text(x->m->mm, t->pid, name, &text)) {
+		srv_reply_error(x->res, 500, NULL, "out of memory");
+		return;
+	}
+	srv_reply_text(x->res, 200, "text/plain; charset=utf-8", text,
+		       strlen(text));
+	free(text);
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 static const char *const srv_q_list[] = {"page_size", "page_token", NULL};
@@ -613,6 +709,35 @@ static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/v1/machines/{m}/frames/{pfn}", srv__frame, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/frames/{pfn}", "one frame descriptor",
 		 200, NULL, "Frame", NULL)},
+	{"GET", "/v1/machines/{m}/processes", srv__processes, srv_q_list, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/processes", "live processes in pid "
+		 "order (page_size default 100, max 1000; rss is 0 until demand "
+		 "paging exists)", 200, NULL, "ProcessList",
+		 "page_size:integer,page_token:string")},
+	{"GET", "/v1/machines/{m}/processes/{pid}", srv__process, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}", "one process, with "
+		 "its address-space summary (404 if none has the pid)", 200,
+		 NULL, "Process", NULL)},
+	{"GET", "/v1/machines/{m}/processes/{pid}/maps", srv__pid_proc, NULL,
+	 NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/maps", "/proc/PID/maps "
+		 "as Linux text, or with Accept: application/json {\"items\": "
+		 "[{start, end, perms, offset, dev, inode, name}]}", 200, NULL,
+		 "text", NULL)},
+	{"GET", "/v1/machines/{m}/processes/{pid}/smaps", srv__pid_proc, NULL,
+	 NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/smaps",
+		 "/proc/PID/smaps as Linux text, or with Accept: application/json "
+		 "{\"items\": [the maps fields plus every smaps field under "
+		 "Linux's key, in kB, and VmFlags as a list]}", 200, NULL, "text",
+		 NULL)},
+	{"GET", "/v1/machines/{m}/processes/{pid}/status", srv__pid_proc, NULL,
+	 NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/status",
+		 "/proc/PID/status as Linux text, or with Accept: "
+		 "application/json an object of its keys (decimal numbers as "
+		 "numbers, kB stay kB; masks and other text as strings)", 200,
+		 NULL, "text", NULL)},
 };
 #define SRV_NFIXED (sizeof(srv_fixed_routes) / sizeof(srv_fixed_routes[0]))
 

@@ -13,6 +13,7 @@ to wait: every wait polls a condition with a deadline.
 
 Ends with exactly one line "N passed, N failed"; exit status 1 on failure.
 """
+import base64
 import http.client
 import json
 import os
@@ -945,6 +946,391 @@ def vmalloc_kmap_translate():
     request("DELETE", "/v1/machines/" + m)
 
 
+# ---- processes and address spaces ----------------------------------------------------
+
+ANON = ["MAP_PRIVATE", "MAP_ANONYMOUS"]
+GOLDEN_ELF = os.path.join(ROOT, "tests", "golden", "elf")
+
+
+def proc_path(m, pid=None, action=""):
+    return "/v1/machines/%s/processes%s%s" % (m, "" if pid is None else "/%s" % pid, action)
+
+
+def spawn(m, **body):
+    r = post(proc_path(m), body)
+    eq(r.status, 200, "spawn: %r" % r.body[:300])
+    eq(set(r.json), {"pid"}, "spawn answers {pid}")
+    return r.json["pid"]
+
+
+def pop(m, pid, op, body=None):
+    """POST …/processes/{pid}:op."""
+    return post(proc_path(m, pid, ":" + op), body or {})
+
+
+def mmap(m, pid, length="64K", prot="rw-", flags=ANON, **extra):
+    body = {"length": length, "prot": prot, "flags": list(flags)}
+    body.update(extra)
+    return pop(m, pid, "mmap", body)
+
+
+def maps_text(m, pid):
+    r = get(proc_path(m, pid, "/maps"))
+    eq(r.status, 200, "maps: %r" % r.body[:300])
+    eq(r.headers.get("content-type"), "text/plain; charset=utf-8", "maps content type")
+    return r.body.decode()
+
+
+def maps_json(m, pid):
+    r = get(proc_path(m, pid, "/maps"), headers={"Accept": "application/json"})
+    eq(r.status, 200, "maps json")
+    return r.json["items"]
+
+
+MAPS_LINE = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) ([0-9a-f]+) "
+                       r"([0-9a-f]{2}:[0-9a-f]{2}) ([0-9]+) *(.*)$")
+
+
+@test
+def processes_spawn_list_get():
+    m = new_machine({"memory": "64M", "cpus": 2})
+    eq(get(proc_path(m)).json, {"items": [], "next_page_token": ""}, "no processes yet")
+    p1 = spawn(m)
+    p2 = spawn(m, name="worker", rss_limit_pages=16, oom_score_adj=-500, cpu=0)
+    eq((p1, p2), (1, 2), "pids from 1, in order")
+    summary = {"pid", "ppid", "state", "cpu", "name", "rss", "min_flt", "maj_flt", "vm_size"}
+    lst = get(proc_path(m)).json
+    eq([x["pid"] for x in lst["items"]], [1, 2], "listed in pid order")
+    for x in lst["items"]:
+        eq(set(x), summary, "list item fields")
+    one = get(proc_path(m, p2)).json
+    eq(set(one), summary | {"oom_score_adj", "rss_limit_pages", "mmap_base", "start_brk",
+                            "brk", "map_count"}, "one process's fields")
+    eq((one["name"], one["cpu"], one["state"], one["ppid"]), ("worker", 0, "running", 0),
+       "spawn arguments")
+    eq((one["oom_score_adj"], one["rss_limit_pages"]), (-500, 16), "oom_score_adj, limit")
+    eq((one["rss"], one["vm_size"], one["map_count"]), (0, 0, 0), "empty address space")
+    for key in ("mmap_base", "start_brk", "brk"):
+        check(re.fullmatch(r"0x[0-9a-f]+", one[key]), "%s is hex: %r" % (key, one[key]))
+    d = get(proc_path(m, p1)).json
+    eq((d["name"], d["rss_limit_pages"], d["oom_score_adj"]), ("proc", None, 0), "defaults")
+    # paging: page_size 1 walks both with tokens
+    a = get(proc_path(m) + "?page_size=1").json
+    eq([x["pid"] for x in a["items"]], [1], "first page")
+    eq(a["next_page_token"], "1", "token")
+    b = get(proc_path(m) + "?page_size=1&page_token=" + a["next_page_token"]).json
+    eq([x["pid"] for x in b["items"]], [2], "second page")
+    eq(b["next_page_token"], "", "last page")
+    for q in ("page_size=0", "page_size=1001", "page_token=x", "colour=red"):
+        expect_error(get(proc_path(m) + "?" + q), 400, "INVALID_ARGUMENT")
+    # spawn's 400s name the field and change nothing
+    before = digest(m)
+    for body, field in (({"name": "a" * 16}, "name"), ({"name": ""}, "name"),
+                        ({"name": "tab\there"}, "name"), ({"name": 7}, "name"),
+                        ({"cpu": 2}, "cpu"), ({"cpu": -2}, "cpu"),
+                        ({"oom_score_adj": 1001}, "oom_score_adj"),
+                        ({"rss_limit_pages": -2}, "rss_limit_pages"),
+                        ({"pid": 3}, "pid"), ({"op": "fork"}, "op")):
+        expect_error(post(proc_path(m), body), 400, "INVALID_ARGUMENT", field)
+    eq(digest(m), before, "400s change neither state nor seq")
+    # an unknown or malformed pid in a GET path
+    for sub in ("", "/maps", "/smaps", "/status"):
+        e = expect_error(get(proc_path(m, 99, sub)), 404, "NOT_FOUND")
+        eq(e["details"], {"pid": 99}, "404 names the pid")
+        expect_error(get(proc_path(m, "abc", sub)), 400, "INVALID_ARGUMENT", "pid")
+        expect_error(get(proc_path(m, 0, sub)), 400, "INVALID_ARGUMENT", "pid")
+    expect_error(get(proc_path(m, 1, "/environ")), 404, "NOT_FOUND")
+    r = request("DELETE", proc_path(m))
+    expect_error(r, 405, "METHOD_NOT_ALLOWED")
+    eq({x.strip() for x in r.headers["allow"].split(",")}, {"GET", "POST"}, "Allow")
+    expect_error(request("DELETE", proc_path(m, 1)), 405, "METHOD_NOT_ALLOWED")
+    expect_error(get(proc_path(m, 1, ":fork")), 405, "METHOD_NOT_ALLOWED")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def processes_mmap_family():
+    m = new_machine({"memory": "64M"})
+    pid = spawn(m, name="demo")
+    r = mmap(m, pid)
+    eq(r.status, 200, "mmap: %r" % r.body[:300])
+    eq(set(r.json), {"addr"}, "mmap answers {addr}")
+    a = int(r.json["addr"], 16)
+    check(re.fullmatch(r"0x[0-9a-f]+", r.json["addr"]), "addr is lowercase hex")
+    lines = maps_text(m, pid).splitlines()
+    eq(len(lines), 1, "one VMA: %r" % lines)
+    mt = MAPS_LINE.match(lines[0])
+    check(mt, "maps line format: %r" % lines[0])
+    eq((int(mt.group(1), 16), int(mt.group(2), 16), mt.group(3)), (a, a + 65536, "rw-p"),
+       "the mapping")
+    eq(get(proc_path(m, pid)).json["vm_size"], 65536, "vm_size in bytes")
+    # mprotect the middle read-only: three VMAs
+    r = pop(m, pid, "mprotect", {"addr": hex(a + 16384), "length": "16K", "prot": "r--"})
+    eq((r.status, r.json), (200, {}), "mprotect")
+    items = maps_json(m, pid)
+    eq([(int(x["start"], 16) - a, int(x["end"], 16) - a, x["perms"]) for x in items],
+       [(0, 16384, "rw-p"), (16384, 32768, "r--p"), (32768, 65536, "rw-p")], "split in three")
+    eq(set(items[0]), {"start", "end", "perms", "offset", "dev", "inode", "name"}, "maps keys")
+    eq((items[0]["offset"], items[0]["dev"], items[0]["inode"], items[0]["name"]),
+       (0, "00:00", 0, None), "anonymous")
+    eq(get(proc_path(m, pid)).json["map_count"], 3, "map_count")
+    # back to rw-: merged again
+    eq(pop(m, pid, "mprotect", {"addr": a + 16384, "length": 16384, "prot": "rw-"}).status,
+       200, "mprotect back")
+    eq(len(maps_json(m, pid)), 1, "merged")
+    # madvise (a name), mlock → fault counts, munlock, munmap of a hole punch
+    eq(pop(m, pid, "madvise", {"addr": a, "length": "8K", "advice": "MADV_RANDOM"}).json, {},
+       "madvise")
+    eq(len(maps_json(m, pid)), 2, "MADV_RANDOM splits off a VMA")
+    eq(pop(m, pid, "madvise", {"addr": a, "length": "8K", "advice": "MADV_NORMAL"}).status,
+       200, "madvise normal")
+    r = pop(m, pid, "mlock", {"addr": a, "length": "64K"})
+    eq((r.status, r.json), (200, {"minor": 0, "major": 0}), "mlock")
+    st = get(proc_path(m, pid, "/status"), headers={"Accept": "application/json"}).json
+    eq(st["VmLck"], 64, "VmLck after mlock (kB)")
+    eq(pop(m, pid, "munlock", {"addr": a, "length": "64K"}).json, {}, "munlock")
+    eq(pop(m, pid, "munmap", {"addr": str(a + 4096), "length": 4096}).json, {}, "munmap")
+    eq(len(maps_json(m, pid)), 2, "a hole splits the VMA")
+    # brk: grow from start_brk by 3 pages
+    sb = int(get(proc_path(m, pid)).json["start_brk"], 16)
+    r = pop(m, pid, "brk", {"addr": hex(sb + 3 * 4096)})
+    eq((r.status, r.json), (200, {"brk": hex(sb + 3 * 4096)}), "brk")
+    check("[heap]" in maps_text(m, pid), "a [heap] VMA")
+    eq(pop(m, pid, "brk", {"addr": 0}).json, {"brk": hex(sb + 3 * 4096)},
+       "brk(0) answers the break")
+    eq(pop(m, pid, "setOomScoreAdj", {"value": 500}).json, {}, "setOomScoreAdj")
+    eq(get(proc_path(m, pid)).json["oom_score_adj"], 500, "oom_score_adj written")
+    # 422 errno results: journaled (seq + 1), state unchanged
+    d0 = digest(m)
+    for body, code in ((dict(length=0), "EINVAL"),
+                       (dict(length="64K", offset=100), "EINVAL"),
+                       (dict(length="64K", flags=["MAP_ANONYMOUS"]), "EINVAL"),
+                       (dict(length="64K", addr=a + 1, flags=ANON + ["MAP_FIXED"]), "EINVAL"),
+                       (dict(length="1T"), "ENOMEM"),
+                       (dict(length="64K", addr=a, flags=ANON + ["MAP_FIXED_NOREPLACE"]),
+                        "EEXIST"),
+                       (dict(length="64K", flags=["MAP_PRIVATE"]), "EBADF"),
+                       (dict(length="64K", file="data.bin"), "EBADF")):
+        e = expect_error(mmap(m, pid, **body), 422, code)
+        eq(e["details"], {"op": "mmap"}, "details.op")
+    e = expect_error(pop(m, pid, "mprotect", {"addr": a + 1, "length": 4096, "prot": "r--"}),
+                     422, "EINVAL")
+    eq(e["details"]["op"], "mprotect", "details.op")
+    expect_error(pop(m, pid, "munmap", {"addr": a + 1, "length": 4096}), 422, "EINVAL")
+    expect_error(pop(m, pid, "mprotect", {"addr": 0x10000, "length": 4096, "prot": "r--"}),
+                 422, "ENOMEM")
+    expect_error(pop(m, pid, "mlock", {"addr": 0x10000, "length": 4096}), 422, "ENOMEM")
+    expect_error(pop(m, pid, "madvise", {"addr": a + 1, "length": 4096,
+                                         "advice": "MADV_DONTNEED"}), 422, "EINVAL")
+    d1 = digest(m)
+    eq(d1["digest"], d0["digest"], "failed syscalls change nothing")
+    eq(d1["seq"], d0["seq"] + 13, "each 422 is a journaled result")
+    # 400: names validated in the api, numbers refused; nothing applied
+    for op, body, field, needle in (
+            ("mmap", {"length": "64K", "prot": "rwz", "flags": ANON}, "prot", "rwz"),
+            ("mmap", {"length": "64K", "prot": 3, "flags": ANON}, "prot", "numbers"),
+            ("mmap", {"length": "64K", "prot": "rw", "flags": ANON}, "prot", "rw"),
+            ("mmap", {"length": "64K", "prot": "rw-", "flags": ["MAP_PRIVTE"]}, "flags",
+             "MAP_PRIVTE"),
+            ("mmap", {"length": "64K", "prot": "rw-", "flags": [2, 32]}, "flags", "numbers"),
+            ("mmap", {"length": "64K", "prot": "rw-", "flags": "MAP_PRIVATE"}, "flags", "array"),
+            ("mmap", {"length": "64K", "prot": "rw-", "flags": ["PROT_READ"]}, "flags",
+             "PROT_READ"),
+            ("mmap", {"length": "64K", "prot": "rw-"}, "flags", "required"),
+            ("mmap", {"prot": "rw-", "flags": ANON}, "length", "required"),
+            ("mmap", {"length": "64Q", "prot": "rw-", "flags": ANON}, "length", "64Q"),
+            ("mmap", {"length": "64K", "prot": "rw-", "flags": ANON, "addr": "0xzz"}, "addr",
+             "0xzz"),
+            ("mprotect", {"addr": a, "length": 4096, "prot": "rwxs"}, "prot", "rwxs"),
+            ("madvise", {"addr": a, "length": 4096, "advice": "MADV_DONTNEEED"}, "advice",
+             "MADV_DONTNEEED"),
+            ("madvise", {"addr": a, "length": 4096, "advice": 4}, "advice", "MADV_DONTNEED"),
+            ("setOomScoreAdj", {"value": 1001}, "value", "1001"),
+            ("setOomScoreAdj", {"value": -1001}, "value", "-1001"),
+            ("exit", {"status": 256}, "status", "256"),
+            ("brk", {}, "addr", "required"),
+            ("fork", {"bogus": 1}, "bogus", "bogus"),
+            ("mmap", {"pid": pid, "length": 1, "prot": "r--", "flags": ANON}, "pid", "path")):
+        e = expect_error(pop(m, pid, op, body), 400, "INVALID_ARGUMENT", field)
+        check(needle in e["message"], "%s: message %r names %r" % (op, e["message"], needle))
+    eq(digest(m), d1, "400s change neither state nor seq")
+    # an unknown pid is 404 for every op (a path id, not ESRCH)
+    for op, body in (("fork", {}), ("exit", {}), ("exec", {"elf": ""}),
+                     ("mmap", {"length": 1, "prot": "r--", "flags": ANON}),
+                     ("munmap", {"addr": 0, "length": 1}),
+                     ("mprotect", {"addr": 0, "length": 1, "prot": "---"}),
+                     ("madvise", {"addr": 0, "length": 1, "advice": "MADV_NORMAL"}),
+                     ("mlock", {"addr": 0, "length": 1}), ("munlock", {"addr": 0, "length": 1}),
+                     ("brk", {"addr": 0}), ("setOomScoreAdj", {"value": 0})):
+        e = expect_error(pop(m, 4242, op, body), 404, "NOT_FOUND")
+        eq(e["details"], {"pid": 4242}, "%s: 404 names the pid" % op)
+    expect_error(pop(m, "x", "fork"), 400, "INVALID_ARGUMENT", "pid")
+    eq(digest(m), d1, "404s change neither state nor seq")
+    eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def processes_exec():
+    m = new_machine({"memory": "64M"})
+    pid = spawn(m, name="loader")
+    # malformed base64 is a bad record (400); a malformed image is ENOEXEC (422)
+    for bad in ("not base64!", "QUJD=", "QUJDRA===", "Q", "QU\nJD", 42):
+        expect_error(pop(m, pid, "exec", {"elf": bad}), 400, "INVALID_ARGUMENT", "elf")
+    seq = digest(m)["seq"]
+    for image in (b"", b"hello, world", b"\x7fELF" + b"\0" * 60):
+        e = expect_error(pop(m, pid, "exec", {"elf": base64.b64encode(image).decode()}),
+                         422, "ENOEXEC")
+        eq(e["details"], {"op": "exec"}, "details.op")
+    eq(digest(m)["seq"], seq + 3, "ENOEXEC results are journaled")
+    eq(maps_text(m, pid), "", "a failed exec leaves the old (empty) address space")
+    with open(os.path.join(GOLDEN_ELF, "x86_64-exec.elf"), "rb") as f:
+        elf = base64.b64encode(f.read()).decode()
+    r = pop(m, pid, "exec", {"elf": elf})
+    eq(r.status, 200, "exec: %r" % r.body[:300])
+    eq(set(r.json), {"entry", "start_brk", "stack"}, "exec result")
+    for k, v in r.json.items():
+        check(re.fullmatch(r"0x[0-9a-f]+", v), "%s is hex: %r" % (k, v))
+    vmas = []
+    for line in maps_text(m, pid).splitlines():
+        mt = MAPS_LINE.match(line)
+        check(mt, "maps line: %r" % line)
+        vmas.append((int(mt.group(1), 16), int(mt.group(2), 16), mt.group(3), mt.group(7)))
+    eq(vmas[0][0], 0x400000, "ET_EXEC loads at its p_vaddr")
+    names = [v[3] for v in vmas]
+    for want in ("[stack]", "[vdso]", "[vvar]"):
+        check(want in names, "%s in maps: %r" % (want, names))
+    stack = next(v for v in vmas if v[3] == "[stack]")
+    sp = int(r.json["stack"], 16)
+    check(stack[0] <= sp < stack[1] and stack[2] == "rw-p", "stack pointer in [stack]")
+    entry = int(r.json["entry"], 16)
+    check(any(v[0] <= entry < v[1] and "x" in v[2] for v in vmas), "entry in an r-x VMA")
+    one = get(proc_path(m, pid)).json
+    eq((one["start_brk"], one["brk"]), (r.json["start_brk"], r.json["start_brk"]), "brk")
+    eq(one["name"], "loader", "exec keeps the name")
+    # the heap grows from start_brk
+    heap = int(r.json["start_brk"], 16) + 0x5000
+    eq(pop(m, pid, "brk", {"addr": hex(heap)}).json, {"brk": hex(heap)}, "brk after exec")
+    check(any(ln.endswith("[heap]") for ln in maps_text(m, pid).splitlines()), "[heap]")
+    st = get(proc_path(m, pid, "/status"), headers={"Accept": "application/json"}).json
+    eq((st["Name"], st["Pid"], st["State"]), ("loader", pid, "R (running)"), "status keys")
+    eq(st["VmSize"] * 1024, get(proc_path(m, pid)).json["vm_size"], "VmSize = vm_size")
+    eq(st["Uid"], [0, 0, 0, 0], "tab-separated numbers")
+    eq(st["Umask"], "0022", "octal stays text")
+    check("Name:\tloader\n" in get(proc_path(m, pid, "/status")).body.decode(), "status text")
+    sm = get(proc_path(m, pid, "/smaps"), headers={"Accept": "application/json"}).json["items"]
+    mj = maps_json(m, pid)
+    eq(len(sm), len(mj), "one smaps entry per VMA")
+    for x, v in zip(sm, mj):
+        for k in v:
+            eq(x[k], v[k], "smaps %s as in maps" % k)
+        eq(x["Size"], (int(v["end"], 16) - int(v["start"], 16)) // 1024, "Size in kB")
+        for k in ("Rss", "Pss", "Anonymous", "Swap", "Locked", "THPeligible"):
+            eq(x[k], 0, k)
+        check(isinstance(x["VmFlags"], list), "VmFlags is a list")
+        eq("rd" in x["VmFlags"], v["perms"][0] == "r", "VmFlags rd matches perms")
+    txt = get(proc_path(m, pid, "/smaps")).body.decode()
+    check(re.search(r"^Size: +\d+ kB$", txt, re.M) and "VmFlags:" in txt, "smaps text")
+    eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def processes_fork_exit():
+    m = new_machine({"memory": "64M"})
+    parent = spawn(m, name="parent", oom_score_adj=100)
+    a = int(mmap(m, parent).json["addr"], 16)
+    eq(pop(m, parent, "mprotect", {"addr": a, "length": "16K", "prot": "r--"}).status, 200,
+       "mprotect")
+    r = pop(m, parent, "fork")
+    eq(r.status, 200, "fork: %r" % r.body)
+    eq(set(r.json), {"pid"}, "fork answers {pid}")
+    child = r.json["pid"]
+    check(child != parent, "a new pid")
+    eq(maps_text(m, child), maps_text(m, parent), "the child has a copy of every VMA")
+    c = get(proc_path(m, child)).json
+    eq((c["ppid"], c["name"], c["oom_score_adj"], c["map_count"]), (parent, "parent", 100, 2),
+       "child inherits")
+    # the copies are independent
+    eq(pop(m, child, "munmap", {"addr": a, "length": "64K"}).status, 200, "child munmap")
+    eq(maps_text(m, child), "", "child's space is empty")
+    eq(len(maps_json(m, parent)), 2, "parent's VMAs stay")
+    # exit: reaped at once, its pid is 404 everywhere
+    d = digest(m)
+    r = pop(m, child, "exit", {"status": 3})
+    eq((r.status, r.json), (200, {}), "exit")
+    check(digest(m)["digest"] != d["digest"], "exit changes the state")
+    expect_error(get(proc_path(m, child)), 404, "NOT_FOUND")
+    expect_error(get(proc_path(m, child, "/maps")), 404, "NOT_FOUND")
+    expect_error(pop(m, child, "exit"), 404, "NOT_FOUND")
+    eq([x["pid"] for x in get(proc_path(m)).json["items"]], [parent], "only the parent left")
+    # a grandchild is re-parented when its parent exits
+    child = pop(m, parent, "fork").json["pid"]
+    grand = pop(m, child, "fork").json["pid"]
+    eq(get(proc_path(m, grand)).json["ppid"], child, "grandchild's parent")
+    eq(pop(m, child, "exit").status, 200, "child exits")
+    eq(get(proc_path(m, grand)).json["ppid"], parent if parent == 1 else 0, "re-parented")
+    eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def processes_batch_and_digest():
+    cfg = {"memory": "64M", "seed": 5}
+    m = new_machine(cfg)
+    ops = [{"op": "spawn", "name": "b"},
+           {"op": "mmap", "pid": 1, "length": "64K", "prot": "rw-", "flags": ANON},
+           {"op": "mprotect", "pid": 1, "addr": "0x7ffff7fef000", "length": "4K", "prot": "---"},
+           {"op": "fork", "pid": 1},
+           {"op": "mmap", "pid": 2, "length": "8K", "prot": "r--", "flags": ANON},
+           {"op": "madvise", "pid": 2, "addr": "0x7ffff7fef000", "length": "4K",
+            "advice": "MADV_SEQUENTIAL"},
+           {"op": "mlock", "pid": 1, "addr": "0x7ffff7ff0000", "length": "4K"},
+           {"op": "munlock", "pid": 1, "addr": "0x7ffff7ff0000", "length": "4K"},
+           {"op": "brk", "pid": 1, "addr": "0x555555556000"},
+           {"op": "setOomScoreAdj", "pid": 2, "value": 1000},
+           {"op": "munmap", "pid": 1, "addr": "0x7ffff7fef000", "length": "64K"},
+           {"op": "exit", "pid": 2}]
+    r = post("/v1/machines/%s:batch" % m, {"ops": ops})
+    eq(r.status, 200, "batch")
+    res = r.json["results"]
+    eq([x["ok"] for x in res], [True] * len(ops), "all ok: %r" % res)
+    eq(res[0]["result"], {"pid": 1}, "spawn result")
+    eq(res[1]["result"], {"addr": "0x7ffff7fef000"}, "mmap result (the address used below)")
+    eq(res[3]["result"], {"pid": 2}, "fork result")
+    eq(res[6]["result"], {"minor": 0, "major": 0}, "mlock result")
+    eq(res[8]["result"], {"brk": "0x555555556000"}, "brk result")
+    eq(digest(m)["seq"], len(ops), "seq counts the records")
+    # the same records one by one on a twin: the same state, and every
+    # operation changes the digest
+    twin = new_machine(cfg)
+    prev = digest(twin)["digest"]
+    for rec in ops:
+        body = {k: v for k, v in rec.items() if k not in ("op", "pid")}
+        path = (proc_path(twin) if rec["op"] == "spawn"
+                else proc_path(twin, rec["pid"], ":" + rec["op"]))
+        eq(post(path, body).status, 200, "twin %s" % rec["op"])
+        cur = digest(twin)["digest"]
+        check(cur != prev, "%s changes the digest" % rec["op"])
+        prev = cur
+    eq(digest(twin), digest(m), "batch = the same ops one by one")
+    # errors inside a batch: 404 for an unknown pid, 400 for a bad name, 422 errno
+    r = post("/v1/machines/%s:batch" % m, {"stop_on_error": False, "ops": [
+        {"op": "fork", "pid": 77},
+        {"op": "mmap", "pid": 1, "length": "4K", "prot": "rw-", "flags": ["MAP_PRIVTE"]},
+        {"op": "mmap", "pid": 1, "length": 0, "prot": "rw-", "flags": ANON},
+        {"op": "spawn"}]})
+    res = r.json["results"]
+    eq([(x["ok"], x.get("error", {}).get("code")) for x in res],
+       [(False, "NOT_FOUND"), (False, "INVALID_ARGUMENT"), (False, "EINVAL"), (True, None)],
+       "error classes in a batch")
+    eq(res[0]["error"]["details"], {"pid": 77, "index": 0}, "404 details")
+    eq(res[2]["error"]["details"], {"op": "mmap", "index": 2}, "422 details")
+    eq(digest(m)["seq"], len(ops) + 2, "the 422 and the spawn advance seq")
+    for x in (m, twin):
+        request("DELETE", "/v1/machines/" + x)
+
+
 @test
 def check_and_digest_determinism():
     a, b = new_machine({"memory": "32M", "seed": 3}), new_machine({"memory": "32M", "seed": 3})
@@ -1257,6 +1643,9 @@ def openapi_generated():
                     .replace("{pfn}", "1").replace("{cache}", "kmalloc-64"))
             if method == "delete":
                 continue
+            if "{pid}" in real:  # a live process each time (:exit ends one)
+                pid = post("/v1/machines/%s/processes" % m, {}).json["pid"]
+                real = real.replace("{pid}", str(pid))
             r = request(method.upper(), real, {} if method == "post" else None)
             check(r.status not in (404, 405), "%s %s → %d" % (method, path, r.status))
     documented = {(meth.upper(), p) for p, item in paths.items() for meth in item}
@@ -1274,8 +1663,42 @@ def openapi_generated():
                     ("POST", "/v1/machines/{m}/kmemCaches/{cache}:free"),
                     ("POST", "/v1/machines/{m}/kmemCaches/{cache}:shrink"),
                     ("GET", "/v1/machines/{m}/kernel/translate"),
-                    ("GET", "/v1/machines/{m}/kernel/ksize")):
+                    ("GET", "/v1/machines/{m}/kernel/ksize"),
+                    ("POST", "/v1/machines/{m}/processes"),
+                    ("GET", "/v1/machines/{m}/processes"),
+                    ("GET", "/v1/machines/{m}/processes/{pid}"),
+                    ("GET", "/v1/machines/{m}/processes/{pid}/maps"),
+                    ("GET", "/v1/machines/{m}/processes/{pid}/smaps"),
+                    ("GET", "/v1/machines/{m}/processes/{pid}/status")):
         check((meth, p) in documented, "%s %s documented" % (meth, p))
+    for op in ("fork", "exit", "exec", "mmap", "munmap", "mprotect", "madvise", "mlock",
+               "munlock", "brk", "setOomScoreAdj"):
+        p = paths.get("/v1/machines/{m}/processes/{pid}:" + op, {}).get("post")
+        check(p, op + " documented")
+        eq(p["operationId"], op, "operationId")
+        eq([x["name"] for x in p["parameters"]], ["m", "pid"], op + " path ids")
+        eq(p["parameters"][1]["schema"]["type"], "integer", "pid is an integer")
+        check("pid" not in schemas[op + "Args"]["properties"], "pid not in the body")
+        check("pid" in schemas[op + "Record"]["properties"], "but in the record")
+        check(op + "Result" in schemas, op + " result schema")
+    eq(paths["/v1/machines/{m}/processes"]["post"]["operationId"], "spawn", "spawn route")
+    mm = schemas["mmapArgs"]["properties"]
+    eq(mm["prot"]["pattern"], "^[r-][w-][x-]$", "prot is a triplet")
+    eq(mm["prot"]["type"], "string", "prot is a string")
+    check("numbers are not accepted" in mm["prot"]["description"], "prot: names only")
+    check("MAP_FIXED_NOREPLACE" in mm["flags"]["items"]["enum"], "mmap flag names")
+    check("numbers are not accepted" in mm["flags"]["description"], "flags: names only")
+    eq(sorted(schemas["mmapArgs"]["required"]), ["flags", "length", "prot"], "mmap required")
+    check("MADV_DONTNEED" in schemas["madviseArgs"]["properties"]["advice"]["enum"], "advice")
+    eq(schemas["execArgs"]["properties"]["elf"]["contentEncoding"], "base64", "elf is base64")
+    check("0/0 until" in paths["/v1/machines/{m}/processes/{pid}:mlock"]["post"]["summary"],
+          "mlock documents its zero fault counts")
+    eq(set(schemas["mlockResult"]["required"]), {"minor", "major"}, "mlock result")
+    eq(schemas["setOomScoreAdjArgs"]["properties"]["value"]["minimum"], -1000, "oom range")
+    eq(schemas["Process"]["properties"]["rss_limit_pages"]["type"], ["integer", "null"],
+       "nullable limit")
+    check("text/plain" in paths["/v1/machines/{m}/processes/{pid}/maps"]["get"]["responses"]
+          ["200"]["content"], "maps is text")
     request("DELETE", "/v1/machines/" + m)
 
 
@@ -1366,6 +1789,17 @@ def readme_tour():
     check(re.search(r"allocated pfn [0-9]+", out), "tour allocated")
     check('"seq":2' in out, "tour digest after 2 ops")
     check('"ok":true' in out, "tour check ok")
+    # the process part: one VMA, the split after mprotect, the child's copy
+    check(re.search(r"^process [0-9]+$", out, re.M), "tour spawned a process")
+    mt = re.search(r"^mapped at (0x[0-9a-f]+)$", out, re.M)
+    check(mt, "tour mapped memory:\n" + out[-1500:])
+    a = int(mt.group(1), 16)
+    one = "%08x-%08x rw-p 00000000 00:00 0 " % (a, a + 65536)
+    split = ("%08x-%08x r--p 00000000 00:00 0 \n%08x-%08x rw-p 00000000 00:00 0 \n"
+             % (a, a + 16384, a + 16384, a + 65536))
+    check(one + "\n{}\n" + split in out, "maps, mprotect, maps again:\n" + out[-1500:])
+    check(re.search(r"^child [0-9]+\n" + re.escape(split), out, re.M),
+          "the child's maps are the parent's:\n" + out[-1500:])
 
 
 @test

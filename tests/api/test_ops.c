@@ -2,7 +2,9 @@
  * test_ops.c — the operation table without HTTP: the schema decoder for
  * every wire type (on a synthetic op, so types no engine op uses yet are
  * covered too), api_op_apply's three status classes on a real machine, the
- * SPEC §4 error shape, and the generated OpenAPI document.  Built as
+ * SPEC §4 error shape, the generated OpenAPI document, the kernel allocator
+ * ops, and the process ops (spawn … exec, their 400/404/422 classes and the
+ * JSON views of /proc/PID/maps, smaps and status).  Built as
  * build/api-op-tests with the in-tree harness (tests/harness.h).
  */
 #include "api/ops.h"
@@ -21,7 +23,8 @@ static json_t *tj(const char *text)
 }
 
 static const char *const colours[] = {"red", "green", NULL};
-enum { A_N, A_SIZE, A_ADDR, A_GFP, A_COLOUR, A_LABEL, A_FLAG, A_SLAB };
+enum { A_N, A_SIZE, A_ADDR, A_GFP, A_COLOUR, A_LABEL, A_FLAG, A_SLAB, A_PROT,
+       A_MAP, A_B64 };
 static const struct api_arg demo_args[] = {
 	[A_N] = {"n", API_T_INT, true, -5, 5, 0, NULL, 0, "an int"},
 	[A_SIZE] = {"size", API_T_SIZE, false, 0, 0, 1u << 20, NULL, 0, "a size"},
@@ -31,6 +34,9 @@ static const struct api_arg demo_args[] = {
 	[A_LABEL] = {"label", API_T_STRING, false, 0, 8, 0, NULL, 0, "string"},
 	[A_FLAG] = {"flag", API_T_BOOL, false, 0, 0, 0, NULL, 1, "bool"},
 	[A_SLAB] = {"slab", API_T_SLAB_FLAGS, false, 0, 0, 0, NULL, 0, "slab flags"},
+	[A_PROT] = {"prot", API_T_PROT, false, 0, 0, 0, NULL, 0, "prot"},
+	[A_MAP] = {"map", API_T_MAP_FLAGS, false, 0, 0, 0, NULL, 0, "mmap flags"},
+	[A_B64] = {"b64", API_T_BASE64, false, 0, 0, 0, NULL, 0, "base64"},
 };
 static const struct api_op demo = {
 	.name = "demo", .path = "/demo", .summary = "a synthetic op",
@@ -63,7 +69,10 @@ TEST(ops_decode_every_type)
 			     "\"gfp\": [\"GFP_KERNEL\", \"__GFP_ZERO\"], "
 			     "\"colour\": \"red\", \"label\": \"12345678\", "
 			     "\"flag\": false, \"slab\": [\"SLAB_POISON\", "
-			     "\"SLAB_HWCACHE_ALIGN\"]}", &a), "");
+			     "\"SLAB_HWCACHE_ALIGN\"], \"prot\": \"r-x\", "
+			     "\"map\": [\"MAP_PRIVATE\", \"MAP_ANONYMOUS\", "
+			     "\"MAP_FIXED_NOREPLACE\"], \"b64\": \"aGk=\"}", &a),
+		      "");
 	ASSERT_EQ(a.v[A_N].i, -5);
 	ASSERT_EQ_U64(a.v[A_SIZE].u, 65536);
 	ASSERT_EQ_HEX(a.v[A_ADDR].u, 0x7f00);
@@ -72,7 +81,16 @@ TEST(ops_decode_every_type)
 	ASSERT_EQ_STR(a.v[A_LABEL].s, "12345678");
 	ASSERT_EQ(a.v[A_FLAG].i, 0);
 	ASSERT_EQ_HEX(a.v[A_SLAB].flags, MM_SLAB_POISON | MM_SLAB_HWCACHE_ALIGN);
-	ASSERT_EQ(a.present, 0xff);
+	ASSERT_EQ(a.v[A_PROT].prot, MM_PROT_READ | MM_PROT_EXEC);
+	ASSERT_EQ_HEX(a.v[A_MAP].flags, MM_MAP_PRIVATE | MM_MAP_ANONYMOUS |
+		      MM_MAP_FIXED_NOREPLACE);
+	ASSERT_EQ_STR(a.v[A_B64].s, "aGk=");
+	ASSERT_EQ(a.present, 0x7ff);
+	ASSERT_EQ_STR(decode("{\"n\": 0, \"prot\": \"---\", \"map\": []}", &a), "");
+	ASSERT_EQ(a.v[A_PROT].prot, MM_PROT_NONE);
+	ASSERT_EQ(a.v[A_MAP].flags, 0);
+	ASSERT_EQ_STR(decode("{\"n\": 0, \"prot\": \"rwx\"}", &a), "");
+	ASSERT_EQ(a.v[A_PROT].prot, MM_PROT_READ | MM_PROT_WRITE | MM_PROT_EXEC);
 
 	/* defaults for absent optional arguments */
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"op\": \"demo\"}", &a), "");
@@ -103,6 +121,32 @@ TEST(ops_decode_rejects_and_names_the_field)
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"slab\": \"SLAB_POISON\"}", &a), "slab");
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"slab\": [7]}", &a), "slab");
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"extra\": 1}", &a), "extra");
+	/* protections and mmap flags: names only, no numbers */
+	static const char *const bad_prot[] = {"\"rwz\"", "\"rw\"", "\"rw--\"",
+					       "\"wr-\"", "\"RW-\"", "\"\"", "3",
+					       "[\"PROT_READ\"]", "null"};
+	for (size_t i = 0; i < sizeof(bad_prot) / sizeof(bad_prot[0]); i++) {
+		char text[80];
+		snprintf(text, sizeof(text), "{\"n\": 0, \"prot\": %s}", bad_prot[i]);
+		ASSERT_EQ_STR(decode(text, &a), "prot");
+	}
+	static const char *const bad_map[] = {"[\"MAP_PRIVTE\"]", "[2]",
+					      "\"MAP_PRIVATE\"", "[\"PROT_READ\"]",
+					      "[\"map_private\"]", "34"};
+	for (size_t i = 0; i < sizeof(bad_map) / sizeof(bad_map[0]); i++) {
+		char text[80];
+		snprintf(text, sizeof(text), "{\"n\": 0, \"map\": %s}", bad_map[i]);
+		ASSERT_EQ_STR(decode(text, &a), "map");
+	}
+	/* base64: the alphabet, padding only at the end and to a multiple of 4 */
+	static const char *const bad_b64[] = {"\"a*b=\"", "\"QUJD=\"",
+					      "\"QUJDRA===\"", "\"Q\"", "\"QU\\nJD\"",
+					      "\"QU=D\"", "\"====\"", "7"};
+	for (size_t i = 0; i < sizeof(bad_b64) / sizeof(bad_b64[0]); i++) {
+		char text[80];
+		snprintf(text, sizeof(text), "{\"n\": 0, \"b64\": %s}", bad_b64[i]);
+		ASSERT_EQ_STR(decode(text, &a), "b64");
+	}
 	/* journal keys only with API_DECODE_JOURNAL */
 	ASSERT_EQ_STR(decode("{\"n\": 0, \"seq\": 3}", &a), "seq");
 	struct api_error err;
@@ -530,6 +574,381 @@ TEST(ops_vmalloc_kmap)
 	json_decref(r);
 	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"kunmap\", \"addr\": \"%s\"}",
 			  addr), 422, "EINVAL", NULL);
+	assert_consistent(m);
+	mm_machine_destroy(m);
+}
+
+/* ---- processes and address spaces -------------------------------------------- */
+
+TEST(ops_value_names_and_base64)
+{
+	/* every name the api offers is one the engine parses */
+	for (int k = 0; api_map_flag_names[k]; k++) {
+		int flags = 0;
+		ASSERT_EQ(mm_map_flag_parse(api_map_flag_names[k], &flags), 0);
+		ASSERT(flags != 0);
+	}
+	for (int k = 0; api_madv_names[k]; k++) {
+		int advice = -1;
+		ASSERT_EQ(mm_madv_parse(api_madv_names[k], &advice), 0);
+	}
+	char p[4];
+	ASSERT_EQ_STR(api_prot_str(MM_PROT_READ | MM_PROT_EXEC, p), "r-x");
+	ASSERT_EQ_STR(api_prot_str(MM_PROT_NONE, p), "---");
+
+	/* base64: padded, unpadded, and every byte value round trip */
+	static const struct {
+		const char *b64, *plain;
+	} cases[] = {
+		{"", ""}, {"aGk=", "hi"}, {"aGk", "hi"}, {"aGVsbG8=", "hello"},
+		{"aGVsbG8sIHdvcmxk", "hello, world"}, {"YQ==", "a"}, {"YQ", "a"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct api_error err;
+		size_t len = 99;
+		json_t *j = json_string(cases[i].b64);
+		ASSERT_EQ(api_parse_base64(j, "x", &len, &err), 0);
+		json_decref(j);
+		ASSERT_EQ(len, strlen(cases[i].plain));
+		uint8_t out[32] = {0};
+		ASSERT_EQ(api_base64_decode(cases[i].b64, out), len);
+		ASSERT(!memcmp(out, cases[i].plain, len));
+	}
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t bytes[256], back[256];
+	char text[345];
+	size_t n = 0;
+	for (int i = 0; i < 256; i++)
+		bytes[i] = (uint8_t)(255 - i);
+	for (int i = 0; i < 256; i += 3) {
+		uint32_t v = (uint32_t)bytes[i] << 16 |
+			     (i + 1 < 256 ? (uint32_t)bytes[i + 1] << 8 : 0) |
+			     (i + 2 < 256 ? bytes[i + 2] : 0);
+		text[n++] = alphabet[v >> 18 & 63];
+		text[n++] = alphabet[v >> 12 & 63];
+		text[n++] = i + 1 < 256 ? alphabet[v >> 6 & 63] : '=';
+		text[n++] = i + 2 < 256 ? alphabet[v & 63] : '=';
+	}
+	text[n] = '\0';
+	struct api_error err;
+	size_t len;
+	json_t *j = json_string(text);
+	ASSERT_EQ(api_parse_base64(j, "x", &len, &err), 0);
+	json_decref(j);
+	ASSERT_EQ(len, 256);
+	ASSERT_EQ(api_base64_decode(text, back), 256);
+	ASSERT(!memcmp(bytes, back, 256));
+}
+
+/* The pid field of a result. */
+static int rpid(const json_t *r)
+{
+	return (int)json_integer_value(json_object_get(r, "pid"));
+}
+
+TEST(ops_process_life_cycle)
+{
+	struct mm_machine *m = machine_of("x86_64", 64u << 20);
+	json_t *r, *e;
+	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX];
+
+	ASSERT_EQ(apply(m, "{\"op\": \"spawn\"}", &r, &e), 200);
+	ASSERT_EQ(json_object_size(r), 1);
+	ASSERT_EQ(rpid(r), 1);
+	json_decref(r);
+	ASSERT_EQ(apply(m, "{\"op\": \"spawn\", \"name\": \"worker\", \"cpu\": 0, "
+		  "\"rss_limit_pages\": 8, \"oom_score_adj\": -1000}", &r, &e),
+		  200);
+	ASSERT_EQ(rpid(r), 2);
+	json_decref(r);
+	const struct mm_task *t = mm_task_get(m, 2);
+	ASSERT(t != NULL);
+	ASSERT_EQ_STR(t->comm, "worker");
+	ASSERT_EQ(t->cpu, 0);
+	ASSERT_EQ(t->rss_limit_pages, 8);
+	ASSERT_EQ(t->oom_score_adj, -1000);
+	ASSERT_EQ(mm_task_get(m, 1)->rss_limit_pages, -1);
+	ASSERT_EQ_STR(mm_task_get(m, 1)->comm, "proc");
+
+	/* the JSON views */
+	json_t *o = api_process_json(m, t, false);
+	ASSERT_EQ(json_object_size(o), 9);
+	ASSERT_EQ_STR(jstr(o, "state"), "running");
+	json_decref(o);
+	o = api_process_json(m, mm_task_get(m, 1), true);
+	ASSERT_EQ(json_object_size(o), 15);
+	ASSERT(json_is_null(json_object_get(o, "rss_limit_pages")));
+	ASSERT(!strncmp(jstr(o, "mmap_base"), "0x", 2));
+	json_decref(o);
+	int32_t pids[MM_MAX_TASKS];
+	ASSERT_EQ(api_process_pids(m, pids), 2);
+	ASSERT_EQ(pids[0], 1);
+	ASSERT_EQ(pids[1], 2);
+
+	/* 400s: nothing applied */
+	mm_digest(m, d0);
+	EXPECT_ERR(apply(m, "{\"op\": \"spawn\", \"name\": \"0123456789abcdef\"}",
+			 &r, &e), 400, "INVALID_ARGUMENT", "name");
+	EXPECT_ERR(apply(m, "{\"op\": \"spawn\", \"name\": \"a\\nb\"}", &r, &e),
+		   400, "INVALID_ARGUMENT", "name");
+	EXPECT_ERR(apply(m, "{\"op\": \"spawn\", \"cpu\": 2}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "cpu");
+	EXPECT_ERR(apply(m, "{\"op\": \"spawn\", \"oom_score_adj\": -1001}", &r,
+			 &e), 400, "INVALID_ARGUMENT", "oom_score_adj");
+	EXPECT_ERR(apply(m, "{\"op\": \"fork\", \"pid\": 0}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "pid");
+	EXPECT_ERR(apply(m, "{\"op\": \"fork\"}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "pid");
+	EXPECT_ERR(apply(m, "{\"op\": \"exit\", \"pid\": 1, \"status\": -1}", &r,
+			 &e), 400, "INVALID_ARGUMENT", "status");
+	/* 404: an unknown pid is a path id naming nothing, details {"pid": N} */
+	static const char *const ops[] = {
+		"\"fork\"", "\"exit\"", "\"exec\", \"elf\": \"\"",
+		"\"mmap\", \"length\": 1, \"prot\": \"r--\", \"flags\": []",
+		"\"munmap\", \"addr\": 0, \"length\": 1",
+		"\"mprotect\", \"addr\": 0, \"length\": 1, \"prot\": \"---\"",
+		"\"madvise\", \"addr\": 0, \"length\": 1, \"advice\": \"MADV_COLD\"",
+		"\"mlock\", \"addr\": 0, \"length\": 1",
+		"\"munlock\", \"addr\": 0, \"length\": 1",
+		"\"brk\", \"addr\": 0", "\"setOomScoreAdj\", \"value\": 1",
+	};
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		int st = applyf(m, &r, &e, "{\"op\": %s, \"pid\": 9}", ops[i]);
+		ASSERT_EQ(st, 404);
+		ASSERT_EQ_STR(jstr(e, "code"), "NOT_FOUND");
+		ASSERT_EQ(json_integer_value(json_object_get(
+				  json_object_get(e, "details"), "pid")), 9);
+		ASSERT_CONTAINS(jstr(e, "message"), "no process 9");
+		json_decref(e);
+	}
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+
+	/* fork, exit; the exited pid is 404 */
+	ASSERT_EQ(apply(m, "{\"op\": \"fork\", \"pid\": 2}", &r, &e), 200);
+	int child = rpid(r);
+	json_decref(r);
+	ASSERT_EQ(mm_task_get(m, child)->ppid, 2);
+	ASSERT_EQ(mm_task_get(m, child)->oom_score_adj, -1000);
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"exit\", \"pid\": %d, \"status\": "
+			 "1}", child), 200);
+	ASSERT_EQ(json_object_size(r), 0);
+	json_decref(r);
+	ASSERT(mm_task_get(m, child) == NULL);
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"exit\", \"pid\": %d}", child),
+		   404, "NOT_FOUND", NULL);
+	ASSERT_EQ(apply(m, "{\"op\": \"setOomScoreAdj\", \"pid\": 1, \"value\": "
+		  "999}", &r, &e), 200);
+	json_decref(r);
+	ASSERT_EQ(mm_task_get(m, 1)->oom_score_adj, 999);
+	assert_consistent(m);
+	mm_machine_destroy(m);
+}
+
+TEST(ops_mmap_family)
+{
+	struct mm_machine *m = machine_of("x86_64", 64u << 20);
+	json_t *r, *e;
+	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX];
+
+	ASSERT_EQ(apply(m, "{\"op\": \"spawn\"}", &r, &e), 200);
+	json_decref(r);
+	ASSERT_EQ(apply(m, "{\"op\": \"mmap\", \"pid\": 1, \"length\": \"64K\", "
+		  "\"prot\": \"rw-\", \"flags\": [\"MAP_PRIVATE\", "
+		  "\"MAP_ANONYMOUS\"]}", &r, &e), 200);
+	ASSERT_EQ(json_object_size(r), 1);
+	uint64_t a = strtoull(jstr(r, "addr"), NULL, 16);
+	json_decref(r);
+	const struct mm_vma *v = mm_find_vma(m, mm_task_mm(m, mm_task_get(m, 1)), a);
+	ASSERT(v != NULL);
+	ASSERT_EQ_HEX(v->start, a);
+	ASSERT_EQ_HEX(v->end, a + 65536);
+	ASSERT_EQ_HEX(v->flags & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC),
+		      MM_VM_READ | MM_VM_WRITE);
+
+	/* mprotect the middle: three VMAs, as maps JSON shows them */
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"mprotect\", \"pid\": 1, \"addr\": "
+			 "\"0x%llx\", \"length\": \"16K\", \"prot\": \"r--\"}",
+			 (unsigned long long)a + 16384), 200);
+	json_decref(r);
+	json_t *maps = api_pid_proc_json(m, 1, "maps");
+	json_t *items = json_object_get(maps, "items");
+	ASSERT_EQ(json_array_size(items), 3);
+	ASSERT_EQ_STR(jstr(json_array_get(items, 1), "perms"), "r--p");
+	ASSERT(json_is_null(json_object_get(json_array_get(items, 1), "name")));
+	json_decref(maps);
+	char *text;
+	ASSERT_EQ(api_pid_proc_text(m, 1, "maps", &text), 0);
+	ASSERT_CONTAINS(text, " r--p 00000000 00:00 0 \n");
+	free(text);
+	ASSERT_EQ(api_pid_proc_text(m, 1, "environ", &text), -1);
+	ASSERT(api_pid_proc_json(m, 1, "environ") == NULL);
+	json_t *status = api_pid_proc_json(m, 1, "status");
+	ASSERT_EQ(json_integer_value(json_object_get(status, "VmSize")), 64);
+	ASSERT_EQ_STR(jstr(status, "Umask"), "0022");
+	ASSERT_EQ_STR(jstr(status, "Cpus_allowed"), "3");
+	ASSERT_EQ(json_array_size(json_object_get(status, "Uid")), 4);
+	json_decref(status);
+	json_t *sm = api_pid_proc_json(m, 1, "smaps");
+	json_t *first = json_array_get(json_object_get(sm, "items"), 0);
+	ASSERT_EQ(json_integer_value(json_object_get(first, "Size")), 16);
+	ASSERT_EQ_STR(json_string_value(json_array_get(json_object_get(first,
+			"VmFlags"), 0)), "rd");
+	json_decref(sm);
+
+	/* madvise by name, mlock's fault counts, munlock, brk */
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"madvise\", \"pid\": 1, \"addr\": "
+			 "%llu, \"length\": 4096, \"advice\": \"MADV_DONTFORK\"}",
+			 (unsigned long long)a), 200);
+	json_decref(r);
+	ASSERT(mm_find_vma(m, mm_task_mm(m, mm_task_get(m, 1)), a)->flags &
+	       MM_VM_DONTCOPY);
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"mlock\", \"pid\": 1, \"addr\": "
+			 "%llu, \"length\": \"64K\"}", (unsigned long long)a), 200);
+	char *s = json_dumps(r, JSON_COMPACT);
+	ASSERT_EQ_STR(s, "{\"minor\":0,\"major\":0}");
+	free(s);
+	json_decref(r);
+	ASSERT_EQ(mm_task_mm(m, mm_task_get(m, 1))->locked_vm, 16);
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"munlock\", \"pid\": 1, \"addr\": "
+			 "%llu, \"length\": \"64K\"}", (unsigned long long)a), 200);
+	json_decref(r);
+	ASSERT_EQ(mm_task_mm(m, mm_task_get(m, 1))->locked_vm, 0);
+	uint64_t sb = mm_task_mm(m, mm_task_get(m, 1))->start_brk;
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"brk\", \"pid\": 1, \"addr\": "
+			 "\"0x%llx\"}", (unsigned long long)sb + 8192), 200);
+	char want[40];
+	snprintf(want, sizeof(want), "0x%llx", (unsigned long long)sb + 8192);
+	ASSERT_EQ_STR(jstr(r, "brk"), want);
+	json_decref(r);
+
+	/* errno results change nothing */
+	mm_digest(m, d0);
+	EXPECT_ERR(apply(m, "{\"op\": \"mmap\", \"pid\": 1, \"length\": 0, "
+		   "\"prot\": \"rw-\", \"flags\": [\"MAP_PRIVATE\", "
+		   "\"MAP_ANONYMOUS\"]}", &r, &e), 422, "EINVAL", NULL);
+	EXPECT_ERR(apply(m, "{\"op\": \"mmap\", \"pid\": 1, \"length\": \"1T\", "
+		   "\"prot\": \"rw-\", \"flags\": [\"MAP_PRIVATE\", "
+		   "\"MAP_ANONYMOUS\"]}", &r, &e), 422, "ENOMEM", NULL);
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"mmap\", \"pid\": 1, \"addr\": "
+			  "%llu, \"length\": 4096, \"prot\": \"rw-\", \"flags\": "
+			  "[\"MAP_PRIVATE\", \"MAP_ANONYMOUS\", "
+			  "\"MAP_FIXED_NOREPLACE\"]}", (unsigned long long)a),
+		   422, "EEXIST", NULL);
+	EXPECT_ERR(apply(m, "{\"op\": \"mmap\", \"pid\": 1, \"length\": 4096, "
+		   "\"prot\": \"rw-\", \"flags\": [\"MAP_PRIVATE\", "
+		   "\"MAP_ANONYMOUS\"], \"file\": \"f\"}", &r, &e), 422, "EBADF",
+		   NULL);
+	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"munmap\", \"pid\": 1, \"addr\": "
+			  "%llu, \"length\": 1}", (unsigned long long)a + 1), 422,
+		   "EINVAL", NULL);
+	int st = apply(m, "{\"op\": \"mprotect\", \"pid\": 1, \"addr\": 65536, "
+		       "\"length\": 1, \"prot\": \"r--\"}", &r, &e);
+	ASSERT_EQ(st, 422);
+	ASSERT_EQ_STR(jstr(e, "code"), "ENOMEM");
+	ASSERT_EQ_STR(jstr(json_object_get(e, "details"), "op"), "mprotect");
+	json_decref(e);
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+	/* names, not numbers */
+	EXPECT_ERR(apply(m, "{\"op\": \"mmap\", \"pid\": 1, \"length\": 1, "
+		   "\"prot\": 3, \"flags\": []}", &r, &e), 400, "INVALID_ARGUMENT",
+		   "prot");
+	EXPECT_ERR(apply(m, "{\"op\": \"mmap\", \"pid\": 1, \"length\": 1, "
+		   "\"prot\": \"rw-\", \"flags\": [\"MAP_PRIVTE\"]}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "flags");
+	st = apply(m, "{\"op\": \"madvise\", \"pid\": 1, \"addr\": 0, "
+		   "\"length\": 1, \"advice\": \"MADV_FREE\"}", &r, &e);
+	ASSERT_EQ(st, 400);
+	ASSERT_CONTAINS(jstr(e, "message"), "\"MADV_FREE\" is not one of");
+	json_decref(e);
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+	ASSERT_EQ(applyf(m, &r, &e, "{\"op\": \"munmap\", \"pid\": 1, \"addr\": "
+			 "%llu, \"length\": \"64K\"}", (unsigned long long)a), 200);
+	json_decref(r);
+	assert_consistent(m);
+	mm_machine_destroy(m);
+}
+
+/* A file of tests/golden/elf/ as base64 (malloc'd): MMSIM_SRCDIR's tests/,
+ * else ./tests (the repository root). */
+static char *golden_b64(const char *name)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char path[512];
+	snprintf(path, sizeof(path), "%s/golden/elf/%s", th_srcdir(), name);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(path, sizeof(path), "tests/golden/elf/%s", name);
+		f = fopen(path, "rb");
+	}
+	if (!f)
+		th_fail(__FILE__, __LINE__, "no golden file %s", name);
+	uint8_t buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	ASSERT(n > 0 && n < sizeof(buf));
+	char *out = malloc(n / 3 * 4 + 8), *o = out;
+	ASSERT(out != NULL);
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)buf[i] << 16 |
+			     (i + 1 < n ? (uint32_t)buf[i + 1] << 8 : 0) |
+			     (i + 2 < n ? buf[i + 2] : 0);
+		*o++ = alphabet[v >> 18 & 63];
+		*o++ = alphabet[v >> 12 & 63];
+		*o++ = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? alphabet[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+TEST(ops_exec)
+{
+	struct mm_machine *m = machine_of("x86_64", 64u << 20);
+	json_t *r, *e;
+
+	ASSERT_EQ(apply(m, "{\"op\": \"spawn\", \"name\": \"loader\"}", &r, &e),
+		  200);
+	json_decref(r);
+	/* a malformed image: ENOEXEC, the (empty) address space untouched */
+	int st = apply(m, "{\"op\": \"exec\", \"pid\": 1, \"elf\": \"aGVsbG8=\"}",
+		       &r, &e);
+	ASSERT_EQ(st, 422);
+	ASSERT_EQ_STR(jstr(e, "code"), "ENOEXEC");
+	ASSERT_EQ_STR(jstr(json_object_get(e, "details"), "op"), "exec");
+	json_decref(e);
+	ASSERT_EQ(mm_task_mm(m, mm_task_get(m, 1))->map_count, 0);
+	EXPECT_ERR(apply(m, "{\"op\": \"exec\", \"pid\": 1, \"elf\": \"#!\"}", &r,
+			 &e), 400, "INVALID_ARGUMENT", "elf");
+	EXPECT_ERR(apply(m, "{\"op\": \"exec\", \"pid\": 1}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "elf");
+
+	char *b64 = golden_b64("x86_64-exec.elf");
+	json_t *rec = json_pack("{s:s, s:i, s:s}", "op", "exec", "pid", 1, "elf",
+				b64);
+	free(b64);
+	ASSERT_EQ(api_op_apply(m, rec, &r, &e), 200);
+	json_decref(rec);
+	ASSERT_EQ(json_object_size(r), 3);
+	ASSERT_EQ_STR(jstr(r, "entry"), "0x401000");
+	uint64_t sp = strtoull(jstr(r, "stack"), NULL, 16);
+	uint64_t brk = strtoull(jstr(r, "start_brk"), NULL, 16);
+	json_decref(r);
+	const struct mm_mm *mm = mm_task_mm(m, mm_task_get(m, 1));
+	ASSERT_EQ_HEX(mm->start_brk, brk);
+	const struct mm_vma *v = mm_find_vma(m, mm, sp);
+	ASSERT(v != NULL && v->start <= sp);
+	ASSERT(v->flags & MM_VM_GROWSDOWN);
+	char *text;
+	ASSERT_EQ(api_pid_proc_text(m, 1, "maps", &text), 0);
+	ASSERT(!strncmp(text, "00400000-00401000 r--p ", 23));
+	ASSERT_CONTAINS(text, "[stack]\n");
+	ASSERT_CONTAINS(text, "[vdso]\n");
+	free(text);
 	assert_consistent(m);
 	mm_machine_destroy(m);
 }
