@@ -100,7 +100,6 @@
 #define MM_EXEC_STACK_RLIMIT (8ull << 20)
 #define MM_EXEC_STACK_EXPAND 131072ull     /* setup_arg_pages() */
 #define MM_EXEC_GUARD_GAP (256ull << MM_PAGE_SHIFT) /* stack_guard_gap */
-#define MM_EXEC_SIZE_128M (128ull << 20)
 #define MM_EXEC_VVAR_PAGES 4               /* VDSO_NR_PAGES */
 #define MM_EXEC_VCLOCK_PAGES 2             /* VDSO_NR_VCLOCK_PAGES */
 #define MM_EXEC_VDSO_PAGES 2               /* vdso64/vdso32 image size */
@@ -307,29 +306,6 @@ static uint64_t mm__maximum_alignment(const struct mm__elf *elf)
 }
 
 /* ---- the nascent mm ---------------------------------------------------- */
-
-/* Mirrors process.c's mm__pick_mmap_layout() (static there): Linux's
- * arch_pick_mmap_layout() at setup_new_exec(), fresh randomness. */
-static void mm__exec_mmap_layout(struct mm__exec *x)
-{
-	struct mm_machine *m = x->m;
-	struct mm_mm *mm = &x->mm;
-	uint64_t rnd = 0, stack_rnd = 0;
-
-	mm->task_size = mm__exec_task_size(m);
-	if (x->rnd) {
-		unsigned bits = x->i386 ? 8 : 28;
-		rnd = (mm_env_random(&m->env) & ((1ull << bits) - 1)) << MM_PAGE_SHIFT;
-		stack_rnd = (x->i386 ? 0x7ffull : 0x3fffffull) << MM_PAGE_SHIFT;
-	}
-	uint64_t gap = MM_EXEC_STACK_RLIMIT + MM_EXEC_GUARD_GAP + stack_rnd;
-	uint64_t gap_max = mm->task_size / 6 * 5;
-	if (gap < MM_EXEC_SIZE_128M)
-		gap = MM_EXEC_SIZE_128M;
-	else if (gap > gap_max)
-		gap = gap_max;
-	mm->mmap_base = MM_EXEC_PAGESTART(mm->task_size - gap - rnd);
-}
 
 static uint64_t mm__exec_start_gap(const struct mm_vma *v)
 {
@@ -882,7 +858,7 @@ int mm_exec(struct mm_machine *m, int pid, const uint8_t *image, size_t len,
 		rc = -MM_ENOMEM;
 		goto err_unwind;
 	}
-	mm__exec_mmap_layout(&x);
+	mm__pick_mmap_layout(m, &x.mm); /* setup_new_exec() */
 	rc = mm__exec_stack(&x, elf.exstack, &x.stack_id, &expand);
 	if (rc)
 		goto err_unwind;

@@ -264,6 +264,7 @@ const char *mm__special_name(uint32_t file);
 
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);
+void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm);
 void mm__process_destroy(struct mm_machine *m);
 
 /* ---- text output (buf.c) ---- */

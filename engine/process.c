@@ -128,8 +128,9 @@ static void mm__mm_free(struct mm_machine *m, uint32_t id, int cpu)
 	m->free_mms = id;
 }
 
-/* arch_pick_mmap_layout() + mmap_base(): top-down below the stack gap. */
-static void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm)
+/* arch_pick_mmap_layout() + mmap_base(): top-down below the stack gap
+ * (spawn, and exec's setup_new_exec()). */
+void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm)
 {
 	uint64_t rnd = 0;
 
