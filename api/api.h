@@ -20,6 +20,10 @@ struct api_error {
 	char message[256];
 };
 
+/* Fills err (field and a formatted message) and returns -1. */
+int api_fail(struct api_error *err, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /*
  * Parses a size: a non-negative integer or a string of digits with an
  * optional binary unit K, M, G, T (also KiB/MiB/GiB/TiB and "k"): "64K" =

@@ -30,20 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int api__fail(struct api_error *err, const char *field, const char *fmt,
-		     ...) __attribute__((format(printf, 3, 4)));
-static int api__fail(struct api_error *err, const char *field, const char *fmt,
-		     ...)
-{
-	va_list ap;
-
-	snprintf(err->field, sizeof(err->field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* ---- the generic decoder -------------------------------------------------- */
 
 static int api__decode_one(const struct api_arg *a, const json_t *v,
@@ -52,11 +38,11 @@ static int api__decode_one(const struct api_arg *a, const json_t *v,
 	switch (a->type) {
 	case API_T_INT: {
 		if (!json_is_integer(v))
-			return api__fail(err, a->name, "%s: expected an integer",
+			return api_fail(err, a->name, "%s: expected an integer",
 					 a->name);
 		json_int_t i = json_integer_value(v);
 		if (i < a->lo || i > a->hi)
-			return api__fail(err, a->name, "%s: %lld is outside "
+			return api_fail(err, a->name, "%s: %lld is outside "
 					 "[%lld, %lld]", a->name, (long long)i,
 					 (long long)a->lo, (long long)a->hi);
 		out->i = i;
@@ -68,7 +54,7 @@ static int api__decode_one(const struct api_arg *a, const json_t *v,
 			    v, a->name, &out->u, err))
 			return -1;
 		if (a->uhi && out->u > a->uhi)
-			return api__fail(err, a->name, "%s: %llu is larger than "
+			return api_fail(err, a->name, "%s: %llu is larger than "
 					 "%llu", a->name,
 					 (unsigned long long)out->u,
 					 (unsigned long long)a->uhi);
@@ -104,28 +90,28 @@ static int api__decode_one(const struct api_arg *a, const json_t *v,
 		for (int k = 0; a->names[k] && l < sizeof(msg); k++)
 			l += (size_t)snprintf(msg + l, sizeof(msg) - l, "%s\"%s\"",
 					      k ? ", " : " ", a->names[k]);
-		return api__fail(err, a->name, "%s: %s", a->name, msg);
+		return api_fail(err, a->name, "%s: %s", a->name, msg);
 	}
 	case API_T_STRING:
 		if (!json_is_string(v))
-			return api__fail(err, a->name, "%s: expected a string",
+			return api_fail(err, a->name, "%s: expected a string",
 					 a->name);
 		if ((int64_t)json_string_length(v) > a->hi)
-			return api__fail(err, a->name, "%s: longer than %lld "
+			return api_fail(err, a->name, "%s: longer than %lld "
 					 "bytes", a->name, (long long)a->hi);
 		if (strlen(json_string_value(v)) != json_string_length(v))
-			return api__fail(err, a->name, "%s: contains a NUL "
+			return api_fail(err, a->name, "%s: contains a NUL "
 					 "character", a->name);
 		out->s = json_string_value(v);
 		return 0;
 	case API_T_BOOL:
 		if (!json_is_boolean(v))
-			return api__fail(err, a->name, "%s: expected true or "
+			return api_fail(err, a->name, "%s: expected true or "
 					 "false", a->name);
 		out->i = json_is_true(v);
 		return 0;
 	}
-	return api__fail(err, a->name, "%s: unsupported type", a->name);
+	return api_fail(err, a->name, "%s: unsupported type", a->name);
 }
 
 int api_args_decode(const struct api_op *op, const json_t *obj, unsigned flags,
@@ -137,7 +123,7 @@ int api_args_decode(const struct api_op *op, const json_t *obj, unsigned flags,
 	memset(out, 0, sizeof(*out));
 	out->op = op;
 	if (!json_is_object(obj))
-		return api__fail(err, "", "%s: the arguments must be a JSON "
+		return api_fail(err, "", "%s: the arguments must be a JSON "
 				 "object", op->name);
 	json_object_foreach((json_t *)obj, key, v) {
 		int k;
@@ -151,7 +137,7 @@ int api_args_decode(const struct api_op *op, const json_t *obj, unsigned flags,
 			if (!strcmp(op->args[k].name, key))
 				break;
 		if (k == op->nargs)
-			return api__fail(err, key, "%s: unknown field \"%.100s\"",
+			return api_fail(err, key, "%s: unknown field \"%.100s\"",
 					 op->name, key);
 		if (api__decode_one(&op->args[k], v, &out->v[k], err))
 			return -1;
@@ -162,7 +148,7 @@ int api_args_decode(const struct api_op *op, const json_t *obj, unsigned flags,
 		if (out->present & (1u << k))
 			continue;
 		if (a->required)
-			return api__fail(err, a->name, "%s: \"%s\" is required",
+			return api_fail(err, a->name, "%s: \"%s\" is required",
 					 op->name, a->name);
 		out->v[k].i = a->dflt;
 	}
@@ -186,16 +172,16 @@ int api_op_decode(const json_t *record, unsigned flags, struct api_args *out,
 		  struct api_error *err)
 {
 	if (!json_is_object(record))
-		return api__fail(err, "", "an operation record must be a JSON "
+		return api_fail(err, "", "an operation record must be a JSON "
 				 "object {\"op\": NAME, …}");
 	json_t *name = json_object_get(record, "op");
 	if (!name)
-		return api__fail(err, "op", "op: \"op\" is required");
+		return api_fail(err, "op", "op: \"op\" is required");
 	if (!json_is_string(name))
-		return api__fail(err, "op", "op: expected an operation name");
+		return api_fail(err, "op", "op: expected an operation name");
 	const struct api_op *op = api_op_find(json_string_value(name));
 	if (!op)
-		return api__fail(err, "op", "op: unknown operation \"%.100s\"",
+		return api_fail(err, "op", "op: unknown operation \"%.100s\"",
 				 json_string_value(name));
 	return api_args_decode(op, record, flags, out, err);
 }
@@ -239,7 +225,7 @@ static int api__check_cpu(const struct mm_machine *m, int64_t cpu,
 			  struct api_error *err)
 {
 	if (cpu >= m->cfg.cpus)
-		return api__fail(err, "cpu", "cpu: %lld is outside [0, %d] (the "
+		return api_fail(err, "cpu", "cpu: %lld is outside [0, %d] (the "
 				 "machine has %d cpus)", (long long)cpu,
 				 m->cfg.cpus - 1, m->cfg.cpus);
 	return 0;
@@ -271,7 +257,7 @@ static int api__alloc_pages_check(const struct mm_machine *m,
 	if (api__check_cpu(m, a->v[ALLOC_CPU].i, err))
 		return -1;
 	if (a->v[ALLOC_NODE].i >= m->nr_nodes)
-		return api__fail(err, "node", "node: %lld is outside [0, %d] "
+		return api_fail(err, "node", "node: %lld is outside [0, %d] "
 				 "(the machine has %d nodes)",
 				 (long long)a->v[ALLOC_NODE].i, m->nr_nodes - 1,
 				 m->nr_nodes);
@@ -313,7 +299,7 @@ static int api__free_pages_check(const struct mm_machine *m,
 				 const struct api_args *a, struct api_error *err)
 {
 	if (a->v[FREE_PFN].i >= m->nr_pfns)
-		return api__fail(err, "pfn", "pfn: %lld is outside [0, %u] (the "
+		return api_fail(err, "pfn", "pfn: %lld is outside [0, %u] (the "
 				 "machine's frames)", (long long)a->v[FREE_PFN].i,
 				 m->nr_pfns - 1);
 	return api__check_cpu(m, a->v[FREE_CPU].i, err);
@@ -365,7 +351,7 @@ static int api__check_cache(const struct mm_machine *m, const char *name,
 {
 	if (mm_kmem_cache_lookup(m, name) >= 0)
 		return 0;
-	api__fail(err, "cache", "cache: no kmem cache \"%.60s\"", name);
+	api_fail(err, "cache", "cache: no kmem cache \"%.60s\"", name);
 	return API_CHECK_NOT_FOUND;
 }
 
@@ -489,7 +475,7 @@ static int api__kmap_check(const struct mm_machine *m,
 			   const struct api_args *a, struct api_error *err)
 {
 	if (a->v[KMAP_PFN].i >= m->nr_pfns)
-		return api__fail(err, "pfn", "pfn: %lld is outside [0, %u] (the "
+		return api_fail(err, "pfn", "pfn: %lld is outside [0, %u] (the "
 				 "machine's frames)", (long long)a->v[KMAP_PFN].i,
 				 m->nr_pfns - 1);
 	return 0;
@@ -553,10 +539,10 @@ static int api__cache_create_check(const struct mm_machine *m,
 
 	(void)m;
 	if (!*name)
-		return api__fail(err, "name", "name: must not be empty");
+		return api_fail(err, "name", "name: must not be empty");
 	for (const char *p = name; *p; p++)
 		if (*p <= ' ' || *p > '~' || *p == '/' || *p == ':')
-			return api__fail(err, "name", "name: \"%.40s\" has a "
+			return api_fail(err, "name", "name: \"%.40s\" has a "
 					 "character other than printable ASCII "
 					 "without spaces, '/' and ':'", name);
 	return 0;
@@ -703,7 +689,7 @@ static int api__pid_check(const struct mm_machine *m, const struct api_args *a,
 {
 	if (mm_task_get(m, (int)a->v[PROC_PID].i))
 		return 0;
-	api__fail(err, "pid", "pid: no process %lld",
+	api_fail(err, "pid", "pid: no process %lld",
 		  (long long)a->v[PROC_PID].i);
 	return API_CHECK_NOT_FOUND;
 }
@@ -750,10 +736,10 @@ static int api__spawn_check(const struct mm_machine *m,
 	if (a->present & (1u << SPAWN_NAME)) {
 		const char *name = a->v[SPAWN_NAME].s;
 		if (!*name)
-			return api__fail(err, "name", "name: must not be empty");
+			return api_fail(err, "name", "name: must not be empty");
 		for (const char *p = name; *p; p++)
 			if (*p < ' ' || *p > '~')
-				return api__fail(err, "name", "name: \"%.40s\" has "
+				return api_fail(err, "name", "name: \"%.40s\" has "
 						 "a character other than printable "
 						 "ASCII", name);
 	}

@@ -16,10 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int api__fail(struct api_error *err, const char *field, const char *fmt,
-		     ...) __attribute__((format(printf, 3, 4)));
-static int api__fail(struct api_error *err, const char *field, const char *fmt,
-		     ...)
+int api_fail(struct api_error *err, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -52,18 +49,18 @@ int api_parse_size(const json_t *v, const char *field, uint64_t *out,
 	if (json_is_integer(v)) {
 		json_int_t i = json_integer_value(v);
 		if (i < 0)
-			return api__fail(err, field, "%s: must not be negative",
+			return api_fail(err, field, "%s: must not be negative",
 					 field);
 		*out = (uint64_t)i;
 		return 0;
 	}
 	if (!json_is_string(v))
-		return api__fail(err, field, "%s: expected a size (number or "
+		return api_fail(err, field, "%s: expected a size (number or "
 				 "string like \"64K\")", field);
 	const char *s = json_string_value(v), *e;
 	uint64_t n;
 	if (api__parse_u64(s, 10, &n, &e))
-		return api__fail(err, field, "%s: \"%s\" is not a size", field, s);
+		return api_fail(err, field, "%s: \"%s\" is not a size", field, s);
 	static const struct {
 		const char *suffix;
 		int shift;
@@ -75,12 +72,12 @@ int api_parse_size(const json_t *v, const char *field, uint64_t *out,
 		if (strcmp(e, units[i].suffix) != 0)
 			continue;
 		if (units[i].shift && n > (UINT64_MAX >> units[i].shift))
-			return api__fail(err, field, "%s: \"%s\" overflows 64 bits",
+			return api_fail(err, field, "%s: \"%s\" overflows 64 bits",
 					 field, s);
 		*out = n << units[i].shift;
 		return 0;
 	}
-	return api__fail(err, field, "%s: unknown unit in \"%s\" (use K, M, G "
+	return api_fail(err, field, "%s: unknown unit in \"%s\" (use K, M, G "
 			 "or T: binary units)", field, s);
 }
 
@@ -90,18 +87,18 @@ int api_parse_addr(const json_t *v, const char *field, uint64_t *out,
 	if (json_is_integer(v)) {
 		json_int_t i = json_integer_value(v);
 		if (i < 0)
-			return api__fail(err, field, "%s: must not be negative",
+			return api_fail(err, field, "%s: must not be negative",
 					 field);
 		*out = (uint64_t)i;
 		return 0;
 	}
 	if (!json_is_string(v))
-		return api__fail(err, field, "%s: expected an address (number, "
+		return api_fail(err, field, "%s: expected an address (number, "
 				 "\"0x…\" or decimal string)", field);
 	const char *s = json_string_value(v), *e;
 	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 	if (api__parse_u64(hex ? s + 2 : s, hex ? 16 : 10, out, &e) || *e)
-		return api__fail(err, field, "%s: \"%s\" is not an address",
+		return api_fail(err, field, "%s: \"%s\" is not an address",
 				 field, s);
 	return 0;
 }
@@ -113,15 +110,15 @@ int api_parse_gfp(const json_t *v, const char *field, uint32_t *out,
 	json_t *item;
 
 	if (!json_is_array(v))
-		return api__fail(err, field, "%s: expected an array of GFP flag "
+		return api_fail(err, field, "%s: expected an array of GFP flag "
 				 "names, e.g. [\"GFP_KERNEL\"]", field);
 	*out = 0;
 	json_array_foreach(v, i, item) {
 		if (!json_is_string(item))
-			return api__fail(err, field, "%s[%zu]: expected a flag name",
+			return api_fail(err, field, "%s[%zu]: expected a flag name",
 					 field, i);
 		if (mm_gfp_parse(json_string_value(item), out))
-			return api__fail(err, field, "%s[%zu]: unknown GFP flag "
+			return api_fail(err, field, "%s[%zu]: unknown GFP flag "
 					 "\"%s\"", field, i,
 					 json_string_value(item));
 	}
@@ -135,16 +132,16 @@ int api_parse_slab_flags(const json_t *v, const char *field, uint32_t *out,
 	json_t *item;
 
 	if (!json_is_array(v))
-		return api__fail(err, field, "%s: expected an array of SLAB_* "
+		return api_fail(err, field, "%s: expected an array of SLAB_* "
 				 "flag names, e.g. [\"SLAB_HWCACHE_ALIGN\"]",
 				 field);
 	*out = 0;
 	json_array_foreach(v, i, item) {
 		if (!json_is_string(item))
-			return api__fail(err, field, "%s[%zu]: expected a flag name",
+			return api_fail(err, field, "%s[%zu]: expected a flag name",
 					 field, i);
 		if (mm_slab_flag_parse(json_string_value(item), out))
-			return api__fail(err, field, "%s[%zu]: unknown slab flag "
+			return api_fail(err, field, "%s[%zu]: unknown slab flag "
 					 "\"%s\"", field, i,
 					 json_string_value(item));
 	}
@@ -165,7 +162,7 @@ int api_parse_prot(const json_t *v, const char *field, int *out,
 	static const char letters[] = "rwx";
 
 	if (!json_is_string(v))
-		return api__fail(err, field, "%s: expected a triplet like \"rw-\" "
+		return api_fail(err, field, "%s: expected a triplet like \"rw-\" "
 				 "or \"---\" (raw PROT_* numbers are not "
 				 "accepted)", field);
 	const char *s = json_string_value(v);
@@ -178,7 +175,7 @@ int api_parse_prot(const json_t *v, const char *field, int *out,
 			ok = false;
 	}
 	if (!ok)
-		return api__fail(err, field, "%s: \"%.20s\" is not a protection "
+		return api_fail(err, field, "%s: \"%.20s\" is not a protection "
 				 "triplet [r-][w-][x-] such as \"rw-\" or \"---\"",
 				 field, s);
 	_Static_assert(MM_PROT_READ == 1 && MM_PROT_WRITE == 2 &&
@@ -219,13 +216,13 @@ int api_parse_map_flags(const json_t *v, const char *field, uint32_t *out,
 	json_t *item;
 
 	if (!json_is_array(v))
-		return api__fail(err, field, "%s: expected an array of MAP_* flag "
+		return api_fail(err, field, "%s: expected an array of MAP_* flag "
 				 "names, e.g. [\"MAP_PRIVATE\", \"MAP_ANONYMOUS\"]",
 				 field);
 	int flags = 0;
 	json_array_foreach(v, i, item) {
 		if (!json_is_string(item))
-			return api__fail(err, field, "%s[%zu]: expected a flag name "
+			return api_fail(err, field, "%s[%zu]: expected a flag name "
 					 "like \"MAP_PRIVATE\" (raw numbers are "
 					 "not accepted)", field, i);
 		const char *name = json_string_value(item);
@@ -233,7 +230,7 @@ int api_parse_map_flags(const json_t *v, const char *field, uint32_t *out,
 		while (api_map_flag_names[k] && strcmp(api_map_flag_names[k], name))
 			k++;
 		if (!api_map_flag_names[k] || mm_map_flag_parse(name, &flags))
-			return api__fail(err, field, "%s[%zu]: unknown mmap flag "
+			return api_fail(err, field, "%s[%zu]: unknown mmap flag "
 					 "\"%.60s\"", field, i, name);
 	}
 	*out = (uint32_t)flags;
@@ -260,7 +257,7 @@ int api_parse_base64(const json_t *v, const char *field, size_t *len,
 		     struct api_error *err)
 {
 	if (!json_is_string(v))
-		return api__fail(err, field, "%s: expected a base64 string", field);
+		return api_fail(err, field, "%s: expected a base64 string", field);
 	const char *s = json_string_value(v);
 	size_t n = json_string_length(v), digits = n;
 	/* up to two '=' at the end, and then only to a multiple of 4 */
@@ -268,12 +265,12 @@ int api_parse_base64(const json_t *v, const char *field, size_t *len,
 		digits--;
 	for (size_t i = 0; i < digits; i++)
 		if (api__b64_digit((unsigned char)s[i]) < 0)
-			return api__fail(err, field, "%s: not base64: byte %zu is "
+			return api_fail(err, field, "%s: not base64: byte %zu is "
 					 "not of the standard alphabet "
 					 "[A-Za-z0-9+/] (no line breaks)", field,
 					 i);
 	if (digits % 4 == 1 || (digits < n && n % 4 != 0))
-		return api__fail(err, field, "%s: not base64: %zu characters "
+		return api_fail(err, field, "%s: not base64: %zu characters "
 				 "cannot end a base64 text", field, n);
 	*len = digits / 4 * 3 + (digits % 4 ? digits % 4 - 1 : 0);
 	return 0;

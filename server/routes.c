@@ -199,26 +199,47 @@ out:
 	json_decref(b);
 }
 
+/*
+ * The list-envelope arguments: page_size and page_token, a token being
+ * PREFIX followed by a decimal number in [min, max] (what the list put in
+ * next_page_token).  *after is 0 and *given false without a token.
+ * Answers 400 itself and returns -1 on bad input.
+ */
+static int srv__page_args(struct srv_ctx *x, const char *prefix, uint64_t min,
+			  uint64_t max, uint64_t *size, uint64_t *after,
+			  bool *given)
+{
+	*after = 0;
+	*given = false;
+	if (srv__query_u64(x, "page_size", SRV_PAGE_SIZE_DEFAULT, 1,
+			   SRV_PAGE_SIZE_MAX, size))
+		return -1;
+	const char *tok = srv_query(x->req, "page_token");
+	if (!tok || !*tok)
+		return 0;
+	size_t plen = strlen(prefix);
+	const char *num = tok + plen;
+	char *end = NULL;
+	if (strncmp(tok, prefix, plen) == 0 && *num >= '0' && *num <= '9')
+		*after = strtoull(num, &end, 10);
+	if (!end || *end || *after < min || *after > max) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "page_token"),
+				"page_token: \"%.60s\" is not a token from "
+				"next_page_token", tok);
+		return -1;
+	}
+	*given = true;
+	return 0;
+}
+
 static void srv__machine_list(struct srv_ctx *x)
 {
 	const struct srv_machines *t = &x->app->machines;
-	uint64_t size, after = 0;
+	uint64_t size, after;
+	bool given;
 
-	if (srv__query_u64(x, "page_size", SRV_PAGE_SIZE_DEFAULT, 1,
-			   SRV_PAGE_SIZE_MAX, &size))
+	if (srv__page_args(x, "m-", 1, UINT64_MAX, &size, &after, &given))
 		return;
-	const char *tok = srv_query(x->req, "page_token");
-	if (tok && *tok) {
-		char *end;
-		after = strncmp(tok, "m-", 2) ? 0 : strtoull(tok + 2, &end, 10);
-		if (!after || *end) {
-			srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
-							       "page_token"),
-					"page_token: \"%.60s\" is not a token from "
-					"next_page_token", tok);
-			return;
-		}
-	}
 	json_t *items = json_array();
 	size_t i = srv_machines_after(t, after), end = i;
 	for (; end < t->n && end - i < size; end++)
@@ -424,27 +445,13 @@ static void srv__caches(struct srv_ctx *x)
 {
 	const struct mm_machine *mm = x->m->mm;
 	int ids[MM_SLAB_MAX_CACHES];
-	uint64_t size, after = 0;
-	bool from_start = true;
+	uint64_t size, after;
+	bool given;
 
-	if (srv__query_u64(x, "page_size", SRV_PAGE_SIZE_DEFAULT, 1,
-			   SRV_PAGE_SIZE_MAX, &size))
+	if (srv__page_args(x, "", 0, UINT32_MAX, &size, &after, &given))
 		return;
-	const char *tok = srv_query(x->req, "page_token");
-	if (tok && *tok) {
-		char *end;
-		after = strtoull(tok, &end, 10);
-		if (*end || tok[0] < '0' || tok[0] > '9' || after > UINT32_MAX) {
-			srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
-							       "page_token"),
-					"page_token: \"%.60s\" is not a token from "
-					"next_page_token", tok);
-			return;
-		}
-		from_start = false;
-	}
 	int n = api_kmem_cache_ids(mm, false, ids), i = 0;
-	while (!from_start && i < n && mm->caches[ids[i]]->seq <= after)
+	while (given && i < n && mm->caches[ids[i]]->seq <= after)
 		i++;
 	json_t *items = json_array();
 	int end = i;
@@ -570,23 +577,11 @@ static void srv__processes(struct srv_ctx *x)
 {
 	const struct mm_machine *mm = x->m->mm;
 	int32_t pids[MM_MAX_TASKS];
-	uint64_t size, after = 0;
+	uint64_t size, after;
+	bool given;
 
-	if (srv__query_u64(x, "page_size", SRV_PAGE_SIZE_DEFAULT, 1,
-			   SRV_PAGE_SIZE_MAX, &size))
+	if (srv__page_args(x, "", 0, INT32_MAX, &size, &after, &given))
 		return;
-	const char *tok = srv_query(x->req, "page_token");
-	if (tok && *tok) {
-		char *end;
-		after = strtoull(tok, &end, 10);
-		if (*end || tok[0] < '0' || tok[0] > '9' || after > INT32_MAX) {
-			srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
-							       "page_token"),
-					"page_token: \"%.60s\" is not a token from "
-					"next_page_token", tok);
-			return;
-		}
-	}
 	int n = api_process_pids(mm, pids), i = 0;
 	while (i < n && (uint64_t)pids[i] <= after)
 		i++;
