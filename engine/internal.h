@@ -274,6 +274,9 @@ struct mm_buf {
 };
 void mm__bprintf(struct mm_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Makes room for one more element in a record array of `used` elements
+ * (doubling its capacity); 0 or -MM_ENOMEM with the array unchanged. */
+int mm__grow(void **array, uint32_t *cap, uint32_t used, size_t elem);
 /* NUL-terminates (truncating if needed); returns the full text's length. */
 size_t mm__bfinish(struct mm_buf *b);
 

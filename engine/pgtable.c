@@ -42,14 +42,9 @@ int mm__ptable_attach(struct mm_machine *m, uint32_t pfn)
 		id = m->free_ptables;
 		m->free_ptables = m->ptables[id].next_free;
 	} else {
-		if (m->nr_ptables == m->cap_ptables) {
-			uint32_t cap = m->cap_ptables ? m->cap_ptables * 2 : 16;
-			struct mm_ptable *n = realloc(m->ptables, cap * sizeof(*n));
-			if (!n)
-				return -MM_ENOMEM;
-			m->ptables = n;
-			m->cap_ptables = cap;
-		}
+		if (mm__grow((void **)&m->ptables, &m->cap_ptables, m->nr_ptables,
+			     sizeof(*m->ptables)))
+			return -MM_ENOMEM;
 		id = m->nr_ptables++;
 	}
 	struct mm_ptable *t = &m->ptables[id];

@@ -89,16 +89,11 @@ static uint32_t mm__mm_alloc(struct mm_machine *m, int cpu)
 		id = m->free_mms;
 		m->free_mms = m->mms[id].root;
 	} else {
-		if (m->nr_mms == m->cap_mms) {
-			uint32_t cap = m->cap_mms ? m->cap_mms * 2 : 16;
-			struct mm_mm *n = realloc(m->mms, cap * sizeof(*n));
-			if (!n) {
-				mm_kmem_cache_free(m, m->engine_caches[MM_CACHE_MM_STRUCT],
-						   obj, cpu);
-				return MM_NIL;
-			}
-			m->mms = n;
-			m->cap_mms = cap;
+		if (mm__grow((void **)&m->mms, &m->cap_mms, m->nr_mms,
+			     sizeof(*m->mms))) {
+			mm_kmem_cache_free(m, m->engine_caches[MM_CACHE_MM_STRUCT],
+					   obj, cpu);
+			return MM_NIL;
 		}
 		id = m->nr_mms++;
 	}

@@ -354,14 +354,9 @@ static uint32_t mm__slab_record(struct mm_machine *m)
 		m->free_slab_ids = m->slabs[id].next;
 		return id;
 	}
-	if (m->nr_slabs == m->cap_slabs) {
-		uint32_t cap = m->cap_slabs ? m->cap_slabs * 2 : 64;
-		struct mm_slab *n = realloc(m->slabs, cap * sizeof(*n));
-		if (!n)
-			return MM_NIL;
-		m->slabs = n;
-		m->cap_slabs = cap;
-	}
+	if (mm__grow((void **)&m->slabs, &m->cap_slabs, m->nr_slabs,
+		     sizeof(*m->slabs)))
+		return MM_NIL;
 	return m->nr_slabs++;
 }
 

@@ -41,16 +41,11 @@ uint32_t mm__vma_alloc(struct mm_machine *m, struct mm_mm *mm, int cpu)
 		id = m->free_vmas;
 		m->free_vmas = m->vmas[id].next;
 	} else {
-		if (m->nr_vmas == m->cap_vmas) {
-			uint32_t cap = m->cap_vmas ? m->cap_vmas * 2 : 64;
-			struct mm_vma *n = realloc(m->vmas, cap * sizeof(*n));
-			if (!n) {
-				mm_kmem_cache_free(m, m->engine_caches[MM_CACHE_VM_AREA_STRUCT],
-						   obj, cpu);
-				return MM_NIL;
-			}
-			m->vmas = n;
-			m->cap_vmas = cap;
+		if (mm__grow((void **)&m->vmas, &m->cap_vmas, m->nr_vmas,
+			     sizeof(*m->vmas))) {
+			mm_kmem_cache_free(m, m->engine_caches[MM_CACHE_VM_AREA_STRUCT],
+					   obj, cpu);
+			return MM_NIL;
 		}
 		id = m->nr_vmas++;
 	}

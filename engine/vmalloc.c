@@ -138,14 +138,9 @@ int mm_vmalloc(struct mm_machine *m, uint64_t size, int cpu, uint64_t *addr)
 	a.pages = malloc(pages * sizeof(uint32_t));
 	if (!a.pages)
 		return -MM_ENOMEM;
-	if (m->nr_vm_areas == m->cap_vm_areas) {
-		uint32_t cap = m->cap_vm_areas ? m->cap_vm_areas * 2 : 16;
-		struct mm_vm_area *n = realloc(m->vm_areas, cap * sizeof(*n));
-		if (!n)
-			goto err_free_array;
-		m->vm_areas = n;
-		m->cap_vm_areas = cap;
-	}
+	if (mm__grow((void **)&m->vm_areas, &m->cap_vm_areas, m->nr_vm_areas,
+		     sizeof(*m->vm_areas)))
+		goto err_free_array;
 	uint32_t done = 0;
 	for (; done < pages; done++) {
 		struct mm_alloc_result r;
