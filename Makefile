@@ -137,9 +137,10 @@ unit: $(O)/unit-tests
 	MMSIM_SRCDIR=$(CURDIR)/tests $(O)/unit-tests $(T)
 
 soak: deps all
-	@MMSIM_SRCDIR=$(CURDIR)/tests MMSIM_TEST_SCALE=100 MMSIM_TEST_TIMEOUT=7200 \
-	  tests/run-suites "unit x100" "$(O)/unit-tests" \
-	  "unit under valgrind" "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests"
+	@MMSIM_SRCDIR=$(CURDIR)/tests MMSIM_TEST_TIMEOUT=7200 tests/run-suites \
+	  "unit x100" "MMSIM_TEST_SCALE=100 $(O)/unit-tests" \
+	  "unit under valgrind (memcheck)" \
+	    "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests"
 
 bench: deps all
 	@bench/run $(O)
