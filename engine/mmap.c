@@ -7,9 +7,9 @@
  * MAP_FIXED_NOREPLACE refusing, VMA merging and splitting by Linux's rules,
  * and commit accounting (VM_ACCOUNT, Committed_AS, the overcommit policy).
  *
- * Page contents and faults are not simulated here (paging): populate and
- * DONTNEED change no VMA, and mlock only sets VM_LOCKED (and answers the
- * errno its populate step would: -ENOMEM over a PROT_NONE VMA).
+ * Pages come and go through fault.c: munmap zaps the range and frees the
+ * page tables no VMA needs any more, DONTNEED zaps, mprotect rewrites the
+ * PTEs, MAP_POPULATE/MAP_LOCKED and mlock prefault (populate).
  */
 #include "engine/internal.h"
 
@@ -144,6 +144,9 @@ int mm__do_munmap(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 		mm__vma_destroy(m, mm, id, cpu);
 		id = next;
 	}
+	/* unmap_region(): the pages, then the tables no VMA needs. */
+	mm__zap_range(m, mm, start, end, cpu);
+	mm__free_pgtables(m, mm, start, end, cpu);
 	return 0;
 }
 
@@ -455,6 +458,11 @@ int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	int rc = mm__mmap_region(m, mm, t, a, len, vm_flags, pgoff, shm);
 	if (rc)
 		return rc;
+	/* do_mmap()'s populate: MAP_POPULATE without MAP_NONBLOCK, or
+	 * VM_LOCKED; mm_populate() ignores errors. */
+	if ((vm_flags & MM_VM_LOCKED) ||
+	    (flags & (MM_MAP_POPULATE | MM_MAP_NONBLOCK)) == MM_MAP_POPULATE)
+		mm__populate(m, t, a, a + len, true);
 	*out = a;
 	return 0;
 }
@@ -585,6 +593,7 @@ static int mm__mprotect_fixup(struct mm_machine *m, struct mm_mm *mm,
 		mm__vm_unacct(m, (int64_t)pages);
 	mm__vm_stat_account(mm, oldflags, -(int64_t)pages);
 	mm__vm_stat_account(mm, newflags, (int64_t)pages);
+	mm__change_protection(m, mm, &m->vmas[nid], start, end);
 	return 0;
 }
 
@@ -692,7 +701,8 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 	case MM_MADV_DONTNEED:
 		if (v->flags & (MM_VM_LOCKED | MM_VM_PFNMAP | MM_VM_HUGETLB))
 			return -MM_EINVAL;
-		return 0; /* zapping pages: the paging issue */
+		mm__zap_range(m, mm, start, end, cpu);
+		return 0;
 	case MM_MADV_COLD:
 	case MM_MADV_PAGEOUT:
 		if (v->flags & (MM_VM_LOCKED | MM_VM_PFNMAP | MM_VM_HUGETLB))
@@ -818,15 +828,8 @@ static int mm__lock_range(struct mm_machine *m, int pid, uint64_t addr,
 	 * themselves, and the anon_vma a write fault gives a VMA, arrive
 	 * with paging.)
 	 */
-	for (id = mm__find_vma(m, mm, start);
-	     id != MM_NIL && m->vmas[id].start < end; id = m->vmas[id].next) {
-		uint64_t f = m->vmas[id].flags;
-		if (f & (MM_VM_IO | MM_VM_PFNMAP))
-			continue;
-		if (!(f & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC)))
-			return -MM_ENOMEM;
-	}
-	return 0;
+	int rc = mm__populate(m, t, start, end, false);
+	return rc == -MM_EFAULT || rc == -MM_ENOMEM ? -MM_ENOMEM : 0;
 }
 
 int mm_mlock(struct mm_machine *m, int pid, uint64_t addr, uint64_t len)
