@@ -170,6 +170,8 @@ void mm__zap_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 {
 	if (mm->pgd == MM_NIL || start >= end)
 		return;
+	/* update_hiwater_rss() */
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss, mm->rss_anon);
 	mm__zap_level(m, mm, mm->pgd, mm__pt_levels(m), 0, start, end, cpu);
 }
 
@@ -640,4 +642,48 @@ void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 			e |= MM_PTE_RW;
 		*pte = e;
 	}
+}
+
+/* ---- read-only walks (procfs) ------------------------------------------- */
+
+static void mm__walk_level(const struct mm_machine *m, uint32_t table,
+			   int level, uint64_t base, uint64_t start,
+			   uint64_t end, mm__pte_fn fn, void *arg,
+			   uint64_t *tables)
+{
+	uint64_t span = mm__level_span(m, level);
+	const uint64_t *e = mm__ptable_entries(m, table);
+
+	for (uint32_t i = 0; i < mm__pt_entries(m); i++) {
+		uint64_t lo = base + span * i;
+		if (lo + span <= start || lo >= end)
+			continue;
+		if (level == 1) {
+			if (fn && mm__pte_present(e[i]))
+				fn(m, lo, e[i], arg);
+		} else if (e[i] & MM_PTE_PRESENT) {
+			if (tables)
+				(*tables)++;
+			mm__walk_level(m, mm__entry_table(e[i]), level - 1, lo,
+				       start, end, fn, arg, tables);
+		}
+	}
+}
+
+void mm__walk_ptes(const struct mm_machine *m, const struct mm_mm *mm,
+		   uint64_t start, uint64_t end, mm__pte_fn fn, void *arg)
+{
+	if (mm->pgd != MM_NIL && start < end)
+		mm__walk_level(m, mm->pgd, mm__pt_levels(m), 0, start, end, fn,
+			       arg, NULL);
+}
+
+uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm)
+{
+	uint64_t n = 0;
+
+	if (mm->pgd != MM_NIL)
+		mm__walk_level(m, mm->pgd, mm__pt_levels(m), 0, 0, UINT64_MAX,
+			       NULL, NULL, &n);
+	return n;
 }

@@ -282,6 +282,14 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 			   const struct mm_vma *v, uint64_t start, uint64_t end);
 
+/* Calls fn for every present PTE of [start, end) (zero page included). */
+typedef void (*mm__pte_fn)(const struct mm_machine *m, uint64_t va,
+			   uint64_t pte, void *arg);
+void mm__walk_ptes(const struct mm_machine *m, const struct mm_mm *mm,
+		   uint64_t start, uint64_t end, mm__pte_fn fn, void *arg);
+/* Page tables below the pgd (mm_pgtables_bytes() / PAGE_SIZE). */
+uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm);
+
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);
 void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm);

@@ -574,6 +574,7 @@ struct mm_mm {
 	uint64_t slab_addr;     /* its mm_struct object */
 	uint32_t pgd;           /* top-level page table frame (pgd_alloc) */
 	uint64_t rss_anon;      /* MM_ANONPAGES: anonymous pages mapped */
+	uint64_t hiwater_rss;   /* highest rss seen at an unmap (VmHWM) */
 };
 
 enum mm_task_state { MM_TASK_RUNNING, MM_TASK_DEAD };

@@ -324,6 +324,7 @@ int mm_fork(struct mm_machine *m, int pid, int *child)
 	mm->slab_addr = keep.slab_addr;
 	mm->pgd = keep.pgd;
 	mm->rss_anon = 0;
+	mm->hiwater_rss = 0;
 	int rc = mm__dup_mmap(m, &m->mms[parent->mm], &m->mms[id], cpu);
 	if (rc) {
 		mm__mm_free(m, id, cpu);

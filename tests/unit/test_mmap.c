@@ -1480,21 +1480,23 @@ TEST(mmap_proc_status_memory_lines)
 	map_ok(m, pid, W + 24 * PG, 3 * PG, RW, FIX | MM_MAP_GROWSDOWN); /* stack */
 	map_ok(m, pid, W + 32 * PG, 2 * PG, RW, MM_MAP_SHARED | MM_MAP_FIXED);
 	ASSERT_EQ(mm_mlock(m, pid, W, 2 * PG), 0);
+	/* mlock faulted its two pages in (RSS), under one PUD, PMD and
+	 * PTE table (VmPTE: the tables below the pgd). */
 	char *st = render_pid(m, pid, mm_proc_pid_status);
 	ASSERT_CONTAINS(st, "VmPeak:\t      48 kB\n"
 			    "VmSize:\t      48 kB\n"
 			    "VmLck:\t       8 kB\n"
 			    "VmPin:\t       0 kB\n"
-			    "VmHWM:\t       0 kB\n"
-			    "VmRSS:\t       0 kB\n"
-			    "RssAnon:\t       0 kB\n"
+			    "VmHWM:\t       8 kB\n"
+			    "VmRSS:\t       8 kB\n"
+			    "RssAnon:\t       8 kB\n"
 			    "RssFile:\t       0 kB\n"
 			    "RssShmem:\t       0 kB\n"
 			    "VmData:\t      16 kB\n"
 			    "VmStk:\t      12 kB\n"
 			    "VmExe:\t       0 kB\n"
 			    "VmLib:\t       4 kB\n"
-			    "VmPTE:\t       0 kB\n"
+			    "VmPTE:\t      12 kB\n"
 			    "VmSwap:\t       0 kB\n");
 	ASSERT_CONTAINS(st, "Name:\tt\n");
 	free(st);
