@@ -472,3 +472,150 @@ TEST(fault_exit_frees_every_page)
 	tu_check(m, "exit");
 	mm_machine_destroy(m);
 }
+
+/* ---- randomized: every fault path under the checker --------------------- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void random_run(enum mm_arch arch, bool zero_page, uint64_t seed,
+		       int steps)
+{
+	struct mm_config c = tu_config(arch, 64ull << 20);
+	c.zero_page = zero_page;
+	struct mm_machine *m = tu_machine(&c);
+	uint64_t base = arch == MM_ARCH_I386 ? 0x40000000ull : W;
+	int pids[6] = {0};
+	uint64_t s = seed;
+	for (int step = 0; step < steps; step++) {
+		int slot = (int)(rng_next(&s) % 6);
+		if (!pids[slot] || !mm_task_get(m, pids[slot])) {
+			pids[slot] = spawn(m);
+			continue;
+		}
+		int pid = pids[slot];
+		uint64_t addr = base + (rng_next(&s) % 96) * PG;
+		uint64_t len = (1 + rng_next(&s) % 24) * PG;
+		int prot = (int)(rng_next(&s) % 4); /* ---, r--, -w-, rw- */
+		uint64_t out;
+		struct mm_touch_result r;
+		int op = (int)(rng_next(&s) % 100);
+		if (op < 20) {
+			int fl = FIX;
+			if (rng_next(&s) % 8 == 0)
+				fl |= MM_MAP_POPULATE;
+			if (rng_next(&s) % 10 == 0)
+				fl = MM_MAP_SHARED | MM_MAP_FIXED | MM_MAP_ANONYMOUS;
+			mm_mmap(m, pid, addr, len, prot, fl, -1, 0, &out);
+		} else if (op < 55) {
+			enum mm_access a = (enum mm_access)(rng_next(&s) % 3);
+			int rc = mm_touch(m, pid, addr, len, a, &r);
+			ASSERT(rc == 0 || rc == -MM_ENODEV);
+		} else if (op < 63) {
+			mm_munmap(m, pid, addr, len);
+		} else if (op < 73) {
+			mm_mprotect(m, pid, addr, len, prot);
+		} else if (op < 80) {
+			mm_madvise(m, pid, addr, len, MM_MADV_DONTNEED);
+		} else if (op < 85) {
+			mm_mlock(m, pid, addr, len);
+		} else if (op < 93) {
+			int child;
+			int free_slot = -1;
+			for (int i = 0; i < 6; i++)
+				if (!pids[i] || !mm_task_get(m, pids[i]))
+					free_slot = i;
+			if (free_slot >= 0 && mm_fork(m, pid, &child) == 0)
+				pids[free_slot] = child;
+		} else {
+			ASSERT_EQ(mm_exit(m, pid, 0), 0);
+			pids[slot] = 0;
+		}
+		tu_check(m, "random step");
+	}
+	for (int i = 0; i < 6; i++)
+		if (pids[i] && mm_task_get(m, pids[i]))
+			ASSERT_EQ(mm_exit(m, pids[i], 0), 0);
+	ASSERT_EQ(anon_pages(m), 0);
+	tu_check(m, "all exited");
+	mm_machine_destroy(m);
+}
+
+TEST(fault_random_x86_64)
+{
+	for (uint64_t seed = 1; seed <= 4; seed++)
+		random_run(MM_ARCH_X86_64, seed != 2, seed * 0x9e3779b97f4a7c15ull,
+			   1500);
+}
+
+TEST(fault_random_i386)
+{
+	for (uint64_t seed = 11; seed <= 13; seed++)
+		random_run(MM_ARCH_I386, seed != 12, seed * 0x9e3779b97f4a7c15ull,
+			   1500);
+}
+
+/* ---- one corruption per paging invariant ------------------------------- */
+
+static void expect_violation(struct mm_machine *m, const char *inv)
+{
+	struct mm_violation v[16];
+	int n = mm_check(m, v, 16);
+	for (int i = 0; i < n && i < 16; i++)
+		if (strcmp(v[i].invariant, inv) == 0)
+			return;
+	th_fail(__FILE__, __LINE__, "checker did not name %s (%d violations, "
+		"first %s)", inv, n, n ? v[0].invariant : "-");
+}
+
+TEST(fault_check_corruptions)
+{
+	struct mm_machine *m = mk(true);
+	int pid = spawn(m);
+	map(m, pid, W, 4 * PG, RW, FIX);
+	touch(m, pid, W, 2 * PG, MM_ACCESS_WRITE);
+	touch(m, pid, W + 2 * PG, PG, MM_ACCESS_READ);
+	int child;
+	ASSERT_EQ(mm_fork(m, pid, &child), 0);
+	tu_check(m, "before");
+	struct mm_mm *mm = mm_task_mm(m, mm_task_get(m, pid));
+	uint64_t *pte;
+	ASSERT_EQ(mm__pt_walk(m, mm->pgd, W, false, 0, &pte, NULL, NULL), 0);
+	uint32_t pfn = (uint32_t)((*pte & MM_PTE_PFN_MASK) >> 12);
+
+	m->pages[pfn].mapcount++;
+	expect_violation(m, "page-mapcount");
+	m->pages[pfn].mapcount--;
+
+	*pte |= MM_PTE_RW;
+	expect_violation(m, "cow-readonly");
+	*pte &= ~MM_PTE_RW;
+
+	mm->rss_anon++;
+	expect_violation(m, "rss-count");
+	mm->rss_anon--;
+
+	uint64_t saved = *pte;
+	*pte = (saved & ~MM_PTE_PFN_MASK) | ((uint64_t)(pfn + 100) << 12);
+	expect_violation(m, "pte-frame");
+	*pte = saved;
+
+	uint64_t *zpte;
+	ASSERT_EQ(mm__pt_walk(m, mm->pgd, W + 2 * PG, false, 0, &zpte, NULL, NULL), 0);
+	*zpte |= MM_PTE_RW;
+	expect_violation(m, "cow-readonly");
+	*zpte &= ~MM_PTE_RW;
+
+	uint64_t pgd_entry = mm__ptable_entries(m, mm->pgd)[mm__pt_index(m, W, 4)];
+	mm__ptable_entries(m, mm->pgd)[mm__pt_index(m, W, 4)] = 0;
+	expect_violation(m, "pgtable-reach");
+	mm__ptable_entries(m, mm->pgd)[mm__pt_index(m, W, 4)] = pgd_entry;
+
+	tu_check(m, "restored");
+	mm_machine_destroy(m);
+}
