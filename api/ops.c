@@ -970,8 +970,8 @@ static int api__touch(struct mm_machine *m, const struct api_args *a,
 	int rc = mm_touch(m, api__pid(a), a->v[RANGE_ADDR].u,
 			  a->v[RANGE_LENGTH].u,
 			  (enum mm_access)a->v[TOUCH_ACCESS].i, &res->touch);
-	/* shared and file memory fault through shmem and the page cache,
-	 * which do not exist yet */
+	/* file memory faults through the page cache, which does not exist
+	 * yet */
 	return rc == -MM_ENODEV ? -MM_EINVAL : rc;
 }
 
@@ -1214,8 +1214,9 @@ const struct api_op api_ops[] = {
 	 .apply = api__madvise, .encode = api__empty_encode},
 	{.name = "touch", .path = "/processes/{pid}:touch",
 	 .summary = "user accesses to every page of a range, faulting as the "
-		    "MMU would (zero page, COW, stack growth); SIGSEGV kills the "
-		    "process; shared memory is EINVAL until shmem exists",
+		    "MMU would (zero page, COW, stack growth, shmem with "
+		    "fault-around); SIGSEGV kills the process; file mappings "
+		    "are EINVAL until the page cache exists",
 	 API_ARGS(api_touch_args), API_RESULTS(api_touch_results),
 	 .check = api__pid_check, .apply = api__touch,
 	 .encode = api__touch_encode},

@@ -68,6 +68,9 @@
  *   rss-count        each mm's rss_anon and NR_ANON_PAGES equal the recount
  *   pgtable-reach    every PG_pgtable frame is reached exactly once from
  *                    the kernel's or an mm's top table
+ *   shmem-object     a shmem object's pages name it (mapping, index) and
+ *                    every shmem frame is in its object, which some VMA
+ *                    maps; shmem frames have refcount 1 + mapcount
  */
 #include "engine/internal.h"
 
@@ -796,7 +799,7 @@ struct mm__pt_ctx {
 	int32_t *maps;       /* per pfn: PTEs mapping it */
 	uint8_t *writable;   /* per pfn: some PTE maps it writable */
 	const struct mm_mm *mm;
-	uint64_t rss;
+	uint64_t rss, rss_shmem;
 };
 
 static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
@@ -848,7 +851,10 @@ static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 			continue;
 		}
 		x->maps[pfn]++;
-		x->rss++;
+		if (mm__file_is_shmem(p->mapping))
+			x->rss_shmem++;
+		else
+			x->rss++;
 		if (e[i] & MM_PTE_RW)
 			x->writable[pfn] = 1;
 	}
@@ -859,7 +865,7 @@ static void mm__check_paging(struct mm__checker *c)
 	const struct mm_machine *m = c->m;
 	struct mm__pt_ctx x = {calloc(m->nr_pfns, 1),
 			       calloc(m->nr_pfns, sizeof(int32_t)),
-			       calloc(m->nr_pfns, 1), NULL, 0};
+			       calloc(m->nr_pfns, 1), NULL, 0, 0};
 
 	if (!x.reach || !x.maps || !x.writable)
 		goto out;
@@ -878,18 +884,20 @@ static void mm__check_paging(struct mm__checker *c)
 								     >> MM_PAGE_SHIFT),
 						   levels - 1, span * i);
 	}
-	int64_t anon[MM_MAX_NODES] = {0};
+	int64_t anon[MM_MAX_NODES] = {0}, shmem[MM_MAX_NODES] = {0};
 	for (uint32_t mi = 0; mi < m->nr_mms; mi++) {
 		const struct mm_mm *mm = &m->mms[mi];
 		if (mm->id != mi)
 			continue;
 		x.mm = mm;
-		x.rss = 0;
+		x.rss = x.rss_shmem = 0;
 		mm__check_pt_level(c, &x, mm->pgd, mm__pt_levels(m), 0);
-		if (x.rss != mm->rss_anon)
-			mm__report(c, "rss-count", "mm %u: rss_anon %lu, PTEs map "
-				   "%lu anonymous pages", mi,
-				   (unsigned long)mm->rss_anon, (unsigned long)x.rss);
+		if (x.rss != mm->rss_anon || x.rss_shmem != mm->rss_shmem)
+			mm__report(c, "rss-count", "mm %u: rss_anon %lu rss_shmem "
+				   "%lu, PTEs map %lu anonymous and %lu shmem pages",
+				   mi, (unsigned long)mm->rss_anon,
+				   (unsigned long)mm->rss_shmem, (unsigned long)x.rss,
+				   (unsigned long)x.rss_shmem);
 	}
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];
@@ -898,17 +906,61 @@ static void mm__check_paging(struct mm__checker *c)
 				   "from no top table", pfn);
 		if (!mm_page_test(p, MM_PG_swapbacked))
 			continue;
+		if (mm__file_is_shmem(p->mapping)) {
+			if (p->mapcount != x.maps[pfn] ||
+			    p->refcount != 1 + p->mapcount)
+				mm__report(c, "page-mapcount", "shmem pfn %u: "
+					   "mapcount %d refcount %d, %d PTEs map "
+					   "it", pfn, p->mapcount, p->refcount,
+					   x.maps[pfn]);
+			shmem[mm_page_zone(m, pfn)->node]++;
+			continue;
+		}
 		if (p->mapcount != x.maps[pfn] || p->mapcount < 1 ||
 		    p->refcount < p->mapcount)
 			mm__report(c, "page-mapcount", "pfn %u: mapcount %d "
 				   "refcount %d, %d PTEs map it", pfn, p->mapcount,
 				   p->refcount, x.maps[pfn]);
-		if (x.maps[pfn] > 1 && x.writable[pfn])
+		if (x.maps[pfn] > 1 && x.writable[pfn]) /* anonymous only */
 			mm__report(c, "cow-readonly", "pfn %u mapped %d times, "
 				   "writable in one", pfn, x.maps[pfn]);
 		if (p->mapcount > 0)
 			anon[mm_page_zone(m, pfn)->node]++;
 	}
+	for (uint32_t i = 0; i < m->nr_shmem; i++) {
+		const struct mm_shmem *o = &m->shmem[i];
+		if (!o->file)
+			continue;
+		bool used = false;
+		for (uint32_t k = 0; k < m->nr_vmas && !used; k++)
+			used = m->vmas[k].end && m->vmas[k].file == o->file;
+		if (!used)
+			mm__report(c, "shmem-object", "shmem object %#x is mapped "
+				   "by no VMA but kept", o->file);
+		for (uint32_t k = 0; k < o->nr; k++) {
+			uint32_t pfn = o->pages[k];
+			if (pfn == MM_NIL)
+				continue;
+			if (pfn >= m->nr_pfns ||
+			    !mm_page_test(&m->pages[pfn], MM_PG_swapbacked) ||
+			    m->pages[pfn].mapping != o->file ||
+			    m->pages[pfn].index != k) {
+				mm__report(c, "shmem-object", "shmem object %#x "
+					   "page %u: pfn %u does not belong to it",
+					   o->file, k, pfn);
+				continue;
+			}
+			shmem[mm_page_zone(m, pfn)->node]--;
+		}
+	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		if (shmem[n] != 0 ||
+		    m->nodes[n].vm_stat[MM_NR_SHMEM] !=
+			    m->nodes[n].vm_stat[MM_NR_FILE_PAGES])
+			mm__report(c, "shmem-object", "node %d: %ld shmem frames "
+				   "outside (or missing from) their objects, "
+				   "NR_SHMEM %ld", n, (long)shmem[n],
+				   (long)m->nodes[n].vm_stat[MM_NR_SHMEM]);
 	for (int n = 0; n < m->nr_nodes; n++)
 		if (m->nodes[n].vm_stat[MM_NR_ANON_PAGES] != anon[n])
 			mm__report(c, "rss-count", "node %d: NR_ANON_PAGES %ld, "

@@ -249,9 +249,17 @@ static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 				      mm->total_vm, mm->locked_vm, mm->data_vm,
 				      mm->exec_vm, mm->stack_vm, mm->def_flags,
 				      mm->slab_addr, mm->pgd, mm->rss_anon,
-				      mm->hiwater_rss};
+				      mm->hiwater_rss, mm->rss_shmem};
 		for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++)
 			mm__h(h, w[k]);
+	}
+	mm__h(h, m->nr_shmem);
+	for (uint32_t i = 0; i < m->nr_shmem; i++) {
+		const struct mm_shmem *o = &m->shmem[i];
+		mm__h(h, ((uint64_t)o->file << 32) | o->nr);
+		for (uint32_t k = 0; k < o->nr; k++)
+			if (o->pages[k] != MM_NIL)
+				mm__h(h, ((uint64_t)k << 32) | o->pages[k]);
 	}
 	mm__h(h, ((uint64_t)m->nr_vmas << 32) | m->free_vmas);
 	for (uint32_t i = 0; i < m->nr_vmas; i++) {

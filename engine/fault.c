@@ -18,11 +18,16 @@
  * mapcount; a page mapped more than once is read-only everywhere (COW);
  * each mm's rss_anon = its PTEs of anonymous pages.
  *
- * Not yet: shared anonymous memory (shmem) and file mappings answer
- * -MM_ENODEV; no LRU lists, no swap, no anon_vma/anon_vma_chain slab
+ * Shared anonymous memory is a shmem object (m->shmem): its pages stay in
+ * its cache (refcount = 1 + mapcount) until no VMA maps the object; read
+ * faults map the cached pages around the address (fault-around).
+ *
+ * Not yet: file mappings answer -MM_ENODEV; no LRU lists, no swap, no anon_vma/anon_vma_chain slab
  * objects, page contents are not stored.
  */
 #include "engine/internal.h"
+
+#include <stdlib.h>
 
 #define MM_STACK_RLIMIT (8ull << 20)
 #define MM_STACK_GUARD_GAP (256ull << MM_PAGE_SHIFT)
@@ -125,6 +130,17 @@ static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t *pte,
 	*pte = 0;
 	if (!mm__pte_present(e) || mm__pte_pfn(e) == m->zero_pfn)
 		return;
+	struct mm_page *p = &m->pages[mm__pte_pfn(e)];
+	if (mm__file_is_shmem(p->mapping)) {
+		/* the page cache keeps its reference */
+		MM_ASSERT(p->mapcount > 0 && p->refcount > p->mapcount);
+		p->mapcount--;
+		p->refcount--;
+		if (e & MM_PTE_DIRTY)
+			mm__set(p, MM_PG_dirty);
+		mm->rss_shmem--;
+		return;
+	}
 	mm->rss_anon--;
 	mm__anon_page_put(m, mm__pte_pfn(e), cpu);
 }
@@ -171,7 +187,7 @@ void mm__zap_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 	if (mm->pgd == MM_NIL || start >= end)
 		return;
 	/* update_hiwater_rss() */
-	mm->hiwater_rss = MM_MAX(mm->hiwater_rss, mm->rss_anon);
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss, mm->rss_anon + mm->rss_shmem);
 	mm__zap_level(m, mm, mm->pgd, mm__pt_levels(m), 0, start, end, cpu);
 }
 
@@ -235,7 +251,7 @@ void mm__mm_teardown(struct mm_machine *m, struct mm_mm *mm, bool keep_pgd,
 	mm__zap_range(m, mm, 0, UINT64_MAX, cpu);
 	mm__free_level(m, mm, mm->pgd, mm__pt_levels(m), 0, 0, UINT64_MAX, true,
 		       cpu);
-	MM_ASSERT(mm->rss_anon == 0);
+	MM_ASSERT(mm->rss_anon == 0 && mm->rss_shmem == 0);
 	if (!keep_pgd) {
 		mm__ptable_free(m, mm->pgd, cpu);
 		mm->pgd = MM_NIL;
@@ -274,6 +290,183 @@ void mm__anon_vma_prepare(struct mm_machine *m, struct mm_vma *v)
 struct mm_fault_counts {
 	uint64_t cow, zero;
 };
+
+/* ---- shmem (shared anonymous memory) ------------------------------------ */
+
+static struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
+				       bool create)
+{
+	struct mm_shmem *free_rec = NULL;
+
+	for (uint32_t i = 0; i < m->nr_shmem; i++) {
+		if (m->shmem[i].file == file)
+			return &m->shmem[i];
+		if (!m->shmem[i].file && !free_rec)
+			free_rec = &m->shmem[i];
+	}
+	if (!create)
+		return NULL;
+	if (!free_rec) {
+		if (m->nr_shmem == m->cap_shmem) {
+			uint32_t cap = m->cap_shmem ? m->cap_shmem * 2 : 8;
+			struct mm_shmem *n = realloc(m->shmem, cap * sizeof(*n));
+			if (!n)
+				return NULL;
+			m->shmem = n;
+			m->cap_shmem = cap;
+		}
+		free_rec = &m->shmem[m->nr_shmem++];
+	}
+	memset(free_rec, 0, sizeof(*free_rec));
+	free_rec->file = file;
+	return free_rec;
+}
+
+static void mm__shmem_stat(struct mm_machine *m, uint32_t pfn, int64_t d)
+{
+	struct mm_node *n = &m->nodes[mm_page_zone(m, pfn)->node];
+	n->vm_stat[MM_NR_SHMEM] += d;
+	n->vm_stat[MM_NR_FILE_PAGES] += d;
+}
+
+void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu)
+{
+	for (uint32_t i = 0; i < m->nr_vmas; i++)
+		if (m->vmas[i].end && m->vmas[i].file == file)
+			return;
+	struct mm_shmem *o = mm__shmem_find(m, file, false);
+	if (!o)
+		return;
+	for (uint32_t k = 0; k < o->nr; k++) {
+		uint32_t pfn = o->pages[k];
+		if (pfn == MM_NIL)
+			continue;
+		struct mm_page *p = &m->pages[pfn];
+		MM_ASSERT(p->mapcount == 0 && p->refcount == 1);
+		p->flags &= ~((1u << MM_PG_swapbacked) | (1u << MM_PG_uptodate) |
+			      (1u << MM_PG_dirty));
+		p->mapping = 0;
+		p->index = 0;
+		mm__shmem_stat(m, pfn, -1);
+		mm__free_pages(m, pfn, 0, cpu);
+	}
+	free(o->pages);
+	memset(o, 0, sizeof(*o));
+}
+
+/* shmem_get_folio(): the object's page at idx, allocated (zeroed) if
+ * missing; the cache holds one reference. */
+static int mm__shmem_page(struct mm_machine *m, uint32_t file, uint64_t idx,
+			  int cpu, uint32_t *pfn)
+{
+	struct mm_shmem *o = mm__shmem_find(m, file, true);
+
+	if (!o || idx >= UINT32_MAX)
+		return -MM_ENOMEM;
+	if (idx >= o->nr) {
+		uint32_t nr = MM_MAX((uint32_t)idx + 1, o->nr * 2);
+		uint32_t *n = realloc(o->pages, nr * sizeof(*n));
+		if (!n)
+			return -MM_ENOMEM;
+		for (uint32_t k = o->nr; k < nr; k++)
+			n[k] = MM_NIL;
+		o->pages = n;
+		o->nr = nr;
+	}
+	if (o->pages[idx] != MM_NIL) {
+		*pfn = o->pages[idx];
+		return 0;
+	}
+	struct mm_alloc_result r;
+	int rc = mm__alloc_pages(m, MM_GFP_HIGHUSER_MOVABLE | MM___GFP_ZERO, 0,
+				 cpu, -1, &r);
+	if (rc)
+		return rc;
+	struct mm_page *p = &m->pages[r.pfn];
+	mm__set(p, MM_PG_swapbacked);
+	mm__set(p, MM_PG_uptodate);
+	p->mapping = file;
+	p->index = (uint32_t)idx;
+	mm__shmem_stat(m, r.pfn, 1);
+	o = mm__shmem_find(m, file, false);
+	o->pages[idx] = r.pfn;
+	*pfn = r.pfn;
+	return 0;
+}
+
+static uint32_t mm__shmem_lookup(struct mm_machine *m, uint32_t file,
+				 uint64_t idx)
+{
+	struct mm_shmem *o = mm__shmem_find(m, file, false);
+	return o && idx < o->nr ? o->pages[idx] : MM_NIL;
+}
+
+/* Maps shmem page pfn at pte (set_pte_range / finish_fault). */
+static void mm__shmem_map(struct mm_machine *m, struct mm_mm *mm,
+			  const struct mm_vma *v, uint64_t *pte, uint32_t pfn,
+			  bool write)
+{
+	struct mm_page *p = &m->pages[pfn];
+	uint64_t e = ((uint64_t)pfn << MM_PAGE_SHIFT) | mm__vma_prot(m, v->flags) |
+		     MM_PTE_ACCESSED;
+
+	if (v->flags & MM_VM_WRITE)
+		e |= MM_PTE_RW;
+	if (write)
+		e |= MM_PTE_DIRTY;
+	*pte = e;
+	p->mapcount++;
+	p->refcount++;
+	mm->rss_shmem++;
+}
+
+/* do_read_fault() / do_shared_fault() on a shared anonymous VMA: a read
+ * first maps what the page cache holds around va (do_fault_around,
+ * fault_around_bytes), then the page itself, allocated if need be. */
+static int mm__do_shmem_fault(struct mm_machine *m, struct mm_task *t,
+			      struct mm_vma *v, uint64_t va, uint64_t *pte,
+			      bool write)
+{
+	struct mm_mm *mm = &m->mms[t->mm];
+	uint64_t idx = v->pgoff + ((va - v->start) >> MM_PAGE_SHIFT);
+
+	if (mm__pte_present(*pte)) {
+		/* wp_page_shared(): a write-protected shared PTE */
+		*pte |= MM_PTE_RW | MM_PTE_DIRTY | MM_PTE_ACCESSED;
+		return 0;
+	}
+	uint64_t nr = m->cfg.fault_around_bytes >> MM_PAGE_SHIFT;
+	if (!write && nr > 1) {
+		uint64_t ptrs = mm__pt_entries(m);
+		uint64_t pte_off = (va >> MM_PAGE_SHIFT) & (ptrs - 1);
+		uint64_t vma_off = (va - v->start) >> MM_PAGE_SHIFT;
+		uint64_t from = MM_MAX(pte_off & ~(nr - 1),
+				       pte_off - MM_MIN(pte_off, vma_off));
+		uint64_t vma_pages = (v->end - v->start) >> MM_PAGE_SHIFT;
+		uint64_t to = MM_MIN(MM_MIN(from + nr, ptrs),
+				     pte_off + vma_pages - vma_off);
+		uint64_t base = va - (pte_off << MM_PAGE_SHIFT);
+		for (uint64_t k = from; k < to; k++) {
+			uint64_t a = base + (k << MM_PAGE_SHIFT);
+			uint32_t pfn = mm__shmem_lookup(m, v->file,
+				v->pgoff + ((a - v->start) >> MM_PAGE_SHIFT));
+			uint64_t *e;
+			if (pfn == MM_NIL ||
+			    mm__pt_walk(m, mm->pgd, a, false, 0, &e, NULL, NULL) ||
+			    *e)
+				continue;
+			mm__shmem_map(m, mm, v, e, pfn, false);
+		}
+		if (mm__pte_present(*pte))
+			return 0;
+	}
+	uint32_t pfn;
+	int rc = mm__shmem_page(m, v->file, idx, t->cpu, &pfn);
+	if (rc)
+		return rc;
+	mm__shmem_map(m, mm, v, pte, pfn, write);
+	return 0;
+}
 
 /* do_anonymous_page(): pte is empty. */
 static int mm__do_anonymous_page(struct mm_machine *m, struct mm_mm *mm,
@@ -352,7 +545,8 @@ int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 	struct mm_vma *v = &m->vmas[vma];
 	uint64_t *pte;
 
-	if (v->file || (v->flags & MM_VM_SHARED))
+	bool shmem = mm__file_is_shmem(v->file) && (v->flags & MM_VM_SHARED);
+	if ((v->file && !shmem) || ((v->flags & MM_VM_SHARED) && !shmem))
 		return -MM_ENODEV;
 	va &= ~(uint64_t)(MM_PAGE_SIZE - 1);
 	m->events[MM_PGFAULT]++;
@@ -360,6 +554,9 @@ int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 	if (rc)
 		return rc;
 	t->min_flt++;
+	if (shmem)
+		return mm__do_shmem_fault(m, t, v, va, pte,
+					  access == MM_ACCESS_WRITE);
 	if (!mm__pte_present(*pte))
 		return mm__do_anonymous_page(m, mm, v, va, pte,
 					     access == MM_ACCESS_WRITE, t->cpu, fc);
@@ -544,12 +741,13 @@ int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 			va = vend;
 			continue;
 		}
-		if (v->file || (f & MM_VM_SHARED)) {
-			va = vend; /* shmem / page cache: not simulated yet */
+		if (v->file && !mm__file_is_shmem(v->file)) {
+			va = vend; /* the page cache: not simulated yet */
 			continue;
 		}
-		enum mm_access acc = (f & MM_VM_WRITE) ? MM_ACCESS_WRITE
-						       : MM_ACCESS_READ;
+		/* FOLL_WRITE only for private writable memory */
+		enum mm_access acc = (f & (MM_VM_WRITE | MM_VM_SHARED)) == MM_VM_WRITE
+					     ? MM_ACCESS_WRITE : MM_ACCESS_READ;
 		for (; va < vend; va += MM_PAGE_SIZE) {
 			uint64_t *pte = mm__pte_lookup(m, mm, va);
 			if (pte && mm__pte_allows(*pte, acc))
@@ -638,7 +836,8 @@ void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 		uint32_t pfn = mm__pte_pfn(e);
 		if ((v->flags & MM_VM_WRITE) && (prot & MM_PTE_PRESENT) &&
 		    pfn != m->zero_pfn &&
-		    mm_page_test(&m->pages[pfn], MM_PG_anon_exclusive))
+		    ((v->flags & MM_VM_SHARED) ||
+		     mm_page_test(&m->pages[pfn], MM_PG_anon_exclusive)))
 			e |= MM_PTE_RW;
 		*pte = e;
 	}

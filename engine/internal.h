@@ -282,6 +282,13 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 			   const struct mm_vma *v, uint64_t start, uint64_t end);
 
+/* A VMA record with shmem object file went away: frees the object's pages
+ * when no VMA maps it any more. */
+void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu);
+static inline bool mm__file_is_shmem(uint32_t file)
+{
+	return (file & 0x80000000u) != 0;
+}
 /* Calls fn for every present PTE of [start, end) (zero page included). */
 typedef void (*mm__pte_fn)(const struct mm_machine *m, uint64_t va,
 			   uint64_t pte, void *arg);

@@ -429,6 +429,13 @@ struct mm_ptable {
 	uint64_t *e;        /* [512] x86_64, [1024] i386 */
 };
 
+/* The page cache of one shmem object (MM_NIL: no page at that index). */
+struct mm_shmem {
+	uint32_t file;      /* the VMAs' file id; 0: record free */
+	uint32_t nr;        /* pages[] length */
+	uint32_t *pages;    /* pfn by page index */
+};
+
 /* One step of a page-table walk, for translate and pagetable answers. */
 struct mm_walk_step {
 	int level;          /* 4 = PGD … 1 = PTE on x86_64; 2, 1 on i386 */
@@ -575,6 +582,7 @@ struct mm_mm {
 	uint32_t pgd;           /* top-level page table frame (pgd_alloc) */
 	uint64_t rss_anon;      /* MM_ANONPAGES: anonymous pages mapped */
 	uint64_t hiwater_rss;   /* highest rss seen at an unmap (VmHWM) */
+	uint64_t rss_shmem;     /* MM_SHMEMPAGES: shmem pages mapped */
 };
 
 enum mm_task_state { MM_TASK_RUNNING, MM_TASK_DEAD };
@@ -733,6 +741,10 @@ struct mm_machine {
 	struct mm_vma *vmas;
 	uint32_t nr_vmas, cap_vmas, free_vmas;
 	uint32_t nr_anon_vmas;       /* anon_vma ids handed out */
+	/* fault.c: shmem objects of shared anonymous mappings (file id
+	 * 0x80000000 | n), their page cache as an array by page index. */
+	struct mm_shmem *shmem;
+	uint32_t nr_shmem, cap_shmem;
 	int64_t committed;           /* vm_committed_as, pages */
 	uint64_t user_reserve_pages; /* sysctl_user_reserve_kbytes */
 };

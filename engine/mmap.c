@@ -137,15 +137,15 @@ int mm__do_munmap(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 	if (m->vmas[last].end > end &&
 	    mm__vma_split(m, mm, last, end, false, cpu) == MM_NIL)
 		return -MM_ENOMEM;
-	/* After the splits, [start, end) is exactly the VMAs id … */
+	/* unmap_region(): the pages, the VMAs, then the tables no VMA
+	 * needs.  After the splits, [start, end) is exactly the VMAs id … */
+	mm__zap_range(m, mm, start, end, cpu);
 	while (id != MM_NIL && m->vmas[id].start < end) {
 		uint32_t next = m->vmas[id].next;
 		mm__vma_unlink(m, mm, id);
 		mm__vma_destroy(m, mm, id, cpu);
 		id = next;
 	}
-	/* unmap_region(): the pages, then the tables no VMA needs. */
-	mm__zap_range(m, mm, start, end, cpu);
 	mm__free_pgtables(m, mm, start, end, cpu);
 	return 0;
 }

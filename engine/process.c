@@ -44,6 +44,9 @@ void mm__process_destroy(struct mm_machine *m)
 	free(m->tasks);
 	free(m->mms);
 	free(m->vmas);
+	for (uint32_t i = 0; i < m->nr_shmem; i++)
+		free(m->shmem[i].pages);
+	free(m->shmem);
 }
 
 struct mm_task *mm_task_get(const struct mm_machine *m, int pid)
@@ -324,6 +327,7 @@ int mm_fork(struct mm_machine *m, int pid, int *child)
 	mm->slab_addr = keep.slab_addr;
 	mm->pgd = keep.pgd;
 	mm->rss_anon = 0;
+	mm->rss_shmem = 0;
 	mm->hiwater_rss = 0;
 	int rc = mm__dup_mmap(m, &m->mms[parent->mm], &m->mms[id], cpu);
 	if (rc) {

@@ -136,7 +136,7 @@ static void mm__smaps_pte(const struct mm_machine *m, uint64_t va, uint64_t e,
 	bool dirty = (e & MM_PTE_DIRTY) || mm_page_test(p, MM_PG_dirty);
 	bool young = (e & MM_PTE_ACCESSED) || mm_page_test(p, MM_PG_referenced);
 	uint64_t size = MM_PAGE_SIZE;
-	if (mm_page_test(p, MM_PG_swapbacked))
+	if (mm_page_test(p, MM_PG_swapbacked) && !mm__file_is_shmem(p->mapping))
 		s->anonymous += size;
 	s->resident += size;
 	if (young)
@@ -229,11 +229,12 @@ size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
 	mm__status_kb(&b, "VmSize:", mm->total_vm * kb);
 	mm__status_kb(&b, "VmLck:", mm->locked_vm * kb);
 	mm__status_kb(&b, "VmPin:", 0);
-	mm__status_kb(&b, "VmHWM:", MM_MAX(mm->hiwater_rss, mm->rss_anon) * kb);
-	mm__status_kb(&b, "VmRSS:", mm->rss_anon * kb);
+	uint64_t rss = mm->rss_anon + mm->rss_shmem;
+	mm__status_kb(&b, "VmHWM:", MM_MAX(mm->hiwater_rss, rss) * kb);
+	mm__status_kb(&b, "VmRSS:", rss * kb);
 	mm__status_kb(&b, "RssAnon:", mm->rss_anon * kb);
 	mm__status_kb(&b, "RssFile:", 0);
-	mm__status_kb(&b, "RssShmem:", 0);
+	mm__status_kb(&b, "RssShmem:", mm->rss_shmem * kb);
 	mm__status_kb(&b, "VmData:", mm->data_vm * kb);
 	mm__status_kb(&b, "VmStk:", mm->stack_vm * kb);
 	/* task_mem(): text = PAGE_ALIGN(end_code) - (start_code & PAGE_MASK),

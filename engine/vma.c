@@ -66,12 +66,15 @@ uint32_t mm__vma_alloc(struct mm_machine *m, struct mm_mm *mm, int cpu)
 void mm__vma_free(struct mm_machine *m, uint32_t id, int cpu)
 {
 	struct mm_vma *v = &m->vmas[id];
+	uint32_t file = v->file;
 
 	mm_kmem_cache_free(m, m->engine_caches[MM_CACHE_VM_AREA_STRUCT],
 			   v->slab_addr, cpu);
 	memset(v, 0, sizeof(*v));
 	v->next = m->free_vmas;
 	m->free_vmas = id;
+	if (mm__file_is_shmem(file))
+		mm__shmem_put(m, file, cpu);
 }
 
 /* ---- AVL tree by start ---------------------------------------------- */

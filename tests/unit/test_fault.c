@@ -619,3 +619,55 @@ TEST(fault_check_corruptions)
 	tu_check(m, "restored");
 	mm_machine_destroy(m);
 }
+
+TEST(fault_shmem_fault_around_and_fork)
+{
+	struct mm_machine *m = mk(true);
+	warm_up(m);
+	settle(m);
+	uint64_t free0 = mm_nr_free_pages(m);
+	int pid = spawn(m);
+	const int SH = MM_MAP_SHARED | MM_MAP_FIXED | MM_MAP_ANONYMOUS;
+	map(m, pid, W, 8 * PG, RW, SH);
+	/* reads allocate shmem pages (no zero page), mapped writable */
+	struct mm_touch_result r = touch(m, pid, W, 4 * PG, MM_ACCESS_READ);
+	ASSERT_EQ_U64(r.minor, 4);
+	ASSERT_EQ_U64(r.zero, 0);
+	ASSERT(pte_of(m, pid, W) & MM_PTE_RW);
+	r = touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
+	ASSERT_EQ_U64(r.minor, 0);
+	r = touch(m, pid, W + 4 * PG, 4 * PG, MM_ACCESS_WRITE);
+	ASSERT_EQ_U64(r.minor, 4);
+	ASSERT_EQ_U64(mmof(m, pid)->rss_shmem, 8);
+	ASSERT_EQ_U64(status_kb(m, pid, "RssShmem:"), 32);
+	ASSERT_EQ_U64(smaps_kb(m, pid, "Anonymous:"), 0);
+	uint32_t pfn = pfn_of(m, pid, W);
+	ASSERT_EQ(m->pages[pfn].refcount, 2); /* cache + one PTE */
+	/* DONTNEED keeps the cache: one read maps all 8 (fault-around) */
+	ASSERT_EQ(mm_madvise(m, pid, W, 8 * PG, MM_MADV_DONTNEED), 0);
+	ASSERT_EQ_U64(mmof(m, pid)->rss_shmem, 0);
+	tu_check(m, "dontneed");
+	r = touch(m, pid, W, 8 * PG, MM_ACCESS_READ);
+	ASSERT_EQ_U64(r.minor, 1);
+	ASSERT_EQ(pfn_of(m, pid, W), pfn);
+	/* fork: nothing copied, the child maps the same pages on its faults */
+	int child;
+	ASSERT_EQ(mm_fork(m, pid, &child), 0);
+	ASSERT_EQ_U64(pte_of(m, child, W), 0);
+	r = touch(m, child, W, 8 * PG, MM_ACCESS_WRITE);
+	ASSERT_EQ_U64(r.minor, 8);
+	ASSERT_EQ(pfn_of(m, child, W), pfn);
+	ASSERT_EQ(m->pages[pfn].mapcount, 2);
+	ASSERT_EQ(m->pages[pfn].refcount, 3);
+	/* the pages outlive one mapper, go with the last */
+	ASSERT_EQ(mm_exit(m, pid, 0), 0);
+	tu_check(m, "parent gone");
+	ASSERT_EQ(m->pages[pfn].mapcount, 1);
+	ASSERT_EQ(mm_munmap(m, child, W, 8 * PG), 0);
+	tu_check(m, "unmapped");
+	ASSERT_EQ(mm_exit(m, child, 0), 0);
+	settle(m);
+	ASSERT_EQ_U64(mm_nr_free_pages(m), free0);
+	tu_check(m, "all gone");
+	mm_machine_destroy(m);
+}
