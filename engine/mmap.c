@@ -489,6 +489,12 @@ static uint32_t mm__vma_modify(struct mm_machine *m, struct mm_mm *mm,
 	bool right = mm__can_merge_before(nx, end, newflags, v->file, v->anon_vma,
 					  pgoff, pages) &&
 		     (!left || mm__anon_vma_compatible(pv->anon_vma, nx->anon_vma));
+	/* is_mergeable_anon_vma() case 1: v's anon_vma would be duplicated
+	 * into a target without one, refused when v had uncowed parents. */
+	if (v->anon_chained) {
+		left = left && pv->anon_vma;
+		right = right && nx->anon_vma;
+	}
 
 	if (left && right) {
 		/* prev absorbs the whole of v and next */

@@ -671,3 +671,31 @@ TEST(fault_shmem_fault_around_and_fork)
 	tu_check(m, "all gone");
 	mm_machine_destroy(m);
 }
+
+TEST(fault_uncowed_parents_block_merges)
+{
+	/* mm/vma.c is_mergeable_anon_vma(): a fork child's VMA (anon_vma
+	 * chain of two) neither takes in nor joins a neighbour without an
+	 * anon_vma; the parent's (singular chain) does. */
+	struct mm_machine *m = mk(true);
+	int pid = spawn(m);
+	map(m, pid, W, 2 * PG, RW, FIX);
+	touch(m, pid, W, PG, MM_ACCESS_WRITE);
+	map(m, pid, W + 2 * PG, 2 * PG, RO, FIX);
+	int child;
+	ASSERT_EQ(mm_fork(m, pid, &child), 0);
+	/* child: the unfaulted r-- neighbour made rw- stays apart (case 2) */
+	ASSERT_EQ(mm_mprotect(m, child, W + 2 * PG, 2 * PG, RW), 0);
+	ASSERT_EQ(mmof(m, child)->map_count, 2);
+	tu_check(m, "child case 2");
+	/* child: the faulted VMA made equal to an unfaulted one (case 1) */
+	ASSERT_EQ(mm_mprotect(m, child, W + 2 * PG, 2 * PG, RO), 0);
+	ASSERT_EQ(mm_mprotect(m, child, W, 2 * PG, RO), 0);
+	ASSERT_EQ(mmof(m, child)->map_count, 2);
+	tu_check(m, "child case 1");
+	/* parent: the same change merges */
+	ASSERT_EQ(mm_mprotect(m, pid, W + 2 * PG, 2 * PG, RW), 0);
+	ASSERT_EQ(mmof(m, pid)->map_count, 1);
+	tu_check(m, "parent merges");
+	mm_machine_destroy(m);
+}
