@@ -25,10 +25,12 @@
  * outside the window print as "outside" anyway).
  *
  * One process is spawned and each op applied through the engine's syscalls
- * (mm_mmap, mm_munmap, mm_mprotect, mm_madvise, mm_mlock, mm_munlock;
- * `maps` renders mm_proc_pid_maps()).  Ops the engine cannot simulate yet
- * are not faked: `touch` needs page faults (the paging issue) and fork
- * sections are reserved.  The first such op prints
+ * (mm_mmap, mm_munmap, mm_mprotect, mm_madvise, mm_mlock, mm_munlock,
+ * mm_touch; `maps` renders mm_proc_pid_maps()), with the invariant checker
+ * after each (a violation is an engine failure, exit 2).  A touch's SIGSEGV
+ * ends the run, as it ends the process.  Ops the engine cannot simulate
+ * yet are not faked: a touch of file-backed memory (mm_touch answers
+ * ENODEV) and fork sections.  The first such op prints
  *
  *   LINE OP ARGS = unsupported
  *
