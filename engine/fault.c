@@ -886,3 +886,26 @@ uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm)
 			       NULL, NULL, &n);
 	return n;
 }
+
+int mm_pagetable_walk(const struct mm_machine *m, int pid, uint64_t addr,
+		      struct mm_translation *t)
+{
+	const struct mm_task *task = mm_task_get(m, pid);
+	uint64_t leaf = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->kind = "user";
+	t->pfn = MM_NIL;
+	if (!task)
+		return -MM_ESRCH;
+	const struct mm_mm *mm = &m->mms[task->mm];
+	if (mm->pgd == MM_NIL)
+		return 0;
+	int rc = mm__pt_lookup(m, mm->pgd, addr, t->walk, &t->nr_steps, &leaf);
+	if (rc || !mm__pte_present(leaf))
+		return 0;
+	t->pfn = mm__pte_pfn(leaf);
+	t->phys = ((uint64_t)t->pfn << MM_PAGE_SHIFT) | (addr & (MM_PAGE_SIZE - 1));
+	t->mapped = (leaf & MM_PTE_PRESENT) != 0;
+	return 0;
+}

@@ -679,6 +679,12 @@ struct mm_touch_result {
 int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	     enum mm_access access, struct mm_touch_result *r);
 
+/* The walk of a user address in pid's page tables (GET …/pagetable):
+ * kind "user", mapped when the PTE is present (PROT_NONE entries are not),
+ * pfn/phys of the page (MM_NIL when none).  -MM_ESRCH for no such pid. */
+int mm_pagetable_walk(const struct mm_machine *m, int pid, uint64_t addr,
+		      struct mm_translation *t);
+
 /* The first VMA with end > addr (find_vma), or NULL. */
 const struct mm_vma *mm_find_vma(const struct mm_machine *m,
 				 const struct mm_mm *mm, uint64_t addr);

@@ -1090,6 +1090,9 @@ def processes_mmap_family():
     r = pop(m, pid, "touch", {"addr": a, "length": "64K", "access": "write"})
     eq((r.status, r.json), (200, {"pages": 16, "minor": 0, "major": 0, "cow": 0, "zero": 0,
                                   "signal": None}), "touch locked pages")
+    pt = get(proc_path(m, pid, "/pagetable?addr=%d" % a)).json
+    eq((pt["kind"], pt["mapped"], [w["level"] for w in pt["walk"]]), ("user", True, [4, 3, 2, 1]),
+       "pagetable walk of a touched page")
     st = get(proc_path(m, pid, "/status"), headers={"Accept": "application/json"}).json
     eq(st["VmLck"], 64, "VmLck after mlock (kB)")
     eq(pop(m, pid, "munlock", {"addr": a, "length": "64K"}).json, {}, "munlock")
