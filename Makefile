@@ -15,7 +15,7 @@ CPPFLAGS := -D_GNU_SOURCE -I. -MMD -MP
 LDLIBS   := -lm
 
 ifneq ($(SANITIZE),)
-O        := build/san
+override O := build/san
 CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
             -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)

@@ -120,6 +120,8 @@ json_t *api_vmallocinfo_json(const struct mm_machine *m);
  * "walk":[{"level","table_pfn","index","entry"}]}; pfn and phys are null
  * when no frame backs the address. */
 json_t *api_translate_json(const struct mm_machine *m, uint64_t addr);
+/* GET …/processes/{pid}/pagetable?addr=: the user walk (NULL: no pid). */
+json_t *api_pagetable_json(const struct mm_machine *m, int pid, uint64_t addr);
 
 /* ---- processes (api/process.c) ---- */
 /* Every live pid into pids[MM_MAX_TASKS], in increasing order; how many. */

@@ -130,12 +130,32 @@ json_t *api_vmallocinfo_json(const struct mm_machine *m)
 	return items;
 }
 
+static json_t *api__translation_json(uint64_t addr,
+				     const struct mm_translation *tr);
+
 json_t *api_translate_json(const struct mm_machine *m, uint64_t addr)
 {
 	struct mm_translation t;
-	json_t *o = json_object(), *walk = json_array();
 
 	mm_translate(m, addr, &t);
+	return api__translation_json(addr, &t);
+}
+
+json_t *api_pagetable_json(const struct mm_machine *m, int pid, uint64_t addr)
+{
+	struct mm_translation t;
+
+	if (mm_pagetable_walk(m, pid, addr, &t))
+		return NULL;
+	return api__translation_json(addr, &t);
+}
+
+static json_t *api__translation_json(uint64_t addr,
+				     const struct mm_translation *tr)
+{
+	struct mm_translation t = *tr;
+	json_t *o = json_object(), *walk = json_array();
+
 	json_object_set_new(o, "addr", api_hex(addr));
 	json_object_set_new(o, "kind", json_string(t.kind));
 	json_object_set_new(o, "mapped", json_boolean(t.mapped));

@@ -898,18 +898,22 @@ static int api__munmap(struct mm_machine *m, const struct api_args *a,
 }
 
 static const struct api_field api_mlock_results[] = {
-	{"minor", "integer", "minor faults of populating the range (0 until "
-	 "demand paging exists: mlock only sets VM_LOCKED now)"},
-	{"major", "integer", "major faults of populating the range (0 until "
-	 "demand paging exists)"},
+	{"minor", "integer", "minor faults of populating the range (counted "
+	 "in the process's min_flt, as GUP faults are)"},
+	{"major", "integer", "major faults of populating the range"},
 };
 
 static int api__mlock(struct mm_machine *m, const struct api_args *a,
 		      union api_result *res)
 {
-	(void)res;
-	return mm_mlock(m, api__pid(a), a->v[RANGE_ADDR].u,
-			a->v[RANGE_LENGTH].u);
+	const struct mm_task *t = mm_task_get(m, api__pid(a));
+	uint64_t min0 = t ? t->min_flt : 0, maj0 = t ? t->maj_flt : 0;
+	int rc = mm_mlock(m, api__pid(a), a->v[RANGE_ADDR].u,
+			  a->v[RANGE_LENGTH].u);
+	t = mm_task_get(m, api__pid(a));
+	res->faults.minor = t ? t->min_flt - min0 : 0;
+	res->faults.major = t ? t->maj_flt - maj0 : 0;
+	return rc;
 }
 
 static json_t *api__mlock_encode(const struct mm_machine *m,
@@ -918,8 +922,61 @@ static json_t *api__mlock_encode(const struct mm_machine *m,
 {
 	(void)m;
 	(void)a;
-	(void)res;
-	return json_pack("{s:i, s:i}", "minor", 0, "major", 0);
+	return json_pack("{s:I, s:I}", "minor", (json_int_t)res->faults.minor,
+			 "major", (json_int_t)res->faults.major);
+}
+
+/* touch */
+static const char *const api_access_names[] = {"read", "write", "exec", NULL};
+enum { TOUCH_ACCESS = RANGE_LENGTH + 1 };
+static const struct api_arg api_touch_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[RANGE_ADDR] = API_ARG_RANGE_ADDR(""),
+	[RANGE_LENGTH] = API_ARG_LENGTH,
+	[TOUCH_ACCESS] = {"access", API_T_ENUM, true, 0, 0, 0, api_access_names, 0,
+			  "\"read\", \"write\" or \"exec\": one access at addr "
+			  "and at the first byte of every following page below "
+			  "addr + length"},
+};
+static const struct api_field api_touch_results[] = {
+	{"pages", "integer", "accesses completed"},
+	{"minor", "integer", "minor faults taken"},
+	{"major", "integer", "major faults taken"},
+	{"cow", "integer", "write-protect faults that copied a page (zero page "
+	 "included)"},
+	{"zero", "integer", "read faults that mapped the shared zero page"},
+	{"signal", "object", "null, or {\"name\", \"code\", \"addr\"} of the "
+	 "fatal signal (SIGSEGV SEGV_MAPERR/SEGV_ACCERR); the process was "
+	 "killed and its memory freed"},
+};
+
+static int api__touch(struct mm_machine *m, const struct api_args *a,
+		      union api_result *res)
+{
+	int rc = mm_touch(m, api__pid(a), a->v[RANGE_ADDR].u,
+			  a->v[RANGE_LENGTH].u,
+			  (enum mm_access)a->v[TOUCH_ACCESS].i, &res->touch);
+	/* file memory faults through the page cache, which does not exist
+	 * yet */
+	return rc == -MM_ENODEV ? -MM_EINVAL : rc;
+}
+
+static json_t *api__touch_encode(const struct mm_machine *m,
+				 const struct api_args *a,
+				 const union api_result *res)
+{
+	const struct mm_touch_result *t = &res->touch;
+	json_t *sig = json_null();
+
+	(void)m;
+	(void)a;
+	if (t->signal.signo)
+		sig = json_pack("{s:s, s:s, s:o}", "name", t->signal.name, "code",
+				t->signal.code_name, "addr", api_hex(t->signal.addr));
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "pages",
+			 (json_int_t)t->pages, "minor", (json_int_t)t->minor,
+			 "major", (json_int_t)t->major, "cow", (json_int_t)t->cow,
+			 "zero", (json_int_t)t->zero, "signal", sig);
 }
 
 static int api__munlock(struct mm_machine *m, const struct api_args *a,
@@ -1141,9 +1198,17 @@ const struct api_op api_ops[] = {
 	 .summary = "madvise(addr, length, advice)",
 	 API_ARGS(api_madvise_args), .check = api__pid_check,
 	 .apply = api__madvise, .encode = api__empty_encode},
+	{.name = "touch", .path = "/processes/{pid}:touch",
+	 .summary = "user accesses to every page of a range, faulting as the "
+		    "MMU would (zero page, COW, stack growth, shmem with "
+		    "fault-around); SIGSEGV kills the process; file mappings "
+		    "are EINVAL until the page cache exists",
+	 API_ARGS(api_touch_args), API_RESULTS(api_touch_results),
+	 .check = api__pid_check, .apply = api__touch,
+	 .encode = api__touch_encode},
 	{.name = "mlock", .path = "/processes/{pid}:mlock",
-	 .summary = "mlock(addr, length): sets VM_LOCKED; the fault counts are "
-		    "0/0 until demand paging exists (no page is populated yet)",
+	 .summary = "mlock(addr, length): sets VM_LOCKED and faults the range "
+		    "in (write faults for private writable memory)",
 	 API_ARGS(api_range_args), API_RESULTS(api_mlock_results),
 	 .check = api__pid_check, .apply = api__mlock,
 	 .encode = api__mlock_encode},
@@ -1184,5 +1249,6 @@ API_ARGS_FIT(api_mmap_args);
 API_ARGS_FIT(api_range_args);
 API_ARGS_FIT(api_mprotect_args);
 API_ARGS_FIT(api_madvise_args);
+API_ARGS_FIT(api_touch_args);
 API_ARGS_FIT(api_brk_args);
 API_ARGS_FIT(api_oom_adj_args);

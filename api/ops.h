@@ -102,6 +102,10 @@ union api_result {
 	int freed;              /* kmemCacheShrink: pages given back */
 	int pid;                /* spawn, fork: the new process */
 	struct mm_exec_result exec;
+	struct mm_touch_result touch;
+	struct {
+		uint64_t minor, major;
+	} faults;               /* mlock: populate's faults */
 };
 
 /* Largest size argument of the kernel allocation ops: every engine size

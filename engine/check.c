@@ -58,6 +58,19 @@
  *                    equal the recount
  *   task-objects     every live task holds a task_struct, its mm an
  *                    mm_struct and each VMA a vm_area_struct object
+ * and of paging (fault.c):
+ *   pte-frame        every present user PTE maps the zero page or an
+ *                    allocated anonymous (PG_swapbacked) frame, inside a VMA
+ *   page-mapcount    an anonymous frame's mapcount equals the PTEs mapping
+ *                    it (and is > 0), its refcount is >= its mapcount
+ *   cow-readonly     a frame mapped more than once is read-only in every
+ *                    PTE; the zero page is never writable
+ *   rss-count        each mm's rss_anon and NR_ANON_PAGES equal the recount
+ *   pgtable-reach    every PG_pgtable frame is reached exactly once from
+ *                    the kernel's or an mm's top table
+ *   shmem-object     a shmem object's pages name it (mapping, index) and
+ *                    every shmem frame is in its object, which some VMA
+ *                    maps; shmem frames have refcount 1 + mapcount
  */
 #include "engine/internal.h"
 
@@ -253,6 +266,9 @@ static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
 					   "refcount %d", pfn, p->refcount);
 			mm__claim(c, pfn, 1, OWN_RESERVED, "a reserved frame");
 		}
+		if (mm_page_test(p, MM_PG_swapbacked) && p->refcount > 0 &&
+		    !mm_page_test(p, MM_PG_buddy) && !mm_page_test(p, MM_PG_pcp))
+			mm__claim(c, pfn, 1, OWN_ALLOC, "an anonymous page");
 		if (mm_page_test(p, MM_PG_kalloc) ||
 		    mm_page_test(p, MM_PG_large_kmalloc)) {
 			uint32_t nr = mm_page_test(p, MM_PG_head) ? 1u << p->private : 1;
@@ -736,6 +752,8 @@ static void mm__check_mms(struct mm__checker *c)
 			if (pv && pv->end == v->start && !pv->unmerged && !v->unmerged &&
 			    mm__vma_flags_mergeable(pv, v->flags, v->file) &&
 			    mm__anon_vma_compatible(pv->anon_vma, v->anon_vma) &&
+			    !(pv->anon_chained && !v->anon_vma) &&
+			    !(v->anon_chained && !pv->anon_vma) &&
 			    pv->pgoff + ((pv->end - pv->start) >> MM_PAGE_SHIFT) == v->pgoff &&
 			    !(v->file & 0x80000000u) &&
 			    !(v->start == mm->start_brk && !v->file))
@@ -776,6 +794,185 @@ static void mm__check_mms(struct mm__checker *c)
 			   "hold %ld", (long)m->committed, (long)committed);
 }
 
+struct mm__pt_ctx {
+	uint8_t *reach;      /* per pfn: times reached as a table */
+	int32_t *maps;       /* per pfn: PTEs mapping it */
+	uint8_t *writable;   /* per pfn: some PTE maps it writable */
+	const struct mm_mm *mm;
+	uint64_t rss, rss_shmem;
+};
+
+static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
+			       uint32_t table, int level, uint64_t base)
+{
+	const struct mm_machine *m = c->m;
+	unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 10 : 9;
+	uint64_t span = 1ull << (MM_PAGE_SHIFT + bits * (unsigned)(level - 1));
+
+	if (table >= m->nr_pfns || !mm_page_test(&m->pages[table], MM_PG_pgtable)) {
+		mm__report(c, "pgtable-reach", "table pfn %u (level %d) is not "
+			   "a PG_pgtable frame", table, level);
+		return;
+	}
+	if (x->reach[table]++) {
+		mm__report(c, "pgtable-reach", "table pfn %u reached twice", table);
+		return;
+	}
+	const uint64_t *e = mm__ptable_entries(m, table);
+	for (uint32_t i = 0; i < mm__pt_entries(m); i++) {
+		uint64_t va = base + span * i;
+		if (level > 1) {
+			if (e[i] & MM_PTE_PRESENT)
+				mm__check_pt_level(c, x, (uint32_t)((e[i] & MM_PTE_PFN_MASK)
+								    >> MM_PAGE_SHIFT),
+						   level - 1, va);
+			continue;
+		}
+		if (!x->mm || !(e[i] & (MM_PTE_PRESENT | MM_PTE_PROTNONE)))
+			continue;
+		uint32_t pfn = (uint32_t)((e[i] & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT);
+		uint32_t vid = mm__find_vma(m, x->mm, va);
+		if (vid == MM_NIL || m->vmas[vid].start > va)
+			mm__report(c, "pte-frame", "mm %u: PTE of 0x%llx outside "
+				   "every VMA", x->mm->id, (unsigned long long)va);
+		if (pfn == m->zero_pfn) {
+			if (e[i] & MM_PTE_RW)
+				mm__report(c, "cow-readonly", "mm %u: zero page "
+					   "mapped writable at 0x%llx", x->mm->id,
+					   (unsigned long long)va);
+			continue;
+		}
+		const struct mm_page *p = pfn < m->nr_pfns ? &m->pages[pfn] : NULL;
+		if (!p || p->refcount < 1 || !mm_page_test(p, MM_PG_swapbacked) ||
+		    mm_page_test(p, MM_PG_buddy) || mm_page_test(p, MM_PG_pcp)) {
+			mm__report(c, "pte-frame", "mm %u: PTE of 0x%llx maps pfn "
+				   "%u, not an allocated anonymous frame",
+				   x->mm->id, (unsigned long long)va, pfn);
+			continue;
+		}
+		x->maps[pfn]++;
+		if (mm__file_is_shmem(p->mapping))
+			x->rss_shmem++;
+		else
+			x->rss++;
+		if (e[i] & MM_PTE_RW)
+			x->writable[pfn] = 1;
+	}
+}
+
+static void mm__check_paging(struct mm__checker *c)
+{
+	const struct mm_machine *m = c->m;
+	struct mm__pt_ctx x = {calloc(m->nr_pfns, 1),
+			       calloc(m->nr_pfns, sizeof(int32_t)),
+			       calloc(m->nr_pfns, 1), NULL, 0, 0};
+
+	if (!x.reach || !x.maps || !x.writable)
+		goto out;
+	if (m->ptables && m->kernel_pgd < m->nr_pfns &&
+	    m->pages[m->kernel_pgd].index < m->nr_ptables &&
+	    m->ptables[m->pages[m->kernel_pgd].index].pfn == m->kernel_pgd) {
+		/* swapper_pg_dir is a kernel-image frame, not PG_pgtable */
+		x.reach[m->kernel_pgd] = 1;
+		const uint64_t *e = mm__ptable_entries(m, m->kernel_pgd);
+		int levels = mm__pt_levels(m);
+		unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 10 : 9;
+		uint64_t span = 1ull << (MM_PAGE_SHIFT + bits * (unsigned)(levels - 1));
+		for (uint32_t i = 0; i < mm__pt_entries(m); i++)
+			if (e[i] & MM_PTE_PRESENT)
+				mm__check_pt_level(c, &x, (uint32_t)((e[i] & MM_PTE_PFN_MASK)
+								     >> MM_PAGE_SHIFT),
+						   levels - 1, span * i);
+	}
+	int64_t anon[MM_MAX_NODES] = {0}, shmem[MM_MAX_NODES] = {0};
+	for (uint32_t mi = 0; mi < m->nr_mms; mi++) {
+		const struct mm_mm *mm = &m->mms[mi];
+		if (mm->id != mi)
+			continue;
+		x.mm = mm;
+		x.rss = x.rss_shmem = 0;
+		mm__check_pt_level(c, &x, mm->pgd, mm__pt_levels(m), 0);
+		if (x.rss != mm->rss_anon || x.rss_shmem != mm->rss_shmem)
+			mm__report(c, "rss-count", "mm %u: rss_anon %lu rss_shmem "
+				   "%lu, PTEs map %lu anonymous and %lu shmem pages",
+				   mi, (unsigned long)mm->rss_anon,
+				   (unsigned long)mm->rss_shmem, (unsigned long)x.rss,
+				   (unsigned long)x.rss_shmem);
+	}
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		if (mm_page_test(p, MM_PG_pgtable) && !x.reach[pfn])
+			mm__report(c, "pgtable-reach", "table pfn %u is reached "
+				   "from no top table", pfn);
+		if (!mm_page_test(p, MM_PG_swapbacked))
+			continue;
+		if (mm__file_is_shmem(p->mapping)) {
+			if (p->mapcount != x.maps[pfn] ||
+			    p->refcount != 1 + p->mapcount)
+				mm__report(c, "page-mapcount", "shmem pfn %u: "
+					   "mapcount %d refcount %d, %d PTEs map "
+					   "it", pfn, p->mapcount, p->refcount,
+					   x.maps[pfn]);
+			shmem[mm_page_zone(m, pfn)->node]++;
+			continue;
+		}
+		if (p->mapcount != x.maps[pfn] || p->mapcount < 1 ||
+		    p->refcount < p->mapcount)
+			mm__report(c, "page-mapcount", "pfn %u: mapcount %d "
+				   "refcount %d, %d PTEs map it", pfn, p->mapcount,
+				   p->refcount, x.maps[pfn]);
+		if (x.maps[pfn] > 1 && x.writable[pfn]) /* anonymous only */
+			mm__report(c, "cow-readonly", "pfn %u mapped %d times, "
+				   "writable in one", pfn, x.maps[pfn]);
+		if (p->mapcount > 0)
+			anon[mm_page_zone(m, pfn)->node]++;
+	}
+	for (uint32_t i = 0; i < m->nr_shmem; i++) {
+		const struct mm_shmem *o = &m->shmem[i];
+		if (!o->file)
+			continue;
+		bool used = false;
+		for (uint32_t k = 0; k < m->nr_vmas && !used; k++)
+			used = m->vmas[k].end && m->vmas[k].file == o->file;
+		if (!used)
+			mm__report(c, "shmem-object", "shmem object %#x is mapped "
+				   "by no VMA but kept", o->file);
+		for (uint32_t k = 0; k < o->nr; k++) {
+			uint32_t pfn = o->pages[k];
+			if (pfn == MM_NIL)
+				continue;
+			if (pfn >= m->nr_pfns ||
+			    !mm_page_test(&m->pages[pfn], MM_PG_swapbacked) ||
+			    m->pages[pfn].mapping != o->file ||
+			    m->pages[pfn].index != k) {
+				mm__report(c, "shmem-object", "shmem object %#x "
+					   "page %u: pfn %u does not belong to it",
+					   o->file, k, pfn);
+				continue;
+			}
+			shmem[mm_page_zone(m, pfn)->node]--;
+		}
+	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		if (shmem[n] != 0 ||
+		    m->nodes[n].vm_stat[MM_NR_SHMEM] !=
+			    m->nodes[n].vm_stat[MM_NR_FILE_PAGES])
+			mm__report(c, "shmem-object", "node %d: %ld shmem frames "
+				   "outside (or missing from) their objects, "
+				   "NR_SHMEM %ld", n, (long)shmem[n],
+				   (long)m->nodes[n].vm_stat[MM_NR_SHMEM]);
+	for (int n = 0; n < m->nr_nodes; n++)
+		if (m->nodes[n].vm_stat[MM_NR_ANON_PAGES] != anon[n])
+			mm__report(c, "rss-count", "node %d: NR_ANON_PAGES %ld, "
+				   "%ld mapped anonymous frames", n,
+				   (long)m->nodes[n].vm_stat[MM_NR_ANON_PAGES],
+				   (long)anon[n]);
+out:
+	free(x.reach);
+	free(x.maps);
+	free(x.writable);
+}
+
 int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 {
 	struct mm__checker c = {m, v, max, 0, calloc(m->nr_pfns, 1)};
@@ -793,6 +990,7 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	mm__check_slabs(&c);
 	mm__check_kernel_maps(&c);
 	mm__check_mms(&c);
+	mm__check_paging(&c);
 	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0;
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];

@@ -189,6 +189,7 @@ static void mm__h_slab(struct mm__hash *h, const struct mm_machine *m)
 static void mm__h_kernel_maps(struct mm__hash *h, const struct mm_machine *m)
 {
 	mm__h(h, ((uint64_t)m->kernel_pgd << 32) | m->kernel_image_pfn);
+	mm__h(h, m->zero_pfn);
 	mm__h(h, ((uint64_t)m->nr_ptables << 32) | m->free_ptables);
 	for (uint32_t id = 0; id < m->nr_ptables; id++) {
 		const struct mm_ptable *t = &m->ptables[id];
@@ -247,9 +248,18 @@ static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 				      mm->start_brk, mm->brk, mm->start_stack,
 				      mm->total_vm, mm->locked_vm, mm->data_vm,
 				      mm->exec_vm, mm->stack_vm, mm->def_flags,
-				      mm->slab_addr};
+				      mm->slab_addr, mm->pgd, mm->rss_anon,
+				      mm->hiwater_rss, mm->rss_shmem};
 		for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++)
 			mm__h(h, w[k]);
+	}
+	mm__h(h, m->nr_shmem);
+	for (uint32_t i = 0; i < m->nr_shmem; i++) {
+		const struct mm_shmem *o = &m->shmem[i];
+		mm__h(h, ((uint64_t)o->file << 32) | o->nr);
+		for (uint32_t k = 0; k < o->nr; k++)
+			if (o->pages[k] != MM_NIL)
+				mm__h(h, ((uint64_t)k << 32) | o->pages[k]);
 	}
 	mm__h(h, ((uint64_t)m->nr_vmas << 32) | m->free_vmas);
 	for (uint32_t i = 0; i < m->nr_vmas; i++) {
@@ -262,7 +272,7 @@ static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 		mm__h(h, ((uint64_t)v->anon_vma << 32) | (uint32_t)v->height);
 		mm__h(h, ((uint64_t)v->left << 32) | v->right);
 		mm__h(h, ((uint64_t)v->prev << 32) | v->next);
-		mm__h(h, v->unmerged);
+		mm__h(h, ((uint64_t)v->anon_chained << 32) | v->unmerged);
 		mm__h(h, v->slab_addr);
 	}
 }

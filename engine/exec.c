@@ -836,6 +836,7 @@ int mm_exec(struct mm_machine *m, int pid, const uint8_t *image, size_t len,
 	MM_ASSERT(old->users == 1);
 	struct mm__exec x;
 	memset(&x, 0, sizeof(x));
+	x.mm.pgd = MM_NIL; /* the nascent mm takes the old pgd at the end */
 	x.m = m;
 	x.t = t;
 	x.cpu = t->cpu;
@@ -898,6 +899,11 @@ int mm_exec(struct mm_machine *m, int pid, const uint8_t *image, size_t len,
 
 	/* The point of no return, here for real: the old mm goes. */
 	m->committed += old_charge;
+	mm__mm_teardown(m, old, true, x.cpu);
+	x.mm.pgd = old->pgd;
+	x.mm.rss_anon = 0;
+	x.mm.hiwater_rss = 0;
+	x.mm.rss_shmem = 0;
 	while (old->first != MM_NIL) {
 		uint32_t id = old->first;
 		mm__vma_unlink(m, old, id);

@@ -262,6 +262,41 @@ size_t mm__exec_path(uint32_t file, char *buf, size_t len);
 /* "[vvar]", "[vvar_vclock]", "[vdso]", or NULL when file is not special. */
 const char *mm__special_name(uint32_t file);
 
+/* ---- demand paging (fault.c) ---- */
+struct mm_fault_counts;
+int mm__mm_pgd_alloc(struct mm_machine *m, struct mm_mm *mm, int cpu);
+void mm__mm_teardown(struct mm_machine *m, struct mm_mm *mm, bool keep_pgd,
+		     int cpu);
+void mm__zap_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		   uint64_t end, int cpu);
+void mm__free_pgtables(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		       uint64_t end, int cpu);
+void mm__anon_vma_prepare(struct mm_machine *m, struct mm_vma *v);
+int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
+		     uint64_t va, enum mm_access access,
+		     struct mm_fault_counts *fc);
+int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
+		 uint64_t end, bool ignore_errors);
+int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
+			struct mm_mm *src, const struct mm_vma *v, int cpu);
+void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
+			   const struct mm_vma *v, uint64_t start, uint64_t end);
+
+/* A VMA record with shmem object file went away: frees the object's pages
+ * when no VMA maps it any more. */
+void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu);
+static inline bool mm__file_is_shmem(uint32_t file)
+{
+	return (file & 0x80000000u) != 0;
+}
+/* Calls fn for every present PTE of [start, end) (zero page included). */
+typedef void (*mm__pte_fn)(const struct mm_machine *m, uint64_t va,
+			   uint64_t pte, void *arg);
+void mm__walk_ptes(const struct mm_machine *m, const struct mm_mm *mm,
+		   uint64_t start, uint64_t end, mm__pte_fn fn, void *arg);
+/* Page tables below the pgd (mm_pgtables_bytes() / PAGE_SIZE). */
+uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm);
+
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);
 void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm);

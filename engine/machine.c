@@ -156,6 +156,9 @@ static int mm__boot_reserve(struct mm_machine *m, const uint32_t node_start[],
 	m->kernel_image_pfn = (uint32_t)(kstart >> MM_PAGE_SHIFT);
 	mm__reserve(m, m->kernel_image_pfn,
 		    (uint32_t)((kstart + kbytes) >> MM_PAGE_SHIFT));
+	/* empty_zero_page lives in the kernel image (its bss), after the
+	 * frame swapper_pg_dir uses. */
+	m->zero_pfn = m->kernel_image_pfn + 1;
 
 	for (int n = 0; n < m->nr_nodes; n++) {
 		uint32_t top = node_end[n];

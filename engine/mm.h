@@ -183,6 +183,7 @@ enum mm_pageflag {
 	MM_PG_hole,    /* no RAM behind this pfn (inside a zone's span) */
 	MM_PG_kalloc,  /* allocated through the allocPages operation */
 	MM_PG_large_kmalloc, /* head of a kmalloc() too big for a cache */
+	MM_PG_anon_exclusive, /* anonymous page mapped by one mm only (PageAnonExclusive) */
 	MM_NR_PAGEFLAGS
 };
 /* Zone id (node * MM_MAX_ZONES + zone type, < 64) in the top 6 bits. */
@@ -415,6 +416,9 @@ size_t mm_proc_slabinfo(const struct mm_machine *m, char *buf, size_t len);
 #define MM_PTE_ACCESSED (1ull << 5)
 #define MM_PTE_DIRTY (1ull << 6)
 #define MM_PTE_GLOBAL (1ull << 8)
+/* _PAGE_PROTNONE: a PROT_NONE mapping's PTE (not present to the MMU, still
+ * mapping its page for the kernel); shares the bit with GLOBAL, as Linux. */
+#define MM_PTE_PROTNONE MM_PTE_GLOBAL
 #define MM_PTE_NX (1ull << 63)
 #define MM_PTE_PFN_MASK 0x000ffffffffff000ull
 
@@ -423,6 +427,13 @@ struct mm_ptable {
 	uint32_t pfn;       /* MM_NIL: record free */
 	uint32_t next_free;
 	uint64_t *e;        /* [512] x86_64, [1024] i386 */
+};
+
+/* The page cache of one shmem object (MM_NIL: no page at that index). */
+struct mm_shmem {
+	uint32_t file;      /* the VMAs' file id; 0: record free */
+	uint32_t nr;        /* pages[] length */
+	uint32_t *pages;    /* pfn by page index */
 };
 
 /* One step of a page-table walk, for translate and pagetable answers. */
@@ -551,6 +562,9 @@ struct mm_vma {
 	 * clearing VM_LOCKED, a split kept after a refused second split):
 	 * the checker's vma-mergeable rule allows such pairs. */
 	uint32_t unmerged;
+	/* anon_vma_chain longer than one (a fork child's VMA chained to its
+	 * parent's anon_vma): vma_had_uncowed_parents() refuses merges. */
+	uint32_t anon_chained;
 	uint64_t slab_addr;     /* its vm_area_struct object */
 };
 
@@ -565,6 +579,10 @@ struct mm_mm {
 	uint64_t total_vm, locked_vm, data_vm, exec_vm, stack_vm;
 	uint64_t def_flags;
 	uint64_t slab_addr;     /* its mm_struct object */
+	uint32_t pgd;           /* top-level page table frame (pgd_alloc) */
+	uint64_t rss_anon;      /* MM_ANONPAGES: anonymous pages mapped */
+	uint64_t hiwater_rss;   /* highest rss seen at an unmap (VmHWM) */
+	uint64_t rss_shmem;     /* MM_SHMEMPAGES: shmem pages mapped */
 };
 
 enum mm_task_state { MM_TASK_RUNNING, MM_TASK_DEAD };
@@ -632,6 +650,41 @@ struct mm_exec_result {
 int mm_exec(struct mm_machine *m, int pid, const uint8_t *image, size_t len,
 	    struct mm_exec_result *out);
 
+/*
+ * touch: one user access (read, write or exec) at addr and at the first
+ * byte of every following page below addr + len, each faulting exactly as
+ * the MMU would (a present PTE that allows the access is no fault).  A
+ * fault outside any VMA (stack growth aside) or against the VMA's
+ * protection raises SIGSEGV (SEGV_MAPERR / SEGV_ACCERR): the process is
+ * killed (its memory freed) and r->signal says where.  Returns 0 (r filled,
+ * signal or not), -MM_ESRCH, -MM_EINVAL (bad access), -MM_ENOMEM (out of
+ * memory: the pages before stay), -MM_ENODEV for what the engine cannot
+ * fault yet (shared or file-backed memory; nothing past it is done).
+ */
+enum mm_access { MM_ACCESS_READ, MM_ACCESS_WRITE, MM_ACCESS_EXEC };
+enum { MM_SIGBUS = 7, MM_SIGSEGV = 11 };
+enum { MM_SEGV_MAPERR = 1, MM_SEGV_ACCERR = 2, MM_BUS_ADRERR = 2 };
+struct mm_touch_result {
+	uint64_t pages;         /* accesses completed */
+	uint64_t minor, major;  /* faults taken (the task's min_flt/maj_flt delta) */
+	uint64_t cow;           /* write-protect faults that copied a page */
+	uint64_t zero;          /* read faults that mapped the zero page */
+	struct {
+		int signo;      /* 0: none; MM_SIGSEGV, MM_SIGBUS */
+		int code;       /* MM_SEGV_MAPERR, … */
+		uint64_t addr;
+		const char *name, *code_name; /* "SIGSEGV", "SEGV_MAPERR" */
+	} signal;
+};
+int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
+	     enum mm_access access, struct mm_touch_result *r);
+
+/* The walk of a user address in pid's page tables (GET …/pagetable):
+ * kind "user", mapped when the PTE is present (PROT_NONE entries are not),
+ * pfn/phys of the page (MM_NIL when none).  -MM_ESRCH for no such pid. */
+int mm_pagetable_walk(const struct mm_machine *m, int pid, uint64_t addr,
+		      struct mm_translation *t);
+
 /* The first VMA with end > addr (find_vma), or NULL. */
 const struct mm_vma *mm_find_vma(const struct mm_machine *m,
 				 const struct mm_mm *mm, uint64_t addr);
@@ -675,6 +728,7 @@ struct mm_machine {
 	uint32_t nr_ptables, cap_ptables, free_ptables;
 	uint32_t kernel_pgd;         /* swapper_pg_dir: a kernel-image frame */
 	uint32_t kernel_image_pfn;   /* first frame of the kernel image */
+	uint32_t zero_pfn;           /* empty_zero_page: a kernel-image frame */
 
 	/* vmalloc.c: areas sorted by address; i386 pkmap state. */
 	struct mm_vm_area *vm_areas;
@@ -693,6 +747,10 @@ struct mm_machine {
 	struct mm_vma *vmas;
 	uint32_t nr_vmas, cap_vmas, free_vmas;
 	uint32_t nr_anon_vmas;       /* anon_vma ids handed out */
+	/* fault.c: shmem objects of shared anonymous mappings (file id
+	 * 0x80000000 | n), their page cache as an array by page index. */
+	struct mm_shmem *shmem;
+	uint32_t nr_shmem, cap_shmem;
 	int64_t committed;           /* vm_committed_as, pages */
 	uint64_t user_reserve_pages; /* sysctl_user_reserve_kbytes */
 };

@@ -7,9 +7,9 @@
  * MAP_FIXED_NOREPLACE refusing, VMA merging and splitting by Linux's rules,
  * and commit accounting (VM_ACCOUNT, Committed_AS, the overcommit policy).
  *
- * Page contents and faults are not simulated here (paging): populate and
- * DONTNEED change no VMA, and mlock only sets VM_LOCKED (and answers the
- * errno its populate step would: -ENOMEM over a PROT_NONE VMA).
+ * Pages come and go through fault.c: munmap zaps the range and frees the
+ * page tables no VMA needs any more, DONTNEED zaps, mprotect rewrites the
+ * PTEs, MAP_POPULATE/MAP_LOCKED and mlock prefault (populate).
  */
 #include "engine/internal.h"
 
@@ -137,13 +137,16 @@ int mm__do_munmap(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 	if (m->vmas[last].end > end &&
 	    mm__vma_split(m, mm, last, end, false, cpu) == MM_NIL)
 		return -MM_ENOMEM;
-	/* After the splits, [start, end) is exactly the VMAs id … */
+	/* unmap_region(): the pages, the VMAs, then the tables no VMA
+	 * needs.  After the splits, [start, end) is exactly the VMAs id … */
+	mm__zap_range(m, mm, start, end, cpu);
 	while (id != MM_NIL && m->vmas[id].start < end) {
 		uint32_t next = m->vmas[id].next;
 		mm__vma_unlink(m, mm, id);
 		mm__vma_destroy(m, mm, id, cpu);
 		id = next;
 	}
+	mm__free_pgtables(m, mm, start, end, cpu);
 	return 0;
 }
 
@@ -455,6 +458,11 @@ int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	int rc = mm__mmap_region(m, mm, t, a, len, vm_flags, pgoff, shm);
 	if (rc)
 		return rc;
+	/* do_mmap()'s populate: MAP_POPULATE without MAP_NONBLOCK, or
+	 * VM_LOCKED; mm_populate() ignores errors. */
+	if ((vm_flags & MM_VM_LOCKED) ||
+	    (flags & (MM_MAP_POPULATE | MM_MAP_NONBLOCK)) == MM_MAP_POPULATE)
+		mm__populate(m, t, a, a + len, true);
 	*out = a;
 	return 0;
 }
@@ -481,6 +489,12 @@ static uint32_t mm__vma_modify(struct mm_machine *m, struct mm_mm *mm,
 	bool right = mm__can_merge_before(nx, end, newflags, v->file, v->anon_vma,
 					  pgoff, pages) &&
 		     (!left || mm__anon_vma_compatible(pv->anon_vma, nx->anon_vma));
+	/* is_mergeable_anon_vma() case 1: v's anon_vma would be duplicated
+	 * into a target without one, refused when v had uncowed parents. */
+	if (v->anon_chained) {
+		left = left && pv->anon_vma;
+		right = right && nx->anon_vma;
+	}
 
 	if (left && right) {
 		/* prev absorbs the whole of v and next */
@@ -585,6 +599,7 @@ static int mm__mprotect_fixup(struct mm_machine *m, struct mm_mm *mm,
 		mm__vm_unacct(m, (int64_t)pages);
 	mm__vm_stat_account(mm, oldflags, -(int64_t)pages);
 	mm__vm_stat_account(mm, newflags, (int64_t)pages);
+	mm__change_protection(m, mm, &m->vmas[nid], start, end);
 	return 0;
 }
 
@@ -692,7 +707,8 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 	case MM_MADV_DONTNEED:
 		if (v->flags & (MM_VM_LOCKED | MM_VM_PFNMAP | MM_VM_HUGETLB))
 			return -MM_EINVAL;
-		return 0; /* zapping pages: the paging issue */
+		mm__zap_range(m, mm, start, end, cpu);
+		return 0;
 	case MM_MADV_COLD:
 	case MM_MADV_PAGEOUT:
 		if (v->flags & (MM_VM_LOCKED | MM_VM_PFNMAP | MM_VM_HUGETLB))
@@ -818,15 +834,8 @@ static int mm__lock_range(struct mm_machine *m, int pid, uint64_t addr,
 	 * themselves, and the anon_vma a write fault gives a VMA, arrive
 	 * with paging.)
 	 */
-	for (id = mm__find_vma(m, mm, start);
-	     id != MM_NIL && m->vmas[id].start < end; id = m->vmas[id].next) {
-		uint64_t f = m->vmas[id].flags;
-		if (f & (MM_VM_IO | MM_VM_PFNMAP))
-			continue;
-		if (!(f & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC)))
-			return -MM_ENOMEM;
-	}
-	return 0;
+	int rc = mm__populate(m, t, start, end, false);
+	return rc == -MM_EFAULT || rc == -MM_ENOMEM ? -MM_ENOMEM : 0;
 }
 
 int mm_mlock(struct mm_machine *m, int pid, uint64_t addr, uint64_t len)

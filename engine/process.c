@@ -44,6 +44,9 @@ void mm__process_destroy(struct mm_machine *m)
 	free(m->tasks);
 	free(m->mms);
 	free(m->vmas);
+	for (uint32_t i = 0; i < m->nr_shmem; i++)
+		free(m->shmem[i].pages);
+	free(m->shmem);
 }
 
 struct mm_task *mm_task_get(const struct mm_machine *m, int pid)
@@ -103,6 +106,14 @@ static uint32_t mm__mm_alloc(struct mm_machine *m, int cpu)
 	mm->users = 1;
 	mm->root = mm->first = mm->last = MM_NIL;
 	mm->slab_addr = obj;
+	mm->pgd = MM_NIL;
+	if (mm__mm_pgd_alloc(m, mm, cpu)) {
+		mm_kmem_cache_free(m, m->engine_caches[MM_CACHE_MM_STRUCT], obj, cpu);
+		mm->id = MM_NIL;
+		mm->root = m->free_mms;
+		m->free_mms = id;
+		return MM_NIL;
+	}
 	return id;
 }
 
@@ -110,6 +121,7 @@ static void mm__mm_free(struct mm_machine *m, uint32_t id, int cpu)
 {
 	struct mm_mm *mm = &m->mms[id];
 
+	mm__mm_teardown(m, mm, false, cpu);
 	while (mm->first != MM_NIL) {
 		uint32_t v = mm->first;
 		mm__vma_unlink(m, mm, v);
@@ -259,12 +271,19 @@ static int mm__dup_mmap(struct mm_machine *m, struct mm_mm *old,
 			      v->unmerged;
 		n->pgoff = v->pgoff;
 		n->file = v->file;
-		n->anon_vma = v->anon_vma;
+		/* anon_vma_fork(): a new anon_vma chained to the parent's. */
+		if (v->anon_vma) {
+			n->anon_vma = ++m->nr_anon_vmas;
+			n->anon_chained = 1;
+		}
 		mm__vma_link(m, mm, nid);
 		mm__vm_stat_account(mm, n->flags, (int64_t)((n->end - n->start) >>
 							     MM_PAGE_SHIFT));
 		if ((n->flags & MM_VM_ACCOUNT))
 			charge -= (int64_t)((n->end - n->start) >> MM_PAGE_SHIFT);
+		int rc = mm__copy_page_range(m, mm, old, &m->vmas[id], cpu);
+		if (rc)
+			return rc; /* caller frees mm */
 	}
 	MM_ASSERT(charge == 0);
 	return 0;
@@ -301,6 +320,10 @@ int mm_fork(struct mm_machine *m, int pid, int *child)
 	mm->map_count = 0;
 	mm->total_vm = mm->locked_vm = mm->data_vm = mm->exec_vm = mm->stack_vm = 0;
 	mm->slab_addr = keep.slab_addr;
+	mm->pgd = keep.pgd;
+	mm->rss_anon = 0;
+	mm->rss_shmem = 0;
+	mm->hiwater_rss = 0;
 	int rc = mm__dup_mmap(m, &m->mms[parent->mm], &m->mms[id], cpu);
 	if (rc) {
 		mm__mm_free(m, id, cpu);

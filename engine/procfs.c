@@ -115,6 +115,47 @@ static void mm__vmflags(struct mm_buf *b, uint64_t flags)
 	mm__bprintf(b, " \n");
 }
 
+/* smaps_account() per PTE (in bytes; pss scaled by 2^12 as PSS_SHIFT). */
+struct mm__smaps_stats {
+	uint64_t resident, anonymous, referenced, locked_pss;
+	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
+	uint64_t pss, pss_dirty;
+	bool locked;
+};
+
+static void mm__smaps_pte(const struct mm_machine *m, uint64_t va, uint64_t e,
+			  void *arg)
+{
+	struct mm__smaps_stats *s = arg;
+	uint32_t pfn = (uint32_t)((e & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT);
+
+	(void)va;
+	if (pfn == m->zero_pfn)
+		return; /* vm_normal_page(): the zero page is not counted */
+	const struct mm_page *p = &m->pages[pfn];
+	bool dirty = (e & MM_PTE_DIRTY) || mm_page_test(p, MM_PG_dirty);
+	bool young = (e & MM_PTE_ACCESSED) || mm_page_test(p, MM_PG_referenced);
+	uint64_t size = MM_PAGE_SIZE;
+	if (mm_page_test(p, MM_PG_swapbacked) && !mm__file_is_shmem(p->mapping))
+		s->anonymous += size;
+	s->resident += size;
+	if (young)
+		s->referenced += size;
+	uint64_t pss = size << 12;
+	bool private = p->refcount == 1 || p->mapcount < 2;
+	if (!private)
+		pss /= (uint64_t)p->mapcount;
+	s->pss += pss;
+	if (private)
+		*(dirty ? &s->private_dirty : &s->private_clean) += size;
+	else
+		*(dirty ? &s->shared_dirty : &s->shared_clean) += size;
+	if (dirty)
+		s->pss_dirty += pss;
+	if (s->locked)
+		s->locked_pss += pss;
+}
+
 size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
 			 size_t len)
 {
@@ -130,16 +171,27 @@ size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
 		mm__smaps_kb(&b, "Size:", (v->end - v->start) >> 10);
 		mm__smaps_kb(&b, "KernelPageSize:", 4);
 		mm__smaps_kb(&b, "MMUPageSize:", 4);
+		struct mm__smaps_stats st;
+		memset(&st, 0, sizeof(st));
+		st.locked = (v->flags & MM_VM_LOCKED) != 0;
+		mm__walk_ptes(m, mm, v->start, v->end, mm__smaps_pte, &st);
+		mm__smaps_kb(&b, "Rss:", st.resident >> 10);
+		mm__smaps_kb(&b, "Pss:", st.pss >> 22);
+		mm__smaps_kb(&b, "Pss_Dirty:", st.pss_dirty >> 22);
+		mm__smaps_kb(&b, "Shared_Clean:", st.shared_clean >> 10);
+		mm__smaps_kb(&b, "Shared_Dirty:", st.shared_dirty >> 10);
+		mm__smaps_kb(&b, "Private_Clean:", st.private_clean >> 10);
+		mm__smaps_kb(&b, "Private_Dirty:", st.private_dirty >> 10);
+		mm__smaps_kb(&b, "Referenced:", st.referenced >> 10);
+		mm__smaps_kb(&b, "Anonymous:", st.anonymous >> 10);
 		static const char *const zero[] = {
-			"Rss:", "Pss:", "Pss_Dirty:", "Shared_Clean:",
-			"Shared_Dirty:", "Private_Clean:", "Private_Dirty:",
-			"Referenced:", "Anonymous:", "KSM:", "LazyFree:",
+			"KSM:", "LazyFree:",
 			"AnonHugePages:", "ShmemPmdMapped:", "FilePmdMapped:",
 			"Shared_Hugetlb:", "Private_Hugetlb:", "Swap:", "SwapPss:",
 		};
 		for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
 			mm__smaps_kb(&b, zero[i], 0);
-		mm__smaps_kb(&b, "Locked:", 0);
+		mm__smaps_kb(&b, "Locked:", st.locked_pss >> 22);
 		/* thp_vma_allowable_order(): THP "madvise" mode and no
 		 * VM_HUGEPAGE flag here: not eligible. */
 		mm__bprintf(&b, "THPeligible:           %d\n", 0);
@@ -177,11 +229,12 @@ size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
 	mm__status_kb(&b, "VmSize:", mm->total_vm * kb);
 	mm__status_kb(&b, "VmLck:", mm->locked_vm * kb);
 	mm__status_kb(&b, "VmPin:", 0);
-	mm__status_kb(&b, "VmHWM:", 0);
-	mm__status_kb(&b, "VmRSS:", 0);
-	mm__status_kb(&b, "RssAnon:", 0);
+	uint64_t rss = mm->rss_anon + mm->rss_shmem;
+	mm__status_kb(&b, "VmHWM:", MM_MAX(mm->hiwater_rss, rss) * kb);
+	mm__status_kb(&b, "VmRSS:", rss * kb);
+	mm__status_kb(&b, "RssAnon:", mm->rss_anon * kb);
 	mm__status_kb(&b, "RssFile:", 0);
-	mm__status_kb(&b, "RssShmem:", 0);
+	mm__status_kb(&b, "RssShmem:", mm->rss_shmem * kb);
 	mm__status_kb(&b, "VmData:", mm->data_vm * kb);
 	mm__status_kb(&b, "VmStk:", mm->stack_vm * kb);
 	/* task_mem(): text = PAGE_ALIGN(end_code) - (start_code & PAGE_MASK),
@@ -191,7 +244,7 @@ size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
 	text = MM_MIN(text, mm->exec_vm * kb);
 	mm__status_kb(&b, "VmExe:", text);
 	mm__status_kb(&b, "VmLib:", mm->exec_vm * kb - text);
-	mm__status_kb(&b, "VmPTE:", 0);
+	mm__status_kb(&b, "VmPTE:", mm__nr_ptables(m, mm) * kb);
 	mm__status_kb(&b, "VmSwap:", 0);
 	mm__bprintf(&b, "HugetlbPages:\t%8d kB\n", 0);
 	mm__bprintf(&b, "CoreDumping:\t0\nTHP_enabled:\t1\n");

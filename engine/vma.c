@@ -61,12 +61,15 @@ uint32_t mm__vma_alloc(struct mm_machine *m, struct mm_mm *mm, int cpu)
 void mm__vma_free(struct mm_machine *m, uint32_t id, int cpu)
 {
 	struct mm_vma *v = &m->vmas[id];
+	uint32_t file = v->file;
 
 	mm_kmem_cache_free(m, m->engine_caches[MM_CACHE_VM_AREA_STRUCT],
 			   v->slab_addr, cpu);
 	memset(v, 0, sizeof(*v));
 	v->next = m->free_vmas;
 	m->free_vmas = id;
+	if (mm__file_is_shmem(file))
+		mm__shmem_put(m, file, cpu);
 }
 
 /* ---- AVL tree by start ---------------------------------------------- */
@@ -294,8 +297,10 @@ bool mm__vma_flags_mergeable(const struct mm_vma *v, uint64_t flags,
 	       !(flags & MM_VM_SPECIAL);
 }
 
-/* is_mergeable_anon_vma(): one side has none, or they share one.  (The
- * "uncowed parents" refinement arrives with anon_vma chains.) */
+/* is_mergeable_anon_vma(): one side has none, or they share one.  The
+ * "uncowed parents" refinement (a target with an anon_vma chain longer
+ * than one, i.e. a fork child's, takes no VMA without anon_vma) is in the
+ * can_merge predicates, which see the target VMA. */
 bool mm__anon_vma_compatible(uint32_t a, uint32_t b)
 {
 	return !a || !b || a == b;
@@ -309,6 +314,7 @@ bool mm__can_merge_after(const struct mm_vma *prev, uint64_t start,
 	return prev && prev->end == start &&
 	       mm__vma_flags_mergeable(prev, flags, file) &&
 	       mm__anon_vma_compatible(prev->anon_vma, anon_vma) &&
+	       !(prev->anon_chained && !anon_vma) &&
 	       prev->pgoff + ((prev->end - prev->start) >> MM_PAGE_SHIFT) == pgoff;
 }
 
@@ -320,5 +326,6 @@ bool mm__can_merge_before(const struct mm_vma *next, uint64_t end,
 	return next && next->start == end &&
 	       mm__vma_flags_mergeable(next, flags, file) &&
 	       mm__anon_vma_compatible(next->anon_vma, anon_vma) &&
+	       !(next->anon_chained && !anon_vma) &&
 	       next->pgoff == pgoff + pages;
 }

@@ -630,6 +630,17 @@ static void srv__pid_proc(struct srv_ctx *x)
 	free(text);
 }
 
+/* GET …/processes/{pid}/pagetable?addr=: the walk of a user address. */
+static void srv__pagetable(struct srv_ctx *x)
+{
+	const struct mm_task *t = srv__task(x);
+	uint64_t addr;
+
+	if (!t || srv__query_addr(x, &addr))
+		return;
+	srv_reply_json(x->res, 200, api_pagetable_json(x->m->mm, t->pid, addr));
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 static const char *const srv_q_list[] = {"page_size", "page_token", NULL};
@@ -726,6 +737,12 @@ static const struct srv_route srv_fixed_routes[] = {
 		 "{\"items\": [the maps fields plus every smaps field under "
 		 "Linux's key, in kB, and VmFlags as a list]}", 200, NULL, "text",
 		 NULL)},
+	{"GET", "/v1/machines/{m}/processes/{pid}/pagetable", srv__pagetable,
+	 srv_q_addr, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/pagetable", "the "
+		 "page-table walk of a user address ?addr=: each level's table "
+		 "frame, index and entry; kind \"user\", mapped when the PTE is "
+		 "present", 200, NULL, "Translation", "addr:string")},
 	{"GET", "/v1/machines/{m}/processes/{pid}/status", srv__pid_proc, NULL,
 	 NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/status",

@@ -1085,7 +1085,14 @@ def processes_mmap_family():
     eq(pop(m, pid, "madvise", {"addr": a, "length": "8K", "advice": "MADV_NORMAL"}).status,
        200, "madvise normal")
     r = pop(m, pid, "mlock", {"addr": a, "length": "64K"})
-    eq((r.status, r.json), (200, {"minor": 0, "major": 0}), "mlock")
+    eq((r.status, r.json), (200, {"minor": 16, "major": 0}), "mlock populates (write faults)")
+    # touch: the pages are present now, no faults; a hole is SIGSEGV
+    r = pop(m, pid, "touch", {"addr": a, "length": "64K", "access": "write"})
+    eq((r.status, r.json), (200, {"pages": 16, "minor": 0, "major": 0, "cow": 0, "zero": 0,
+                                  "signal": None}), "touch locked pages")
+    pt = get(proc_path(m, pid, "/pagetable?addr=%d" % a)).json
+    eq((pt["kind"], pt["mapped"], [w["level"] for w in pt["walk"]]), ("user", True, [4, 3, 2, 1]),
+       "pagetable walk of a touched page")
     st = get(proc_path(m, pid, "/status"), headers={"Accept": "application/json"}).json
     eq(st["VmLck"], 64, "VmLck after mlock (kB)")
     eq(pop(m, pid, "munlock", {"addr": a, "length": "64K"}).json, {}, "munlock")
@@ -1298,7 +1305,7 @@ def processes_batch_and_digest():
     eq(res[0]["result"], {"pid": 1}, "spawn result")
     eq(res[1]["result"], {"addr": "0x7ffff7fef000"}, "mmap result (the address used below)")
     eq(res[3]["result"], {"pid": 2}, "fork result")
-    eq(res[6]["result"], {"minor": 0, "major": 0}, "mlock result")
+    eq(res[6]["result"], {"minor": 1, "major": 0}, "mlock result")
     eq(res[8]["result"], {"brk": "0x555555556000"}, "brk result")
     eq(digest(m)["seq"], len(ops), "seq counts the records")
     # the same records one by one on a twin: the same state, and every
@@ -1691,8 +1698,9 @@ def openapi_generated():
     eq(sorted(schemas["mmapArgs"]["required"]), ["flags", "length", "prot"], "mmap required")
     check("MADV_DONTNEED" in schemas["madviseArgs"]["properties"]["advice"]["enum"], "advice")
     eq(schemas["execArgs"]["properties"]["elf"]["contentEncoding"], "base64", "elf is base64")
-    check("0/0 until" in paths["/v1/machines/{m}/processes/{pid}:mlock"]["post"]["summary"],
-          "mlock documents its zero fault counts")
+    check("faults the range" in paths["/v1/machines/{m}/processes/{pid}:mlock"]["post"]["summary"],
+          "mlock documents its populate")
+    eq(schemas["touchArgs"]["properties"]["access"]["enum"], ["read", "write", "exec"], "touch access")
     eq(set(schemas["mlockResult"]["required"]), {"minor", "major"}, "mlock result")
     eq(schemas["setOomScoreAdjArgs"]["properties"]["value"]["minimum"], -1000, "oom range")
     eq(schemas["Process"]["properties"]["rss_limit_pages"]["type"], ["integer", "null"],

@@ -25,10 +25,12 @@
  * outside the window print as "outside" anyway).
  *
  * One process is spawned and each op applied through the engine's syscalls
- * (mm_mmap, mm_munmap, mm_mprotect, mm_madvise, mm_mlock, mm_munlock;
- * `maps` renders mm_proc_pid_maps()).  Ops the engine cannot simulate yet
- * are not faked: `touch` needs page faults (the paging issue) and fork
- * sections are reserved.  The first such op prints
+ * (mm_mmap, mm_munmap, mm_mprotect, mm_madvise, mm_mlock, mm_munlock,
+ * mm_touch; `maps` renders mm_proc_pid_maps()), with the invariant checker
+ * after each (a violation is an engine failure, exit 2).  A touch's SIGSEGV
+ * ends the run, as it ends the process.  Ops the engine cannot simulate
+ * yet are not faked: a touch of file-backed memory (mm_touch answers
+ * ENODEV) and fork sections.  The first such op prints
  *
  *   LINE OP ARGS = unsupported
  *
@@ -378,8 +380,26 @@ static bool sim_run(struct mm_machine *m, int pid, const struct scn_scenario *s,
 		r.maps_len = sim_render_maps(m, pid);
 		r.maps = sim_maps;
 		break;
-	case SCN_TOUCH:         /* page faults: the paging issue */
-	case SCN_FORK:          /* reserved (the recorder refuses them too) */
+	case SCN_TOUCH: {
+		struct mm_touch_result t;
+		rc = mm_touch(m, pid, op->addr, op->len,
+			      op->write ? MM_ACCESS_WRITE : MM_ACCESS_READ, &t);
+		if (rc == -MM_ENODEV) {
+			/* shared or file memory: shmem and the page cache
+			 * are later issues */
+			scn_format_op(s, op, out, sizeof(out));
+			printf("%d %s = unsupported\n", op->line, out);
+			return false;
+		}
+		r.pages = t.pages;
+		r.minor = t.minor;
+		r.major = t.major;
+		r.sig = t.signal.signo;
+		r.sigcode = t.signal.code;
+		r.sigaddr = t.signal.addr;
+		break;
+	}
+	case SCN_FORK:          /* reserved (the recorder refuses them too) */          /* reserved (the recorder refuses them too) */
 	case SCN_CHILD:
 	case SCN_PARENT:
 		scn_format_op(s, op, out, sizeof(out));
@@ -392,7 +412,13 @@ static bool sim_run(struct mm_machine *m, int pid, const struct scn_scenario *s,
 		sim_die(SIM_EXIT_USAGE, "line %d: result does not fit or the "
 			"engine's maps text does not parse", op->line);
 	fwrite(out, 1, n, stdout);
-	return true;
+	struct mm_violation v[4];
+	int nv = mm_check(m, v, 4);
+	if (nv)
+		sim_die(SIM_EXIT_USAGE, "line %d: invariant %s broken: %s",
+			op->line, v[0].invariant, v[0].detail);
+	/* A fatal signal ends the process, and the scenario with it. */
+	return !(op->op == SCN_TOUCH && r.sig);
 }
 
 static void sim_check_host(const struct sim_host *h)

@@ -1242,9 +1242,19 @@ TEST(mmap_fork_keeps_unmerged_neighbours)
 	expect_maps(m, child, "100000000-100002000 rw-p 00000000 00:00 0 \n"
 			      "100002000-100004000 rw-p 00000000 00:00 0 \n");
 	expect_only_unmerged(m);
-	/* The next change across the boundary merges them. */
+	/* mlock populated the locked half (write faults: an anon_vma), so
+	 * the child's copy has an anon_vma chained to its parent's, and
+	 * is_mergeable_anon_vma() refuses to merge the unfaulted half into
+	 * it ("uncowed parents"): a change across the boundary keeps two. */
 	ASSERT_EQ(mm_mprotect(m, child, W, 4 * PG, RO), 0);
-	expect_maps(m, child, "100000000-100004000 r--p 00000000 00:00 0 \n");
+	expect_maps(m, child, "100000000-100002000 r--p 00000000 00:00 0 \n"
+			      "100002000-100004000 r--p 00000000 00:00 0 \n");
+	/* Without pages (munlock does not unmap them: unmap and map again
+	 * in the parent) the next change merges them. */
+	map_ok(m, pid, W, 4 * PG, RW, FIX);
+	ASSERT_EQ(mm_mprotect(m, pid, W, 2 * PG, RO), 0);
+	ASSERT_EQ(mm_mprotect(m, pid, W, 4 * PG, RW), 0);
+	expect_maps(m, pid, "100000000-100004000 rw-p 00000000 00:00 0 \n");
 	tu_check(m, "fork merge");
 	mm_machine_destroy(m);
 }
@@ -1470,21 +1480,23 @@ TEST(mmap_proc_status_memory_lines)
 	map_ok(m, pid, W + 24 * PG, 3 * PG, RW, FIX | MM_MAP_GROWSDOWN); /* stack */
 	map_ok(m, pid, W + 32 * PG, 2 * PG, RW, MM_MAP_SHARED | MM_MAP_FIXED);
 	ASSERT_EQ(mm_mlock(m, pid, W, 2 * PG), 0);
+	/* mlock faulted its two pages in (RSS), under one PUD, PMD and
+	 * PTE table (VmPTE: the tables below the pgd). */
 	char *st = render_pid(m, pid, mm_proc_pid_status);
 	ASSERT_CONTAINS(st, "VmPeak:\t      48 kB\n"
 			    "VmSize:\t      48 kB\n"
 			    "VmLck:\t       8 kB\n"
 			    "VmPin:\t       0 kB\n"
-			    "VmHWM:\t       0 kB\n"
-			    "VmRSS:\t       0 kB\n"
-			    "RssAnon:\t       0 kB\n"
+			    "VmHWM:\t       8 kB\n"
+			    "VmRSS:\t       8 kB\n"
+			    "RssAnon:\t       8 kB\n"
 			    "RssFile:\t       0 kB\n"
 			    "RssShmem:\t       0 kB\n"
 			    "VmData:\t      16 kB\n"
 			    "VmStk:\t      12 kB\n"
 			    "VmExe:\t       0 kB\n"
 			    "VmLib:\t       4 kB\n"
-			    "VmPTE:\t       0 kB\n"
+			    "VmPTE:\t      12 kB\n"
 			    "VmSwap:\t       0 kB\n");
 	ASSERT_CONTAINS(st, "Name:\tt\n");
 	free(st);

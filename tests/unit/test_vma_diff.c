@@ -51,6 +51,11 @@ struct rvma {
 	uint64_t flags;        /* MM_VM_* as the engine must hold them */
 	uint64_t pgoff;
 	uint32_t shm;          /* shmem object id, 0 = private anonymous */
+	/* anon_vma id (0 = none), mirrored from the engine after each step:
+	 * which pages a populate faults in, and which anon_vma a fault
+	 * reuses, is the fault path's business (test_fault.c); the
+	 * reference only applies the merge and accounting rules to it. */
+	uint32_t anon;
 };
 
 struct rproc {
@@ -149,7 +154,8 @@ static void split_at(struct rproc *p, uint64_t addr)
 static bool mergeable(const struct rvma *a, const struct rvma *b)
 {
 	return a->end == b->start && a->shm == b->shm && a->flags == b->flags &&
-	       a->pgoff + (a->end - a->start) / PG == b->pgoff;
+	       a->pgoff + (a->end - a->start) / PG == b->pgoff &&
+	       (!a->anon || !b->anon || a->anon == b->anon);
 }
 
 static void merge_all(struct rproc *p)
@@ -157,6 +163,8 @@ static void merge_all(struct rproc *p)
 	for (int i = 0; i + 1 < p->n;) {
 		if (mergeable(&p->v[i], &p->v[i + 1])) {
 			p->v[i].end = p->v[i + 1].end;
+			if (!p->v[i].anon)
+				p->v[i].anon = p->v[i + 1].anon;
 			remove_at(p, i + 1);
 		} else {
 			i++;
@@ -318,7 +326,7 @@ static struct result ref_mmap(struct ref *r, struct rproc *p, uint64_t addr,
 	unmap_range(r, p, addr, addr + len);
 	if (vf & MM_VM_ACCOUNT)
 		r->committed += (int64_t)pages;
-	struct rvma v = {addr, addr + len, vf, shm ? 0 : addr / PG, shm};
+	struct rvma v = {addr, addr + len, vf, shm ? 0 : addr / PG, shm, 0};
 	int i = 0;
 	while (i < p->n && p->v[i].start < addr)
 		i++;
@@ -381,7 +389,7 @@ static int ref_mprotect(struct ref *r, struct rproc *p, uint64_t addr,
 					}
 					nf |= MM_VM_ACCOUNT;
 				}
-			} else if ((of & MM_VM_ACCOUNT) && !v->shm) {
+			} else if ((of & MM_VM_ACCOUNT) && !v->shm && !v->anon) {
 				/* never written: no anon_vma */
 				nf &= ~MM_VM_ACCOUNT;
 				r->committed -= pages;
@@ -530,6 +538,18 @@ static size_t render_ref(const struct ref *r, const struct rproc *p, char *buf,
 }
 
 static char ebuf[1 << 16], rbuf[1 << 16];
+
+/* Takes the engine's anon_vma ids (see struct rvma). */
+static void mirror_anon(struct ref *r, struct rproc *p)
+{
+	/* anon_vma and shmem ids share the machine's counter */
+	r->shm_next = r->m->nr_anon_vmas;
+	const struct mm_task *t = mm_task_get(r->m, p->pid);
+	const struct mm_mm *mm = mm_task_mm(r->m, t);
+	const struct mm_vma *v = mm_find_vma(r->m, mm, 0);
+	for (int i = 0; i < p->n && v; i++, v = mm_vma_next(r->m, v))
+		p->v[i].anon = v->anon_vma;
+}
 
 static void compare(const struct ref *r, const struct rproc *p, long step,
 		    const char *what)
@@ -736,6 +756,7 @@ static void run_diff(const struct mm_config *cfg, uint64_t seed, long steps,
 		r->by_rc[expect == 0 ? 0 : expect == -MM_ENOMEM ? 1
 				       : expect == -MM_EINVAL ? 2 : 3]++;
 		compare(r, p, step, what);
+		mirror_anon(r, p);
 		tu_check(r->m, what);
 	}
 	double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;

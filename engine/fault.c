@@ -1,0 +1,911 @@
+/*
+ * fault.c — demand paging of anonymous memory (mm/memory.c of Linux 6.18:
+ * handle_mm_fault, do_anonymous_page, do_wp_page, copy_page_range,
+ * zap_pte_range, free_pgtables; arch/x86/mm/fault.c do_user_addr_fault;
+ * mm/gup.c populate; mm/mprotect.c change_pte_range).
+ *
+ * Each mm owns a top-level table (pgd) from spawn/fork to exit; lower
+ * tables appear on the first fault under them and go when munmap/exit
+ * leaves no VMA under their span (free_pgtables).  A PTE maps either the
+ * shared zero page (m->zero_pfn, a reserved kernel-image frame, never
+ * counted in mapcount, always read-only) or an anonymous page:
+ * PG_swapbacked, mapping = the anon_vma it was faulted under, index = its
+ * linear page index, mapcount = the PTEs mapping it, refcount = mapcount
+ * (no other references yet), PG_anon_exclusive while only one mm maps it.
+ *
+ * Invariants (check.c): every present PTE points to the zero page or to an
+ * allocated anonymous frame; mapcount = the PTEs found; refcount >=
+ * mapcount; a page mapped more than once is read-only everywhere (COW);
+ * each mm's rss_anon = its PTEs of anonymous pages.
+ *
+ * Shared anonymous memory is a shmem object (m->shmem): its pages stay in
+ * its cache (refcount = 1 + mapcount) until no VMA maps the object; read
+ * faults map the cached pages around the address (fault-around).
+ *
+ * Not yet: file mappings answer -MM_ENODEV; no LRU lists, no swap, no anon_vma/anon_vma_chain slab
+ * objects, page contents are not stored.
+ */
+#include "engine/internal.h"
+
+#include <stdlib.h>
+
+#define MM_STACK_RLIMIT (8ull << 20)
+#define MM_STACK_GUARD_GAP (256ull << MM_PAGE_SHIFT)
+#define MM_MMAP_MIN_ADDR 4096ull
+
+/* ---- PTE helpers ------------------------------------------------------ */
+
+static inline bool mm__pte_present(uint64_t e)
+{
+	return e & (MM_PTE_PRESENT | MM_PTE_PROTNONE);
+}
+
+static inline uint32_t mm__pte_pfn(uint64_t e)
+{
+	return (uint32_t)((e & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT);
+}
+
+/* vm_get_page_prot() bits of a VMA, without RW (private mappings are
+ * write-protected until the fault decides; shared ones are handled by the
+ * callers). */
+static uint64_t mm__vma_prot(const struct mm_machine *m, uint64_t flags)
+{
+	uint64_t e;
+
+	if (!(flags & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC)))
+		return MM_PTE_PROTNONE | MM_PTE_ACCESSED;
+	e = MM_PTE_PRESENT | MM_PTE_USER;
+	if (!(flags & MM_VM_EXEC) && m->cfg.arch != MM_ARCH_I386)
+		e |= MM_PTE_NX;
+	return e;
+}
+
+/* The PTE slot of va, or NULL when a level above is missing. */
+static uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
+				uint64_t va)
+{
+	uint64_t *pte;
+
+	if (mm__pt_walk(m, mm->pgd, va, false, 0, &pte, NULL, NULL))
+		return NULL;
+	return pte;
+}
+
+/* ---- anonymous pages -------------------------------------------------- */
+
+static void mm__anon_stat(struct mm_machine *m, uint32_t pfn, int64_t d)
+{
+	m->nodes[mm_page_zone(m, pfn)->node].vm_stat[MM_NR_ANON_PAGES] += d;
+}
+
+/* A new zeroed anonymous page mapped once (folio_add_new_anon_rmap). */
+static int mm__anon_page_new(struct mm_machine *m, const struct mm_vma *v,
+			     uint64_t va, int cpu, uint32_t *pfn)
+{
+	struct mm_alloc_result r;
+	int rc = mm__alloc_pages(m, MM_GFP_HIGHUSER_MOVABLE | MM___GFP_ZERO, 0,
+				 cpu, -1, &r);
+
+	if (rc)
+		return rc;
+	struct mm_page *p = &m->pages[r.pfn];
+	mm__set(p, MM_PG_swapbacked);
+	mm__set(p, MM_PG_anon_exclusive);
+	mm__set(p, MM_PG_uptodate);
+	p->mapping = v->anon_vma;
+	p->index = (uint32_t)(v->pgoff + ((va - v->start) >> MM_PAGE_SHIFT));
+	p->mapcount = 1;
+	mm__anon_stat(m, r.pfn, 1);
+	*pfn = r.pfn;
+	return 0;
+}
+
+/* Drops one mapping and one reference of an anonymous page; frees it with
+ * the last reference. */
+static void mm__anon_page_put(struct mm_machine *m, uint32_t pfn, int cpu)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	MM_ASSERT(p->mapcount > 0 && p->refcount >= p->mapcount);
+	if (--p->mapcount == 0)
+		mm__anon_stat(m, pfn, -1);
+	if (p->refcount > 1) {
+		p->refcount--;
+		return;
+	}
+	p->flags &= ~((1u << MM_PG_swapbacked) | (1u << MM_PG_anon_exclusive) |
+		      (1u << MM_PG_uptodate) | (1u << MM_PG_dirty) |
+		      (1u << MM_PG_referenced));
+	p->mapping = 0;
+	p->index = 0;
+	mm__free_pages(m, pfn, 0, cpu);
+}
+
+/* Clears one PTE, dropping what it mapped (zap_present_ptes). */
+static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t *pte,
+			int cpu)
+{
+	uint64_t e = *pte;
+
+	*pte = 0;
+	if (!mm__pte_present(e) || mm__pte_pfn(e) == m->zero_pfn)
+		return;
+	struct mm_page *p = &m->pages[mm__pte_pfn(e)];
+	if (mm__file_is_shmem(p->mapping)) {
+		/* the page cache keeps its reference */
+		MM_ASSERT(p->mapcount > 0 && p->refcount > p->mapcount);
+		p->mapcount--;
+		p->refcount--;
+		if (e & MM_PTE_DIRTY)
+			mm__set(p, MM_PG_dirty);
+		mm->rss_shmem--;
+		return;
+	}
+	mm->rss_anon--;
+	mm__anon_page_put(m, mm__pte_pfn(e), cpu);
+}
+
+/* ---- range walks ------------------------------------------------------- */
+
+static uint64_t mm__level_span(const struct mm_machine *m, int level)
+{
+	unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 10 : 9;
+	return 1ull << (MM_PAGE_SHIFT + bits * (unsigned)(level - 1));
+}
+
+static uint32_t mm__entry_table(uint64_t e)
+{
+	return mm__pte_pfn(e);
+}
+
+/* Zaps the PTEs of [start, end) under table (level, base va). */
+static void mm__zap_level(struct mm_machine *m, struct mm_mm *mm,
+			  uint32_t table, int level, uint64_t base,
+			  uint64_t start, uint64_t end, int cpu)
+{
+	uint64_t span = mm__level_span(m, level);
+	uint32_t n = mm__pt_entries(m);
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t lo = base + span * i, hi = lo + span;
+		if (hi <= start || lo >= end)
+			continue;
+		uint64_t *e = &mm__ptable_entries(m, table)[i];
+		if (level == 1) {
+			mm__zap_pte(m, mm, e, cpu);
+		} else if (*e & MM_PTE_PRESENT) {
+			mm__zap_level(m, mm, mm__entry_table(*e), level - 1, lo,
+				      start, end, cpu);
+		}
+	}
+}
+
+/* zap_page_range(): unmaps every page of [start, end); tables stay. */
+void mm__zap_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		   uint64_t end, int cpu)
+{
+	if (mm->pgd == MM_NIL || start >= end)
+		return;
+	/* update_hiwater_rss() */
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss, mm->rss_anon + mm->rss_shmem);
+	mm__zap_level(m, mm, mm->pgd, mm__pt_levels(m), 0, start, end, cpu);
+}
+
+static bool mm__span_has_vma(const struct mm_machine *m, const struct mm_mm *mm,
+			     uint64_t lo, uint64_t hi)
+{
+	uint32_t id = mm__find_vma(m, mm, lo);
+	return id != MM_NIL && m->vmas[id].start < hi;
+}
+
+/* Frees the tables under table that intersect [start, end) and lie under
+ * no VMA (all=true: every table). */
+static void mm__free_level(struct mm_machine *m, struct mm_mm *mm,
+			   uint32_t table, int level, uint64_t base,
+			   uint64_t start, uint64_t end, bool all, int cpu)
+{
+	uint64_t span = mm__level_span(m, level);
+	uint32_t n = mm__pt_entries(m);
+
+	if (level == 1)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t lo = base + span * i, hi = lo + span;
+		if (hi <= start || lo >= end)
+			continue;
+		uint64_t *e = &mm__ptable_entries(m, table)[i];
+		if (!(*e & MM_PTE_PRESENT))
+			continue;
+		uint32_t child = mm__entry_table(*e);
+		mm__free_level(m, mm, child, level - 1, lo, start, end, all, cpu);
+		if (all || !mm__span_has_vma(m, mm, lo, hi)) {
+			*e = 0;
+			mm__ptable_free(m, child, cpu);
+		}
+	}
+}
+
+/* free_pgtables() after [start, end) was unmapped: tables no VMA needs. */
+void mm__free_pgtables(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		       uint64_t end, int cpu)
+{
+	if (mm->pgd == MM_NIL || start >= end)
+		return;
+	mm__free_level(m, mm, mm->pgd, mm__pt_levels(m), 0, start, end, false,
+		       cpu);
+}
+
+/* pgd_alloc(): the mm's top table. */
+int mm__mm_pgd_alloc(struct mm_machine *m, struct mm_mm *mm, int cpu)
+{
+	mm->pgd = MM_NIL;
+	return mm__ptable_new(m, cpu, &mm->pgd);
+}
+
+/* exit_mmap(): every page and table, the pgd too unless keep_pgd. */
+void mm__mm_teardown(struct mm_machine *m, struct mm_mm *mm, bool keep_pgd,
+		     int cpu)
+{
+	if (mm->pgd == MM_NIL)
+		return;
+	mm__zap_range(m, mm, 0, UINT64_MAX, cpu);
+	mm__free_level(m, mm, mm->pgd, mm__pt_levels(m), 0, 0, UINT64_MAX, true,
+		       cpu);
+	MM_ASSERT(mm->rss_anon == 0 && mm->rss_shmem == 0);
+	if (!keep_pgd) {
+		mm__ptable_free(m, mm->pgd, cpu);
+		mm->pgd = MM_NIL;
+	}
+}
+
+/* ---- anon_vma ---------------------------------------------------------- */
+
+/* anon_vma_compatible(): could a and b (a below b) share an anon_vma? */
+static bool mm__anon_vma_compat(const struct mm_vma *a, const struct mm_vma *b)
+{
+	return a->end == b->start && a->file == b->file &&
+	       !((a->flags ^ b->flags) &
+		 ~(MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC | MM_VM_SOFTDIRTY)) &&
+	       b->pgoff == a->pgoff + ((b->start - a->start) >> MM_PAGE_SHIFT);
+}
+
+/* anon_vma_prepare(): reuse a neighbour's (find_mergeable_anon_vma: next
+ * first, then prev, only when its chain is singular) or take a new one. */
+void mm__anon_vma_prepare(struct mm_machine *m, struct mm_vma *v)
+{
+	if (v->anon_vma)
+		return;
+	struct mm_vma *nx = mm__vma(m, v->next), *pv = mm__vma(m, v->prev);
+	if (nx && nx->anon_vma && !nx->anon_chained && mm__anon_vma_compat(v, nx))
+		v->anon_vma = nx->anon_vma;
+	else if (pv && pv->anon_vma && !pv->anon_chained &&
+		 mm__anon_vma_compat(pv, v))
+		v->anon_vma = pv->anon_vma;
+	else
+		v->anon_vma = ++m->nr_anon_vmas;
+}
+
+/* ---- the fault handler -------------------------------------------------- */
+
+struct mm_fault_counts {
+	uint64_t cow, zero;
+};
+
+/* ---- shmem (shared anonymous memory) ------------------------------------ */
+
+static struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
+				       bool create)
+{
+	struct mm_shmem *free_rec = NULL;
+
+	for (uint32_t i = 0; i < m->nr_shmem; i++) {
+		if (m->shmem[i].file == file)
+			return &m->shmem[i];
+		if (!m->shmem[i].file && !free_rec)
+			free_rec = &m->shmem[i];
+	}
+	if (!create)
+		return NULL;
+	if (!free_rec) {
+		if (m->nr_shmem == m->cap_shmem) {
+			uint32_t cap = m->cap_shmem ? m->cap_shmem * 2 : 8;
+			struct mm_shmem *n = realloc(m->shmem, cap * sizeof(*n));
+			if (!n)
+				return NULL;
+			m->shmem = n;
+			m->cap_shmem = cap;
+		}
+		free_rec = &m->shmem[m->nr_shmem++];
+	}
+	memset(free_rec, 0, sizeof(*free_rec));
+	free_rec->file = file;
+	return free_rec;
+}
+
+static void mm__shmem_stat(struct mm_machine *m, uint32_t pfn, int64_t d)
+{
+	struct mm_node *n = &m->nodes[mm_page_zone(m, pfn)->node];
+	n->vm_stat[MM_NR_SHMEM] += d;
+	n->vm_stat[MM_NR_FILE_PAGES] += d;
+}
+
+void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu)
+{
+	for (uint32_t i = 0; i < m->nr_vmas; i++)
+		if (m->vmas[i].end && m->vmas[i].file == file)
+			return;
+	struct mm_shmem *o = mm__shmem_find(m, file, false);
+	if (!o)
+		return;
+	for (uint32_t k = 0; k < o->nr; k++) {
+		uint32_t pfn = o->pages[k];
+		if (pfn == MM_NIL)
+			continue;
+		struct mm_page *p = &m->pages[pfn];
+		MM_ASSERT(p->mapcount == 0 && p->refcount == 1);
+		p->flags &= ~((1u << MM_PG_swapbacked) | (1u << MM_PG_uptodate) |
+			      (1u << MM_PG_dirty));
+		p->mapping = 0;
+		p->index = 0;
+		mm__shmem_stat(m, pfn, -1);
+		mm__free_pages(m, pfn, 0, cpu);
+	}
+	free(o->pages);
+	memset(o, 0, sizeof(*o));
+}
+
+/* shmem_get_folio(): the object's page at idx, allocated (zeroed) if
+ * missing; the cache holds one reference. */
+static int mm__shmem_page(struct mm_machine *m, uint32_t file, uint64_t idx,
+			  int cpu, uint32_t *pfn)
+{
+	struct mm_shmem *o = mm__shmem_find(m, file, true);
+
+	if (!o || idx >= UINT32_MAX)
+		return -MM_ENOMEM;
+	if (idx >= o->nr) {
+		uint32_t nr = MM_MAX((uint32_t)idx + 1, o->nr * 2);
+		uint32_t *n = realloc(o->pages, nr * sizeof(*n));
+		if (!n)
+			return -MM_ENOMEM;
+		for (uint32_t k = o->nr; k < nr; k++)
+			n[k] = MM_NIL;
+		o->pages = n;
+		o->nr = nr;
+	}
+	if (o->pages[idx] != MM_NIL) {
+		*pfn = o->pages[idx];
+		return 0;
+	}
+	struct mm_alloc_result r;
+	int rc = mm__alloc_pages(m, MM_GFP_HIGHUSER_MOVABLE | MM___GFP_ZERO, 0,
+				 cpu, -1, &r);
+	if (rc)
+		return rc;
+	struct mm_page *p = &m->pages[r.pfn];
+	mm__set(p, MM_PG_swapbacked);
+	mm__set(p, MM_PG_uptodate);
+	p->mapping = file;
+	p->index = (uint32_t)idx;
+	mm__shmem_stat(m, r.pfn, 1);
+	o = mm__shmem_find(m, file, false);
+	o->pages[idx] = r.pfn;
+	*pfn = r.pfn;
+	return 0;
+}
+
+static uint32_t mm__shmem_lookup(struct mm_machine *m, uint32_t file,
+				 uint64_t idx)
+{
+	struct mm_shmem *o = mm__shmem_find(m, file, false);
+	return o && idx < o->nr ? o->pages[idx] : MM_NIL;
+}
+
+/* Maps shmem page pfn at pte (set_pte_range / finish_fault). */
+static void mm__shmem_map(struct mm_machine *m, struct mm_mm *mm,
+			  const struct mm_vma *v, uint64_t *pte, uint32_t pfn,
+			  bool write)
+{
+	struct mm_page *p = &m->pages[pfn];
+	uint64_t e = ((uint64_t)pfn << MM_PAGE_SHIFT) | mm__vma_prot(m, v->flags) |
+		     MM_PTE_ACCESSED;
+
+	if (v->flags & MM_VM_WRITE)
+		e |= MM_PTE_RW;
+	if (write)
+		e |= MM_PTE_DIRTY;
+	*pte = e;
+	p->mapcount++;
+	p->refcount++;
+	mm->rss_shmem++;
+}
+
+/* do_read_fault() / do_shared_fault() on a shared anonymous VMA: a read
+ * first maps what the page cache holds around va (do_fault_around,
+ * fault_around_bytes), then the page itself, allocated if need be. */
+static int mm__do_shmem_fault(struct mm_machine *m, struct mm_task *t,
+			      struct mm_vma *v, uint64_t va, uint64_t *pte,
+			      bool write)
+{
+	struct mm_mm *mm = &m->mms[t->mm];
+	uint64_t idx = v->pgoff + ((va - v->start) >> MM_PAGE_SHIFT);
+
+	if (mm__pte_present(*pte)) {
+		/* wp_page_shared(): a write-protected shared PTE */
+		*pte |= MM_PTE_RW | MM_PTE_DIRTY | MM_PTE_ACCESSED;
+		return 0;
+	}
+	uint64_t nr = m->cfg.fault_around_bytes >> MM_PAGE_SHIFT;
+	if (!write && nr > 1) {
+		uint64_t ptrs = mm__pt_entries(m);
+		uint64_t pte_off = (va >> MM_PAGE_SHIFT) & (ptrs - 1);
+		uint64_t vma_off = (va - v->start) >> MM_PAGE_SHIFT;
+		uint64_t from = MM_MAX(pte_off & ~(nr - 1),
+				       pte_off - MM_MIN(pte_off, vma_off));
+		uint64_t vma_pages = (v->end - v->start) >> MM_PAGE_SHIFT;
+		uint64_t to = MM_MIN(MM_MIN(from + nr, ptrs),
+				     pte_off + vma_pages - vma_off);
+		uint64_t base = va - (pte_off << MM_PAGE_SHIFT);
+		for (uint64_t k = from; k < to; k++) {
+			uint64_t a = base + (k << MM_PAGE_SHIFT);
+			uint32_t pfn = mm__shmem_lookup(m, v->file,
+				v->pgoff + ((a - v->start) >> MM_PAGE_SHIFT));
+			uint64_t *e;
+			if (pfn == MM_NIL ||
+			    mm__pt_walk(m, mm->pgd, a, false, 0, &e, NULL, NULL) ||
+			    *e)
+				continue;
+			mm__shmem_map(m, mm, v, e, pfn, false);
+		}
+		if (mm__pte_present(*pte))
+			return 0;
+	}
+	uint32_t pfn;
+	int rc = mm__shmem_page(m, v->file, idx, t->cpu, &pfn);
+	if (rc)
+		return rc;
+	mm__shmem_map(m, mm, v, pte, pfn, write);
+	return 0;
+}
+
+/* do_anonymous_page(): pte is empty. */
+static int mm__do_anonymous_page(struct mm_machine *m, struct mm_mm *mm,
+				 struct mm_vma *v, uint64_t va, uint64_t *pte,
+				 bool write, int cpu, struct mm_fault_counts *fc)
+{
+	uint64_t prot = mm__vma_prot(m, v->flags);
+
+	if (!write && m->cfg.zero_page) {
+		*pte = ((uint64_t)m->zero_pfn << MM_PAGE_SHIFT) | prot |
+		       MM_PTE_ACCESSED;
+		fc->zero++;
+		return 0;
+	}
+	mm__anon_vma_prepare(m, v);
+	uint32_t pfn;
+	int rc = mm__anon_page_new(m, v, va, cpu, &pfn);
+	if (rc)
+		return rc;
+	uint64_t e = ((uint64_t)pfn << MM_PAGE_SHIFT) | prot | MM_PTE_ACCESSED;
+	if (v->flags & MM_VM_WRITE)
+		e |= MM_PTE_RW | MM_PTE_DIRTY;
+	*pte = e;
+	mm->rss_anon++;
+	return 0;
+}
+
+/* do_wp_page(): a write to a present, write-protected PTE of a writable
+ * private VMA: reuse the page when it is exclusively ours
+ * (wp_can_reuse_anon_folio: PageAnonExclusive, or refcount 1), else copy
+ * it (the zero page always copies). */
+static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
+			  struct mm_vma *v, uint64_t va, uint64_t *pte, int cpu,
+			  struct mm_fault_counts *fc)
+{
+	uint32_t old = mm__pte_pfn(*pte);
+	uint64_t prot = mm__vma_prot(m, v->flags);
+
+	if (old != m->zero_pfn) {
+		struct mm_page *p = &m->pages[old];
+		if (mm_page_test(p, MM_PG_anon_exclusive) || p->refcount == 1) {
+			/* folio_move_anon_rmap() + wp_page_reuse() */
+			mm__anon_vma_prepare(m, v);
+			p->mapping = v->anon_vma;
+			mm__set(p, MM_PG_anon_exclusive);
+			*pte |= MM_PTE_RW | MM_PTE_DIRTY | MM_PTE_ACCESSED;
+			return 0;
+		}
+	}
+	mm__anon_vma_prepare(m, v);
+	uint32_t pfn;
+	int rc = mm__anon_page_new(m, v, va, cpu, &pfn);
+	if (rc)
+		return rc;
+	if (old != m->zero_pfn)
+		mm__anon_page_put(m, old, cpu);
+	else
+		mm->rss_anon++;
+	*pte = ((uint64_t)pfn << MM_PAGE_SHIFT) | prot | MM_PTE_ACCESSED |
+	       MM_PTE_RW | MM_PTE_DIRTY;
+	fc->cow++;
+	return 0;
+}
+
+/*
+ * handle_mm_fault() for an access the VMA allows at va (inside v): counts
+ * pgfault and the task's min_flt (mm_account_fault), then maps or
+ * un-write-protects the page.  Returns 0, -MM_ENOMEM (nothing changed but
+ * the counters), -MM_ENODEV (shared or file memory: not simulated yet).
+ */
+int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
+		     uint64_t va, enum mm_access access,
+		     struct mm_fault_counts *fc)
+{
+	struct mm_mm *mm = &m->mms[t->mm];
+	struct mm_vma *v = &m->vmas[vma];
+	uint64_t *pte;
+
+	bool shmem = mm__file_is_shmem(v->file) && (v->flags & MM_VM_SHARED);
+	if ((v->file && !shmem) || ((v->flags & MM_VM_SHARED) && !shmem))
+		return -MM_ENODEV;
+	va &= ~(uint64_t)(MM_PAGE_SIZE - 1);
+	m->events[MM_PGFAULT]++;
+	int rc = mm__pt_walk(m, mm->pgd, va, true, t->cpu, &pte, NULL, NULL);
+	if (rc)
+		return rc;
+	t->min_flt++;
+	if (shmem)
+		return mm__do_shmem_fault(m, t, v, va, pte,
+					  access == MM_ACCESS_WRITE);
+	if (!mm__pte_present(*pte))
+		return mm__do_anonymous_page(m, mm, v, va, pte,
+					     access == MM_ACCESS_WRITE, t->cpu, fc);
+	if (access == MM_ACCESS_WRITE && !(*pte & MM_PTE_RW))
+		return mm__do_wp_page(m, mm, v, va, pte, t->cpu, fc);
+	/* A spurious fault: the PTE already allows it. */
+	*pte |= MM_PTE_ACCESSED;
+	return 0;
+}
+
+/* Does the PTE let the MMU do the access without a fault? */
+static bool mm__pte_allows(uint64_t e, enum mm_access access)
+{
+	if (!(e & MM_PTE_PRESENT))
+		return false;
+	if (access == MM_ACCESS_WRITE && !(e & MM_PTE_RW))
+		return false;
+	if (access == MM_ACCESS_EXEC && (e & MM_PTE_NX))
+		return false;
+	return true;
+}
+
+/* What the hardware does on a successful access: set accessed/dirty. */
+static void mm__pte_access(uint64_t *pte, enum mm_access access)
+{
+	*pte |= MM_PTE_ACCESSED;
+	if (access == MM_ACCESS_WRITE)
+		*pte |= MM_PTE_DIRTY;
+}
+
+/* expand_downwards(): grow stack VMA v down to cover addr; 0 or -errno. */
+static int mm__expand_stack(struct mm_machine *m, struct mm_mm *mm,
+			    struct mm_vma *v, uint64_t addr)
+{
+	addr &= ~(uint64_t)(MM_PAGE_SIZE - 1);
+	if (addr < MM_MMAP_MIN_ADDR)
+		return -MM_EPERM;
+	struct mm_vma *pv = mm__vma(m, v->prev);
+	if (pv && !(pv->flags & MM_VM_GROWSDOWN) &&
+	    (pv->flags & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC)) &&
+	    (addr < pv->end || addr - pv->end < MM_STACK_GUARD_GAP))
+		return -MM_ENOMEM;
+	if (v->end - addr > MM_STACK_RLIMIT)
+		return -MM_ENOMEM;
+	uint64_t grow = (v->start - addr) >> MM_PAGE_SHIFT;
+	if ((v->flags & MM_VM_ACCOUNT) &&
+	    mm__vm_enough_memory(m, mm, (int64_t)grow))
+		return -MM_ENOMEM;
+	mm__anon_vma_prepare(m, v);
+	/* The tree is keyed by start: relink around the change. */
+	uint32_t id = mm__vma_id(m, v);
+	mm__vma_unlink(m, mm, id);
+	v->start = addr;
+	v->pgoff -= grow;
+	mm__vma_link(m, mm, id);
+	if (v->flags & MM_VM_LOCKED)
+		mm->locked_vm += grow;
+	mm__vm_stat_account(mm, v->flags, (int64_t)grow);
+	return 0;
+}
+
+/* do_user_addr_fault() up to handle_mm_fault: 1 = no fault needed,
+ * 0 = fault handled, -MM_EFAULT with *code = SEGV_*, other -errno. */
+static int mm__user_access(struct mm_machine *m, struct mm_task *t,
+			   uint64_t va, enum mm_access access,
+			   struct mm_fault_counts *fc, int *code)
+{
+	struct mm_mm *mm = &m->mms[t->mm];
+	uint32_t id = mm__find_vma(m, mm, va);
+
+	*code = MM_SEGV_MAPERR;
+	if (id == MM_NIL)
+		return -MM_EFAULT;
+	if (m->vmas[id].start > va) {
+		if (!(m->vmas[id].flags & MM_VM_GROWSDOWN) ||
+		    mm__expand_stack(m, mm, &m->vmas[id], va))
+			return -MM_EFAULT;
+		id = mm__find_vma(m, mm, va);
+	}
+	const struct mm_vma *v = &m->vmas[id];
+	*code = MM_SEGV_ACCERR;
+	if (access == MM_ACCESS_WRITE && !(v->flags & MM_VM_WRITE))
+		return -MM_EFAULT;
+	if (!(v->flags & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC)))
+		return -MM_EFAULT;
+	uint64_t *pte = mm__pte_lookup(m, mm, va);
+	if (pte && mm__pte_allows(*pte, access)) {
+		if (access == MM_ACCESS_EXEC && !(v->flags & MM_VM_EXEC))
+			return -MM_EFAULT;
+		mm__pte_access(pte, access);
+		return 1;
+	}
+	if (pte && (*pte & MM_PTE_PRESENT) && access == MM_ACCESS_EXEC)
+		return -MM_EFAULT; /* an NX page: X86_PF_INSTR|PROT */
+	int rc = mm__handle_fault(m, t, id, va, access, fc);
+	if (rc)
+		return rc;
+	pte = mm__pte_lookup(m, mm, va);
+	if (access == MM_ACCESS_EXEC && (*pte & MM_PTE_NX))
+		return -MM_EFAULT; /* the retry faults on NX */
+	mm__pte_access(pte, access);
+	return 0;
+}
+
+int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
+	     enum mm_access access, struct mm_touch_result *r)
+{
+	struct mm_task *t = mm_task_get(m, pid);
+
+	memset(r, 0, sizeof(*r));
+	if (!t)
+		return -MM_ESRCH;
+	if (access != MM_ACCESS_READ && access != MM_ACCESS_WRITE &&
+	    access != MM_ACCESS_EXEC)
+		return -MM_EINVAL;
+	if (!len)
+		return 0;
+	uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
+	uint64_t min0 = t->min_flt, maj0 = t->maj_flt;
+	struct mm_fault_counts fc = {0, 0};
+	int rc = 0;
+	for (uint64_t va = addr; va < end;) {
+		int code;
+		rc = mm__user_access(m, t, va, access, &fc, &code);
+		if (rc == -MM_EFAULT) {
+			r->signal.signo = MM_SIGSEGV;
+			r->signal.code = code;
+			r->signal.addr = va;
+			r->signal.name = "SIGSEGV";
+			r->signal.code_name = code == MM_SEGV_MAPERR ? "SEGV_MAPERR"
+								     : "SEGV_ACCERR";
+			rc = 0;
+			break;
+		}
+		if (rc < 0)
+			break;
+		rc = 0;
+		r->pages++;
+		uint64_t next = (va | (MM_PAGE_SIZE - 1)) + 1;
+		if (next <= va)
+			break;
+		va = next;
+	}
+	r->minor = t->min_flt - min0;
+	r->major = t->maj_flt - maj0;
+	r->cow = fc.cow;
+	r->zero = fc.zero;
+	if (r->signal.signo)
+		mm_exit(m, pid, 128 + r->signal.signo);
+	return rc;
+}
+
+/* ---- populate (__mm_populate / populate_vma_page_range) ---------------- */
+
+/*
+ * Faults in [start, end) as get_user_pages() would: writable private VMAs
+ * with FOLL_WRITE, others for read; VM_IO/VM_PFNMAP VMAs are skipped,
+ * shared and file VMAs too (not simulated yet).  An inaccessible VMA
+ * answers -MM_EFAULT (when !ignore_errors; else it is skipped).
+ */
+int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
+		 uint64_t end, bool ignore_errors)
+{
+	struct mm_mm *mm = &m->mms[t->mm];
+	struct mm_fault_counts fc = {0, 0};
+
+	for (uint64_t va = start; va < end;) {
+		uint32_t id = mm__find_vma(m, mm, va);
+		if (id == MM_NIL || m->vmas[id].start >= end)
+			break;
+		const struct mm_vma *v = &m->vmas[id];
+		uint64_t vend = MM_MIN(v->end, end);
+		va = MM_MAX(va, v->start);
+		uint64_t f = v->flags;
+		if (f & (MM_VM_IO | MM_VM_PFNMAP)) {
+			va = vend;
+			continue;
+		}
+		if (!(f & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC))) {
+			if (!ignore_errors)
+				return -MM_EFAULT;
+			va = vend;
+			continue;
+		}
+		if (v->file && !mm__file_is_shmem(v->file)) {
+			va = vend; /* the page cache: not simulated yet */
+			continue;
+		}
+		/* FOLL_WRITE only for private writable memory */
+		enum mm_access acc = (f & (MM_VM_WRITE | MM_VM_SHARED)) == MM_VM_WRITE
+					     ? MM_ACCESS_WRITE : MM_ACCESS_READ;
+		for (; va < vend; va += MM_PAGE_SIZE) {
+			uint64_t *pte = mm__pte_lookup(m, mm, va);
+			if (pte && mm__pte_allows(*pte, acc))
+				continue;
+			int rc = mm__handle_fault(m, t, id, va, acc, &fc);
+			if (rc && !ignore_errors)
+				return rc;
+			if (rc)
+				break;
+		}
+		va = vend;
+	}
+	return 0;
+}
+
+/* ---- fork and mprotect -------------------------------------------------- */
+
+/*
+ * copy_page_range() for one VMA: only VMAs with an anon_vma have pages to
+ * copy (vma_needs_copy); private writable pages become read-only in both
+ * (COW) and lose PG_anon_exclusive; the child's PTEs are old.
+ */
+int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
+			struct mm_mm *src, const struct mm_vma *v, int cpu)
+{
+	if (!v->anon_vma)
+		return 0;
+	bool cow = (v->flags & (MM_VM_SHARED | MM_VM_MAYWRITE)) == MM_VM_MAYWRITE;
+	uint64_t start = v->start, end = v->end;
+
+	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
+		uint64_t *spte = mm__pte_lookup(m, src, va);
+		if (!spte) {
+			/* skip to the next PMD-level span */
+			uint64_t span = mm__level_span(m, 2);
+			uint64_t next = (va & ~(span - 1)) + span;
+			if (next <= va)
+				break;
+			va = next - MM_PAGE_SIZE;
+			continue;
+		}
+		if (!mm__pte_present(*spte))
+			continue;
+		uint64_t *dpte;
+		int rc = mm__pt_walk(m, dst->pgd, va, true, cpu, &dpte, NULL, NULL);
+		if (rc)
+			return rc;
+		spte = mm__pte_lookup(m, src, va);
+		uint32_t pfn = mm__pte_pfn(*spte);
+		if (pfn != m->zero_pfn) {
+			struct mm_page *p = &m->pages[pfn];
+			p->refcount++;
+			p->mapcount++;
+			mm__clear(p, MM_PG_anon_exclusive);
+			dst->rss_anon++;
+			if (cow)
+				*spte &= ~MM_PTE_RW;
+		}
+		*dpte = *spte & ~MM_PTE_ACCESSED;
+	}
+	return 0;
+}
+
+/* change_pte_range(): the PTEs of [start, end) in v take v's new flags;
+ * an exclusive anonymous page of a writable VMA stays (or becomes)
+ * writable (can_change_pte_writable), others are write-protected. */
+void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
+			   const struct mm_vma *v, uint64_t start, uint64_t end)
+{
+	uint64_t prot = mm__vma_prot(m, v->flags);
+	uint64_t keep = MM_PTE_PFN_MASK | MM_PTE_ACCESSED | MM_PTE_DIRTY;
+
+	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
+		uint64_t *pte = mm__pte_lookup(m, mm, va);
+		if (!pte) {
+			uint64_t span = mm__level_span(m, 2);
+			uint64_t next = (va & ~(span - 1)) + span;
+			if (next <= va)
+				break;
+			va = next - MM_PAGE_SIZE;
+			continue;
+		}
+		if (!mm__pte_present(*pte))
+			continue;
+		uint64_t e = (*pte & keep) | prot;
+		uint32_t pfn = mm__pte_pfn(e);
+		if ((v->flags & MM_VM_WRITE) && (prot & MM_PTE_PRESENT) &&
+		    pfn != m->zero_pfn &&
+		    ((v->flags & MM_VM_SHARED) ||
+		     mm_page_test(&m->pages[pfn], MM_PG_anon_exclusive)))
+			e |= MM_PTE_RW;
+		*pte = e;
+	}
+}
+
+/* ---- read-only walks (procfs) ------------------------------------------- */
+
+static void mm__walk_level(const struct mm_machine *m, uint32_t table,
+			   int level, uint64_t base, uint64_t start,
+			   uint64_t end, mm__pte_fn fn, void *arg,
+			   uint64_t *tables)
+{
+	uint64_t span = mm__level_span(m, level);
+	const uint64_t *e = mm__ptable_entries(m, table);
+
+	for (uint32_t i = 0; i < mm__pt_entries(m); i++) {
+		uint64_t lo = base + span * i;
+		if (lo + span <= start || lo >= end)
+			continue;
+		if (level == 1) {
+			if (fn && mm__pte_present(e[i]))
+				fn(m, lo, e[i], arg);
+		} else if (e[i] & MM_PTE_PRESENT) {
+			if (tables)
+				(*tables)++;
+			mm__walk_level(m, mm__entry_table(e[i]), level - 1, lo,
+				       start, end, fn, arg, tables);
+		}
+	}
+}
+
+void mm__walk_ptes(const struct mm_machine *m, const struct mm_mm *mm,
+		   uint64_t start, uint64_t end, mm__pte_fn fn, void *arg)
+{
+	if (mm->pgd != MM_NIL && start < end)
+		mm__walk_level(m, mm->pgd, mm__pt_levels(m), 0, start, end, fn,
+			       arg, NULL);
+}
+
+uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm)
+{
+	uint64_t n = 0;
+
+	if (mm->pgd != MM_NIL)
+		mm__walk_level(m, mm->pgd, mm__pt_levels(m), 0, 0, UINT64_MAX,
+			       NULL, NULL, &n);
+	return n;
+}
+
+int mm_pagetable_walk(const struct mm_machine *m, int pid, uint64_t addr,
+		      struct mm_translation *t)
+{
+	const struct mm_task *task = mm_task_get(m, pid);
+	uint64_t leaf = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->kind = "user";
+	t->pfn = MM_NIL;
+	if (!task)
+		return -MM_ESRCH;
+	const struct mm_mm *mm = &m->mms[task->mm];
+	if (mm->pgd == MM_NIL)
+		return 0;
+	int rc = mm__pt_lookup(m, mm->pgd, addr, t->walk, &t->nr_steps, &leaf);
+	if (rc || !mm__pte_present(leaf))
+		return 0;
+	t->pfn = mm__pte_pfn(leaf);
+	t->phys = ((uint64_t)t->pfn << MM_PAGE_SHIFT) | (addr & (MM_PAGE_SIZE - 1));
+	t->mapped = (leaf & MM_PTE_PRESENT) != 0;
+	return 0;
+}
