@@ -54,6 +54,13 @@ $(O)/libmmapi.a: $(API_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+# ---- persistence: the sqlite store ------------------------------------------------
+PST_SRC := $(sort $(wildcard persistence/*.c))
+PST_OBJ := $(PST_SRC:%.c=$(O)/%.o)
+$(O)/libmmpst.a: $(PST_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
 # ---- tests --------------------------------------------------------------------
 HARNESS_OBJ := $(O)/tests/harness.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
@@ -84,15 +91,15 @@ $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
 
 # ---- server: mmsimd (libuv loop + libmicrohttpd + jansson) -------------------
 #   make run   = deps + build + ./build/mmsimd --listen 127.0.0.1:8080 --data ./var
-SRV_PKGS   := libmicrohttpd libuv jansson
+SRV_PKGS   := libmicrohttpd libuv jansson sqlite3
 SRV_CFLAGS := $(shell pkg-config --cflags $(SRV_PKGS) 2>/dev/null)
 SRV_LIBS   := $(or $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null),\
-                   -lmicrohttpd -luv -ljansson)
+                   -lmicrohttpd -luv -ljansson -lsqlite3)
 SRV_SRC    := $(sort $(wildcard server/*.c))
 SRV_OBJ    := $(SRV_SRC:%.c=$(O)/%.o)
 $(SRV_OBJ): CPPFLAGS += $(SRV_CFLAGS)
 
-$(O)/mmsimd: $(SRV_OBJ) $(O)/libmmapi.a $(O)/libmmengine.a
+$(O)/mmsimd: $(SRV_OBJ) $(O)/libmmapi.a $(O)/libmmpst.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS) $(LDLIBS)
 
@@ -123,7 +130,7 @@ check-engine-purity: $(ENGINE_OBJ)
 # ---- test: every suite, one closing line ---------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined build/san/unit-tests
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined O=build/san build/san/unit-tests
 	@MMSIM_SRCDIR=$(CURDIR)/tests tests/run-suites \
 	  "engine purity" "$(MAKE) --no-print-directory -s check-engine-purity" \
 	  "unit" "$(O)/unit-tests" \
