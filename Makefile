@@ -138,6 +138,7 @@ test: deps
 	  "exec layout, live host" "tests/elf/check-live" \
 	  "api ops" "$(O)/api-op-tests" \
 	  "api" "python3 tests/api/run.py $(O)/mmsimd" \
+	  "durability" "python3 tests/durability/run.py $(O)/mmsimd" \
 	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
 
 unit: $(O)/unit-tests

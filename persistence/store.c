@@ -198,9 +198,10 @@ static int pst__inspect(const char *path, uint32_t app_id, int64_t *version,
 		goto out;
 	}
 	if (*version > PST_SCHEMA_VERSION || *version < 0) {
-		pst__fail(err, errlen, "%s has schema version %lld; this mmsimd "
-			  "knows up to %d — use a newer mmsimd", path,
-			  (long long)*version, PST_SCHEMA_VERSION);
+		pst__fail(err, errlen, "%s has schema version %lld and this "
+			  "mmsimd knows up to %d; refusing to open it — it was "
+			  "written by a newer mmsimd", path, (long long)*version,
+			  PST_SCHEMA_VERSION);
 		goto out;
 	}
 	sqlite3_stmt *s;

@@ -814,6 +814,33 @@ static bool srv__match(const char *pattern, const char *path, struct srv_ctx *x)
 	return *s == '\0';
 }
 
+/*
+ * Test hooks, only with MMSIM_TEST_HOOKS=1 in the environment (not in the
+ * OpenAPI document): POST /v1/test:failCommits {"n"} makes the next n group
+ * commits fail as SQLITE_FULL would.  Returns true when it answered.
+ */
+static bool srv__test_hook(struct srv_app *app, const struct srv_request *req,
+			   struct srv_response *res)
+{
+	if (!app->test_hooks || strcmp(req->path, "/v1/test:failCommits") ||
+	    strcmp(req->method, "POST"))
+		return false;
+	json_t *b = srv_body_object(req, res);
+	if (!b)
+		return true;
+	json_t *n = json_object_get(b, "n");
+	if (!json_is_integer(n) || json_integer_value(n) < 0 ||
+	    json_integer_value(n) > 1000000 || !app->store) {
+		srv_reply_error(res, 400, json_pack("{s:s}", "field", "n"),
+				"n: expected an integer in [0, 1000000]");
+	} else {
+		pst_fail_commits(app->store, (int)json_integer_value(n));
+		srv_reply_json(res, 200, json_object());
+	}
+	json_decref(b);
+	return true;
+}
+
 void srv_route(struct srv_app *app, const struct srv_request *req,
 	       struct srv_response *res)
 {
@@ -821,6 +848,9 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 	const struct srv_route *routes = app->routes, *hit = NULL;
 	char allow[64] = "";
 	bool matched = false;
+
+	if (srv__test_hook(app, req, res))
+		return;
 
 	for (size_t i = 0; i < app->nroutes && !hit; i++) {
 		if (!srv__match(routes[i].pattern, req->path, &x))
@@ -885,6 +915,8 @@ int srv_app_init(struct srv_app *app, const struct srv_options *opt)
 
 	memset(app, 0, sizeof(*app));
 	app->opt = opt;
+	const char *hooks = getenv("MMSIM_TEST_HOOKS");
+	app->test_hooks = hooks && !strcmp(hooks, "1");
 	srv_machines_init(&app->machines, opt->max_machines, opt->max_memory);
 	routes = calloc(n, sizeof(*routes));
 	docs = calloc(SRV_NFIXED, sizeof(*docs));

@@ -229,6 +229,7 @@ struct srv_app {
 	struct srv_journal *journal;
 	bool recovering;           /* /readyz 503, machine routes 503 */
 	void *recover_state;       /* journal.c's cursor while recovering */
+	bool test_hooks;           /* MMSIM_TEST_HOOKS=1: POST /v1/test:… */
 };
 
 int srv_app_init(struct srv_app *app, const struct srv_options *opt);
