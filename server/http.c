@@ -365,7 +365,7 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 			r->conn = c;
 			r->waiting = true;
 			MHD_suspend_connection(c);
-			if (srv_journal_wait(j, r) == 0)
+			if (srv_journal_wait(j, r, before) == 0)
 				return MHD_YES;
 			/* out of memory: answer 503 now */
 			MHD_resume_connection(c);

@@ -34,12 +34,18 @@
 #define SRV_RELAXED_MS 20
 #define SRV_MAX_FAILED_MACHINES 4096
 
+/* A suspended request and its entries v[from, to) of the batch. */
+struct srv_jwaiter {
+	void *req;
+	size_t from, to;
+};
+
 struct srv_jbatch {
 	uv_work_t work;
 	struct srv_journal *j;
 	struct pst_entry *v;    /* strings malloc'd, owned by the batch */
 	size_t n, cap;
-	void **waiters;
+	struct srv_jwaiter *waiters;
 	size_t nw, capw;
 	int rc;
 	char err[256];
@@ -206,20 +212,21 @@ int srv_journal_delete(struct srv_journal *j, uint64_t machine)
 	return srv__append(j, e, NULL, NULL);
 }
 
-int srv_journal_wait(struct srv_journal *j, void *waiter)
+int srv_journal_wait(struct srv_journal *j, void *waiter, uint64_t since)
 {
 	struct srv_jbatch *b = srv__pending(j);
-	if (!b)
+	uint64_t count = j->appended - since;
+	if (!b || count > b->n)
 		return -1;
 	if (b->nw == b->capw) {
 		size_t cap = b->capw ? b->capw * 2 : 16;
-		void **w = realloc(b->waiters, cap * sizeof(*w));
+		struct srv_jwaiter *w = realloc(b->waiters, cap * sizeof(*w));
 		if (!w)
 			return -1;
 		b->waiters = w;
 		b->capw = cap;
 	}
-	b->waiters[b->nw++] = waiter;
+	b->waiters[b->nw++] = (struct srv_jwaiter){waiter, b->n - count, b->n};
 	srv__kick(j);
 	return 0;
 }
@@ -263,7 +270,7 @@ static void srv__after_work(uv_work_t *w, int status)
 		srv__rebuild_after_failure(j, b);
 	}
 	for (size_t i = 0; i < b->nw; i++)
-		j->resume(b->waiters[i], ok, ok ? NULL : b->err);
+		j->resume(b->waiters[i].req, ok, ok ? NULL : b->err);
 	srv__batch_free(b);
 	srv__kick(j);
 	if (j->after)
@@ -463,26 +470,44 @@ static void srv__rebuild_after_failure(struct srv_journal *j,
 			nums[n++] = failed->v[i].machine;
 	struct srv_jbatch *p = j->pending;
 	if (p && p->n) {
-		/* Keep the pending entries of other machines. */
-		size_t k = 0;
-		bool dropped = false;
+		/* newpos[i]: where kept entry i moves (newpos[n] = new n). */
+		size_t *newpos = malloc((p->n + 1) * sizeof(*newpos)), k = 0;
+		bool *drop = calloc(p->n, sizeof(*drop));
 		for (size_t i = 0; i < p->n; i++) {
-			if (srv__has(nums, n, p->v[i].machine)) {
+			bool d = srv__has(nums, n, p->v[i].machine);
+			if (drop)
+				drop[i] = d;
+			if (newpos)
+				newpos[i] = k;
+			if (d) {
 				free((char *)p->v[i].record);
 				free((char *)p->v[i].result);
-				dropped = true;
 				continue;
 			}
 			p->v[k++] = p->v[i];
 		}
-		p->n = k;
-		if (dropped) {
-			/* A waiter cannot be told which entries were its own:
-			 * every pending request fails (503, safe to retry). */
-			for (size_t i = 0; i < p->nw; i++)
-				j->resume(p->waiters[i], false, failed->err);
-			p->nw = 0;
+		if (newpos)
+			newpos[p->n] = k;
+		/* A request's entries are all of one machine: it fails (503)
+		 * exactly when that machine is being rebuilt. */
+		size_t kw = 0;
+		for (size_t i = 0; i < p->nw; i++) {
+			struct srv_jwaiter w = p->waiters[i];
+			bool hit = !drop || !newpos; /* out of memory: fail all */
+			for (size_t e = w.from; e < w.to && !hit; e++)
+				hit = drop[e];
+			if (hit) {
+				j->resume(w.req, false, failed->err);
+				continue;
+			}
+			w.from = newpos[w.from];
+			w.to = newpos[w.to];
+			p->waiters[kw++] = w;
 		}
+		p->nw = kw;
+		p->n = k;
+		free(newpos);
+		free(drop);
 	}
 	for (size_t i = 0; i < n; i++)
 		srv__rebuild(j->app, nums[i]);

@@ -190,9 +190,10 @@ int srv_journal_op(struct srv_journal *j, uint64_t machine, uint64_t seq,
 		   const json_t *record, int status, const json_t *result);
 int srv_journal_create(struct srv_journal *j, const struct srv_machine *sm);
 int srv_journal_delete(struct srv_journal *j, uint64_t machine);
-/* The request waiter waits for the commit of everything appended so far
- * (strict mode); starts a commit if none is running. */
-int srv_journal_wait(struct srv_journal *j, void *waiter);
+/* The request waiter waits for the commit of the entries it appended
+ * (those after the srv_journal_appended() value since; strict mode);
+ * starts a commit if none is running.  0 or -1 (out of memory). */
+int srv_journal_wait(struct srv_journal *j, void *waiter, uint64_t since);
 /* Forgets every waiter (shutdown: their connections are going away). */
 void srv_journal_forget_waiters(struct srv_journal *j);
 /* No commit running and nothing pending. */

@@ -112,8 +112,9 @@ class Server:
         self.errpath = os.path.join(TMP, "stderr-%d.txt" % next(_dirs))
         env = {k: v for k, v in os.environ.items() if not k.startswith("MMSIM_")}
         env["MMSIM_TEST_HOOKS"] = "1"
+        self.log = os.path.join(TMP, "log-%d" % next(_dirs))
         argv = [BIN, "--listen", "127.0.0.1:0", "--data", data, "--log",
-                os.path.join(TMP, "log-%d" % next(_dirs))] + list(args)
+                self.log] + list(args)
         with open(self.errpath, "wb") as err:
             self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env)
         line = read_line(self.proc.stdout, TIMEOUT)
@@ -359,17 +360,20 @@ class Client(threading.Thread):
     """Streams mutating requests to one machine on a keep-alive connection;
     records (record, ack time) of every acknowledged (200/422) one."""
 
-    def __init__(self, srv, m, pid, seed):
+    def __init__(self, srv, m, pid, seed, count=None, oom_only=False):
         super().__init__(daemon=True)
         self.srv, self.m, self.pid = srv, m, pid
         self.rng = random.Random(seed)
         self.acked = []
+        self.count = count  # None: until the server goes away
+        self.unavailable = 0  # 503 answers (counted, then continue)
+        self.oom_only = oom_only  # only setOomScoreAdj: records name the pid
 
     def run(self):
         try:
             c = self.srv.conn()
-            while True:
-                if self.rng.random() < 0.7:
+            while self.count is None or len(self.acked) + self.unavailable < self.count:
+                if self.oom_only or self.rng.random() < 0.7:
                     v = self.rng.randrange(-1000, 1001)
                     path = "/v1/machines/%s/processes/%d:setOomScoreAdj" % (self.m, self.pid)
                     rec = {"op": "setOomScoreAdj", "pid": self.pid, "value": v}
@@ -380,6 +384,9 @@ class Client(threading.Thread):
                     rec = {"op": "allocPages", "order": o, "gfp": ["GFP_KERNEL"]}
                     body = {"order": o, "gfp": ["GFP_KERNEL"]}
                 st = self.srv.request("POST", path, body, conn=c)[0]
+                if st == 503 and self.count is not None:
+                    self.unavailable += 1
+                    continue
                 if st not in (200, 422):
                     return
                 self.acked.append((rec, time.monotonic()))
@@ -538,6 +545,57 @@ def commit_failure_503():
     srv = Server(data)
     try:
         eq(srv.digest(m), after, "digest after restart")
+    finally:
+        srv.stop()
+
+
+@test
+def commit_failures_under_load():
+    """Failed commits while 4 clients stream: exactly the acknowledged
+    operations are journaled, in order; the 503 ones are not."""
+    data = new_data_dir()
+    srv = Server(data)
+    try:
+        machines, clients = [], []
+        for _ in range(3):
+            m = srv.machine()
+            machines.append((m, None))
+            for k in range(2):  # two clients per machine: a machine's
+                # entries then sit in the failed batch AND the pending one
+                st, j = srv.post("/v1/machines/%s/processes" % m)
+                clients.append(Client(srv, m, j["pid"], 99 + len(clients), count=500,
+                                      oom_only=True))
+        for c in clients:
+            c.start()
+        for _ in range(8):
+            wait_until(lambda: sum(len(c.acked) for c in clients) > 0, what="load")
+            st, _ = srv.post("/v1/test:failCommits", {"n": 2})
+            eq(st, 200, "hook")
+            select.select([], [], [], 0.03)
+        for c in clients:
+            c.join(TIMEOUT * 3)
+            check(not c.is_alive(), "client finished")
+        n503 = sum(c.unavailable for c in clients)
+        check(n503 > 0, "some requests got 503")
+        in_failed = sum(int(re.search(r"entries, (\d+) requests", line).group(1))
+                        for line in open(srv.log) if "commit-failed" in line)
+        print("     %d answers 503: %d in failed commits, %d pending behind them" %
+              (n503, in_failed, n503 - in_failed), flush=True)
+        digests = {m: srv.digest(m) for m, _ in machines}
+        for m, _ in machines:
+            got = records(srv.journal(m))[2:]  # after the two spawns
+            mine = [c for c in clients if c.m == m]
+            eq(len(got), sum(len(c.acked) for c in mine), "%s: journal length" % m)
+            for c in mine:
+                eq([r for r in got if r["pid"] == c.pid], [r for r, _ in c.acked],
+                   "%s pid %d: journal = acknowledged operations" % (m, c.pid))
+    finally:
+        eq(srv.stop(), 0, "exit")
+    srv = Server(data)
+    try:
+        for m, _ in machines:
+            eq(srv.digest(m), digests[m], "%s after restart" % m)
+            eq(replay_digest(srv, srv.journal(m)), digests[m], "%s: replay" % m)
     finally:
         srv.stop()
 
