@@ -36,6 +36,7 @@
 #define PST_APPLICATION_ID 0x6d6d7369 /* "mmsi" */
 #define PST_SCHEMA_VERSION 1
 #define PST_DB_NAME "mmsim.db"
+#define PST_BUSY_MS 2000 /* a locked database fails a commit after this */
 
 struct pst_store;
 

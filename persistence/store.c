@@ -284,7 +284,9 @@ int pst_open(const char *dir, struct pst_store **out, char *err, size_t errlen)
 			  st->w ? sqlite3_errmsg(st->w) : "out of memory");
 		goto err_close;
 	}
-	sqlite3_busy_timeout(st->w, 5000);
+	/* Another process holding the write lock (a backup, an admin's
+	 * sqlite3 shell) stalls commits this long before they fail (503). */
+	sqlite3_busy_timeout(st->w, PST_BUSY_MS);
 	int64_t dummy;
 	if (pst__int(st->w, "PRAGMA journal_mode=WAL", &dummy, sub, sizeof(sub)) < 0 ||
 	    pst__exec(st->w, "PRAGMA synchronous=FULL", sub, sizeof(sub)) ||
