@@ -27,7 +27,7 @@ DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
 
 .PHONY: all deps test unit soak bench clean check-engine-purity run
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/api-op-tests \
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
      $(O)/fidelity-sim build/fidelity/recorder
 
 deps:
@@ -107,6 +107,11 @@ $(O)/mmsimd: $(SRV_OBJ) $(O)/libmmapi.a $(O)/libmmpst.a $(O)/libmmengine.a
 # is tests/api/run.py, run against a live $(O)/mmsimd by `make test`.
 $(O)/api-op-tests: $(O)/tests/api/test_ops.o $(HARNESS_OBJ) $(O)/libmmapi.a \
                    $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
+
+# ---- clients: the offline CLI (engine + api, no server) ------------------------
+$(O)/mmsim: $(O)/clients/mmsim.o $(O)/libmmapi.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 

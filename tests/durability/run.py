@@ -677,6 +677,51 @@ def interrupted_first_start_is_initialised():
     c.close()
 
 
+@test
+def offline_run_and_check():
+    """`mmsim run` on a journal exported from the server prints the same
+    digest; --check passes on it, fails (1) on a tampered copy, and a
+    malformed line exits 2 naming it."""
+    cli = os.path.join(os.path.dirname(BIN), "mmsim")
+    srv = Server(new_data_dir())
+    try:
+        m = srv.machine({"memory": "16M", "seed": 3})
+        st, j = srv.post("/v1/machines/%s/processes" % m)
+        pid = j["pid"]
+        srv.post("/v1/machines/%s/processes/%d:mmap" % (m, pid),
+                 {"length": "64K", "prot": "rw-", "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]})
+        for o in (0, 10, 10, 10, 10, 10, 10, 10, 10, 2):
+            srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": o, "gfp": ["GFP_KERNEL"]})
+        srv.post("/v1/machines/%s:batch" % m, {"ops": [{"op": "fork", "pid": pid},
+                                                       {"op": "kmalloc", "size": 300, "gfp": ["GFP_KERNEL"]}]})
+        want = srv.digest(m)
+        st, body, _ = srv.request("GET", "/v1/machines/%s/journal" % m)
+    finally:
+        srv.stop()
+    path = os.path.join(TMP, "journal.ndjson")
+    open(path, "wb").write(body)
+    for args in ([], ["--check"]):
+        p = subprocess.run([cli, "run", path] + args, capture_output=True, timeout=TIMEOUT)
+        eq(p.returncode, 0, "mmsim run %s: %r" % (args, p.stderr))
+        out = p.stdout.decode().strip().split("\n")
+        eq(json.loads(out[-1]), want, "offline digest and seq")
+        eq(len(out), want["seq"] + 1, "one line per operation + the digest")
+    lines = body.decode().split("\n")
+    i = next(k for k, x in enumerate(lines) if '"result":{"pfn"' in x)
+    tampered = os.path.join(TMP, "tampered.ndjson")
+    rec = json.loads(lines[i])
+    rec["result"]["pfn"] += 1
+    open(tampered, "w").write("\n".join(lines[:i] + [json.dumps(rec)] + lines[i + 1:]))
+    p = subprocess.run([cli, "run", tampered, "--check"], capture_output=True, timeout=TIMEOUT)
+    eq(p.returncode, 1, "--check on a tampered journal")
+    check(b"differs" in p.stderr, "says what differs: %r" % p.stderr)
+    bad = os.path.join(TMP, "bad.ndjson")
+    open(bad, "w").write("\n".join(lines[:3] + ["{not json"] + lines[3:]))
+    p = subprocess.run([cli, "run", bad], capture_output=True, timeout=TIMEOUT)
+    eq(p.returncode, 2, "malformed record")
+    check(b":4:" in p.stderr, "names line 4: %r" % p.stderr)
+
+
 def main():
     passed = failed = 0
     t0 = time.monotonic()
