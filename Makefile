@@ -27,7 +27,7 @@ DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
 
 .PHONY: all deps test unit soak bench clean check-engine-purity run
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/api-op-tests \
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
      $(O)/fidelity-sim build/fidelity/recorder
 
 deps:
@@ -51,6 +51,13 @@ $(O)/libmmengine.a: $(ENGINE_OBJ)
 API_SRC := $(sort $(wildcard api/*.c))
 API_OBJ := $(API_SRC:%.c=$(O)/%.o)
 $(O)/libmmapi.a: $(API_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+# ---- persistence: the sqlite store ------------------------------------------------
+PST_SRC := $(sort $(wildcard persistence/*.c))
+PST_OBJ := $(PST_SRC:%.c=$(O)/%.o)
+$(O)/libmmpst.a: $(PST_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
@@ -84,15 +91,15 @@ $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
 
 # ---- server: mmsimd (libuv loop + libmicrohttpd + jansson) -------------------
 #   make run   = deps + build + ./build/mmsimd --listen 127.0.0.1:8080 --data ./var
-SRV_PKGS   := libmicrohttpd libuv jansson
+SRV_PKGS   := libmicrohttpd libuv jansson sqlite3
 SRV_CFLAGS := $(shell pkg-config --cflags $(SRV_PKGS) 2>/dev/null)
 SRV_LIBS   := $(or $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null),\
-                   -lmicrohttpd -luv -ljansson)
+                   -lmicrohttpd -luv -ljansson -lsqlite3)
 SRV_SRC    := $(sort $(wildcard server/*.c))
 SRV_OBJ    := $(SRV_SRC:%.c=$(O)/%.o)
 $(SRV_OBJ): CPPFLAGS += $(SRV_CFLAGS)
 
-$(O)/mmsimd: $(SRV_OBJ) $(O)/libmmapi.a $(O)/libmmengine.a
+$(O)/mmsimd: $(SRV_OBJ) $(O)/libmmapi.a $(O)/libmmpst.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS) $(LDLIBS)
 
@@ -100,6 +107,11 @@ $(O)/mmsimd: $(SRV_OBJ) $(O)/libmmapi.a $(O)/libmmengine.a
 # is tests/api/run.py, run against a live $(O)/mmsimd by `make test`.
 $(O)/api-op-tests: $(O)/tests/api/test_ops.o $(HARNESS_OBJ) $(O)/libmmapi.a \
                    $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
+
+# ---- clients: the offline CLI (engine + api, no server) ------------------------
+$(O)/mmsim: $(O)/clients/mmsim.o $(O)/libmmapi.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
@@ -123,7 +135,7 @@ check-engine-purity: $(ENGINE_OBJ)
 # ---- test: every suite, one closing line ---------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined build/san/unit-tests
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined O=build/san build/san/unit-tests
 	@MMSIM_SRCDIR=$(CURDIR)/tests tests/run-suites \
 	  "engine purity" "$(MAKE) --no-print-directory -s check-engine-purity" \
 	  "unit" "$(O)/unit-tests" \
@@ -131,6 +143,7 @@ test: deps
 	  "exec layout, live host" "tests/elf/check-live" \
 	  "api ops" "$(O)/api-op-tests" \
 	  "api" "python3 tests/api/run.py $(O)/mmsimd" \
+	  "durability" "python3 tests/durability/run.py $(O)/mmsimd" \
 	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
 
 unit: $(O)/unit-tests

@@ -57,6 +57,8 @@ struct srv_http {
 	uv_timer_t timer;     /* MHD_get_timeout */
 	uv_timer_t safety;    /* P8 belt and braces */
 	uv_timer_t deadline;  /* shutdown deadline */
+	uv_idle_t recover;    /* recovery slices while app->recovering */
+	bool failed;          /* recovery failed: exit 1 */
 	uv_signal_t sigterm, sigint;
 	int listen_fd;
 	bool conn_closed;     /* a connection closed during this MHD_run */
@@ -75,6 +77,12 @@ struct srv_req {
 	bool too_large;       /* body over --max-body: discard, answer 413 */
 	bool refused;         /* arrived while shutting down: answer 503 */
 	bool answered;
+	/* strict durability: the answer waits for the group commit */
+	bool waiting;         /* suspended, registered with the journal */
+	bool commit_done, commit_ok;
+	struct MHD_Connection *conn;
+	struct srv_response res; /* the answer to send once committed */
+	char commit_err[200];
 };
 
 /* ---- replies (shared with routes.c) ---------------------------------------- */
@@ -307,9 +315,27 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 	}
 	if (r->answered)
 		return MHD_YES;
+	if (r->waiting) {
+		/* Resumed after the group commit (or spuriously called). */
+		if (!r->commit_done)
+			return MHD_YES;
+		struct srv_response done = r->res;
+		memset(&r->res, 0, sizeof(r->res));
+		if (!r->commit_ok) {
+			free(done.body);
+			memset(&done, 0, sizeof(done));
+			snprintf(done.retry_after, sizeof(done.retry_after), "1");
+			srv_reply_error(&done, 503, NULL, "the operation was not "
+					"made durable and was undone (store "
+					"failure: %s); retry later", r->commit_err);
+		}
+		return srv__queue(h, c, r, method, url, &done);
+	}
 
 	/* Final call: the whole request is here. */
 	struct srv_response res = {0};
+	struct srv_journal *j = h->app->journal;
+	uint64_t before = j ? srv_journal_appended(j) : 0;
 	if (r->refused) {
 		srv_reply_error(&res, 503, NULL, "the server is shutting down");
 	} else if (r->too_large) {
@@ -331,8 +357,43 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 			.conn = c,
 		};
 		srv_route(h->app, &req, &res);
+		if (j && h->app->opt->durability == SRV_DURABILITY_STRICT &&
+		    srv_journal_appended(j) != before) {
+			/* Acknowledge only once committed: suspend (the
+			 * journal resumes it from srv__resume). */
+			r->res = res;
+			r->conn = c;
+			r->waiting = true;
+			MHD_suspend_connection(c);
+			if (srv_journal_wait(j, r, before) == 0)
+				return MHD_YES;
+			/* out of memory: answer 503 now */
+			MHD_resume_connection(c);
+			r->waiting = false;
+			free(r->res.body);
+			memset(&res, 0, sizeof(res));
+			srv_reply_error(&res, 503, NULL, "out of memory");
+		}
 	}
 	return srv__queue(h, c, r, method, url, &res);
+}
+
+/* The journal's verdict on a waiting request (loop thread). */
+static void srv__resume(void *waiter, bool ok, const char *err)
+{
+	struct srv_req *r = waiter;
+	r->commit_done = true;
+	r->commit_ok = ok;
+	if (!ok)
+		snprintf(r->commit_err, sizeof(r->commit_err), "%s",
+			 err ? err : "unknown");
+	MHD_resume_connection(r->conn);
+}
+
+/* After each finished commit: run MHD once for the resumed ones (P2). */
+static void srv__after_commit(void *arg)
+{
+	srv__run(arg);
 }
 
 static void srv__completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -345,6 +406,7 @@ static void srv__completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!r)
 		return;
 	free(r->body);
+	free(r->res.body);
 	free(r);
 	*con_cls = NULL;
 	h->inflight--;
@@ -387,6 +449,13 @@ static void srv__stop(struct srv_http *h)
 	if (h->stopped)
 		return;
 	h->stopped = true;
+	if (h->app->journal) {
+		/* Suspended requests are dropped with their connections
+		 * (deadline path only: otherwise none is left). */
+		srv_journal_forget_waiters(h->app->journal);
+		srv_journal_stop(h->app->journal);
+	}
+	uv_close((uv_handle_t *)&h->recover, srv__on_close_noop);
 	uv_close((uv_handle_t *)&h->poll, srv__on_close_noop);
 	uv_close((uv_handle_t *)&h->timer, srv__on_close_noop);
 	uv_close((uv_handle_t *)&h->safety, srv__on_close_noop);
@@ -424,6 +493,26 @@ static void srv__run(struct srv_http *h)
 		uv_timer_stop(&h->timer);
 	if (h->stopping && h->inflight == 0)
 		srv__stop(h);
+}
+
+/* One slice of recovery per loop iteration: HTTP keeps being served
+ * (/readyz 503) meanwhile. */
+static void srv__on_recover(uv_idle_t *i)
+{
+	struct srv_http *h = i->data;
+	char err[512];
+
+	int rc = srv_journal_recover(h->app, 4096, err, sizeof(err));
+	if (rc == 1)
+		return;
+	uv_idle_stop(i);
+	h->app->recovering = false;
+	if (rc < 0) {
+		fprintf(stderr, "mmsimd: recovery failed: %s\n", err);
+		srv_log_event("recovery-failed", err);
+		h->failed = true;
+		srv__stop(h);
+	}
 }
 
 static void srv__on_poll(uv_poll_t *p, int status, int events)
@@ -595,6 +684,13 @@ int srv_http_run(struct srv_app *app)
 	uv_timer_init(&h->loop, &h->deadline);
 	uv_signal_init(&h->loop, &h->sigterm);
 	uv_signal_init(&h->loop, &h->sigint);
+	uv_idle_init(&h->loop, &h->recover);
+	h->recover.data = h;
+	if (app->journal)
+		srv_journal_start(app->journal, &h->loop, srv__resume,
+				  srv__after_commit, h);
+	if (app->recovering)
+		uv_idle_start(&h->recover, srv__on_recover);
 	h->poll.data = h->timer.data = h->safety.data = h->deadline.data = h;
 	h->sigterm.data = h->sigint.data = h;
 	uv_poll_start(&h->poll, UV_READABLE, srv__on_poll);
@@ -610,10 +706,13 @@ int srv_http_run(struct srv_app *app)
 	uv_run(&h->loop, UV_RUN_DEFAULT);
 	srv__stop(h); /* no-op after a normal shutdown */
 	uv_run(&h->loop, UV_RUN_DEFAULT); /* let the close callbacks run */
+	if (app->journal && srv_journal_flush_sync(app->journal))
+		h->failed = true;
 	if (uv_loop_close(&h->loop))
 		fprintf(stderr, "mmsimd: warning: loop closed with live handles\n");
+	ret = h->failed ? -1 : 0;
 	free(h);
-	return 0;
+	return ret;
 
 err_stop_daemon:
 	MHD_stop_daemon(h->d); /* closes the listening socket it was given */

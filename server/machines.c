@@ -39,19 +39,39 @@ void srv_machines_free(struct srv_machines *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static size_t srv__index(const struct srv_machines *t, const char *id);
+
 int srv_machines_create(struct srv_machines *t, const char *name,
 			const struct mm_config *cfg, struct srv_machine **out,
 			char *err, size_t errlen)
 {
+	return srv_machines_create_num(t, 0, name, cfg, out, err, errlen);
+}
+
+int srv_machines_create_num(struct srv_machines *t, uint64_t num,
+			    const char *name, const struct mm_config *cfg,
+			    struct srv_machine **out, char *err, size_t errlen)
+{
 	struct srv_machine *sm;
 	int rc;
 
-	if (t->n >= t->max) {
+	if (num) {
+		size_t i = srv_machines_after(t, num - 1);
+		if (i < t->n && t->v[i]->num == num) {
+			snprintf(err, errlen, "machine m-%llu exists",
+				 (unsigned long long)num);
+			return -MM_EEXIST;
+		}
+	}
+
+	/* Limits bound new machines; recovery and rebuilds (num given)
+	 * restore what the store holds even if the limits shrank. */
+	if (!num && t->n >= t->max) {
 		snprintf(err, errlen, "this server holds at most %zu machines; "
 			 "delete one first", t->max);
 		return -MM_ENOSPC;
 	}
-	if (cfg->memory > t->max_memory - t->memory) {
+	if (!num && cfg->memory > t->max_memory - t->memory) {
 		snprintf(err, errlen, "this server simulates at most %llu MiB in "
 			 "total; %llu MiB are in use",
 			 (unsigned long long)(t->max_memory >> 20),
@@ -82,9 +102,14 @@ int srv_machines_create(struct srv_machines *t, const char *name,
 		free(sm);
 		return rc;
 	}
-	sm->num = t->next++;
+	sm->num = num ? num : t->next;
+	if (sm->num >= t->next)
+		t->next = sm->num + 1;
 	snprintf(sm->id, sizeof(sm->id), "m-%llu", (unsigned long long)sm->num);
-	t->v[t->n++] = sm;
+	size_t at = srv_machines_after(t, sm->num);
+	memmove(&t->v[at + 1], &t->v[at], (t->n - at) * sizeof(t->v[0]));
+	t->v[at] = sm;
+	t->n++;
 	t->memory += cfg->memory;
 	*out = sm;
 	return 0;

@@ -73,8 +73,30 @@ int main(int argc, char **argv)
 		srv_log_close();
 		return 1;
 	}
+	char perr[1400];
+	app.journal = NULL;
+	if (pst_open(opt.data_dir, &app.store, perr, sizeof(perr))) {
+		fprintf(stderr, "mmsimd: %s\n", perr);
+		srv_app_free(&app);
+		srv_log_close();
+		return 1;
+	}
+	app.journal = srv_journal_new(app.store, opt.durability);
+	if (!app.journal) {
+		fprintf(stderr, "mmsimd: out of memory at start-up\n");
+		pst_close(app.store);
+		srv_app_free(&app);
+		srv_log_close();
+		return 1;
+	}
+	srv_journal_set_app(app.journal, &app);
+	app.recovering = true;
 	rc = srv_http_run(&app);
+	struct srv_journal *j = app.journal;
+	struct pst_store *st = app.store;
 	srv_app_free(&app);
+	srv_journal_free(j);
+	pst_close(st);
 	srv_log_close();
 	return rc == 0 ? 0 : rc == -2 ? 2 : 1;
 }

@@ -130,6 +130,12 @@ static void srv__readyz(struct srv_ctx *x)
 		srv_reply_error(x->res, 503, NULL, "the server is shutting down");
 		return;
 	}
+	if (x->app->recovering) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "1");
+		srv_reply_error(x->res, 503, NULL, "recovering the machines from "
+				"the journal");
+		return;
+	}
 	srv_reply_json(x->res, 200, json_pack("{s:s}", "status", "ready"));
 }
 
@@ -190,6 +196,10 @@ static void srv__machine_create(struct srv_ctx *x)
 	} else if (rc) {
 		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "config"),
 				"config: %s", err);
+	} else if (x->app->journal && srv_journal_create(x->app->journal, sm)) {
+		srv_machines_delete(&x->app->machines, sm->id);
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
+		srv_reply_error(x->res, 503, NULL, "the host is out of memory");
 	} else {
 		snprintf(x->res->location, sizeof(x->res->location),
 			 "/v1/machines/%s", sm->id);
@@ -257,6 +267,11 @@ static void srv__machine_get(struct srv_ctx *x)
 
 static void srv__machine_delete(struct srv_ctx *x)
 {
+	if (x->app->journal && srv_journal_delete(x->app->journal, x->m->num)) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
+		srv_reply_error(x->res, 503, NULL, "the host is out of memory");
+		return;
+	}
 	srv_machines_delete(&x->app->machines, x->m->id);
 	x->m = NULL;
 	srv_reply_json(x->res, 200, json_object());
@@ -264,13 +279,24 @@ static void srv__machine_delete(struct srv_ctx *x)
 
 /* ---- operations ---------------------------------------------------------------------- */
 
-/* Applies a record; 200 and 422 are results and advance seq. */
-static int srv__apply(struct srv_machine *m, const json_t *rec, json_t **result,
+/*
+ * Applies a record; 200 and 422 are results: they advance seq and are
+ * appended to the journal (the HTTP layer then waits for their commit in
+ * strict mode).
+ */
+static int srv__apply(struct srv_ctx *x, const json_t *rec, json_t **result,
 		      json_t **error)
 {
+	struct srv_machine *m = x->m;
 	int st = api_op_apply(m->mm, rec, result, error);
-	if (st == 200 || st == 422)
+	if (st == 200 || st == 422) {
 		m->seq++;
+		if (x->app->journal &&
+		    srv_journal_op(x->app->journal, m->num, m->seq, rec, st,
+				   st == 200 ? *result : *error))
+			srv_log_event("journal", "out of memory: an operation "
+				      "was not journaled");
+	}
 	return st;
 }
 
@@ -314,7 +340,7 @@ static void srv__op(struct srv_ctx *x)
 					    : json_integer(n));
 	}
 	json_object_set_new(b, "op", json_string(op->name));
-	int st = srv__apply(x->m, b, &result, &error);
+	int st = srv__apply(x, b, &result, &error);
 	if (st == 200)
 		srv_reply_json(x->res, 200, result);
 	else
@@ -357,7 +383,7 @@ static void srv__batch(struct srv_ctx *x)
 	bool stop_on_error = !stop || json_is_true(stop);
 	json_t *results = json_array();
 	json_array_foreach(ops, i, rec) {
-		int st = srv__apply(x->m, rec, &result, &error);
+		int st = srv__apply(x, rec, &result, &error);
 		if (st == 200) {
 			json_array_append_new(results, json_pack(
 				"{s:b, s:o}", "ok", 1, "result", result));
@@ -393,6 +419,25 @@ static void srv__check(struct srv_ctx *x)
 			srv__jstr(v[i].detail)));
 	srv_reply_json(x->res, 200, json_pack("{s:b, s:o, s:i}", "ok", n == 0,
 					      "violations", list, "count", n));
+}
+
+/* GET …/journal: NDJSON, SPEC §6. */
+static void srv__journal(struct srv_ctx *x)
+{
+	size_t len = 0;
+	char *text = x->app->journal
+		? srv_journal_ndjson(x->app->journal, x->m, &len) : NULL;
+	if (!text) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "1");
+		srv_reply_error(x->res, 503, NULL, "the journal cannot be read "
+				"now");
+		return;
+	}
+	free(x->res->body);
+	x->res->status = 200;
+	x->res->content_type = "application/x-ndjson";
+	x->res->body = text;
+	x->res->len = len;
 }
 
 static void srv__digest(struct srv_ctx *x)
@@ -681,6 +726,11 @@ static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/v1/machines/{m}/digest", srv__digest, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/digest", "state digest after seq", 200,
 		 NULL, "Digest", NULL)},
+	{"GET", "/v1/machines/{m}/journal", srv__journal, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/journal", "the operation journal as "
+		 "NDJSON: a header line {\"mmsim_journal\":1,\"machine\":{…}}, "
+		 "then {\"seq\":N,\"op\":…,args…,\"result\"|\"error\":…} per "
+		 "operation", 200, NULL, "text", NULL)},
 	{"GET", "/v1/machines/{m}/proc/{name}", srv__proc, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/proc/{name}", "/proc/NAME (buddyinfo, "
 		 "pagetypeinfo, zoneinfo, meminfo, vmstat, slabinfo, "
@@ -781,6 +831,33 @@ static bool srv__match(const char *pattern, const char *path, struct srv_ctx *x)
 	return *s == '\0';
 }
 
+/*
+ * Test hooks, only with MMSIM_TEST_HOOKS=1 in the environment (not in the
+ * OpenAPI document): POST /v1/test:failCommits {"n"} makes the next n group
+ * commits fail as SQLITE_FULL would.  Returns true when it answered.
+ */
+static bool srv__test_hook(struct srv_app *app, const struct srv_request *req,
+			   struct srv_response *res)
+{
+	if (!app->test_hooks || strcmp(req->path, "/v1/test:failCommits") ||
+	    strcmp(req->method, "POST"))
+		return false;
+	json_t *b = srv_body_object(req, res);
+	if (!b)
+		return true;
+	json_t *n = json_object_get(b, "n");
+	if (!json_is_integer(n) || json_integer_value(n) < 0 ||
+	    json_integer_value(n) > 1000000 || !app->store) {
+		srv_reply_error(res, 400, json_pack("{s:s}", "field", "n"),
+				"n: expected an integer in [0, 1000000]");
+	} else {
+		pst_fail_commits(app->store, (int)json_integer_value(n));
+		srv_reply_json(res, 200, json_object());
+	}
+	json_decref(b);
+	return true;
+}
+
 void srv_route(struct srv_app *app, const struct srv_request *req,
 	       struct srv_response *res)
 {
@@ -788,6 +865,9 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 	const struct srv_route *routes = app->routes, *hit = NULL;
 	char allow[64] = "";
 	bool matched = false;
+
+	if (srv__test_hook(app, req, res))
+		return;
 
 	for (size_t i = 0; i < app->nroutes && !hit; i++) {
 		if (!srv__match(routes[i].pattern, req->path, &x))
@@ -818,6 +898,13 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 	}
 	x.route = hit; /* the loop stopped right after matching hit: x holds
 			* its captures */
+	if (app->recovering && hit->fn != srv__healthz && hit->fn != srv__readyz &&
+	    hit->fn != srv__openapi) {
+		snprintf(res->retry_after, sizeof(res->retry_after), "1");
+		srv_reply_error(res, 503, NULL, "recovering the machines from the "
+				"journal; retry when /readyz answers 200");
+		return;
+	}
 	const char *bad = srv_query_unknown(req, hit->query);
 	if (bad) {
 		srv_reply_error(res, 400, json_pack("{s:o}", "field", srv__jstr(bad)),
@@ -845,6 +932,8 @@ int srv_app_init(struct srv_app *app, const struct srv_options *opt)
 
 	memset(app, 0, sizeof(*app));
 	app->opt = opt;
+	const char *hooks = getenv("MMSIM_TEST_HOOKS");
+	app->test_hooks = hooks && !strcmp(hooks, "1");
 	srv_machines_init(&app->machines, opt->max_machines, opt->max_memory);
 	routes = calloc(n, sizeof(*routes));
 	docs = calloc(SRV_NFIXED, sizeof(*docs));

@@ -10,6 +10,8 @@
  *   routes.c    the routing table and the handlers; the OpenAPI route list
  *   machines.c  the in-memory machine table (ids "m-1", "m-2", …)
  *   log.c       the JSON access log
+ *   journal.c   the durable journal: group commit on the libuv threadpool,
+ *               recovery at start, rebuild after a failed commit
  *
  * Threading: everything runs on the loop thread; the engine is touched only
  * there (SPEC: engine has no threads).
@@ -24,6 +26,7 @@
 #include <stdio.h>
 
 #include "engine/mm.h"
+#include "persistence/pst.h"
 
 #define SRV_VERSION "0.1.0"
 
@@ -85,6 +88,12 @@ void srv_machines_free(struct srv_machines *t);
 int srv_machines_create(struct srv_machines *t, const char *name,
 			const struct mm_config *cfg, struct srv_machine **out,
 			char *err, size_t errlen);
+/* The same with a given number (recovery, rebuild): inserted in order,
+ * not bound by the limits; -MM_EEXIST if the number is taken.  t->next
+ * stays above it. */
+int srv_machines_create_num(struct srv_machines *t, uint64_t num,
+			    const char *name, const struct mm_config *cfg,
+			    struct srv_machine **out, char *err, size_t errlen);
 /* The machine with this id, or NULL. */
 struct srv_machine *srv_machines_get(const struct srv_machines *t,
 				     const char *id);
@@ -151,6 +160,62 @@ json_t *srv_body_object(const struct srv_request *req, struct srv_response *res)
 /* Nesting depth of JSON text (brackets outside strings), stops past limit. */
 int srv_json_depth(const char *s, size_t len, int limit);
 
+/* ---- the journal (journal.c) ------------------------------------------------------ */
+struct srv_journal;
+struct srv_app;
+
+/*
+ * Called on the loop thread for every request that waited on a group
+ * commit: ok = the commit is durable; otherwise err says why (503).
+ */
+typedef void (*srv_journal_resume_fn)(void *waiter, bool ok, const char *err);
+
+/* Creates the journal over an open store (owned by the caller). */
+struct srv_journal *srv_journal_new(struct pst_store *st,
+				    enum srv_durability mode);
+void srv_journal_free(struct srv_journal *j);
+/* The app whose machines a failed commit rebuilds. */
+void srv_journal_set_app(struct srv_journal *j, struct srv_app *app);
+/* Closes the journal's loop handles (before the loop ends). */
+void srv_journal_stop(struct srv_journal *j);
+/* Binds the journal to the loop: commits go to its threadpool; resume is
+ * called per waiter and after() once per finished commit. */
+void srv_journal_start(struct srv_journal *j, void *loop,
+		       srv_journal_resume_fn resume, void (*after)(void *),
+		       void *after_arg);
+/* Entries appended so far (a request compares before and after). */
+uint64_t srv_journal_appended(const struct srv_journal *j);
+/* Appends: 0, or -1 (host out of memory). */
+int srv_journal_op(struct srv_journal *j, uint64_t machine, uint64_t seq,
+		   const json_t *record, int status, const json_t *result);
+int srv_journal_create(struct srv_journal *j, const struct srv_machine *sm);
+int srv_journal_delete(struct srv_journal *j, uint64_t machine);
+/* The request waiter waits for the commit of the entries it appended
+ * (those after the srv_journal_appended() value since; strict mode);
+ * starts a commit if none is running.  0 or -1 (out of memory). */
+int srv_journal_wait(struct srv_journal *j, void *waiter, uint64_t since);
+/* Forgets every waiter (shutdown: their connections are going away). */
+void srv_journal_forget_waiters(struct srv_journal *j);
+/* No commit running and nothing pending. */
+bool srv_journal_idle(const struct srv_journal *j);
+/* Commits what is pending on the calling thread (at exit, no job running).
+ * Returns 0 or -1 (message on stderr). */
+int srv_journal_flush_sync(struct srv_journal *j);
+/*
+ * Recovery, a slice at a time: machines from the store, then their
+ * journals replayed through api_op_apply.  Returns 1 (more to do), 0
+ * (done) or -1 (error, message in err).
+ */
+int srv_journal_recover(struct srv_app *app, size_t budget, char *err,
+			size_t errlen);
+/*
+ * The NDJSON journal of sm (SPEC §6): committed lines from the store, then
+ * the ones still waiting for their commit.  Returns a malloc'd text and its
+ * length, or NULL.
+ */
+char *srv_journal_ndjson(struct srv_journal *j, const struct srv_machine *sm,
+			 size_t *len);
+
 /* ---- the application (routes.c) ------------------------------------------------ */
 struct srv_route;
 
@@ -161,6 +226,11 @@ struct srv_app {
 	size_t nroutes;
 	json_t *openapi;           /* generated once at start */
 	bool shutting_down;
+	struct pst_store *store;   /* the database (main.c owns it) */
+	struct srv_journal *journal;
+	bool recovering;           /* /readyz 503, machine routes 503 */
+	void *recover_state;       /* journal.c's cursor while recovering */
+	bool test_hooks;           /* MMSIM_TEST_HOOKS=1: POST /v1/test:… */
 };
 
 int srv_app_init(struct srv_app *app, const struct srv_options *opt);

@@ -65,6 +65,9 @@ def wait_until(cond, timeout=TIMEOUT, what="condition"):
 
 # ---- the server ---------------------------------------------------------------
 
+DATA_DIRS = iter(range(1, 1 << 30))
+
+
 class Server:
     def __init__(self, *args, env=None):
         self.log = os.path.join(TMP, "access-%d.log" % id(self))
@@ -73,7 +76,9 @@ class Server:
             if k.startswith("MMSIM_"):
                 del full_env[k]
         full_env.update(env or {})
-        argv = [BIN, "--listen", "127.0.0.1:0", "--data", os.path.join(TMP, "data"),
+        # a fresh data directory per server (the store persists machines);
+        # a later --data in args wins
+        argv = [BIN, "--listen", "127.0.0.1:0", "--data", os.path.join(TMP, "data-%d" % next(DATA_DIRS)),
                 "--log", self.log] + list(args)
         # stderr to a file: a full pipe must never block the server
         self.errpath = os.path.join(TMP, "stderr-%d.txt" % id(self))

@@ -1,0 +1,747 @@
+#!/usr/bin/env python3
+"""tests/durability/run.py — the journal, recovery and crash suite (SPEC §6).
+
+Starts real servers (`build/mmsimd --listen 127.0.0.1:0 --data DIR`) and
+restarts them on the same data directory:
+
+  restart_keeps_everything   digests, seqs, names, deletions and the id
+                             counter survive a SIGTERM restart
+  journal_ndjson             GET …/journal: header line, seq from 1, 422
+                             lines with their error, batches expanded,
+                             400/404 not journaled; replaying its records
+                             on a fresh machine gives the same digest
+  readyz_during_recovery     /readyz and machine routes answer 503 until a
+                             large journal is replayed
+  kill9_strict               clients stream mutating requests, the server
+                             is kill -9'd at random moments (ROUNDS times):
+                             every acknowledged operation is in the
+                             recovered journal, in order, at most one
+                             unacknowledged one more per client, and the
+                             digest equals a replay of the journal
+  kill9_relaxed              --durability relaxed: only operations
+                             acknowledged in the last 50 ms may be lost
+  refuses_bad_databases      corrupt, foreign, non-sqlite and newer-schema
+                             files are refused with a clear message and
+                             left byte-for-byte untouched
+  commit_failure_503         (test hook) a failed group commit answers 503,
+                             the machine is rebuilt from the committed
+                             journal and serves again
+
+    python3 tests/durability/run.py [BINARY] [substring ...]
+
+Ends with exactly one line "N passed, N failed".  Standard library only.
+"""
+import hashlib
+import http.client
+import json
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "mmsimd")
+ONLY = sys.argv[2:]
+TIMEOUT = 20.0
+ROUNDS = int(os.environ.get("MMSIM_CRASH_ROUNDS", "20"))
+TMP = tempfile.mkdtemp(prefix="mmsim-dur-")
+_dirs = iter(range(1, 1 << 30))
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise Fail("%s: got %r, want %r" % (what, got, want))
+
+
+def wait_until(cond, timeout=TIMEOUT, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Fail("timed out waiting for " + what)
+        select.select([], [], [], 0.005)
+
+
+def new_data_dir():
+    d = os.path.join(TMP, "data-%d" % next(_dirs))
+    os.makedirs(d)
+    return d
+
+
+def read_line(f, timeout):
+    fd = f.fileno()
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            return None
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.decode("utf-8", "replace").rstrip("\n")
+
+
+class Server:
+    def __init__(self, data, *args, ready=True):
+        self.data = data
+        self.errpath = os.path.join(TMP, "stderr-%d.txt" % next(_dirs))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MMSIM_")}
+        env["MMSIM_TEST_HOOKS"] = "1"
+        self.log = os.path.join(TMP, "log-%d" % next(_dirs))
+        argv = [BIN, "--listen", "127.0.0.1:0", "--data", data, "--log",
+                self.log] + list(args)
+        with open(self.errpath, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env)
+        line = read_line(self.proc.stdout, TIMEOUT)
+        m = re.fullmatch(r"listening on http://([0-9.]+):([0-9]+)", line or "")
+        if not m:
+            self.proc.kill()
+            self.proc.wait()
+            raise Fail("no 'listening on' line: %r %r" % (line, self.stderr()))
+        self.host, self.port = m.group(1), int(m.group(2))
+        if ready:
+            wait_until(lambda: self.get("/readyz")[0] == 200, what="readyz 200")
+
+    def stderr(self):
+        return open(self.errpath, "rb").read().decode("utf-8", "replace")
+
+    def conn(self):
+        return http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
+
+    def request(self, method, path, body=None, conn=None):
+        c = conn or self.conn()
+        try:
+            hdrs = {}
+            if body is not None:
+                body = json.dumps(body).encode()
+                hdrs["Content-Type"] = "application/json"
+            c.request(method, path, body=body, headers=hdrs)
+            r = c.getresponse()
+            data = r.read()
+            ctype = r.getheader("Content-Type")
+            try:
+                j = json.loads(data) if ctype == "application/json" else data
+            except ValueError:
+                j = data
+            return r.status, j, ctype
+        finally:
+            if conn is None:
+                c.close()
+
+    def get(self, path):
+        return self.request("GET", path)[:2]
+
+    def post(self, path, body=None):
+        return self.request("POST", path, body if body is not None else {})[:2]
+
+    def machine(self, config=None, name=None):
+        body = {"config": config or {"memory": "16M"}}
+        if name:
+            body["name"] = name
+        st, j = self.post("/v1/machines", body)
+        eq(st, 201, "create machine: %r" % (j,))
+        return j["id"]
+
+    def digest(self, m):
+        st, j = self.get("/v1/machines/%s/digest" % m)
+        eq(st, 200, "digest of %s" % m)
+        return j
+
+    def journal(self, m):
+        st, body, ctype = self.request("GET", "/v1/machines/%s/journal" % m)
+        eq(st, 200, "journal of %s" % m)
+        eq(ctype, "application/x-ndjson", "journal content type")
+        lines = body.decode().split("\n")
+        eq(lines[-1], "", "journal ends with a newline")
+        return [json.loads(x) for x in lines[:-1]]
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Fail("server did not stop")
+        return self.proc.returncode
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def records(journal):
+    """The operation records of journal lines (seq/result/error removed)."""
+    out = []
+    for line in journal[1:]:
+        out.append({k: v for k, v in line.items() if k not in ("seq", "result", "error")})
+    return out
+
+
+def replay_digest(srv, journal):
+    """Digest of a fresh machine given the journal's config and records."""
+    m = srv.machine(journal[0]["machine"]["config"])
+    recs = records(journal)
+    for i in range(0, len(recs), 10000):
+        st, j = srv.post("/v1/machines/%s:batch" % m, {"ops": recs[i:i + 10000],
+                                                       "stop_on_error": False})
+        eq(st, 200, "replay batch")
+    d = srv.digest(m)
+    eq(srv.request("DELETE", "/v1/machines/" + m)[0], 200, "delete replay machine")
+    return d
+
+
+def file_hash(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+# ---- tests -----------------------------------------------------------------------
+
+def populate(srv):
+    """Several machines with varied history; returns their ids."""
+    a = srv.machine({"memory": "16M"}, name="alpha")
+    b = srv.machine({"memory": "32M", "cpus": 4, "seed": 7})
+    c = srv.machine({"memory": "16M"}, name="doomed")
+    for m in (a, b):
+        st, j = srv.post("/v1/machines/%s/processes" % m)
+        eq(st, 201 if st == 201 else 200, "spawn")
+        pid = j["pid"]
+        st, j = srv.post("/v1/machines/%s/processes/%d:mmap" % (m, pid),
+                         {"length": "64K", "prot": "rw-",
+                          "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]})
+        eq(st, 200, "mmap %r" % (j,))
+        for order in (0, 3, 10, 10, 10, 10):
+            srv.post("/v1/machines/%s/kernel:allocPages" % m,
+                     {"order": order, "gfp": ["GFP_KERNEL"]})
+        srv.post("/v1/machines/%s:batch" % m, {"ops": [
+            {"op": "kmalloc", "size": 100, "gfp": ["GFP_KERNEL"]},
+            {"op": "vmalloc", "size": "64K"},
+            {"op": "fork", "pid": pid}]})
+    srv.post("/v1/machines/%s/kernel:allocPages" % c, {"order": 1, "gfp": ["GFP_KERNEL"]})
+    eq(srv.request("DELETE", "/v1/machines/" + c)[0], 200, "delete")
+    return [a, b], c
+
+
+@test
+def restart_keeps_everything():
+    data = new_data_dir()
+    srv = Server(data)
+    try:
+        ms, gone = populate(srv)
+        before = {m: srv.digest(m) for m in ms}
+        listing = srv.get("/v1/machines")[1]
+    finally:
+        eq(srv.stop(), 0, "exit after SIGTERM")
+    for _ in range(2):  # twice: a recovered server persists the same way
+        srv = Server(data)
+        try:
+            for m in ms:
+                eq(srv.digest(m), before[m], "digest and seq of %s after restart" % m)
+            eq(srv.get("/v1/machines")[1], listing, "machine list after restart")
+            eq(srv.get("/v1/machines/" + gone)[0], 404, "deleted machine stays deleted")
+        finally:
+            eq(srv.stop(), 0, "exit after SIGTERM")
+    srv = Server(data)
+    try:
+        new = srv.machine()
+        eq(new, "m-4", "ids are never reused (m-3 was deleted)")
+        for m in ms:
+            check(srv.digest(m)["seq"] > 5, "seq of %s" % m)
+    finally:
+        srv.stop()
+
+
+@test
+def journal_ndjson():
+    srv = Server(new_data_dir())
+    try:
+        m = srv.machine({"memory": "16M"}, name="j")
+        st, _ = srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 2, "gfp": ["GFP_KERNEL"]})
+        eq(st, 200, "alloc")
+        st, _ = srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 11, "gfp": ["GFP_KERNEL"]})
+        eq(st, 400, "rejected (not journaled)")
+        st, _ = srv.post("/v1/machines/%s/processes/77:fork" % m)
+        eq(st, 404, "no such pid (not journaled)")
+        for _ in range(8):  # 16M: order-10 blocks run out → 422 lines
+            srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 10, "gfp": ["GFP_KERNEL"]})
+        st, j = srv.post("/v1/machines/%s:batch" % m, {"ops": [
+            {"op": "spawn"}, {"op": "kmalloc", "size": 64, "gfp": ["GFP_KERNEL"]}]})
+        eq(st, 200, "batch")
+        jr = srv.journal(m)
+        head = jr[0]
+        eq(list(head), ["mmsim_journal", "machine"], "header keys")
+        eq(head["mmsim_journal"], 1, "format version")
+        eq(head["machine"]["id"], m, "header id")
+        eq(head["machine"]["name"], "j", "header name")
+        eq(head["machine"]["config"], srv.get("/v1/machines/" + m)[1]["config"], "header config")
+        lines = jr[1:]
+        eq([x["seq"] for x in lines], list(range(1, len(lines) + 1)), "seqs from 1")
+        eq(len(lines), srv.digest(m)["seq"], "one line per operation")
+        eq(len(lines), 1 + 8 + 2, "rejected requests are not journaled; batch expanded")
+        eq(list(lines[0])[0], "seq", "seq comes first")
+        eq(lines[0]["op"], "allocPages", "op")
+        eq(lines[0]["order"], 2, "args")
+        check("result" in lines[0] and "error" not in lines[0], "200 line has a result")
+        errs = [x for x in lines if "error" in x]
+        check(errs, "422 lines present")
+        for x in errs:
+            eq(x["error"]["code"], "ENOMEM", "422 line carries its error")
+            check("result" not in x, "422 line has no result")
+        eq([x["op"] for x in lines[-2:]], ["spawn", "kmalloc"], "batch expanded in order")
+        eq(replay_digest(srv, jr), srv.digest(m), "replayed journal digest")
+    finally:
+        eq(srv.stop(), 0, "exit")
+
+
+@test
+def readyz_during_recovery():
+    data = new_data_dir()
+    srv = Server(data)
+    try:
+        m = srv.machine()
+        st, j = srv.post("/v1/machines/%s/processes" % m)
+        pid = j["pid"]
+        ops = [{"op": "setOomScoreAdj", "pid": pid, "value": (i % 2001) - 1000}
+               for i in range(10000)]
+        for _ in range(40):
+            st, _ = srv.post("/v1/machines/%s:batch" % m, {"ops": ops})
+            eq(st, 200, "batch")
+        want = srv.digest(m)
+    finally:
+        eq(srv.stop(), 0, "exit")
+    srv = Server(data, ready=False)
+    try:
+        st, _ = srv.get("/readyz")
+        eq(st, 503, "readyz while recovering 400k operations")
+        st, j = srv.get("/v1/machines/%s/digest" % m)
+        eq(st, 503, "machine routes while recovering")
+        eq(srv.get("/healthz")[0], 200, "healthz while recovering")
+        wait_until(lambda: srv.get("/readyz")[0] == 200, what="readyz 200")
+        eq(srv.digest(m), want, "digest after recovery")
+    finally:
+        srv.stop()
+
+
+class Client(threading.Thread):
+    """Streams mutating requests to one machine on a keep-alive connection;
+    records (record, ack time) of every acknowledged (200/422) one."""
+
+    def __init__(self, srv, m, pid, seed, count=None, oom_only=False):
+        super().__init__(daemon=True)
+        self.srv, self.m, self.pid = srv, m, pid
+        self.rng = random.Random(seed)
+        self.acked = []
+        self.count = count  # None: until the server goes away
+        self.unavailable = 0  # 503 answers (counted, then continue)
+        self.oom_only = oom_only  # only setOomScoreAdj: records name the pid
+
+    def run(self):
+        try:
+            c = self.srv.conn()
+            while self.count is None or len(self.acked) + self.unavailable < self.count:
+                if self.oom_only or self.rng.random() < 0.7:
+                    v = self.rng.randrange(-1000, 1001)
+                    path = "/v1/machines/%s/processes/%d:setOomScoreAdj" % (self.m, self.pid)
+                    rec = {"op": "setOomScoreAdj", "pid": self.pid, "value": v}
+                    body = {"value": v}
+                else:
+                    o = self.rng.randrange(0, 4)
+                    path = "/v1/machines/%s/kernel:allocPages" % self.m
+                    rec = {"op": "allocPages", "order": o, "gfp": ["GFP_KERNEL"]}
+                    body = {"order": o, "gfp": ["GFP_KERNEL"]}
+                st = self.srv.request("POST", path, body, conn=c)[0]
+                if st == 503 and self.count is not None:
+                    self.unavailable += 1
+                    continue
+                if st not in (200, 422):
+                    return
+                self.acked.append((rec, time.monotonic()))
+        except (OSError, http.client.HTTPException):
+            return
+
+
+def crash_rounds(mode, rounds, window):
+    """Runs rounds of load + kill -9 + restart; window = how many seconds of
+    acknowledged operations may be lost (0 for strict)."""
+    data = new_data_dir()
+    args = ["--durability", mode]
+    srv = Server(data, *args)
+    machines = []
+    for _ in range(4):
+        m = srv.machine({"memory": "16M"})
+        st, j = srv.post("/v1/machines/%s/processes" % m)
+        machines.append((m, j["pid"]))
+    truth = {m: records(srv.journal(m)) for m, _ in machines}
+    rng = random.Random(1234)
+    lost_max = 0
+    total = 0
+    for rnd in range(rounds):
+        clients = [Client(srv, m, pid, rnd * 10 + k) for k, (m, pid) in enumerate(machines)]
+        for c in clients:
+            c.start()
+        wait_until(lambda: all(len(c.acked) > 0 for c in clients), what="load running")
+        select.select([], [], [], rng.uniform(0.02, 0.3))  # a random moment
+        t_kill = time.monotonic()
+        srv.kill9()
+        for c in clients:
+            c.join(TIMEOUT)
+        srv = Server(data, *args)
+        for c in clients:
+            got = records(srv.journal(c.m))
+            want = truth[c.m] + [r for r, _ in c.acked]
+            must = truth[c.m] + [r for r, t in c.acked if t < t_kill - window]
+            check(got[:len(must)] == must,
+                  "round %d %s: acknowledged operations missing or out of order "
+                  "(%d in journal, %d acknowledged before the window)" %
+                  (rnd, c.m, len(got), len(must)))
+            check(len(got) <= len(want) + 1 and got == (want + got[len(want):])[:len(got)],
+                  "round %d %s: journal is not the acknowledged sequence (+1 in flight): "
+                  "%d lines, %d acked" % (rnd, c.m, len(got), len(want)))
+            lost_max = max(lost_max, len(want) - len(got))
+            total += len(c.acked)
+            eq(srv.digest(c.m)["seq"], len(got), "seq = journal length")
+            truth[c.m] = got
+    for m, _ in machines:
+        jr = srv.journal(m)
+        eq(replay_digest(srv, jr), srv.digest(m), "%s: digest = replay of the journal" % m)
+    eq(srv.stop(), 0, "exit")
+    print("     %s: %d rounds, %d acknowledged operations, at most %d lost in a "
+          "round" % (mode, rounds, total, lost_max), flush=True)
+    return lost_max
+
+
+@test
+def kill9_strict():
+    lost = crash_rounds("strict", ROUNDS, 0.0)
+    eq(lost, 0, "strict mode loses no acknowledged operation")
+
+
+@test
+def kill9_relaxed():
+    crash_rounds("relaxed", max(3, ROUNDS // 4), 0.050)
+
+
+def refused(data, want):
+    db = os.path.join(data, "mmsim.db")
+    h = file_hash(db)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MMSIM_")}
+    p = subprocess.run([BIN, "--listen", "127.0.0.1:0", "--data", data, "--log", ""],
+                       capture_output=True, timeout=TIMEOUT, env=env)
+    eq(p.returncode, 1, "exit status for %s" % want)
+    err = p.stderr.decode()
+    check(want in err and "refusing" in err, "message %r should say %r" % (err, want))
+    check(p.stdout == b"", "no 'listening on' line")
+    eq(file_hash(db), h, "the refused file is untouched")
+
+
+@test
+def refuses_bad_databases():
+    # corrupt: a good database with a page overwritten
+    data = new_data_dir()
+    srv = Server(data)
+    m = srv.machine()
+    for i in range(300):
+        srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 0, "gfp": ["GFP_KERNEL"]})
+    eq(srv.stop(), 0, "exit")
+    db = os.path.join(data, "mmsim.db")
+    check(os.path.getsize(db) > 4 * 4096, "database has several pages")
+    with open(db, "r+b") as f:
+        f.seek(2 * 4096)
+        f.write(bytes(random.Random(5).randrange(256) for _ in range(4096)))
+    refused(data, "corrupt")
+    # not sqlite at all
+    data = new_data_dir()
+    with open(os.path.join(data, "mmsim.db"), "wb") as f:
+        f.write(b"hello, this is a text file and not a database\n" * 100)
+    refused(data, "not an sqlite database")
+    # another program's sqlite database
+    data = new_data_dir()
+    c = sqlite3.connect(os.path.join(data, "mmsim.db"))
+    c.execute("CREATE TABLE t(x)")
+    c.execute("INSERT INTO t VALUES(1)")
+    c.commit()
+    c.close()
+    refused(data, "another program's")
+    data = new_data_dir()
+    c = sqlite3.connect(os.path.join(data, "mmsim.db"))
+    c.execute("PRAGMA application_id = 1234")
+    c.execute("CREATE TABLE t(x)")
+    c.commit()
+    c.close()
+    refused(data, "another program's")
+    # a newer schema
+    data = new_data_dir()
+    srv = Server(data)
+    srv.machine()
+    eq(srv.stop(), 0, "exit")
+    c = sqlite3.connect(os.path.join(data, "mmsim.db"))
+    c.execute("UPDATE schema_version SET version = 99")
+    c.commit()
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.close()
+    refused(data, "newer mmsimd")
+
+
+@test
+def commit_failure_503():
+    data = new_data_dir()
+    srv = Server(data)
+    try:
+        m = srv.machine()
+        other = srv.machine()
+        for x in (m, other):
+            st, j = srv.post("/v1/machines/%s/kernel:allocPages" % x, {"order": 1, "gfp": ["GFP_KERNEL"]})
+            eq(st, 200, "alloc")
+        good = srv.digest(m)
+        other_d = srv.digest(other)
+        st, _ = srv.post("/v1/test:failCommits", {"n": 1})
+        eq(st, 200, "test hook")
+        st, j = srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 3, "gfp": ["GFP_KERNEL"]})
+        eq(st, 503, "a failed commit answers 503: %r" % (j,))
+        eq(j["error"]["code"], "UNAVAILABLE", "error code")
+        check("full" in j["error"]["message"], "message names the cause: %r" % j)
+        eq(srv.digest(m), good, "machine rebuilt from the committed journal")
+        eq(srv.digest(other), other_d, "reads keep working; other machine intact")
+        st, j = srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 3, "gfp": ["GFP_KERNEL"]})
+        eq(st, 200, "writes resume once the store works")
+        after = srv.digest(m)
+        eq(after["seq"], good["seq"] + 1, "seq continues from the committed journal")
+    finally:
+        eq(srv.stop(), 0, "exit")
+    srv = Server(data)
+    try:
+        eq(srv.digest(m), after, "digest after restart")
+    finally:
+        srv.stop()
+
+
+@test
+def commit_failures_under_load():
+    """Failed commits while 4 clients stream: exactly the acknowledged
+    operations are journaled, in order; the 503 ones are not."""
+    data = new_data_dir()
+    srv = Server(data)
+    try:
+        machines, clients = [], []
+        for _ in range(3):
+            m = srv.machine()
+            machines.append((m, None))
+            for k in range(2):  # two clients per machine: a machine's
+                # entries then sit in the failed batch AND the pending one
+                st, j = srv.post("/v1/machines/%s/processes" % m)
+                clients.append(Client(srv, m, j["pid"], 99 + len(clients), count=500,
+                                      oom_only=True))
+        for c in clients:
+            c.start()
+        for _ in range(8):
+            wait_until(lambda: sum(len(c.acked) for c in clients) > 0, what="load")
+            st, _ = srv.post("/v1/test:failCommits", {"n": 2})
+            eq(st, 200, "hook")
+            select.select([], [], [], 0.03)
+        for c in clients:
+            c.join(TIMEOUT * 3)
+            check(not c.is_alive(), "client finished")
+        n503 = sum(c.unavailable for c in clients)
+        check(n503 > 0, "some requests got 503")
+        in_failed = sum(int(re.search(r"entries, (\d+) requests", line).group(1))
+                        for line in open(srv.log) if "commit-failed" in line)
+        print("     %d answers 503: %d in failed commits, %d pending behind them" %
+              (n503, in_failed, n503 - in_failed), flush=True)
+        digests = {m: srv.digest(m) for m, _ in machines}
+        for m, _ in machines:
+            got = records(srv.journal(m))[2:]  # after the two spawns
+            mine = [c for c in clients if c.m == m]
+            eq(len(got), sum(len(c.acked) for c in mine), "%s: journal length" % m)
+            for c in mine:
+                eq([r for r in got if r["pid"] == c.pid], [r for r, _ in c.acked],
+                   "%s pid %d: journal = acknowledged operations" % (m, c.pid))
+    finally:
+        eq(srv.stop(), 0, "exit")
+    srv = Server(data)
+    try:
+        for m, _ in machines:
+            eq(srv.digest(m), digests[m], "%s after restart" % m)
+            eq(replay_digest(srv, srv.journal(m)), digests[m], "%s: replay" % m)
+    finally:
+        srv.stop()
+
+
+@test
+def locked_database_503():
+    """A real sqlite error: another process holds the write lock, so the
+    commit fails with SQLITE_BUSY after the busy timeout: 503, rebuild,
+    and writes resume when the lock is gone."""
+    data = new_data_dir()
+    srv = Server(data)
+    try:
+        m = srv.machine()
+        st, _ = srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 0, "gfp": ["GFP_KERNEL"]})
+        eq(st, 200, "alloc")
+        good = srv.digest(m)
+        other = sqlite3.connect(os.path.join(data, "mmsim.db"), isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            st, j = srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 2, "gfp": ["GFP_KERNEL"]})
+            eq(st, 503, "commit under a foreign write lock: %r" % (j,))
+            check("locked" in j["error"]["message"], "message names the cause: %r" % j)
+            eq(srv.digest(m), good, "rebuilt from the committed journal (reads work)")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        st, _ = srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 2, "gfp": ["GFP_KERNEL"]})
+        eq(st, 200, "writes resume when the lock is gone")
+        after = srv.digest(m)
+        eq(after["seq"], good["seq"] + 1, "seq")
+    finally:
+        eq(srv.stop(), 0, "exit")
+    srv = Server(data)
+    try:
+        eq(srv.digest(m), after, "after restart")
+    finally:
+        srv.stop()
+
+
+@test
+def relaxed_sigterm_flushes():
+    """relaxed: operations answered just before SIGTERM are committed at exit."""
+    data = new_data_dir()
+    srv = Server(data, "--durability", "relaxed")
+    try:
+        m = srv.machine()
+        c = srv.conn()
+        for i in range(500):
+            st = srv.request("POST", "/v1/machines/%s/kernel:allocPages" % m,
+                             {"order": i % 3, "gfp": ["GFP_KERNEL"]}, conn=c)[0]
+            check(st in (200, 422), "alloc")
+        want = srv.digest(m)
+    finally:
+        eq(srv.stop(), 0, "exit")
+    srv = Server(data, "--durability", "relaxed")
+    try:
+        eq(srv.digest(m), want, "everything answered before SIGTERM survives")
+    finally:
+        srv.stop()
+
+
+@test
+def interrupted_first_start_is_initialised():
+    """An empty sqlite file without our application_id and without tables
+    (a first start killed before its schema commit) is initialised."""
+    data = new_data_dir()
+    c = sqlite3.connect(os.path.join(data, "mmsim.db"))
+    c.execute("PRAGMA journal_mode=WAL")
+    c.close()
+    srv = Server(data)
+    try:
+        srv.machine()
+    finally:
+        eq(srv.stop(), 0, "exit")
+    c = sqlite3.connect(os.path.join(data, "mmsim.db"))
+    eq(c.execute("PRAGMA application_id").fetchone()[0], 0x6d6d7369, "application_id")
+    eq(c.execute("SELECT version FROM schema_version").fetchone()[0], 1, "schema version")
+    eq(c.execute("PRAGMA journal_mode").fetchone()[0], "wal", "WAL")
+    c.close()
+
+
+@test
+def offline_run_and_check():
+    """`mmsim run` on a journal exported from the server prints the same
+    digest; --check passes on it, fails (1) on a tampered copy, and a
+    malformed line exits 2 naming it."""
+    cli = os.path.join(os.path.dirname(BIN), "mmsim")
+    srv = Server(new_data_dir())
+    try:
+        m = srv.machine({"memory": "16M", "seed": 3})
+        st, j = srv.post("/v1/machines/%s/processes" % m)
+        pid = j["pid"]
+        srv.post("/v1/machines/%s/processes/%d:mmap" % (m, pid),
+                 {"length": "64K", "prot": "rw-", "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]})
+        for o in (0, 10, 10, 10, 10, 10, 10, 10, 10, 2):
+            srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": o, "gfp": ["GFP_KERNEL"]})
+        srv.post("/v1/machines/%s:batch" % m, {"ops": [{"op": "fork", "pid": pid},
+                                                       {"op": "kmalloc", "size": 300, "gfp": ["GFP_KERNEL"]}]})
+        want = srv.digest(m)
+        st, body, _ = srv.request("GET", "/v1/machines/%s/journal" % m)
+    finally:
+        srv.stop()
+    path = os.path.join(TMP, "journal.ndjson")
+    open(path, "wb").write(body)
+    for args in ([], ["--check"]):
+        p = subprocess.run([cli, "run", path] + args, capture_output=True, timeout=TIMEOUT)
+        eq(p.returncode, 0, "mmsim run %s: %r" % (args, p.stderr))
+        out = p.stdout.decode().strip().split("\n")
+        eq(json.loads(out[-1]), want, "offline digest and seq")
+        eq(len(out), want["seq"] + 1, "one line per operation + the digest")
+    lines = body.decode().split("\n")
+    i = next(k for k, x in enumerate(lines) if '"result":{"pfn"' in x)
+    tampered = os.path.join(TMP, "tampered.ndjson")
+    rec = json.loads(lines[i])
+    rec["result"]["pfn"] += 1
+    open(tampered, "w").write("\n".join(lines[:i] + [json.dumps(rec)] + lines[i + 1:]))
+    p = subprocess.run([cli, "run", tampered, "--check"], capture_output=True, timeout=TIMEOUT)
+    eq(p.returncode, 1, "--check on a tampered journal")
+    check(b"differs" in p.stderr, "says what differs: %r" % p.stderr)
+    bad = os.path.join(TMP, "bad.ndjson")
+    open(bad, "w").write("\n".join(lines[:3] + ["{not json"] + lines[3:]))
+    p = subprocess.run([cli, "run", bad], capture_output=True, timeout=TIMEOUT)
+    eq(p.returncode, 2, "malformed record")
+    check(b":4:" in p.stderr, "names line 4: %r" % p.stderr)
+
+
+def main():
+    passed = failed = 0
+    t0 = time.monotonic()
+    for fn in TESTS:
+        if ONLY and not any(o in fn.__name__ for o in ONLY):
+            continue
+        t = time.monotonic()
+        try:
+            fn()
+            passed += 1
+            print("ok   %-28s %6.2fs" % (fn.__name__, time.monotonic() - t), flush=True)
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            print("FAIL %-28s %s (line %d)" % (fn.__name__, e, where.lineno), flush=True)
+    print("durability suite took %.1fs" % (time.monotonic() - t0))
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
