@@ -450,10 +450,12 @@ static void srv__stop(struct srv_http *h)
 		return;
 	h->stopped = true;
 	if (h->app->journal) {
-		/* Suspended requests are dropped with their connections
-		 * (deadline path only: otherwise none is left). */
-		srv_journal_forget_waiters(h->app->journal);
+		/* Suspended requests (deadline path only: otherwise none is
+		 * left) are resumed before MHD_stop_daemon (P9) and closed
+		 * with their connections, unanswered. */
+		srv_journal_fail_waiters(h->app->journal, "the server stopped");
 		srv_journal_stop(h->app->journal);
+		srv_journal_recover_abort(h->app);
 	}
 	uv_close((uv_handle_t *)&h->recover, srv__on_close_noop);
 	uv_close((uv_handle_t *)&h->poll, srv__on_close_noop);

@@ -231,12 +231,15 @@ int srv_journal_wait(struct srv_journal *j, void *waiter, uint64_t since)
 	return 0;
 }
 
-void srv_journal_forget_waiters(struct srv_journal *j)
+void srv_journal_fail_waiters(struct srv_journal *j, const char *why)
 {
-	if (j->pending)
-		j->pending->nw = 0;
-	if (j->inflight)
-		j->inflight->nw = 0;
+	struct srv_jbatch *bs[2] = {j->inflight, j->pending};
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; bs[k] && i < bs[k]->nw; i++)
+			j->resume(bs[k]->waiters[i].req, false, why);
+		if (bs[k])
+			bs[k]->nw = 0;
+	}
 }
 
 /* ---- the committer ---------------------------------------------------------------- */
@@ -525,6 +528,16 @@ struct srv__recovery {
 	uint64_t ops;
 	uint64_t t0;
 };
+
+void srv_journal_recover_abort(struct srv_app *app)
+{
+	struct srv__recovery *r = app->recover_state;
+	if (!r)
+		return;
+	pst_ops_close(r->c);
+	free(r);
+	app->recover_state = NULL;
+}
 
 int srv_journal_recover(struct srv_app *app, size_t budget, char *err,
 			size_t errlen)

@@ -194,8 +194,11 @@ int srv_journal_delete(struct srv_journal *j, uint64_t machine);
  * (those after the srv_journal_appended() value since; strict mode);
  * starts a commit if none is running.  0 or -1 (out of memory). */
 int srv_journal_wait(struct srv_journal *j, void *waiter, uint64_t since);
-/* Forgets every waiter (shutdown: their connections are going away). */
-void srv_journal_forget_waiters(struct srv_journal *j);
+/* Resumes every waiter as failed (shutdown deadline: MHD must not be
+ * stopped with suspended connections). */
+void srv_journal_fail_waiters(struct srv_journal *j, const char *why);
+/* Drops a recovery in progress (shutdown during recovery). */
+void srv_journal_recover_abort(struct srv_app *app);
 /* No commit running and nothing pending. */
 bool srv_journal_idle(const struct srv_journal *j);
 /* Commits what is pending on the calling thread (at exit, no job running).

@@ -1,0 +1,3 @@
+wrk.method = "POST"
+wrk.body = '{"value":5}'
+wrk.headers["Content-Type"] = "application/json"
