@@ -43,17 +43,23 @@ static int api__parse_u64(const char *s, int base, uint64_t *out,
 	return 0;
 }
 
+/* A JSON integer as a non-negative 64-bit value. */
+static int api__nonneg(const json_t *v, const char *field, uint64_t *out,
+		       struct api_error *err)
+{
+	json_int_t i = json_integer_value(v);
+
+	if (i < 0)
+		return api_fail(err, field, "%s: must not be negative", field);
+	*out = (uint64_t)i;
+	return 0;
+}
+
 int api_parse_size(const json_t *v, const char *field, uint64_t *out,
 		   struct api_error *err)
 {
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
-		if (i < 0)
-			return api_fail(err, field, "%s: must not be negative",
-					 field);
-		*out = (uint64_t)i;
-		return 0;
-	}
+	if (json_is_integer(v))
+		return api__nonneg(v, field, out, err);
 	if (!json_is_string(v))
 		return api_fail(err, field, "%s: expected a size (number or "
 				 "string like \"64K\")", field);
@@ -84,14 +90,8 @@ int api_parse_size(const json_t *v, const char *field, uint64_t *out,
 int api_parse_addr(const json_t *v, const char *field, uint64_t *out,
 		   struct api_error *err)
 {
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
-		if (i < 0)
-			return api_fail(err, field, "%s: must not be negative",
-					 field);
-		*out = (uint64_t)i;
-		return 0;
-	}
+	if (json_is_integer(v))
+		return api__nonneg(v, field, out, err);
 	if (!json_is_string(v))
 		return api_fail(err, field, "%s: expected an address (number, "
 				 "\"0x…\" or decimal string)", field);
