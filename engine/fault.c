@@ -765,6 +765,20 @@ int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 
 /* ---- fork and mprotect -------------------------------------------------- */
 
+/* In a page-by-page walk, va has no PTE table: moves va to the last page
+ * before the next PMD-level span, so the loop's increment lands on it.
+ * false when that span would wrap the address space (end the walk). */
+static bool mm__skip_missing_table(const struct mm_machine *m, uint64_t *va)
+{
+	uint64_t span = mm__level_span(m, 2);
+	uint64_t next = (*va & ~(span - 1)) + span;
+
+	if (next <= *va)
+		return false;
+	*va = next - MM_PAGE_SIZE;
+	return true;
+}
+
 /*
  * copy_page_range() for one VMA: only VMAs with an anon_vma have pages to
  * copy (vma_needs_copy); private writable pages become read-only in both
@@ -781,12 +795,8 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
 		uint64_t *spte = mm__pte_lookup(m, src, va);
 		if (!spte) {
-			/* skip to the next PMD-level span */
-			uint64_t span = mm__level_span(m, 2);
-			uint64_t next = (va & ~(span - 1)) + span;
-			if (next <= va)
+			if (!mm__skip_missing_table(m, &va))
 				break;
-			va = next - MM_PAGE_SIZE;
 			continue;
 		}
 		if (!mm__pte_present(*spte))
@@ -823,11 +833,8 @@ void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
 		uint64_t *pte = mm__pte_lookup(m, mm, va);
 		if (!pte) {
-			uint64_t span = mm__level_span(m, 2);
-			uint64_t next = (va & ~(span - 1)) + span;
-			if (next <= va)
+			if (!mm__skip_missing_table(m, &va))
 				break;
-			va = next - MM_PAGE_SIZE;
 			continue;
 		}
 		if (!mm__pte_present(*pte))
