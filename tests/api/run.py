@@ -29,38 +29,16 @@ import threading
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testkit  # noqa: E402
+from testkit import Fail, check, eq, read_line, wait_until  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "mmsimd")
 ONLY = sys.argv[2:]
 TIMEOUT = 15.0  # seconds for any single wait
+testkit.TIMEOUT = TIMEOUT
 TMP = tempfile.mkdtemp(prefix="mmsim-api-")
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def eq(got, want, what=""):
-    if got != want:
-        raise Fail("%s: got %r, want %r" % (what, got, want))
-
-
-def wait_until(cond, timeout=TIMEOUT, what="condition"):
-    """Polls cond() until it is truthy; raises after the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise Fail("timed out waiting for " + what)
-        # a poll, not a sleep-to-wait: select on nothing for 10 ms
-        select.select([], [], [], 0.01)
 
 
 # ---- the server ---------------------------------------------------------------
@@ -109,25 +87,6 @@ class Server:
             self.proc.wait()
             raise Fail("server did not stop within %ss" % TIMEOUT)
         return self.proc.returncode
-
-
-def read_line(f, timeout):
-    """Reads one line from a pipe with a deadline (no blocking readline)."""
-    fd = f.fileno()
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        r, _, _ = select.select([fd], [], [], left)
-        if not r:
-            return None
-        chunk = os.read(fd, 1)
-        if not chunk:
-            break
-        buf += chunk
-    return buf.decode("utf-8", "replace").rstrip("\n")
 
 
 S = None  # the shared server

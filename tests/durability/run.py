@@ -48,62 +48,24 @@ import threading
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import testkit  # noqa: E402
+from testkit import Fail, check, eq, read_line, wait_until  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "mmsimd")
 ONLY = sys.argv[2:]
 TIMEOUT = 20.0
+testkit.TIMEOUT = TIMEOUT
 ROUNDS = int(os.environ.get("MMSIM_CRASH_ROUNDS", "20"))
 TMP = tempfile.mkdtemp(prefix="mmsim-dur-")
 _dirs = iter(range(1, 1 << 30))
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def eq(got, want, what=""):
-    if got != want:
-        raise Fail("%s: got %r, want %r" % (what, got, want))
-
-
-def wait_until(cond, timeout=TIMEOUT, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise Fail("timed out waiting for " + what)
-        select.select([], [], [], 0.005)
 
 
 def new_data_dir():
     d = os.path.join(TMP, "data-%d" % next(_dirs))
     os.makedirs(d)
     return d
-
-
-def read_line(f, timeout):
-    fd = f.fileno()
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        r, _, _ = select.select([fd], [], [], left)
-        if not r:
-            return None
-        chunk = os.read(fd, 1)
-        if not chunk:
-            break
-        buf += chunk
-    return buf.decode("utf-8", "replace").rstrip("\n")
 
 
 class Server:
