@@ -95,15 +95,12 @@ static void api__utf8_sanitize(char *s)
 	}
 }
 
-json_t *api_error_new(int status, const char *code, json_t *details,
-		      const char *fmt, ...)
+json_t *api_error_vnew(int status, const char *code, json_t *details,
+		       const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	json_t *o = json_object();
 	json_object_set_new(o, "code", json_string(code ? code
 							: api_status_code(status)));
@@ -111,6 +108,17 @@ json_t *api_error_new(int status, const char *code, json_t *details,
 	api__utf8_sanitize(msg);
 	json_object_set_new(o, "message", json_string(msg));
 	json_object_set_new(o, "details", details ? details : json_object());
+	return o;
+}
+
+json_t *api_error_new(int status, const char *code, json_t *details,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	json_t *o = api_error_vnew(status, code, details, fmt, ap);
+	va_end(ap);
 	return o;
 }
 

@@ -22,6 +22,7 @@
 #define MMSIM_API_OPS_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -186,6 +187,8 @@ const char *api_errno_message(int err);
  * A new inner error object {"code","status","message","details"}.  code
  * NULL = api_status_code(status); details is stolen (NULL = {}).
  */
+json_t *api_error_vnew(int status, const char *code, json_t *details,
+		       const char *fmt, va_list ap);
 json_t *api_error_new(int status, const char *code, json_t *details,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* 400 INVALID_ARGUMENT from a decode error; details.field names the field. */

@@ -141,13 +141,12 @@ void srv_reply_error_json(struct srv_response *res, json_t *inner)
 void srv_reply_error(struct srv_response *res, int status, json_t *details,
 		     const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	json_t *e = api_error_vnew(status, NULL, details, fmt, ap);
 	va_end(ap);
-	srv_reply_error_json(res, api_error_new(status, NULL, details, "%s", msg));
+	srv_reply_error_json(res, e);
 }
 
 /* ---- query parameters -------------------------------------------------------- */
