@@ -6,8 +6,10 @@
  * of JSON:  '.' hole  'r' reserved  'A'..'K' head of a free buddy block of
  * order 0..10  '-' inside a free block  'p' on a per-CPU list  'k' block
  * allocated by allocPages (head)  '+' tail of an allocated compound block
- * 's' slab  't' page table  'u' other in-use frame  '?' none of these (the
- * checker's frame-owner invariant forbids it).  A range may start inside a
+ * 's' slab  't' page table  'z' the shared zero page  'a' anonymous page
+ * mapped by one process  'c' anonymous page shared copy-on-write by
+ * several  'f' page-cache page (shmem)  'u' other in-use frame (kernel)
+ * '?' none of these (the checker's frame-owner invariant forbids it).  A range may start inside a
  * free block: the block's head is found by looking back at the aligned
  * candidates of each order.
  */
@@ -16,6 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A shmem object's file id is 0x80000000 | n (mm.h, struct mm_machine). */
+static bool api__is_shmem(uint32_t mapping)
+{
+	return (mapping & 0x80000000u) != 0;
+}
 
 static const char *const api_pageflag_names[MM_NR_PAGEFLAGS] = {
 	[MM_PG_locked] = "locked",         [MM_PG_referenced] = "referenced",
@@ -58,8 +66,12 @@ static int api__free_block(const struct mm_machine *m, uint32_t pfn,
 	return 0;
 }
 
-static char api__frame_char(const struct mm_page *p)
+static char api__frame_char(const struct mm_machine *m, uint32_t pfn)
 {
+	const struct mm_page *p = &m->pages[pfn];
+
+	if (pfn == m->zero_pfn)
+		return 'z';
 	if (mm_page_test(p, MM_PG_hole))
 		return '.';
 	if (mm_page_test(p, MM_PG_buddy))
@@ -76,6 +88,9 @@ static char api__frame_char(const struct mm_page *p)
 		return 'k';
 	if (mm_page_test(p, MM_PG_tail))
 		return '+';
+	if (mm_page_test(p, MM_PG_swapbacked) && p->refcount > 0)
+		return api__is_shmem(p->mapping) ? 'f'
+		       : p->mapcount > 1 ? 'c' : 'a';
 	if (p->refcount > 0)
 		return 'u';
 	return '?';
@@ -105,16 +120,18 @@ json_t *api_frames_json(const struct mm_machine *m, uint32_t start,
 			s[i] = '-';
 			continue;
 		}
-		s[i] = api__frame_char(p);
+		s[i] = api__frame_char(m, pfn);
 	}
 	s[count] = '\0';
 
 	json_t *legend = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", ".", "hole",
-		"r", "reserved", "-", "inside a free block", "p",
-		"free on a per-CPU list", "k", "allocated by allocPages (head)",
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+		"s:s}", ".", "hole", "r", "reserved", "-", "inside a free block",
+		"p", "free on a per-CPU list", "k", "allocated by allocPages (head)",
 		"+", "tail of an allocated compound block", "s", "slab", "t",
-		"page table", "u", "in use", "?", "unowned");
+		"page table", "z", "the shared zero page", "a",
+		"anonymous, one process", "c", "anonymous, shared copy-on-write",
+		"f", "page cache (shmem)", "u", "in use (kernel)", "?", "unowned");
 	for (unsigned k = 0; k <= MM_MAX_ORDER; k++) {
 		char key[2] = {(char)('A' + k), '\0'}, what[40];
 		snprintf(what, sizeof(what), "head of a free block of order %u", k);
@@ -126,6 +143,51 @@ json_t *api_frames_json(const struct mm_machine *m, uint32_t start,
 			      "legend", legend);
 	free(s);
 	return o;
+}
+
+/*
+ * The reverse mappings of a user page: every (pid, address) whose PTE maps
+ * pfn.  Like rmap_walk(), the candidate address in each VMA of the page's
+ * owner (its anon_vma family, or the shmem object) comes from the page's
+ * index; the page table then confirms it.  [] for other frames and for
+ * the zero page (mapped everywhere, counted nowhere).
+ */
+static json_t *api__rmap(const struct mm_machine *m, uint32_t pfn)
+{
+	const struct mm_page *p = &m->pages[pfn];
+	json_t *list = json_array();
+	int32_t pids[MM_MAX_TASKS];
+
+	if (pfn == m->zero_pfn || !mm_page_test(p, MM_PG_swapbacked) ||
+	    p->mapcount <= 0)
+		return list;
+	bool shmem = api__is_shmem(p->mapping);
+	int n = api_process_pids(m, pids);
+	for (int i = 0; i < n; i++) {
+		const struct mm_task *t = mm_task_get(m, pids[i]);
+		const struct mm_mm *mm = mm_task_mm(m, t);
+		for (const struct mm_vma *v = mm_find_vma(m, mm, 0); v;
+		     v = mm_vma_next(m, v)) {
+			/* index is 32 bits (the descriptor budget): offsets
+			 * are taken modulo 2^32, as the fault path stores them */
+			uint64_t pages = (v->end - v->start) >> MM_PAGE_SHIFT;
+			uint32_t off = p->index - (uint32_t)v->pgoff;
+			if ((shmem ? v->file != p->mapping : v->file != 0) ||
+			    off >= pages)
+				continue;
+			uint64_t va = v->start + ((uint64_t)off << MM_PAGE_SHIFT);
+			struct mm_translation tr;
+			if (mm_pagetable_walk(m, t->pid, va, &tr) || !tr.mapped ||
+			    tr.pfn != pfn)
+				continue;
+			uint64_t pte = tr.nr_steps ? tr.walk[tr.nr_steps - 1].entry : 0;
+			json_array_append_new(list, json_pack(
+				"{s:i, s:o, s:o, s:o, s:b}", "pid", t->pid, "addr",
+				api_hex(va), "vma_start", api_hex(v->start), "vma_end",
+				api_hex(v->end), "writable", (pte & MM_PTE_RW) != 0));
+		}
+	}
+	return list;
 }
 
 json_t *api_frame_json(const struct mm_machine *m, uint32_t pfn)
@@ -157,7 +219,7 @@ json_t *api_frame_json(const struct mm_machine *m, uint32_t pfn)
 		"private", (json_int_t)p->private, "mapping",
 		(json_int_t)p->mapping, "index", (json_int_t)p->index);
 	/* "state": the frame-map character. */
-	char st[2] = {api__frame_char(p), '\0'};
+	char st[2] = {api__frame_char(m, pfn), '\0'};
 	if (api__free_block(m, pfn, &head, &order)) {
 		if (head != pfn)
 			st[0] = '-';
@@ -170,5 +232,6 @@ json_t *api_frame_json(const struct mm_machine *m, uint32_t pfn)
 			mm_page_test(p, MM_PG_head) ? p->private : 0));
 	}
 	json_object_set_new(o, "state", json_string(st));
+	json_object_set_new(o, "rmap", api__rmap(m, pfn));
 	return o;
 }

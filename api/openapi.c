@@ -353,7 +353,7 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 		{"state", "string", "\"running\""},
 		{"cpu", "integer", "CPU it runs on"},
 		{"name", "string", "its comm"},
-		{"rss", "integer", "resident pages (0 until demand paging exists)"},
+		{"rss", "integer", "resident pages (VmRSS in pages)"},
 		{"min_flt", "integer", "minor faults"},
 		{"maj_flt", "integer", "major faults"},
 		{"vm_size", "integer", "VmSize in bytes"},
@@ -391,6 +391,36 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 			  "items", api__ref("ProcessSummary"), "next_page_token",
 			  "type", "string"),
 		json_pack("[s,s]", "items", "next_page_token")));
+	json_object_set_new(schemas, "Lab", api__obj(
+		"A lab exercise without its solutions",
+		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
+			  "s:{s:s}, s:{s:s}}", "id", "type", "string", "title",
+			  "type", "string", "summary", "type", "string", "concept",
+			  "type", "string", "config", "type", "object", "setup",
+			  "type", "array", "tasks", "type", "array", "max", "type",
+			  "integer"),
+		json_pack("[s,s,s,s,s,s,s,s]", "id", "title", "summary", "concept",
+			  "config", "setup", "tasks", "max")));
+	json_object_set_new(schemas, "LabStart", api__obj(
+		"The lab's machine, after its setup records",
+		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "machine", "type",
+			  "string", "lab", "type", "string", "seq", "type",
+			  "integer", "setup", "type", "array"),
+		json_pack("[s,s,s,s]", "machine", "lab", "seq", "setup")));
+	json_object_set_new(schemas, "LabAttempt", json_pack(
+		"{s:s, s:{s:{s:s}, s:{s:s, s:i}}, s:b}", "type", "object",
+		"properties", "machine", "type", "string", "answers", "type",
+		"object", "maxProperties", 64, "additionalProperties", 0));
+	json_object_set_new(schemas, "LabResult", api__obj(
+		"A graded attempt; feedback is at most 400 bytes per task",
+		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s, s:{s:{s:s}, "
+			  "s:{s:s}, s:{s:s}, s:{s:s}}}}}", "lab", "type", "string",
+			  "score", "type", "integer", "max", "type", "integer",
+			  "tasks", "type", "array", "items", "type", "object",
+			  "properties", "id", "type", "string", "ok", "type",
+			  "boolean", "points", "type", "integer", "feedback",
+			  "type", "string"),
+		json_pack("[s,s,s,s]", "lab", "score", "max", "tasks")));
 	json_object_set_new(schemas, "Status", api__obj(
 		"Health", json_pack("{s:{s:s}}", "status", "type", "string"),
 		json_pack("[s]", "status")));

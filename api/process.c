@@ -58,8 +58,10 @@ json_t *api_process_json(const struct mm_machine *m, const struct mm_task *t,
 						    ? "running" : "dead"));
 	json_object_set_new(o, "cpu", json_integer(t->cpu));
 	json_object_set_new(o, "name", api__str(t->comm));
-	/* resident pages: none until demand paging faults pages in */
-	json_object_set_new(o, "rss", json_integer(0));
+	/* resident pages, as VmRSS: anonymous + shmem (the zero page is
+	 * never counted) */
+	json_object_set_new(o, "rss", json_integer(
+		(json_int_t)(mm->rss_anon + mm->rss_shmem)));
 	json_object_set_new(o, "min_flt", json_integer((json_int_t)t->min_flt));
 	json_object_set_new(o, "maj_flt", json_integer((json_int_t)t->maj_flt));
 	json_object_set_new(o, "vm_size", json_integer(

@@ -226,6 +226,12 @@ static enum MHD_Result srv__queue(struct srv_http *h, struct MHD_Connection *c,
 	if (res->retry_after[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
 					res->retry_after);
+	if (res->etag[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, res->etag);
+	if (res->cache_control)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+					res->cache_control);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (h->stopping)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c, (unsigned)res->status, resp);

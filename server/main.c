@@ -73,6 +73,12 @@ int main(int argc, char **argv)
 		srv_log_close();
 		return 1;
 	}
+	if (srv_labs_load(opt.labs_dir, &app.labs, err, sizeof(err))) {
+		fprintf(stderr, "mmsimd: --labs %s: %s\n", opt.labs_dir, err);
+		srv_app_free(&app);
+		srv_log_close();
+		return 1;
+	}
 	char perr[1400];
 	app.journal = NULL;
 	if (pst_open(opt.data_dir, &app.store, perr, sizeof(perr))) {

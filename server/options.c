@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 
@@ -46,6 +47,10 @@ void srv_options_usage(FILE *f)
 	      "(MMSIM_MAX_MACHINES; default 4096)\n"
 	      "  --log FILE|-             JSON access log, - = stderr (MMSIM_LOG; "
 	      "default -)\n"
+	      "  --web DIR                the web UI's files (MMSIM_WEB; default "
+	      "web/ beside mmsimd)\n"
+	      "  --labs DIR               lab definitions, *.json (MMSIM_LABS; "
+	      "default labs/ beside mmsimd)\n"
 	      "  --help                   this text\n"
 	      "When ready, prints \"listening on http://HOST:PORT\" on stdout.\n",
 	      f);
@@ -128,6 +133,10 @@ static int srv__set(struct srv_options *o, const char *flag, const char *v,
 				 v, err, len);
 	if (!strcmp(flag, "--log"))
 		return srv__copy(o->log_path, sizeof(o->log_path), flag, v, err, len);
+	if (!strcmp(flag, "--web"))
+		return srv__copy(o->web_dir, sizeof(o->web_dir), flag, v, err, len);
+	if (!strcmp(flag, "--labs"))
+		return srv__copy(o->labs_dir, sizeof(o->labs_dir), flag, v, err, len);
 	if (!strcmp(flag, "--durability")) {
 		if (!strcmp(v, "strict"))
 			o->durability = SRV_DURABILITY_STRICT;
@@ -186,7 +195,26 @@ static const struct {
 	{"--max-batch", "MMSIM_MAX_BATCH"},
 	{"--max-machines", "MMSIM_MAX_MACHINES"},
 	{"--log", "MMSIM_LOG"},
+	{"--web", "MMSIM_WEB"},
+	{"--labs", "MMSIM_LABS"},
 };
+
+/* DIR/name where DIR holds the running executable ("" if unknown). */
+static void srv__beside_exe(char *out, size_t cap, const char *name)
+{
+	char exe[900];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	out[0] = '\0';
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash) {
+		*slash = '\0';
+		snprintf(out, cap, "%s/%s", exe, name);
+	}
+}
 
 int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
 		      size_t errlen)
@@ -244,5 +272,9 @@ int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
 		if (srv__set(o, flag, v, err, errlen))
 			return -1;
 	}
+	if (!o->web_dir[0])
+		srv__beside_exe(o->web_dir, sizeof(o->web_dir), "web");
+	if (!o->labs_dir[0])
+		srv__beside_exe(o->labs_dir, sizeof(o->labs_dir), "labs");
 	return 0;
 }

@@ -146,6 +146,40 @@ static void srv__openapi(struct srv_ctx *x)
 
 /* ---- machines -------------------------------------------------------------------- */
 
+/*
+ * Creates and journals a machine; answers the error itself (429 over a
+ * server limit, 503 out of memory, 400 for a config the engine refuses)
+ * and returns NULL, or sets Location and returns the machine.
+ */
+static struct srv_machine *srv__create(struct srv_ctx *x, const char *name,
+				       const struct mm_config *cfg)
+{
+	struct srv_machine *sm;
+	char err[256];
+
+	int rc = srv_machines_create(&x->app->machines, name, cfg, &sm, err,
+				     sizeof(err));
+	if (rc == -MM_ENOSPC) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "60");
+		srv_reply_error(x->res, 429, NULL, "%s", err);
+	} else if (rc == -MM_ENOMEM) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
+		srv_reply_error(x->res, 503, NULL, "%s", err);
+	} else if (rc) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "config"),
+				"config: %s", err);
+	} else if (x->app->journal && srv_journal_create(x->app->journal, sm)) {
+		srv_machines_delete(&x->app->machines, sm->id);
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
+		srv_reply_error(x->res, 503, NULL, "the host is out of memory");
+	} else {
+		snprintf(x->res->location, sizeof(x->res->location),
+			 "/v1/machines/%s", sm->id);
+		return sm;
+	}
+	return NULL;
+}
+
 static void srv__machine_create(struct srv_ctx *x)
 {
 	static const char *const keys[] = {"name", "config", NULL};
@@ -153,7 +187,6 @@ static void srv__machine_create(struct srv_ctx *x)
 	struct api_error e = {{0}, {0}};
 	struct srv_machine *sm;
 	const char *name = NULL;
-	char err[256];
 
 	json_t *b = srv__body(x, keys);
 	if (!b)
@@ -185,26 +218,9 @@ static void srv__machine_create(struct srv_ctx *x)
 		srv_reply_error_json(x->res, api_error_invalid(&e));
 		goto out;
 	}
-	int rc = srv_machines_create(&x->app->machines, name, &cfg, &sm, err,
-				     sizeof(err));
-	if (rc == -MM_ENOSPC) {
-		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "60");
-		srv_reply_error(x->res, 429, NULL, "%s", err);
-	} else if (rc == -MM_ENOMEM) {
-		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
-		srv_reply_error(x->res, 503, NULL, "%s", err);
-	} else if (rc) {
-		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "config"),
-				"config: %s", err);
-	} else if (x->app->journal && srv_journal_create(x->app->journal, sm)) {
-		srv_machines_delete(&x->app->machines, sm->id);
-		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
-		srv_reply_error(x->res, 503, NULL, "the host is out of memory");
-	} else {
-		snprintf(x->res->location, sizeof(x->res->location),
-			 "/v1/machines/%s", sm->id);
+	sm = srv__create(x, name, &cfg);
+	if (sm)
 		srv_reply_json(x->res, 201, srv_machine_json(sm));
-	}
 out:
 	json_decref(b);
 }
@@ -686,6 +702,132 @@ static void srv__pagetable(struct srv_ctx *x)
 	srv_reply_json(x->res, 200, api_pagetable_json(x->m->mm, t->pid, addr));
 }
 
+/* ---- labs (labs.c holds the definitions and the grader) ------------------------- */
+
+static void srv__labs(struct srv_ctx *x)
+{
+	srv_reply_json(x->res, 200, srv_labs_list(x->app->labs));
+}
+
+/* The lab of the path's {lab}, or NULL (404 answered). */
+static const json_t *srv__lab_of(struct srv_ctx *x)
+{
+	const char *id = srv__cap(x, "lab");
+	const json_t *lab = srv_lab_find(x->app->labs, id);
+
+	if (!lab)
+		srv_reply_error(x->res, 404, json_pack("{s:o}", "lab", srv__jstr(id)),
+				"no lab \"%.60s\" (GET /v1/labs lists them)", id);
+	return lab;
+}
+
+static void srv__lab(struct srv_ctx *x)
+{
+	const json_t *lab = srv__lab_of(x);
+
+	if (lab)
+		srv_reply_json(x->res, 200, srv_lab_public(lab, true));
+}
+
+/* POST /v1/labs/{lab}:start: a machine of the lab's config named
+ * "lab:ID", with the setup records applied (journaled like any
+ * operation).  201 {"machine","lab","seq","setup":[results]}. */
+static void srv__lab_start(struct srv_ctx *x)
+{
+	const json_t *lab = srv__lab_of(x);
+	struct mm_config cfg;
+	struct api_error e;
+	char name[SRV_NAME_MAX + 1];
+	json_t *b, *rec, *result, *error;
+	size_t i;
+
+	if (!lab || !(b = srv__body(x, NULL)))
+		return;
+	json_decref(b);
+	snprintf(name, sizeof(name), "lab:%s",
+		 json_string_value(json_object_get(lab, "id")));
+	if (api_config_decode(json_object_get(lab, "config"), &cfg, &e)) {
+		srv_reply_error(x->res, 500, NULL, "lab config: %s", e.message);
+		return;
+	}
+	x->m = srv__create(x, name, &cfg);
+	if (!x->m)
+		return;
+	json_t *results = json_array();
+	json_array_foreach(json_object_get(lab, "setup"), i, rec) {
+		int st = srv__apply(x, rec, &result, &error);
+		if (st != 200) {
+			/* a lab whose setup fails is a bug of the lab file */
+			json_decref(results);
+			json_t *msg = json_object_get(error, "message");
+			srv_reply_error(x->res, 500, json_pack("{s:I, s:s}", "index",
+					(json_int_t)i, "machine", x->m->id),
+					"lab setup record %zu failed: %s", i,
+					json_string_value(msg) ? json_string_value(msg)
+							       : "?");
+			json_decref(error);
+			return;
+		}
+		json_array_append_new(results, result);
+	}
+	srv_reply_json(x->res, 201, json_pack("{s:s, s:O, s:I, s:o}", "machine",
+		x->m->id, "lab", json_object_get(lab, "id"), "seq",
+		(json_int_t)x->m->seq, "setup", results));
+}
+
+/* POST /v1/labs/{lab}/attempts {"machine"?, "answers"?}: graded now,
+ * nothing stored, nothing changed. */
+static void srv__lab_attempt(struct srv_ctx *x)
+{
+	static const char *const keys[] = {"machine", "answers", NULL};
+	const json_t *lab = srv__lab_of(x);
+	const struct mm_machine *mm = NULL;
+	json_t *b, *v;
+	const char *key;
+
+	if (!lab || !(b = srv__body(x, keys)))
+		return;
+	json_t *mid = json_object_get(b, "machine");
+	json_t *answers = json_object_get(b, "answers");
+	if (mid && !json_is_null(mid)) {
+		struct srv_machine *sm = json_is_string(mid)
+			? srv_machines_get(&x->app->machines, json_string_value(mid))
+			: NULL;
+		if (!json_is_string(mid)) {
+			srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
+				"machine"), "machine: expected a machine id (\"m-1\")");
+			goto out;
+		}
+		if (!sm) {
+			srv_reply_error(x->res, 404, json_pack("{s:O}", "machine", mid),
+					"no machine \"%.60s\"", json_string_value(mid));
+			goto out;
+		}
+		mm = sm->mm;
+	}
+	if (answers && !json_is_null(answers)) {
+		if (!json_is_object(answers) || json_object_size(answers) > 64) {
+			srv_reply_error(x->res, 400, json_pack("{s:s}", "field",
+				"answers"), "answers: expected an object of at "
+				"most 64 answers");
+			goto out;
+		}
+		json_object_foreach(answers, key, v) {
+			if (!(json_is_number(v) || (json_is_string(v) &&
+			      json_string_length(v) <= 200) || json_is_null(v))) {
+				srv_reply_error(x->res, 400, json_pack("{s:s}",
+					"field", "answers"), "answers.%.60s: expected "
+					"a number or a string of at most 200 bytes",
+					key);
+				goto out;
+			}
+		}
+	}
+	srv_reply_json(x->res, 200, srv_lab_grade(lab, mm, answers));
+out:
+	json_decref(b);
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 static const char *const srv_q_list[] = {"page_size", "page_token", NULL};
@@ -767,8 +909,7 @@ static const struct srv_route srv_fixed_routes[] = {
 		 200, NULL, "Frame", NULL)},
 	{"GET", "/v1/machines/{m}/processes", srv__processes, srv_q_list, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/processes", "live processes in pid "
-		 "order (page_size default 100, max 1000; rss is 0 until demand "
-		 "paging exists)", 200, NULL, "ProcessList",
+		 "order (page_size default 100, max 1000; rss in pages)", 200, NULL, "ProcessList",
 		 "page_size:integer,page_token:string")},
 	{"GET", "/v1/machines/{m}/processes/{pid}", srv__process, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}", "one process, with "
@@ -800,6 +941,24 @@ static const struct srv_route srv_fixed_routes[] = {
 		 "application/json an object of its keys (decimal numbers as "
 		 "numbers, kB stay kB; masks and other text as strings)", 200,
 		 NULL, "text", NULL)},
+	{"GET", "/v1/labs", srv__labs, NULL, NULL,
+	 SRV_DOC("get", "/v1/labs", "the lab exercises: id, title, summary, "
+		 "max score, number of tasks", 200, NULL, "Items", NULL)},
+	{"GET", "/v1/labs/{lab}", srv__lab, NULL, NULL,
+	 SRV_DOC("get", "/v1/labs/{lab}", "one lab: concept, config, setup "
+		 "records and task prompts (never the solutions)", 200, NULL,
+		 "Lab", NULL)},
+	{"POST", "/v1/labs/{lab}:start", srv__lab_start, NULL, NULL,
+	 SRV_DOC("post", "/v1/labs/{lab}:start", "a new machine \"lab:ID\" "
+		 "with the lab's config and setup applied: {\"machine\", "
+		 "\"lab\", \"seq\", \"setup\": [results]}", 201, "Empty",
+		 "LabStart", NULL)},
+	{"POST", "/v1/labs/{lab}/attempts", srv__lab_attempt, NULL, NULL,
+	 SRV_DOC("post", "/v1/labs/{lab}/attempts", "grade an attempt "
+		 "{\"machine\"?, \"answers\"?}: {\"lab\", \"score\", "
+		 "\"max\", \"tasks\": [{\"id\", \"ok\", \"points\", "
+		 "\"feedback\"}]}; deterministic, nothing is stored", 200,
+		 "LabAttempt", "LabResult", NULL)},
 };
 #define SRV_NFIXED (sizeof(srv_fixed_routes) / sizeof(srv_fixed_routes[0]))
 
@@ -866,7 +1025,8 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 	char allow[64] = "";
 	bool matched = false;
 
-	if (srv__test_hook(app, req, res))
+	if (srv__test_hook(app, req, res) ||
+	    srv_static(app->opt->web_dir, req, res))
 		return;
 
 	for (size_t i = 0; i < app->nroutes && !hit; i++) {
@@ -983,6 +1143,7 @@ void srv_app_free(struct srv_app *app)
 		free((char *)routes[i].pattern);
 	free(routes);
 	json_decref(app->openapi);
+	srv_labs_free(app->labs);
 	srv_machines_free(&app->machines);
 	memset(app, 0, sizeof(*app));
 }

@@ -46,6 +46,10 @@ struct srv_options {
 	size_t max_machines;
 	uint64_t max_memory;     /* simulated bytes over all machines */
 	unsigned conn_timeout;   /* seconds of idleness before a close */
+	char web_dir[1024];      /* the web UI's files (default: web/ beside
+				  * the executable) */
+	char labs_dir[1024];     /* lab definitions (default: labs/ beside the
+				  * executable) */
 };
 
 /*
@@ -126,6 +130,8 @@ struct srv_response {
 	char allow[64];           /* Allow header for 405 ("" = none) */
 	char location[96];        /* Location header ("" = none) */
 	char retry_after[16];
+	char etag[24];            /* ETag header ("" = none) */
+	const char *cache_control; /* Cache-Control header (NULL = none) */
 };
 
 /* Query parameter key of the request, or NULL. */
@@ -146,6 +152,43 @@ void srv_reply_text(struct srv_response *res, int status, const char *ctype,
 void srv_reply_error_json(struct srv_response *res, json_t *inner);
 void srv_reply_error(struct srv_response *res, int status, json_t *details,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- the web UI's files (static.c) ------------------------------------------ */
+/*
+ * Serves GET / (index.html) and GET /ui/PATH from dir: Content-Type from
+ * the extension, a content ETag with If-None-Match → 304, Cache-Control
+ * no-cache (revalidate), 404 for a missing file, 400 for a path with "..",
+ * a hidden segment or characters outside [A-Za-z0-9._/-].  Returns false
+ * when req is not for the UI (the caller routes it).
+ */
+bool srv_static(const char *dir, const struct srv_request *req,
+		struct srv_response *res);
+
+/* ---- lab exercises (labs.c) ---------------------------------------------------- */
+struct srv_labs;
+
+/*
+ * Loads and validates every DIR/NAME.json lab definition (a missing DIR = no
+ * labs).  Returns 0 and *out (free with srv_labs_free), or -1 with the
+ * file and the reason in err.
+ */
+int srv_labs_load(const char *dir, struct srv_labs **out, char *err,
+		  size_t errlen);
+void srv_labs_free(struct srv_labs *labs);
+/* The lab with this id (borrowed), or NULL. */
+const json_t *srv_lab_find(const struct srv_labs *labs, const char *id);
+/* {"items": [summaries]} (new reference). */
+json_t *srv_labs_list(const struct srv_labs *labs);
+/* A lab without its solutions: the summary, or with detail the concept,
+ * config, setup records and task prompts (new reference). */
+json_t *srv_lab_public(const json_t *lab, bool detail);
+/*
+ * Grades an attempt: {"lab","score","max","tasks":[{"id","ok","points",
+ * "feedback"}]} from the machine's state (mm may be NULL: machine tasks
+ * fail) and the answers object (may be NULL).  Deterministic.
+ */
+json_t *srv_lab_grade(const json_t *lab, const struct mm_machine *mm,
+		      const json_t *answers);
 
 /* ---- request bodies (body.c) -------------------------------------------------- */
 #define SRV_JSON_MAX_DEPTH 64
@@ -234,6 +277,7 @@ struct srv_app {
 	bool recovering;           /* /readyz 503, machine routes 503 */
 	void *recover_state;       /* journal.c's cursor while recovering */
 	bool test_hooks;           /* MMSIM_TEST_HOOKS=1: POST /v1/test:… */
+	struct srv_labs *labs;     /* lab definitions (labs.c) */
 };
 
 int srv_app_init(struct srv_app *app, const struct srv_options *opt);
