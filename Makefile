@@ -23,12 +23,12 @@ endif
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
-            libsodium-dev pkg-config valgrind
+            libsodium-dev pkg-config valgrind nodejs npm chromium
 
 .PHONY: all deps test unit soak bench clean check-engine-purity run
 
 all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
-     $(O)/fidelity-sim build/fidelity/recorder
+     $(O)/fidelity-sim build/fidelity/recorder $(O)/web/.stamp $(O)/labs/.stamp
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -39,6 +39,13 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@$(MAKE) --no-print-directory node_modules/.package-lock.json
+
+# npm packages (package.json): uPlot for the web UI, playwright-core for the
+# browser tests (it drives Debian's chromium; no browser is downloaded).
+node_modules/.package-lock.json: package.json package-lock.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # ---- engine: pure C, libc only -------------------------------------------
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
@@ -115,6 +122,21 @@ $(O)/mmsim: $(O)/clients/mmsim.o $(O)/libmmapi.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
+# ---- the web UI and the labs, installed beside mmsimd (its defaults) -------------
+WEB_SRC  := $(sort $(wildcard clients/web/*))
+UPLOT    := node_modules/uplot/dist
+$(O)/web/.stamp: $(WEB_SRC) node_modules/.package-lock.json
+	@mkdir -p $(O)/web/vendor
+	@$(if $(Q),echo "  WEB     $(O)/web")
+	$(Q)rm -rf $(O)/web/*.* && cp $(WEB_SRC) $(O)/web/ && \
+	  cp $(UPLOT)/uPlot.iife.min.js $(UPLOT)/uPlot.min.css $(O)/web/vendor/
+	@touch $@
+LABS_SRC := $(sort $(wildcard clients/labs/*.json))
+$(O)/labs/.stamp: $(LABS_SRC)
+	@mkdir -p $(O)/labs
+	$(Q)rm -f $(O)/labs/*.json && cp $(LABS_SRC) $(O)/labs/
+	@touch $@
+
 run: deps
 	@$(MAKE) --no-print-directory $(O)/mmsimd
 	./$(O)/mmsimd --listen 127.0.0.1:8080 --data ./var
@@ -144,6 +166,8 @@ test: deps
 	  "api ops" "$(O)/api-op-tests" \
 	  "api" "python3 tests/api/run.py $(O)/mmsimd" \
 	  "durability" "python3 tests/durability/run.py $(O)/mmsimd" \
+	  "labs and web files" "python3 tests/labs/run.py $(O)/mmsimd" \
+	  "browser (chromium)" "node tests/browser/run.mjs $(O)/mmsimd" \
 	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
 
 unit: $(O)/unit-tests

@@ -734,6 +734,24 @@ const json_t *srv_lab_find(const struct srv_labs *labs, const char *id)
 	return NULL;
 }
 
+/* Appends the answer keys a check reads (the form a UI shows). */
+static void srv__answer_keys(const json_t *c, json_t *keys)
+{
+	json_t *list = json_object_get(c, "all"), *el;
+	size_t i;
+
+	if (!list)
+		list = json_object_get(c, "any");
+	json_array_foreach(list, i, el)
+		srv__answer_keys(el, keys);
+	json_t *k = json_object_get(c, "answer");
+	bool seen = false;
+	json_array_foreach(keys, i, el)
+		seen |= json_equal(el, k);
+	if (json_is_string(k) && !seen)
+		json_array_append(keys, k);
+}
+
 json_t *srv_lab_public(const json_t *lab, bool detail)
 {
 	json_t *o = json_pack("{s:O, s:O, s:O}", "id", json_object_get(lab, "id"),
@@ -751,10 +769,13 @@ json_t *srv_lab_public(const json_t *lab, bool detail)
 		const char *why;
 		srv__check_ok(c, 0, &machine, &why);
 		max += p;
+		json_t *keys = json_array();
+		srv__answer_keys(c, keys);
 		json_array_append_new(tasks, json_pack(
-			"{s:O, s:O, s:i, s:s}", "id", json_object_get(t, "id"),
+			"{s:O, s:O, s:i, s:s, s:o}", "id", json_object_get(t, "id"),
 			"prompt", json_object_get(t, "prompt"), "points", p,
-			"graded_from", machine ? "machine" : "answer"));
+			"graded_from", machine ? "machine" : "answer", "answers",
+			keys));
 	}
 	json_object_set_new(o, "max", json_integer(max));
 	if (!detail) {
