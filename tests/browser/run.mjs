@@ -114,6 +114,7 @@ await test('create a machine', async () => {
   await page.waitForFunction(() => document.querySelector('#frame-map').dataset.counts);
   check((await page.$$('#zones .zone')).length === 2, 'two zones drawn (DMA, DMA32)');
   check((await page.$$('#buddy svg rect')).length > 0, 'buddy free lists drawn');
+  check(!(await page.textContent('main')).includes('[object'), 'no object rendered as text');
   await page.screenshot({ path: path.join(SHOTS, 'machine.png'), fullPage: true });
 });
 
