@@ -1320,7 +1320,7 @@ def check_and_digest_determinism():
 
 @test
 def not_found_and_methods():
-    for path in ("/", "/v1", "/v1/machine", "/v1/machines/m-1/nope", "/v2/machines",
+    for path in ("/v1", "/v1/machine", "/ui/nope.js", "/v1/machines/m-1/nope", "/v2/machines",
                  "/v1/machines//digest", "/healthz/x", "/v1/machines/m-1:explode"):
         e = expect_error(get(path), 404, "NOT_FOUND")
     expect_error(get("/v1/machines/m-0"), 404, "NOT_FOUND")
@@ -1611,7 +1611,8 @@ def openapi_generated():
     for path, item in paths.items():
         for method in item:
             real = (path.replace("{m}", m).replace("{name}", "buddyinfo")
-                    .replace("{pfn}", "1").replace("{cache}", "kmalloc-64"))
+                    .replace("{pfn}", "1").replace("{cache}", "kmalloc-64")
+                    .replace("{lab}", "fork-cow"))
             if method == "delete":
                 continue
             if "{pid}" in real:  # a live process each time (:exit ends one)
