@@ -66,6 +66,16 @@ export class FrameMap {
     Object.assign(this, { canvas, info, legend, scale, onInspect, states: '', cell: 4, fpc: 1, cols: 1 });
     canvas.addEventListener('mousemove', (e) => this.hover(e));
     canvas.addEventListener('click', (e) => this.hover(e, true));
+    // keyboard: arrows move a cursor cell by cell (rows with up/down)
+    canvas.addEventListener('keydown', (e) => {
+      const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -this.cols, ArrowDown: this.cols }[e.key];
+      if (step === undefined || !this.states.length) return;
+      e.preventDefault();
+      const cell = Math.min(Math.max(0, Math.floor((this.cursor || 0) / this.fpc) + step), Math.ceil(this.states.length / this.fpc) - 1);
+      this.cursor = cell * this.fpc;
+      this.draw();
+      this.onInspect(this.cursor);
+    });
   }
 
   async load(machine) {
@@ -109,6 +119,12 @@ export class FrameMap {
       g.fillStyle = best && (best !== '.' || freeOrder < 0) ? COLOURS[best] : freeColour(Math.max(0, freeOrder));
       g.fillRect((cellIdx % this.cols) * this.cell, Math.floor(cellIdx / this.cols) * this.cell,
         this.cell - (this.cell > 3 ? 1 : 0), this.cell - (this.cell > 3 ? 1 : 0));
+    }
+    if (this.cursor !== undefined && this.cursor < n) {
+      const cell = Math.floor(this.cursor / this.fpc);
+      g.strokeStyle = '#000';
+      g.lineWidth = 1;
+      g.strokeRect((cell % this.cols) * this.cell + 0.5, Math.floor(cell / this.cols) * this.cell + 0.5, this.cell, this.cell);
     }
     c.dataset.counts = JSON.stringify(counts);
     this.scale.textContent = `${n} frames, ${this.fpc} frame${this.fpc > 1 ? 's' : ''} per cell`;

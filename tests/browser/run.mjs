@@ -239,6 +239,16 @@ await test('keyboard only: tabs and forms are reachable', async () => {
   await page.keyboard.press('Tab');
   const active = await page.evaluate(() => document.activeElement && document.activeElement.closest('#op-form') !== null);
   check(active, 'Tab moves from the operation list into its form');
+  await page.mouse.move(0, 0); // no hover competing with the keyboard
+  await page.focus('#frame-map');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => /^pfn \d+ /.test(document.querySelector('#frame-info').textContent));
+  const at = Number((await page.textContent('#frame-info')).match(/^pfn (\d+)/)[1]);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((n) => document.querySelector('#frame-info').textContent.startsWith(`pfn ${n + 1} `), at);
+  await page.keyboard.press('ArrowDown');
+  await page.waitForFunction((n) => document.querySelector('#frame-info').textContent.startsWith('pfn ') &&
+    Number(document.querySelector('#frame-info').textContent.match(/^pfn (\d+)/)[1]) > n + 1, at);
 });
 
 await test('readable on a phone width', async () => {
