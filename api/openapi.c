@@ -305,7 +305,9 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 		json_pack("[s,s,s,s,s]", "start", "count", "nr_pfns", "states",
 			  "legend")));
 	json_object_set_new(schemas, "Frame", api__obj(
-		"One frame descriptor",
+		"One frame descriptor: flags, counts, zone, migrate type, state "
+		"(the frame-map character) and rmap (every pid and address "
+		"mapping it)",
 		json_pack("{s:{s:s}, s:{s:s, s:{s:s}}, s:{s:s}, s:{s:s}}", "pfn",
 			  "type", "integer", "flags", "type", "array", "items",
 			  "type", "string", "refcount", "type", "integer",
