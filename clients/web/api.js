@@ -15,6 +15,8 @@ export async function api(method, path, body, { text = false, accept } = {}) {
   const headers = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (accept) headers.Accept = accept;
+  const key = sessionStorage.getItem('mmsim-api-key');
+  if (key) headers.Authorization = `Bearer ${key}`;
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const raw = await r.text();
   if (!r.ok) {

@@ -231,6 +231,13 @@ $('compare-form').addEventListener('submit', async (e) => {
   } catch (err) { out.replaceChildren(el('p', { role: 'alert', class: 'bad' }, describe(err))); }
 });
 
+$('api-key').value = sessionStorage.getItem('mmsim-api-key') || '';
+$('api-key').addEventListener('change', (e) => {
+  if (e.target.value) sessionStorage.setItem('mmsim-api-key', e.target.value);
+  else sessionStorage.removeItem('mmsim-api-key');
+  listMachines().catch((err) => say(describe(err)));
+});
+
 // ---- start --------------------------------------------------------------------------------------
 (async () => {
   try {
