@@ -86,6 +86,7 @@ export class FrameMap {
       states += (await get(`/v1/machines/${machine}/frames?start=${start}&count=65536`)).states;
     }
     this.machine = machine;
+    this.total = first.nr_pfns;
     this.states = states;
     this.legendMap = first.legend;
     this.draw();
@@ -127,7 +128,7 @@ export class FrameMap {
       g.strokeRect((cell % this.cols) * this.cell + 0.5, Math.floor(cell / this.cols) * this.cell + 0.5, this.cell, this.cell);
     }
     c.dataset.counts = JSON.stringify(counts);
-    this.scale.textContent = `${n} frames, ${this.fpc} frame${this.fpc > 1 ? 's' : ''} per cell`;
+    this.scale.textContent = `${n < this.total ? `the first ${n} of ${this.total}` : n} frames, ${this.fpc} frame${this.fpc > 1 ? 's' : ''} per cell`;
     const L = this.legendMap || {};
     this.legend.replaceChildren(
       el('span', {}, el('span', { class: 'sw', style: `background:${freeColour(0)}` }), 'free (order 0) … ',
