@@ -238,7 +238,36 @@ def t_frames_states_and_rmap(s):
         check(c in f["legend"], "legend has " + c)
 
 
-TESTS = [t_list, t_every_lab_full_marks, t_every_wrong_scores_lower, t_machine_state_matters,
+def t_bad_lab_files_stop_the_server(s):
+    """A malformed lab file is refused at start, naming the file and why."""
+    good = lab_files()["fork-cow"]
+    cases = [
+        ("broken.json", "{", "broken.json"),
+        ("other.json", json.dumps(good), "id must match the file name"),
+        ("quiz.json", json.dumps(dict(good, id="quiz", tasks=[
+            {"id": "q", "prompt": "p", "explain": "e", "hint": "h",
+             "check": {"answer": "a", "equals": 1}}])), "no task is graded from the machine"),
+        ("view.json", json.dumps(dict(good, id="view", tasks=[
+            {"id": "q", "prompt": "p", "explain": "e", "hint": "h",
+             "check": {"get": "secrets", "path": "x", "value": 1}}])), "unknown view"),
+        ("regex.json", json.dumps(dict(good, id="regex", tasks=[
+            {"id": "q", "prompt": "p", "explain": "e", "hint": "h",
+             "check": {"get": "proc/meminfo", "text": True, "regex": "("}}])), "bad regex"),
+        ("conf.json", json.dumps(dict(good, id="conf", config={"memory": "1T"})), "config"),
+    ]
+    for name, text, why in cases:
+        d = os.path.join(TMP, "labs-" + name)
+        os.makedirs(d)
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+        r = subprocess.run([BIN, "--listen", "127.0.0.1:0", "--data", os.path.join(TMP, "d-" + name),
+                            "--labs", d, "--log", ""], capture_output=True, timeout=15)
+        eq(r.returncode, 1, name + " exit status")
+        err = r.stderr.decode()
+        check(name in err and why in err, "%s: stderr %r names the file and %r" % (name, err, why))
+
+
+TESTS = [t_bad_lab_files_stop_the_server, t_list, t_every_lab_full_marks, t_every_wrong_scores_lower, t_machine_state_matters,
          t_no_machine, t_bad_requests, t_start_journaled, t_static, t_frames_states_and_rmap]
 
 
