@@ -27,7 +27,7 @@ for (const b of document.querySelectorAll('nav [role=tab]')) {
       $(`tab-${x.dataset.tab}`).hidden = x !== b;
     }
     if (b.dataset.tab === 'labs') renderLabs({ list: $('lab-list'), detail: $('lab-detail') }, app).catch((e) => say(describe(e)));
-    if (b.dataset.tab === 'plots') plots.reset(), sample();
+    if (b.dataset.tab === 'plots') plots.resize();
   });
 }
 

@@ -34,8 +34,17 @@ export class Plots {
       this.plots[k] = new uPlot({
         title: titles[k], width, height: 200, scales: { x: { time: false } },
         series: [{ label: 'time (operation seq)' }, ...SERIES[k].map(([, label], i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 1.5 }))],
-        axes: [{ label: 'simulated time (operations)' }, {}],
+        axes: [{ label: 'simulated time (operations)', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] },
+          { size: 70 }],
       }, [[], ...SERIES[k].map(() => [])], box);
+    }
+  }
+
+  // Fits the plots to their boxes (a tab shown after they were made hidden).
+  resize() {
+    for (const [k, p] of Object.entries(this.plots)) {
+      const width = Math.max(300, Math.min(900, (this.boxes[k].parentElement.clientWidth || 900) - 10));
+      p.setSize({ width, height: 200 });
     }
   }
 
