@@ -125,16 +125,17 @@ $(O)/mmsim: $(O)/clients/mmsim.o $(O)/libmmapi.a $(O)/libmmengine.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
 # ---- the web UI and the labs, installed beside mmsimd (its defaults) -------------
+# (the directories are prerequisites too: adding or removing a file re-copies)
 WEB_SRC  := $(sort $(wildcard clients/web/*))
 UPLOT    := node_modules/uplot/dist
-$(O)/web/.stamp: $(WEB_SRC) node_modules/.package-lock.json
+$(O)/web/.stamp: clients/web $(WEB_SRC) node_modules/.package-lock.json
 	@mkdir -p $(O)/web/vendor
 	@$(if $(Q),echo "  WEB     $(O)/web")
 	$(Q)rm -rf $(O)/web/*.* && cp $(WEB_SRC) $(O)/web/ && \
 	  cp $(UPLOT)/uPlot.iife.min.js $(UPLOT)/uPlot.min.css $(O)/web/vendor/
 	@touch $@
 LABS_SRC := $(sort $(wildcard clients/labs/*.json))
-$(O)/labs/.stamp: $(LABS_SRC)
+$(O)/labs/.stamp: clients/labs $(LABS_SRC)
 	@mkdir -p $(O)/labs
 	$(Q)rm -f $(O)/labs/*.json && cp $(LABS_SRC) $(O)/labs/
 	@touch $@
