@@ -52,8 +52,7 @@ TEST(event_ring_ops_ids_counts_errno)
 	e = mm_event_get(m, 2);
 	ASSERT(e != NULL && e->err < 0 && e->seq == 2);
 	json_t *j = api_event_json(e);
-	ASSERT(
-json_is_string(json_object_get(j, "errno")));
+	ASSERT(json_is_string(json_object_get(j, "errno")));
 	ASSERT(json_is_false(json_object_get(j, "ok")));
 	json_decref(j);
 	mm_machine_destroy(m);
