@@ -144,6 +144,7 @@ test: deps
 	  "api ops" "$(O)/api-op-tests" \
 	  "api" "python3 tests/api/run.py $(O)/mmsimd" \
 	  "durability" "python3 tests/durability/run.py $(O)/mmsimd" \
+	  "tenants, limits, events, metrics" "python3 tests/tenants/run.py $(O)/mmsimd" \
 	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
 
 unit: $(O)/unit-tests

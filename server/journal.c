@@ -490,6 +490,37 @@ static bool srv__has(const uint64_t *v, size_t n, uint64_t x)
 	return false;
 }
 
+struct srv__trow {
+	struct srv_app *app;
+	const char *id;
+};
+
+static int srv__tenant_row(void *arg, const struct pst_tenant_row *row)
+{
+	struct srv__trow *x = arg;
+	json_error_t je;
+	if (strcmp(row->id, x->id))
+		return 0;
+	json_t *q = json_loads(row->quotas, 0, &je);
+	srv_tenant_add(&x->app->tenants, row->id, row->key_hash,
+		       json_is_object(q) ? q : NULL);
+	if (q && !json_is_object(q))
+		json_decref(q);
+	return 1;
+}
+
+/* A tenant change was not committed: the tenant becomes what the store
+ * holds (absent, or its stored key and quotas). */
+static void srv__tenant_reload(struct srv_app *app, const char *id)
+{
+	struct srv__trow x = {app, id};
+	if (!app->tenants.multi)
+		return;
+	srv_tenant_remove(&app->tenants, id);
+	if (pst_tenants_each(app->store, srv__tenant_row, &x) < 0)
+		srv_log_event("rebuild-failed", pst_reader_error(app->store));
+}
+
 /*
  * The failed batch's entries are not in the store.  Entries appended since
  * (the pending batch) for the same machines were computed on top of them:
@@ -550,7 +581,12 @@ static void srv__rebuild_after_failure(struct srv_journal *j,
 		free(drop);
 	}
 	for (size_t i = 0; i < n; i++)
-		srv__rebuild(j->app, nums[i]);
+		if (nums[i])
+			srv__rebuild(j->app, nums[i]);
+	for (size_t i = 0; i < failed->n; i++)
+		if (failed->v[i].kind == PST_TENANT_PUT ||
+		    failed->v[i].kind == PST_TENANT_DELETE)
+			srv__tenant_reload(j->app, failed->v[i].tenant);
 }
 
 void srv_journal_set_app(struct srv_journal *j, struct srv_app *app)

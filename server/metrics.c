@@ -128,11 +128,22 @@ static void srv__hist(struct srv__text *t, const char *name, const char *labels,
 	}
 }
 
-static void srv__gauge(struct srv__text *t, const char *name, const char *type,
+/* A family of one sample. */
+static void srv__single(struct srv__text *t, const char *name, const char *type,
 		       const char *help, uint64_t v)
 {
 	srv__head(t, name, type, help);
 	srv__pf(t, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* method="GET",route="/v1/machines/{m}" of route index i (the last index:
+ * requests no route matched, method="",route="(none)"). */
+static const char *srv__route_labels(const struct srv_app *app, size_t i,
+				     char *buf, size_t len)
+{
+	snprintf(buf, len, "method=\"%s\",route=\"%s\"",
+		 srv_route_method(app, i), srv_route_pattern(app, i));
+	return buf;
 }
 
 char *srv_metrics_text(struct srv_app *app, size_t *len)
@@ -147,8 +158,9 @@ char *srv_metrics_text(struct srv_app *app, size_t *len)
 		  "Requests answered, by route template and status.");
 	for (size_t i = 0; i <= mt->nroutes; i++)
 		for (int k = 0; k < SRV_MAX_STATUSES && mt->routes[i].status[k]; k++)
-			srv__pf(&t, "mmsim_http_requests_total{route=\"%s\","
-				"status=\"%d\"} %llu\n", srv_route_pattern(app, i),
+			srv__pf(&t, "mmsim_http_requests_total{%s,"
+				"status=\"%d\"} %llu\n", srv__route_labels(app, i,
+				labels, sizeof(labels)),
 				mt->routes[i].status[k],
 				(unsigned long long)mt->routes[i].status_count[k]);
 	srv__head(&t, "mmsim_http_request_duration_seconds", "histogram",
@@ -157,46 +169,45 @@ char *srv_metrics_text(struct srv_app *app, size_t *len)
 	for (size_t i = 0; i <= mt->nroutes; i++) {
 		if (!mt->routes[i].n)
 			continue;
-		snprintf(labels, sizeof(labels), "route=\"%s\"",
-			 srv_route_pattern(app, i));
+		srv__route_labels(app, i, labels, sizeof(labels));
 		srv__hist(&t, "mmsim_http_request_duration_seconds", labels,
 			  mt->routes[i].lat, mt->routes[i].lat_sum, mt->routes[i].n);
 	}
-	srv__gauge(&t, "mmsim_http_connections_open", "gauge",
+	srv__single(&t, "mmsim_http_connections_open", "gauge",
 		   "Open client connections.", mt->conns_open);
-	srv__gauge(&t, "mmsim_http_connections_total", "counter",
+	srv__single(&t, "mmsim_http_connections_total", "counter",
 		   "Client connections accepted.", mt->conns_total);
-	srv__gauge(&t, "mmsim_http_connections_refused_total", "counter",
+	srv__single(&t, "mmsim_http_connections_refused_total", "counter",
 		   "Connections closed at once: over --max-connections.",
 		   mt->conns_refused);
-	srv__gauge(&t, "mmsim_http_header_timeouts_total", "counter",
+	srv__single(&t, "mmsim_http_header_timeouts_total", "counter",
 		   "Connections closed for not sending a request's headers "
 		   "within --header-timeout.", mt->header_timeouts);
-	srv__gauge(&t, "mmsim_auth_failures_total", "counter",
+	srv__single(&t, "mmsim_auth_failures_total", "counter",
 		   "Requests answered 401.", mt->auth_failures);
-	srv__gauge(&t, "mmsim_rate_limited_total", "counter",
+	srv__single(&t, "mmsim_rate_limited_total", "counter",
 		   "Requests answered 429 by a tenant's rate limit.",
 		   mt->rate_limited);
-	srv__gauge(&t, "mmsim_sse_subscribers", "gauge",
+	srv__single(&t, "mmsim_sse_subscribers", "gauge",
 		   "Open event streams.", srv_sse_count(app->sse));
-	srv__gauge(&t, "mmsim_sse_streams_total", "counter",
+	srv__single(&t, "mmsim_sse_streams_total", "counter",
 		   "Event streams opened.", mt->sse_total);
-	srv__gauge(&t, "mmsim_sse_dropped_total", "counter",
+	srv__single(&t, "mmsim_sse_dropped_total", "counter",
 		   "Event streams dropped for falling behind.", mt->sse_dropped);
-	srv__gauge(&t, "mmsim_machines", "gauge", "Machines held.",
+	srv__single(&t, "mmsim_machines", "gauge", "Machines held.",
 		   app->machines.n);
-	srv__gauge(&t, "mmsim_tenants", "gauge", "Tenants (1 when single-tenant).",
+	srv__single(&t, "mmsim_tenants", "gauge", "Tenants (1 when single-tenant).",
 		   app->tenants.n);
-	srv__gauge(&t, "mmsim_simulated_memory_bytes", "gauge",
+	srv__single(&t, "mmsim_simulated_memory_bytes", "gauge",
 		   "Simulated memory of all machines.", app->machines.memory);
 	if (app->journal) {
 		uint64_t batches, rows, failures;
 		srv_journal_stats(app->journal, &batches, &rows, &failures);
-		srv__gauge(&t, "mmsim_journal_commits_total", "counter",
+		srv__single(&t, "mmsim_journal_commits_total", "counter",
 			   "Group commits finished (ok or failed).", batches);
-		srv__gauge(&t, "mmsim_journal_rows_total", "counter",
+		srv__single(&t, "mmsim_journal_rows_total", "counter",
 			   "Journal entries committed.", rows);
-		srv__gauge(&t, "mmsim_journal_commit_failures_total", "counter",
+		srv__single(&t, "mmsim_journal_commit_failures_total", "counter",
 			   "Group commits that failed (their requests got 503).",
 			   failures);
 	}
@@ -231,7 +242,7 @@ char *srv_metrics_text(struct srv_app *app, size_t *len)
 			evs[k].name, (unsigned long long)sum[k]);
 	srv__pf(&t, "mmsim_engine_vm_events{event=\"pgalloc\"} %llu\n",
 		(unsigned long long)sum[sizeof(evs) / sizeof(evs[0])]);
-	srv__gauge(&t, "mmsim_engine_operations", "gauge",
+	srv__single(&t, "mmsim_engine_operations", "gauge",
 		   "Operations applied to the live machines (the sum of their "
 		   "seq).", ops);
 	if (t.oom) {

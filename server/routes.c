@@ -1311,6 +1311,11 @@ const char *srv_route_pattern(const struct srv_app *app, size_t i)
 	return i < app->nroutes ? app->routes[i].pattern : "(none)";
 }
 
+const char *srv_route_method(const struct srv_app *app, size_t i)
+{
+	return i < app->nroutes ? app->routes[i].method : "";
+}
+
 void srv_app_free(struct srv_app *app)
 {
 	struct srv_route *routes = app->routes;

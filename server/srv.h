@@ -378,6 +378,7 @@ struct srv_app {
 
 /* The pattern of route index i ("/v1/machines/{m}"). */
 const char *srv_route_pattern(const struct srv_app *app, size_t i);
+const char *srv_route_method(const struct srv_app *app, size_t i);
 /* GET /metrics: the Prometheus text (malloc'd) and its length, or NULL. */
 char *srv_metrics_text(struct srv_app *app, size_t *len);
 
