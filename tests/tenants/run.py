@@ -321,6 +321,24 @@ def tenants_persist_across_restart():
 
 
 @test
+def tenant_commit_failure():
+    """A tenant change whose commit fails answers 503 and is undone: the
+    tenant is what the store holds."""
+    srv = multi(env={"MMSIM_TEST_HOOKS": "1"})
+    try:
+        k = put_tenant(srv, "kept")
+        eq(api.post("/v1/test:failCommits", {"n": 1}, server=srv).status, 200, "hook")
+        api.expect_error(req(srv, "PUT", "/v1/tenants/lost", ADMIN, {}), 503, "UNAVAILABLE")
+        api.expect_error(req(srv, "GET", "/v1/tenants/lost", ADMIN), 404, "NOT_FOUND")
+        put_tenant(srv, "lost")  # a new key, shown
+        eq(api.post("/v1/test:failCommits", {"n": 1}, server=srv).status, 200, "hook")
+        api.expect_error(req(srv, "POST", "/v1/tenants/kept:rotateKey", ADMIN, {}), 503)
+        eq(req(srv, "GET", "/v1/machines", k).status, 200, "the stored key still works")
+    finally:
+        eq(srv.stop(), 0, "exit")
+
+
+@test
 def isolation_matrix():
     """Tenant A with tenant B's ids on every documented route answers what
     a never-made id answers (404, same message shape) and learns nothing;
