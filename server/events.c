@@ -67,6 +67,7 @@ struct srv_sse {
 	struct srv_sub *head;
 	unsigned n;
 	bool shutting;
+	bool kicked;               /* resumed outside publish (machine gone) */
 	uint64_t last_beat;        /* ns */
 };
 
@@ -238,9 +239,10 @@ static bool srv__lagging(const struct srv_sub *sub, const struct mm_machine *m,
 
 bool srv_sse_publish(struct srv_sse *s)
 {
-	bool any = false;
+	bool any = s->kicked;
 	unsigned max_lag = s->app->opt->sse_max_lag;
 
+	s->kicked = false;
 	for (struct srv_sub *sub = s->head; sub; sub = sub->next) {
 		if (sub->final_event)
 			continue;
@@ -272,7 +274,7 @@ void srv_sse_machine_gone(struct srv_sse *s, uint64_t num, const char *why)
 		if (sub->machine == num) {
 			srv__final(sub, "end", why);
 			sub->deadline = uv_hrtime() + SRV_SSE_GRACE_MS * 1000000ull;
-			srv__resume(sub);
+			s->kicked |= srv__resume(sub);
 		}
 }
 

@@ -54,6 +54,8 @@ void srv_metrics_request(struct srv_metrics *mt, int route, int status,
 	/* the last slot collects statuses past SRV_MAX_STATUSES - 1 kinds */
 	if (!r->status[k])
 		r->status[k] = status;
+	else if (r->status[k] != status)
+		r->status[k] = -1; /* rendered status="other" */
 	r->status_count[k]++;
 	srv__observe(r->lat, seconds);
 	r->lat_sum += seconds;
@@ -157,12 +159,16 @@ char *srv_metrics_text(struct srv_app *app, size_t *len)
 	srv__head(&t, "mmsim_http_requests_total", "counter",
 		  "Requests answered, by route template and status.");
 	for (size_t i = 0; i <= mt->nroutes; i++)
-		for (int k = 0; k < SRV_MAX_STATUSES && mt->routes[i].status[k]; k++)
-			srv__pf(&t, "mmsim_http_requests_total{%s,"
-				"status=\"%d\"} %llu\n", srv__route_labels(app, i,
-				labels, sizeof(labels)),
-				mt->routes[i].status[k],
+		for (int k = 0; k < SRV_MAX_STATUSES && mt->routes[i].status[k];
+		     k++) {
+			char st[12] = "other";
+			if (mt->routes[i].status[k] > 0)
+				snprintf(st, sizeof(st), "%d", mt->routes[i].status[k]);
+			srv__pf(&t, "mmsim_http_requests_total{%s,status=\"%s\"} "
+				"%llu\n", srv__route_labels(app, i, labels,
+				sizeof(labels)), st,
 				(unsigned long long)mt->routes[i].status_count[k]);
+		}
 	srv__head(&t, "mmsim_http_request_duration_seconds", "histogram",
 		  "Time from a request's headers to its answer (strict "
 		  "durability: including the group commit), by route template.");

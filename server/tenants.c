@@ -165,8 +165,11 @@ int srv_tenants_init(struct srv_tenants *t, const struct srv_options *o,
 		return -1;
 	}
 	if (!o->admin_key_file[0]) {
-		struct srv_tenant *d = srv_tenant_add(t, "default", NULL, NULL);
-		if (!d) {
+		/* single-tenant: the server's own limits are the only ones */
+		json_t *q = json_pack("{s:I, s:I}", "machines",
+				      (json_int_t)o->max_machines, "memory",
+				      (json_int_t)o->max_memory);
+		if (!q || !srv_tenant_add(t, "default", NULL, q)) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}

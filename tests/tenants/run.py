@@ -492,7 +492,13 @@ def connection_limits():
                    what="connections over --max-connections closed")
         for s in mine + more + [extra, other]:
             s.close()
-        api.healthy(srv)
+
+        def served():
+            try:
+                return api.get("/healthz", server=srv).status == 200
+            except OSError:  # the server has not seen every close yet
+                return False
+        wait_until(served, what="service once the connections are closed")
         text = req(srv, "GET", "/metrics").body.decode()
         check(metric(text, "mmsim_http_connections_refused_total") >= 1, "refusals counted")
     finally:
