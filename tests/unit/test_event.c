@@ -69,6 +69,13 @@ TEST(event_ring_overwrites_oldest)
 	ASSERT_EQ(mm_event_get(m, 25)->v[0], 24);
 	ASSERT_EQ(mm_event_get(m, 40)->v[0], 39);
 	ASSERT(mm_event_get(m, 41) == NULL);
+	struct mm_violation v[4];
+	ASSERT_EQ(mm_check(m, v, 4), 0);
+	m->ev.ring[3].id = 7; /* a damaged slot is named */
+	ASSERT_EQ(mm_check(m, v, 4), 1);
+	ASSERT(!strcmp(v[0].invariant, "event-ring"));
+	m->ev.ring[3].id = 36;
+	ASSERT_EQ(mm_check(m, v, 4), 0);
 	mm_machine_destroy(m);
 }
 
