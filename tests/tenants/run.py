@@ -348,6 +348,10 @@ def isolation_matrix():
         ka, kb = put_tenant(srv, "ta"), put_tenant(srv, "tb")
         mb = machine(srv, kb)
         ma = machine(srv, ka)
+        ma2 = machine(srv, ka)
+        for mid in (ma, ma2, mb):  # random ids: nothing to count from
+            check(re.fullmatch(r"m-[1-9][0-9]*", mid) and int(mid[2:]) > 1000000, mid)
+        eq(req(srv, "DELETE", "/v1/machines/" + ma2, ka).status, 200, "delete")
         pid = req(srv, "POST", "/v1/machines/%s/processes" % mb, kb, {}).json["pid"]
         eq(req(srv, "POST", "/v1/machines/%s/kmemCaches" % mb, kb,
                {"name": "cb", "size": 64}).status, 200, "cache")
