@@ -299,6 +299,9 @@ uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm);
 
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);
+/* event.c */
+int mm__events_init(struct mm_machine *m);
+void mm__events_destroy(struct mm_machine *m);
 void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm);
 void mm__process_destroy(struct mm_machine *m);
 
