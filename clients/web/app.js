@@ -189,13 +189,26 @@ async function connectEvents() {
   const m = app.machine;
   let has = null;
   try { has = await optional(`/v1/machines/${m}/events?since=0`); } catch { has = null; }
-  if (has !== null && typeof EventSource !== 'undefined') {
+  // EventSource cannot send Authorization: with a tenant key the page polls
+  // the same events as JSON (?since=ID) instead.
+  const keyed = !!sessionStorage.getItem('mmsim-api-key');
+  if (has !== null && !keyed && typeof EventSource !== 'undefined') {
     const es = new EventSource(`/v1/machines/${m}/events`);
     es.onmessage = () => refresh();
     es.addEventListener('error', () => { $('feed-mode').textContent = 'event stream interrupted; the browser reconnects'; });
-    for (const t of ['op', 'tick', 'reclaim', 'oom', 'kswapd']) es.addEventListener(t, () => refresh());
+    for (const t of ['op', 'kswapd_wake', 'kswapd_sleep', 'reclaim', 'swap_out', 'swap_in', 'oom_kill']) es.addEventListener(t, () => refresh());
     app.events = es;
     $('feed-mode').textContent = `live: fed by the event stream GET /v1/machines/${m}/events`;
+  } else if (has !== null) {
+    let since = has.last_id || 0;
+    $('feed-mode').textContent = `polled: GET /v1/machines/${m}/events?since=ID every 2 s (a keyed session cannot hold an event stream)`;
+    app.poll = setInterval(async () => {
+      if (document.visibilityState === 'hidden') return;
+      try {
+        const page = await optional(`/v1/machines/${m}/events?since=${since}`);
+        if (page && page.items && page.items.length) { since = page.last_id; refresh(); }
+      } catch { /* shown by the next operation */ }
+    }, 2000);
   } else {
     $('feed-mode').textContent = 'This server has no event stream yet (GET …/events): the plots sample /proc/vmstat after every operation and every 5 s instead.';
     app.poll = setInterval(() => { if (document.visibilityState !== 'hidden') sample().catch(() => {}); }, 5000);
