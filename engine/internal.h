@@ -315,4 +315,58 @@ int mm__grow(void **array, uint32_t *cap, uint32_t used, size_t elem);
 /* NUL-terminates (truncating if needed); returns the full text's length. */
 size_t mm__bfinish(struct mm_buf *b);
 
+/* ---- the state visitor (state.c): digest, snapshot save and load ----
+ * The hash is two independent 64-bit multiply-rotate lanes (a state
+ * equality check, not a cryptographic hash); each word changes both. */
+struct mm__hash {
+	uint64_t a, b, n;
+};
+#define MM__HASH_INIT {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0}
+static inline uint64_t mm__rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+static inline void mm__hash_word(struct mm__hash *h, uint64_t w)
+{
+	h->a = mm__rotl64((h->a ^ w) * 0x9e3779b97f4a7c15ull, 29);
+	h->b = mm__rotl64(h->b + w * 0xc2b2ae3d27d4eb4full, 31) *
+	       0x165667b19e3779f9ull;
+	h->n++;
+}
+/* The two final 64-bit values of a hash (both lanes avalanched). */
+void mm__hash_final(const struct mm__hash *h, uint64_t out[2]);
+
+enum mm__vmode { MM__V_HASH, MM__V_SAVE, MM__V_LOAD };
+struct mm__vis {
+	enum mm__vmode mode;
+	struct mm__hash h;          /* HASH */
+	uint8_t *out;               /* SAVE: the bytes written (malloc'd) */
+	size_t len, cap;
+	const uint8_t *p, *end;     /* LOAD: the bytes still to read */
+	bool failed, oom;           /* SAVE/LOAD: the first failure, in err */
+	char err[160];
+};
+void mm__vfail(struct mm__vis *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* One field of `bytes` bytes (HASH: one word; SAVE/LOAD little-endian). */
+void mm__vword(struct mm__vis *v, uint64_t *x, unsigned bytes);
+/* A value boot derives from the config: LOAD fails when the image's differs. */
+void mm__vfixed(struct mm__vis *v, uint64_t now, unsigned bytes,
+		const char *what);
+void mm__v_bytes(struct mm__vis *v, void *p, size_t n);
+/* SAVE: appends n bytes to the image (a header to fill in later). */
+int mm__vsave_reserve(struct mm__vis *v, const void *src, size_t n);
+/* Any integer, enum or bool lvalue; a LOAD assigns it. */
+#define MM__V(v, lv)                                                       \
+	do {                                                               \
+		uint64_t mm__t_ = (uint64_t)(lv);                          \
+		mm__vword((v), &mm__t_, sizeof(lv));                       \
+		if ((v)->mode == MM__V_LOAD)                               \
+			(lv) = (__typeof__(lv))mm__t_;                     \
+	} while (0)
+#define MM__VFIX(v, expr) mm__vfixed((v), (uint64_t)(expr), sizeof(expr), #expr)
+/* The visit order of the whole state (see the comment atop state.c). */
+void mm__visit_config(struct mm__vis *v, struct mm_config *c);
+void mm__visit_state(struct mm__vis *v, struct mm_machine *m);
+
 #endif
