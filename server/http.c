@@ -197,6 +197,50 @@ static bool srv__id_ok(const char *s)
 	return n > 0;
 }
 
+/* A streamed body: MHD calls back for each block (chunked encoding). */
+struct srv__stream {
+	long (*fn)(void *arg, char *buf, size_t max);
+	void (*done)(void *arg);
+	void *arg;
+};
+
+static ssize_t srv__stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct srv__stream *s = cls;
+	(void)pos;
+	long n = s->fn(s->arg, buf, max);
+	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR
+	       : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void srv__stream_free(void *cls)
+{
+	struct srv__stream *s = cls;
+	s->done(s->arg);
+	free(s);
+}
+
+static struct MHD_Response *srv__stream_response(struct srv_response *res)
+{
+	struct srv__stream *s = malloc(sizeof(*s));
+	struct MHD_Response *resp = NULL;
+
+	if (s) {
+		*s = (struct srv__stream){res->stream, res->stream_done,
+					  res->stream_arg};
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+							 64 * 1024,
+							 srv__stream_read, s,
+							 srv__stream_free);
+	}
+	if (!resp) {
+		free(s);
+		res->stream_done(res->stream_arg);
+	}
+	res->stream = NULL;
+	return resp;
+}
+
 static enum MHD_Result srv__queue(struct srv_http *h, struct MHD_Connection *c,
 				  struct srv_req *r, const char *method,
 				  const char *path, struct srv_response *res)
@@ -204,16 +248,22 @@ static enum MHD_Result srv__queue(struct srv_http *h, struct MHD_Connection *c,
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	if (!res->body)
-		srv_reply_json(res, 500, NULL);
-	resp = MHD_create_response_from_buffer(res->len, res->body,
-					       MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(res->body);
-		res->body = NULL;
-		return MHD_NO;
+	if (res->stream) {
+		resp = srv__stream_response(res);
+		if (!resp)
+			return MHD_NO;
+	} else {
+		if (!res->body)
+			srv_reply_json(res, 500, NULL);
+		resp = MHD_create_response_from_buffer(res->len, res->body,
+						       MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(res->body);
+			res->body = NULL;
+			return MHD_NO;
+		}
+		res->body = NULL; /* MHD owns it now */
 	}
-	res->body = NULL; /* MHD owns it now */
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				res->content_type ? res->content_type
 						  : "application/json");

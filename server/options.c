@@ -44,6 +44,10 @@ void srv_options_usage(FILE *f)
 	      " default 10000)\n"
 	      "  --max-machines N         most machines held at once "
 	      "(MMSIM_MAX_MACHINES; default 4096)\n"
+	      "  --snapshot-every N       automatic snapshot every N operations "
+	      "of a machine, 0 = none (MMSIM_SNAPSHOT_EVERY; default 10000)\n"
+	      "  --snapshot-keep N        automatic snapshots kept per machine "
+	      "(MMSIM_SNAPSHOT_KEEP; default 4)\n"
 	      "  --log FILE|-             JSON access log, - = stderr (MMSIM_LOG; "
 	      "default -)\n"
 	      "  --help                   this text\n"
@@ -150,6 +154,18 @@ static int srv__set(struct srv_options *o, const char *flag, const char *v,
 		o->max_batch = (size_t)n;
 		return 0;
 	}
+	if (!strcmp(flag, "--snapshot-every")) {
+		if (srv__count(flag, v, 0, 100000000, &n, err, len))
+			return -1;
+		o->snapshot_every = (uint64_t)n;
+		return 0;
+	}
+	if (!strcmp(flag, "--snapshot-keep")) {
+		if (srv__count(flag, v, 1, 1000, &n, err, len))
+			return -1;
+		o->snapshot_keep = (size_t)n;
+		return 0;
+	}
 	if (!strcmp(flag, "--max-machines")) {
 		if (srv__count(flag, v, 1, 1000000, &n, err, len))
 			return -1;
@@ -186,6 +202,8 @@ static const struct {
 	{"--max-batch", "MMSIM_MAX_BATCH"},
 	{"--max-machines", "MMSIM_MAX_MACHINES"},
 	{"--log", "MMSIM_LOG"},
+	{"--snapshot-every", "MMSIM_SNAPSHOT_EVERY"},
+	{"--snapshot-keep", "MMSIM_SNAPSHOT_KEEP"},
 };
 
 int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
@@ -201,6 +219,8 @@ int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
 	snprintf(o->log_path, sizeof(o->log_path), "-");
 	o->max_batch = 10000;
 	o->max_machines = 4096;
+	o->snapshot_every = 10000;
+	o->snapshot_keep = 4;
 	o->max_memory = 256ull << 30; /* 2 GiB of frame descriptors */
 	o->conn_timeout = 30;
 
