@@ -289,6 +289,12 @@ static int srv__state_at(struct srv_app *app, struct srv_machine *sm,
 		if (!rc)
 			rc = mm_snapshot_load(img.p, img.len, out, err, sizeof(err));
 		free(img.p);
+		if (rc == -MM_EINVAL) {
+			/* an engine bug: the live machine does not round-trip */
+			srv_log_event("snapshot-roundtrip-failed", err);
+			srv_reply_error(res, 503, NULL, "%s", err);
+			return -1;
+		}
 		if (rc) {
 			srv__oom(res);
 			return -1;

@@ -537,7 +537,7 @@ int srv_replay_begin(struct srv_replay *r, struct srv_app *app, uint64_t num,
 			return -1;
 		r->from = "config";
 	}
-	r->last = r->seq;
+	r->last = r->first = r->seq;
 	if (pst_ops_open(app->store, num, r->seq, &r->c)) {
 		snprintf(err, errlen, "reading the journal of %s: %s", r->id,
 			 pst_reader_error(app->store));
@@ -728,15 +728,19 @@ static int srv__rebuild(struct srv_app *app, uint64_t num)
 							       sizeof(err));
 	while (rc == 0 && (rc = srv_replay_step(&r, 4096, err, sizeof(err))) == 1)
 		rc = 0;
-	if (rc == 0)
+	char detail[200];
+	if (rc == 0) {
+		snprintf(detail, sizeof(detail), "%s from %s + %llu operations",
+			 id, r.from, (unsigned long long)(r.seq - r.first));
 		srv__take(sm, &r);
+	}
 	srv_replay_end(&r);
 	if (rc < 0) {
 		srv_log_event("rebuild-failed", err);
 		srv_machines_delete(&app->machines, id);
 		return -1;
 	}
-	srv_log_event("rebuilt", id);
+	srv_log_event("rebuilt", detail);
 	return 0;
 }
 

@@ -266,6 +266,7 @@ int srv_journal_export(struct srv_journal *j, const struct srv_machine *sm,
 struct srv_replay {
 	struct srv_app *app;
 	uint64_t num, upto, cut, seq, last;
+	uint64_t first;            /* the seq replay started from */
 	char id[24];
 	struct mm_machine *mm;
 	struct pst_cursor *c;
