@@ -25,7 +25,7 @@ endif
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
             libsodium-dev pkg-config valgrind
 
-.PHONY: all deps test unit soak bench clean check-engine-purity run
+.PHONY: all deps test unit soak bench clean check-engine-purity run fuzz
 
 all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
      $(O)/fidelity-sim build/fidelity/recorder
@@ -157,6 +157,25 @@ soak: deps all
 
 bench: deps all
 	@bench/run $(O)
+
+# ---- fuzz: libFuzzer drivers (clang), FUZZ_TIME seconds each ------------------
+# The engine is rebuilt with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (the
+# snapshot loader then skips its checksum so mutations reach the parser).
+FUZZ_TIME ?= 60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+              -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+build/fuzz/snapshot-load: tests/fuzz/snapshot_load.c $(ENGINE_SRC) engine/*.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)clang $(CPPFLAGS:-MMD=) $(FUZZ_FLAGS) -o $@ tests/fuzz/snapshot_load.c \
+	  $(ENGINE_SRC) $(LDLIBS)
+
+fuzz: build/fuzz/snapshot-load
+	@mkdir -p build/fuzz/corpus
+	@MMSIM_FUZZ_SEEDS=build/fuzz/corpus build/fuzz/snapshot-load -runs=0 \
+	  build/fuzz/corpus >/dev/null 2>&1
+	build/fuzz/snapshot-load -max_total_time=$(FUZZ_TIME) -max_len=200000 \
+	  -rss_limit_mb=4096 build/fuzz/corpus
 
 clean:
 	rm -rf build

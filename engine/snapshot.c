@@ -256,9 +256,11 @@ int mm_snapshot_load(const uint8_t *img, size_t len, struct mm_machine **out,
 				     "truncated or has trailing bytes (%zu bytes, "
 				     "its header says %llu)", len,
 				     (unsigned long long)(hsize + payload));
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 	if (mm__snap_checksum(img, payload) != mm__get_le(img + 40, 8))
 		return mm__snap_fail(err, errlen, -MM_EINVAL, "the image is "
 				     "corrupt (checksum mismatch)");
+#endif
 
 	v.p = img + MM__SNAP_HEADER;
 	v.end = img + len;
@@ -285,6 +287,7 @@ int mm_snapshot_load(const uint8_t *img, size_t len, struct mm_machine **out,
 				   bad);
 		goto err_destroy;
 	}
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 	uint64_t d[2];
 	mm__digest_words(m, d);
 	if (d[0] != mm__get_le(img + 24, 8) || d[1] != mm__get_le(img + 32, 8)) {
@@ -292,6 +295,7 @@ int mm_snapshot_load(const uint8_t *img, size_t len, struct mm_machine **out,
 				   "restore to the digest it records");
 		goto err_destroy;
 	}
+#endif
 	*out = m;
 	return 0;
 
