@@ -27,7 +27,7 @@ DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
 
 .PHONY: all deps test unit soak bench clean check-engine-purity run fuzz
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-snapshot $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
      $(O)/fidelity-sim build/fidelity/recorder
 
 deps:
@@ -88,6 +88,10 @@ build/fidelity/recorder: tests/fidelity/recorder.c tests/fidelity/scenario.c \
 $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/bench-snapshot: $(O)/bench/snapshot.o $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
 # ---- server: mmsimd (libuv loop + libmicrohttpd + jansson) -------------------
 #   make run   = deps + build + ./build/mmsimd --listen 127.0.0.1:8080 --data ./var

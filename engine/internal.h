@@ -336,10 +336,14 @@ static inline void mm__hash_word(struct mm__hash *h, uint64_t w)
 /* The two final 64-bit values of a hash (both lanes avalanched). */
 void mm__hash_final(const struct mm__hash *h, uint64_t out[2]);
 
+/*
+ * Every mode hashes what it visits (SAVE and LOAD too: the image's digest
+ * and the loaded machine's come from the same walk, for free).
+ */
 enum mm__vmode { MM__V_HASH, MM__V_SAVE, MM__V_LOAD };
 struct mm__vis {
 	enum mm__vmode mode;
-	struct mm__hash h;          /* HASH */
+	struct mm__hash h;          /* every mode */
 	uint8_t *out;               /* SAVE: the bytes written (malloc'd) */
 	size_t len, cap;
 	const uint8_t *p, *end;     /* LOAD: the bytes still to read */
@@ -348,21 +352,47 @@ struct mm__vis {
 };
 void mm__vfail(struct mm__vis *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* One field of `bytes` bytes (HASH: one word; SAVE/LOAD little-endian). */
-void mm__vword(struct mm__vis *v, uint64_t *x, unsigned bytes);
+uint64_t mm__vio_slow(struct mm__vis *v, uint64_t x, unsigned bytes);
+/* SAVE writes x as `bytes` little-endian bytes; LOAD returns the next
+ * `bytes` (0 once failed); HASH returns x.  No hashing. */
+static inline uint64_t mm__vio(struct mm__vis *v, uint64_t x, unsigned bytes)
+{
+	if (v->mode == MM__V_SAVE && v->cap - v->len >= 8) {
+		for (unsigned i = 0; i < bytes; i++)
+			v->out[v->len + i] = (uint8_t)(x >> (8 * i));
+		v->len += bytes;
+		return x;
+	}
+	if (v->mode == MM__V_LOAD && !v->failed &&
+	    (size_t)(v->end - v->p) >= bytes) {
+		x = 0;
+		for (unsigned i = 0; i < bytes; i++)
+			x |= (uint64_t)v->p[i] << (8 * i);
+		v->p += bytes;
+		return x;
+	}
+	return v->mode == MM__V_HASH ? x : mm__vio_slow(v, x, bytes);
+}
+/* An unsigned field of `bytes` bytes: moved as mm__vio, then hashed. */
+static inline void mm__vword(struct mm__vis *v, uint64_t *x, unsigned bytes)
+{
+	*x = mm__vio(v, *x, bytes);
+	mm__hash_word(&v->h, *x);
+}
 /* A value boot derives from the config: LOAD fails when the image's differs. */
 void mm__vfixed(struct mm__vis *v, uint64_t now, unsigned bytes,
 		const char *what);
 void mm__v_bytes(struct mm__vis *v, void *p, size_t n);
 /* SAVE: appends n bytes to the image (a header to fill in later). */
 int mm__vsave_reserve(struct mm__vis *v, const void *src, size_t n);
-/* Any integer, enum or bool lvalue; a LOAD assigns it. */
+/* Any integer, enum or bool lvalue; a LOAD assigns it; the hash sees its
+ * value as a 64-bit word (signed ones sign-extended) in every mode. */
 #define MM__V(v, lv)                                                       \
 	do {                                                               \
-		uint64_t mm__t_ = (uint64_t)(lv);                          \
-		mm__vword((v), &mm__t_, sizeof(lv));                       \
+		uint64_t mm__t_ = mm__vio((v), (uint64_t)(lv), sizeof(lv)); \
 		if ((v)->mode == MM__V_LOAD)                               \
 			(lv) = (__typeof__(lv))mm__t_;                     \
+		mm__hash_word(&(v)->h, (uint64_t)(lv));                    \
 	} while (0)
 #define MM__VFIX(v, expr) mm__vfixed((v), (uint64_t)(expr), sizeof(expr), #expr)
 /* The visit order of the whole state (see the comment atop state.c). */

@@ -68,24 +68,9 @@ static uint64_t mm__snap_checksum(const uint8_t *img, size_t payload)
 	return r[0] ^ mm__rotl64(r[1], 17);
 }
 
-/* The digest's two words (as mm_digest prints them). */
-static void mm__digest_words(const struct mm_machine *m, uint64_t d[2])
-{
-	char hex[MM_DIGEST_HEX];
-
-	mm_digest(m, hex);
-	for (int k = 0; k < 2; k++) {
-		d[k] = 0;
-		for (int i = 0; i < 16; i++) {
-			char c = hex[16 * k + i];
-			d[k] = d[k] << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
-		}
-	}
-}
-
 int mm_snapshot_save(const struct mm_machine *m, struct mm_bytes *out)
 {
-	struct mm__vis v = {.mode = MM__V_SAVE};
+	struct mm__vis v = {.mode = MM__V_SAVE, .h = MM__HASH_INIT};
 	struct mm_machine *w = (struct mm_machine *)m; /* SAVE only reads */
 	uint8_t head[MM__SNAP_HEADER] = {0};
 	uint64_t d[2];
@@ -97,7 +82,7 @@ int mm_snapshot_save(const struct mm_machine *m, struct mm_bytes *out)
 		free(v.out);
 		return -MM_ENOMEM;
 	}
-	mm__digest_words(m, d);
+	mm__hash_final(&v.h, d); /* the walk hashed what it wrote: mm_digest */
 	memcpy(v.out, MM__SNAP_MAGIC, 8);
 	mm__put_le(v.out + 8, MM_SNAPSHOT_FORMAT, 4);
 	mm__put_le(v.out + 12, MM__SNAP_HEADER, 4);
@@ -232,7 +217,7 @@ static const char *mm__snap_refs(const struct mm_machine *m)
 int mm_snapshot_load(const uint8_t *img, size_t len, struct mm_machine **out,
 		     char *err, size_t errlen)
 {
-	struct mm__vis v = {.mode = MM__V_LOAD};
+	struct mm__vis v = {.mode = MM__V_LOAD, .h = MM__HASH_INIT};
 	struct mm_config cfg;
 	struct mm_machine *m = NULL;
 	char sub[160];
@@ -289,7 +274,7 @@ int mm_snapshot_load(const uint8_t *img, size_t len, struct mm_machine **out,
 	}
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 	uint64_t d[2];
-	mm__digest_words(m, d);
+	mm__hash_final(&v.h, d); /* the walk hashed what it read: mm_digest */
 	if (d[0] != mm__get_le(img + 24, 8) || d[1] != mm__get_le(img + 32, 8)) {
 		rc = mm__snap_fail(err, errlen, -MM_EINVAL, "the image does not "
 				   "restore to the digest it records");

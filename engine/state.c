@@ -2,12 +2,13 @@
  * state.c — one description of a machine's state, walked three ways.
  *
  * mm__visit_config() and mm__visit_state() name every field that is machine
- * state, in a fixed order.  The visitor they drive either HASHES each field
- * as one 64-bit word (mm_digest, digest.c), SAVES it as explicit
- * little-endian bytes of the field's size (mm_snapshot_save, snapshot.c) or
- * LOADS it back from such bytes (mm_snapshot_load).  The digest and the
- * snapshot image can therefore never disagree about what the state is: a
- * field that is hashed is saved, and a restored machine hashes the same.
+ * state, in a fixed order.  The visitor they drive HASHES each field as one
+ * 64-bit word (mm_digest, digest.c) and, in the other two modes, also SAVES
+ * it as explicit little-endian bytes of the field's size (mm_snapshot_save,
+ * snapshot.c) or LOADS it back from such bytes (mm_snapshot_load).  The
+ * digest and the snapshot image can therefore never disagree about what
+ * the state is: a field that is hashed is saved, a restored machine hashes
+ * the same, and save and load get the digest from their own walk.
  *
  * ADDING A STRUCTURE (the one place to change): give it a
  * mm__visit_<thing>() below and call it from mm__visit_state(), using
@@ -76,38 +77,27 @@ static size_t mm__vleft(const struct mm__vis *v)
 	return v->failed ? 0 : (size_t)(v->end - v->p);
 }
 
-void mm__vword(struct mm__vis *v, uint64_t *x, unsigned bytes)
+uint64_t mm__vio_slow(struct mm__vis *v, uint64_t x, unsigned bytes)
 {
 	uint8_t b[8];
 
-	switch (v->mode) {
-	case MM__V_HASH:
-		mm__hash_word(&v->h, *x);
-		return;
-	case MM__V_SAVE:
+	if (v->mode == MM__V_SAVE) {
 		for (unsigned i = 0; i < bytes; i++)
-			b[i] = (uint8_t)(*x >> (8 * i));
+			b[i] = (uint8_t)(x >> (8 * i));
 		mm__vsave_reserve(v, b, bytes);
-		return;
-	case MM__V_LOAD:
-		*x = 0;
-		if (mm__vleft(v) < bytes) {
-			mm__vfail(v, "the image is truncated");
-			return;
-		}
-		for (unsigned i = 0; i < bytes; i++)
-			*x |= (uint64_t)v->p[i] << (8 * i);
-		v->p += bytes;
-		return;
+		return x;
 	}
+	if (!v->failed)
+		mm__vfail(v, "the image is truncated");
+	return 0;
 }
 
 void mm__vfixed(struct mm__vis *v, uint64_t now, unsigned bytes,
 		const char *what)
 {
-	uint64_t x = now;
+	uint64_t x = mm__vio(v, now, bytes);
 
-	mm__vword(v, &x, bytes);
+	mm__hash_word(&v->h, now);
 	if (v->mode == MM__V_LOAD && !v->failed && x != now)
 		mm__vfail(v, "%s is %llu in the image, %llu for its config", what,
 			  (unsigned long long)x, (unsigned long long)now);
@@ -117,29 +107,24 @@ void mm__v_bytes(struct mm__vis *v, void *p, size_t n)
 {
 	uint8_t *b = p;
 
-	switch (v->mode) {
-	case MM__V_HASH:
-		for (size_t i = 0; i < n; i += 8) {
-			uint64_t w = 0;
-			for (size_t k = 0; k < 8 && i + k < n; k++)
-				w |= (uint64_t)b[i + k] << (8 * k);
-			mm__hash_word(&v->h, w);
-		}
-		mm__hash_word(&v->h, n);
-		return;
-	case MM__V_SAVE:
+	if (v->mode == MM__V_SAVE) {
 		mm__vsave_reserve(v, b, n);
-		return;
-	case MM__V_LOAD:
+	} else if (v->mode == MM__V_LOAD) {
 		if (mm__vleft(v) < n) {
 			mm__vfail(v, "the image is truncated");
 			memset(b, 0, n);
-			return;
+		} else {
+			memcpy(b, v->p, n);
+			v->p += n;
 		}
-		memcpy(b, v->p, n);
-		v->p += n;
-		return;
 	}
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t w = 0;
+		for (size_t k = 0; k < 8 && i + k < n; k++)
+			w |= (uint64_t)b[i + k] << (8 * k);
+		mm__hash_word(&v->h, w);
+	}
+	mm__hash_word(&v->h, n);
 }
 
 /* A NUL-terminated string in a char[cap]: its length, then its bytes. */
@@ -236,88 +221,73 @@ static bool mm__v_alloc(struct mm__vis *v, void **p, size_t n, size_t elem,
  */
 static void mm__v_sparse64(struct mm__vis *v, uint64_t *a, uint32_t n)
 {
-	uint64_t count = 0, idx, val;
+	uint64_t count = 0;
 
-	if (v->mode == MM__V_HASH) {
-		for (uint32_t i = 0; i < n; i++)
-			if (a[i])
-				mm__hash_word(&v->h, ((uint64_t)i << 52) ^ a[i]);
-		return;
-	}
 	if (v->mode == MM__V_SAVE) {
 		for (uint32_t i = 0; i < n; i++)
 			count += a[i] != 0;
-		mm__vword(v, &count, 4);
+		mm__vio(v, count, 4);
 		for (uint32_t i = 0; i < n; i++)
 			if (a[i]) {
-				idx = i;
-				mm__vword(v, &idx, 4);
-				mm__vword(v, &a[i], 8);
+				mm__vio(v, i, 4);
+				mm__vio(v, a[i], 8);
 			}
-		return;
-	}
-	mm__vword(v, &count, 4);
-	memset(a, 0, (size_t)n * sizeof(*a));
-	if (count > n) {
-		mm__vfail(v, "a table with %llu entries of %u",
-			  (unsigned long long)count, n);
-		return;
-	}
-	for (uint64_t k = 0, last = 0; k < count && !v->failed; k++) {
-		mm__vword(v, &idx, 4);
-		mm__vword(v, &val, 8);
-		if (idx >= n || (k && idx <= last) || !val) {
-			mm__vfail(v, "a table entry out of order");
-			return;
+	} else if (v->mode == MM__V_LOAD) {
+		count = mm__vio(v, 0, 4);
+		memset(a, 0, (size_t)n * sizeof(*a));
+		if (count > n)
+			mm__vfail(v, "a table with %llu entries of %u",
+				  (unsigned long long)count, n);
+		for (uint64_t k = 0, last = 0; k < count && !v->failed; k++) {
+			uint64_t idx = mm__vio(v, 0, 4), val = mm__vio(v, 0, 8);
+			if (idx >= n || (k && idx <= last) || !val) {
+				mm__vfail(v, "a table entry out of order");
+				break;
+			}
+			a[idx] = val;
+			last = idx;
 		}
-		a[idx] = val;
-		last = idx;
 	}
+	for (uint32_t i = 0; i < n && !v->failed; i++)
+		if (a[i])
+			mm__hash_word(&v->h, ((uint64_t)i << 52) ^ a[i]);
 }
 
 /* The same for 32-bit values whose empty value is `none` (pfn tables). */
 static void mm__v_sparse32(struct mm__vis *v, uint32_t *a, uint32_t n,
 			   uint32_t none)
 {
-	uint64_t count = 0, idx, val;
+	uint64_t count = 0;
 
-	if (v->mode == MM__V_HASH) {
-		for (uint32_t i = 0; i < n; i++)
-			if (a[i] != none)
-				mm__hash_word(&v->h, ((uint64_t)i << 32) | a[i]);
-		return;
-	}
 	if (v->mode == MM__V_SAVE) {
 		for (uint32_t i = 0; i < n; i++)
 			count += a[i] != none;
-		mm__vword(v, &count, 4);
+		mm__vio(v, count, 4);
 		for (uint32_t i = 0; i < n; i++)
 			if (a[i] != none) {
-				idx = i;
-				val = a[i];
-				mm__vword(v, &idx, 4);
-				mm__vword(v, &val, 4);
+				mm__vio(v, i, 4);
+				mm__vio(v, a[i], 4);
 			}
-		return;
-	}
-	mm__vword(v, &count, 4);
-	for (uint32_t i = 0; i < n; i++)
-		a[i] = none;
-	if (count > n) {
-		mm__vfail(v, "a table with %llu entries of %u",
-			  (unsigned long long)count, n);
-		return;
-	}
-	for (uint64_t k = 0, last = 0; k < count && !v->failed; k++) {
-		mm__vword(v, &idx, 4);
-		mm__vword(v, &val, 4);
-		if (idx >= n || (k && idx <= last) || val == none) {
-			mm__vfail(v, "a table entry out of order");
-			return;
+	} else if (v->mode == MM__V_LOAD) {
+		count = mm__vio(v, 0, 4);
+		for (uint32_t i = 0; i < n; i++)
+			a[i] = none;
+		if (count > n)
+			mm__vfail(v, "a table with %llu entries of %u",
+				  (unsigned long long)count, n);
+		for (uint64_t k = 0, last = 0; k < count && !v->failed; k++) {
+			uint64_t idx = mm__vio(v, 0, 4), val = mm__vio(v, 0, 4);
+			if (idx >= n || (k && idx <= last) || val == none) {
+				mm__vfail(v, "a table entry out of order");
+				break;
+			}
+			a[idx] = (uint32_t)val;
+			last = idx;
 		}
-		a[idx] = (uint32_t)val;
-		last = idx;
 	}
+	for (uint32_t i = 0; i < n && !v->failed; i++)
+		if (a[i] != none)
+			mm__hash_word(&v->h, ((uint64_t)i << 32) | a[i]);
 }
 
 /* ---- the configuration and the environment ----------------------------- */
@@ -568,6 +538,11 @@ static void mm__visit_kernel_maps(struct mm__vis *v, struct mm_machine *m)
 		MM__V(v, t->next_free);
 		if (t->pfn == MM_NIL)
 			continue;
+		if (v->mode == MM__V_LOAD && t->pfn >= m->nr_pfns) {
+			mm__vfail(v, "page table %u in frame %u, outside the "
+				  "machine", id, t->pfn);
+			return;
+		}
 		if (!mm__v_alloc(v, (void **)&t->e, mm__pt_entries(m),
 				 sizeof(uint64_t), 0))
 			return;
@@ -582,6 +557,10 @@ static void mm__visit_kernel_maps(struct mm__vis *v, struct mm_machine *m)
 		MM__V(v, a->addr);
 		MM__V(v, a->size);
 		MM__V(v, a->nr_pages);
+		if (v->mode == MM__V_LOAD && a->nr_pages > m->nr_pfns) {
+			mm__vfail(v, "a vmalloc area of %u pages", a->nr_pages);
+			return;
+		}
 		if (!mm__v_alloc(v, (void **)&a->pages, a->nr_pages,
 				 sizeof(uint32_t), 4))
 			return;
@@ -703,12 +682,21 @@ static void mm__visit_processes(struct mm__vis *v, struct mm_machine *m)
 	if (!mm__v_array(v, (void **)&m->shmem, &m->nr_shmem, &m->cap_shmem,
 			 sizeof(*m->shmem), 8))
 		return;
+	/* A LOAD bounds the page-index arrays of all objects together (they
+	 * are sparse in the image): a machine beyond it is rebuilt by replay. */
+	uint64_t indexes = 0, max_indexes = MM_MAX(1ull << 20, 8ull * m->nr_pfns);
 	for (uint32_t i = 0; i < m->nr_shmem && !v->failed; i++) {
 		struct mm_shmem *o = &m->shmem[i];
 		MM__V(v, o->file);
 		MM__V(v, o->nr);
 		if (!o->nr)
 			continue;
+		indexes += o->nr;
+		if (v->mode == MM__V_LOAD && indexes > max_indexes) {
+			mm__vfail(v, "shmem page indexes beyond %llu",
+				  (unsigned long long)max_indexes);
+			return;
+		}
 		if (!mm__v_alloc(v, (void **)&o->pages, o->nr, sizeof(uint32_t), 0))
 			return;
 		mm__v_sparse32(v, o->pages, o->nr, MM_NIL);
