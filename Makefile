@@ -25,10 +25,11 @@ endif
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
             libsodium-dev pkg-config valgrind chromium
 
-.PHONY: all deps test unit soak bench clean check-engine-purity run
+.PHONY: all deps test unit soak bench clean check-engine-purity run fuzz
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
-     $(O)/fidelity-sim build/fidelity/recorder $(O)/web/.stamp $(O)/labs/.stamp
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-snapshot $(O)/mmsimd $(O)/mmsim \
+     $(O)/api-op-tests $(O)/fidelity-sim build/fidelity/recorder \
+     $(O)/web/.stamp $(O)/labs/.stamp
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -97,6 +98,10 @@ build/fidelity/recorder: tests/fidelity/recorder.c tests/fidelity/scenario.c \
 $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/bench-snapshot: $(O)/bench/snapshot.o $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
 # ---- server: mmsimd (libuv loop + libmicrohttpd + jansson) -------------------
 #   make run   = deps + build + ./build/mmsimd --listen 127.0.0.1:8080 --data ./var
@@ -185,6 +190,25 @@ soak: deps all
 
 bench: deps all
 	@bench/run $(O)
+
+# ---- fuzz: libFuzzer drivers (clang), FUZZ_TIME seconds each ------------------
+# The engine is rebuilt with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (the
+# snapshot loader then skips its checksum so mutations reach the parser).
+FUZZ_TIME ?= 60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+              -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+build/fuzz/snapshot-load: tests/fuzz/snapshot_load.c $(ENGINE_SRC) engine/*.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)clang $(CPPFLAGS:-MMD=) $(FUZZ_FLAGS) -o $@ tests/fuzz/snapshot_load.c \
+	  $(ENGINE_SRC) $(LDLIBS)
+
+fuzz: build/fuzz/snapshot-load
+	@mkdir -p build/fuzz/corpus
+	@MMSIM_FUZZ_SEEDS=build/fuzz/corpus build/fuzz/snapshot-load -runs=0 \
+	  build/fuzz/corpus >/dev/null 2>&1
+	build/fuzz/snapshot-load -max_total_time=$(FUZZ_TIME) -max_len=200000 \
+	  -rss_limit_mb=4096 build/fuzz/corpus
 
 clean:
 	rm -rf build

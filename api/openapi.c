@@ -307,6 +307,26 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 		json_pack("{s:{s:s}, s:{s:s}}", "digest", "type", "string", "seq",
 			  "type", "integer"),
 		json_pack("[s,s]", "digest", "seq")));
+	json_object_set_new(schemas, "Seq", api__obj(
+		"The machine's seq after the change",
+		json_pack("{s:{s:s}}", "seq", "type", "integer"),
+		json_pack("[s]", "seq")));
+	json_object_set_new(schemas, "Rewind", json_pack(
+		"{s:s, s:{s:{s:s, s:i}}, s:[s], s:b}", "type", "object",
+		"properties", "seq", "type", "integer", "minimum", 0, "required",
+		"seq", "additionalProperties", 0));
+	json_object_set_new(schemas, "Clone", json_pack(
+		"{s:s, s:{s:{s:s, s:i}}, s:b}", "type", "object", "properties",
+		"seq", "type", "integer", "minimum", 0, "additionalProperties", 0));
+	json_object_set_new(schemas, "SnapshotCreate", json_pack(
+		"{s:s, s:{s:{s:s, s:s}}, s:b}", "type", "object", "properties",
+		"name", "type", "string", "pattern", "^[A-Za-z0-9._-]{1,63}$",
+		"additionalProperties", 0));
+	json_object_set_new(schemas, "Snapshot", api__obj(
+		"A named point of the history with its image",
+		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}}", "name", "type", "string",
+			  "seq", "type", "integer", "automatic", "type", "boolean"),
+		json_pack("[s,s,s]", "name", "seq", "automatic")));
 	json_object_set_new(schemas, "Items", api__obj(
 		"A list", json_pack("{s:{s:s}}", "items", "type", "array"),
 		json_pack("[s]", "items")));

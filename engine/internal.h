@@ -318,4 +318,88 @@ int mm__grow(void **array, uint32_t *cap, uint32_t used, size_t elem);
 /* NUL-terminates (truncating if needed); returns the full text's length. */
 size_t mm__bfinish(struct mm_buf *b);
 
+/* ---- the state visitor (state.c): digest, snapshot save and load ----
+ * The hash is two independent 64-bit multiply-rotate lanes (a state
+ * equality check, not a cryptographic hash); each word changes both. */
+struct mm__hash {
+	uint64_t a, b, n;
+};
+#define MM__HASH_INIT {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0}
+static inline uint64_t mm__rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+static inline void mm__hash_word(struct mm__hash *h, uint64_t w)
+{
+	h->a = mm__rotl64((h->a ^ w) * 0x9e3779b97f4a7c15ull, 29);
+	h->b = mm__rotl64(h->b + w * 0xc2b2ae3d27d4eb4full, 31) *
+	       0x165667b19e3779f9ull;
+	h->n++;
+}
+/* The two final 64-bit values of a hash (both lanes avalanched). */
+void mm__hash_final(const struct mm__hash *h, uint64_t out[2]);
+
+/*
+ * Every mode hashes what it visits (SAVE and LOAD too: the image's digest
+ * and the loaded machine's come from the same walk, for free).
+ */
+enum mm__vmode { MM__V_HASH, MM__V_SAVE, MM__V_LOAD };
+struct mm__vis {
+	enum mm__vmode mode;
+	struct mm__hash h;          /* every mode */
+	uint8_t *out;               /* SAVE: the bytes written (malloc'd) */
+	size_t len, cap;
+	const uint8_t *p, *end;     /* LOAD: the bytes still to read */
+	bool failed, oom;           /* SAVE/LOAD: the first failure, in err */
+	char err[160];
+};
+void mm__vfail(struct mm__vis *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+uint64_t mm__vio_slow(struct mm__vis *v, uint64_t x, unsigned bytes);
+/* SAVE writes x as `bytes` little-endian bytes; LOAD returns the next
+ * `bytes` (0 once failed); HASH returns x.  No hashing. */
+static inline uint64_t mm__vio(struct mm__vis *v, uint64_t x, unsigned bytes)
+{
+	if (v->mode == MM__V_SAVE && v->cap - v->len >= 8) {
+		for (unsigned i = 0; i < bytes; i++)
+			v->out[v->len + i] = (uint8_t)(x >> (8 * i));
+		v->len += bytes;
+		return x;
+	}
+	if (v->mode == MM__V_LOAD && !v->failed &&
+	    (size_t)(v->end - v->p) >= bytes) {
+		x = 0;
+		for (unsigned i = 0; i < bytes; i++)
+			x |= (uint64_t)v->p[i] << (8 * i);
+		v->p += bytes;
+		return x;
+	}
+	return v->mode == MM__V_HASH ? x : mm__vio_slow(v, x, bytes);
+}
+/* An unsigned field of `bytes` bytes: moved as mm__vio, then hashed. */
+static inline void mm__vword(struct mm__vis *v, uint64_t *x, unsigned bytes)
+{
+	*x = mm__vio(v, *x, bytes);
+	mm__hash_word(&v->h, *x);
+}
+/* A value boot derives from the config: LOAD fails when the image's differs. */
+void mm__vfixed(struct mm__vis *v, uint64_t now, unsigned bytes,
+		const char *what);
+void mm__v_bytes(struct mm__vis *v, void *p, size_t n);
+/* SAVE: appends n bytes to the image (a header to fill in later). */
+int mm__vsave_reserve(struct mm__vis *v, const void *src, size_t n);
+/* Any integer, enum or bool lvalue; a LOAD assigns it; the hash sees its
+ * value as a 64-bit word (signed ones sign-extended) in every mode. */
+#define MM__V(v, lv)                                                       \
+	do {                                                               \
+		uint64_t mm__t_ = mm__vio((v), (uint64_t)(lv), sizeof(lv)); \
+		if ((v)->mode == MM__V_LOAD)                               \
+			(lv) = (__typeof__(lv))mm__t_;                     \
+		mm__hash_word(&(v)->h, (uint64_t)(lv));                    \
+	} while (0)
+#define MM__VFIX(v, expr) mm__vfixed((v), (uint64_t)(expr), sizeof(expr), #expr)
+/* The visit order of the whole state (see the comment atop state.c). */
+void mm__visit_config(struct mm__vis *v, struct mm_config *c);
+void mm__visit_state(struct mm__vis *v, struct mm_machine *m);
+
 #endif

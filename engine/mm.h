@@ -888,6 +888,31 @@ uint64_t mm_nr_free_pages(const struct mm_machine *m);
 /* A hash of the full machine state, as 32 lowercase hex digits + NUL. */
 void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX]);
 
+/* ---- snapshot images (snapshot.c, the walk in state.c) ------------------- */
+/* Bumped whenever the walk of mm__visit_state() changes (state.c). */
+#define MM_SNAPSHOT_FORMAT 2
+/* A growable byte buffer; the caller frees p. */
+struct mm_bytes {
+	uint8_t *p;
+	size_t len, cap;
+};
+/*
+ * Writes an image of the whole machine (versioned, little-endian,
+ * checksummed; layout in snapshot.c) into *out, a new malloc'd buffer the
+ * caller owns.  Returns 0 or -MM_ENOMEM (nothing allocated).
+ */
+int mm_snapshot_save(const struct mm_machine *m, struct mm_bytes *out);
+/*
+ * Recreates a machine from an image: it has the digest the saved machine
+ * had and behaves identically from there (its env.log sink is NULL: the
+ * caller sets it).  Returns 0 and *out (free with mm_machine_destroy), or
+ * -MM_EINVAL for an image that is foreign, of another format, truncated,
+ * corrupt or inconsistent (reason in err), -MM_ENOMEM; never trusts part
+ * of an image, never leaves anything allocated on failure.
+ */
+int mm_snapshot_load(const uint8_t *img, size_t len, struct mm_machine **out,
+		     char *err, size_t errlen);
+
 /* ---- invariant checker ---------------------------------------------------- */
 struct mm_violation {
 	const char *invariant;  /* a stable name, e.g. "buddy-flag" */

@@ -18,7 +18,10 @@
  *                                            status 200 (result = the
  *                                            result) or 422 (result = the
  *                                            inner error object)
- *   snapshots(machine, name, seq, format, blob)   (not written yet)
+ *   snapshots(machine, name, seq, format, blob)
+ *                                            named images of the machine
+ *                                            after op seq (engine format
+ *                                            `format`, mm_snapshot_save)
  *
  * The file is identified by PRAGMA application_id = PST_APPLICATION_ID; a
  * file that is not sqlite, is another program's sqlite database, is newer
@@ -49,23 +52,34 @@ struct pst_store;
 enum pst_kind {
 	PST_OP,              /* one journaled operation */
 	PST_MACHINE_CREATE,  /* a new machine row (and next_machine) */
-	PST_MACHINE_DELETE,  /* the machine row and its journal go */
 	PST_TENANT_PUT,      /* a tenant row, created or replaced */
 	PST_TENANT_DELETE,   /* the tenant row goes (its machines first, by
 			      * their own PST_MACHINE_DELETE entries) */
+	PST_MACHINE_DELETE,  /* the machine row, its journal and snapshots go */
+	PST_SNAPSHOT,        /* a snapshot row (name, seq, format, blob) */
+	PST_SNAPSHOT_DELETE, /* the snapshot row `name` goes */
+	PST_REWIND,          /* operations and snapshots after seq go */
+	PST_CLONE,           /* a CREATE whose journal and snapshots are those
+			      * of machine `source` up to seq */
 };
 
 /* One change of a group commit.  Strings are borrowed for the call. */
 struct pst_entry {
 	enum pst_kind kind;
 	uint64_t machine;    /* the N of "m-N" */
-	uint64_t seq;        /* OP: its seq; CREATE: the created seq */
-	int status;          /* OP: 200 or 422 */
-	const char *record;  /* OP: the record JSON; CREATE: the config JSON */
-	const char *result;  /* OP: result / error JSON; CREATE: name or NULL;
-			      * TENANT_PUT: the key hash (hex) */
-	const char *tenant;  /* CREATE and TENANT_*: the tenant id;
-			      * TENANT_PUT: record = the quotas JSON */
+	uint64_t seq;        /* OP: its seq; CREATE: the created seq;
+			      * SNAPSHOT: its seq; REWIND, CLONE: the last
+			      * seq kept */
+	int status;          /* OP: 200 or 422; SNAPSHOT: the image format */
+	const char *record;  /* OP: the record JSON; CREATE, CLONE: the config
+			      * JSON; SNAPSHOT(_DELETE): the snapshot name;
+			      * TENANT_PUT: the quotas JSON */
+	const char *result;  /* OP: result / error JSON; CREATE, CLONE: name
+			      * or NULL; TENANT_PUT: the key hash (hex) */
+	const char *tenant;  /* CREATE, CLONE and TENANT_*: the tenant id */
+	const void *blob;    /* SNAPSHOT: the image */
+	size_t blob_len;
+	uint64_t source;     /* CLONE: the machine cloned */
 };
 
 /*
@@ -135,6 +149,26 @@ int pst_ops_open(struct pst_store *st, uint64_t machine, uint64_t after,
 /* 1 with *row filled, 0 at the end, -1 on error. */
 int pst_ops_next(struct pst_cursor *c, struct pst_op_row *row);
 void pst_ops_close(struct pst_cursor *c);
+
+/* Snapshots of machine (name, seq, format; no image), by seq then name.
+ * Row strings live for the call only.  Returns 0, fn's value or -1. */
+struct pst_snapshot_row {
+	const char *name;
+	uint64_t seq;
+	int format;
+};
+int pst_snapshots_each(struct pst_store *st, uint64_t machine,
+		       int (*fn)(void *arg, const struct pst_snapshot_row *row),
+		       void *arg);
+/* The image of snapshot name of machine, copied into *blob (malloc'd,
+ * the caller frees it): 1 found, 0 none, -1 error. */
+int pst_snapshot_blob(struct pst_store *st, uint64_t machine, const char *name,
+		      void **blob, size_t *len);
+
+/* The operations of machine with seq > after on a read connection of its
+ * own (a streamed export); rows as pst_ops_next, closed by pst_ops_close. */
+int pst_export_open(struct pst_store *st, uint64_t machine, uint64_t after,
+		    struct pst_cursor **out);
 
 /* sqlite's last message on the reader (for logs). */
 const char *pst_reader_error(const struct pst_store *st);

@@ -29,11 +29,14 @@ struct pst_store {
 	sqlite3 *r;                 /* reader: the loop thread */
 	sqlite3_stmt *ins_op, *ins_machine, *set_next, *del_ops, *del_machine,
 		     *put_tenant, *del_tenant;
+	sqlite3_stmt *ins_snap, *del_snap, *del_snaps, *trunc_ops, *trunc_snaps;
+	sqlite3_stmt *copy_ops, *copy_snaps;
 	_Atomic int fail_commits;   /* test hook */
 };
 
 struct pst_cursor {
 	sqlite3_stmt *st;
+	sqlite3 *own;               /* an export's own connection, or NULL */
 };
 
 /* Migrations: pst__migrations[v] takes schema v to v + 1. */
@@ -322,7 +325,26 @@ int pst_open(const char *dir, struct pst_store **out, char *err, size_t errlen)
 	    pst__prepare(st->w, "DELETE FROM operations WHERE machine = ?1",
 			 &st->del_ops, sub, sizeof(sub)) ||
 	    pst__prepare(st->w, "DELETE FROM machines WHERE id = ?1",
-			 &st->del_machine, sub, sizeof(sub))) {
+			 &st->del_machine, sub, sizeof(sub)) ||
+	    pst__prepare(st->w, "INSERT OR REPLACE INTO snapshots(machine, name, "
+			 "seq, format, blob) VALUES(?1, ?2, ?3, ?4, ?5)",
+			 &st->ins_snap, sub, sizeof(sub)) ||
+	    pst__prepare(st->w, "DELETE FROM snapshots WHERE machine = ?1 AND "
+			 "name = ?2", &st->del_snap, sub, sizeof(sub)) ||
+	    pst__prepare(st->w, "DELETE FROM snapshots WHERE machine = ?1",
+			 &st->del_snaps, sub, sizeof(sub)) ||
+	    pst__prepare(st->w, "DELETE FROM operations WHERE machine = ?1 AND "
+			 "seq > ?2", &st->trunc_ops, sub, sizeof(sub)) ||
+	    pst__prepare(st->w, "DELETE FROM snapshots WHERE machine = ?1 AND "
+			 "seq > ?2", &st->trunc_snaps, sub, sizeof(sub)) ||
+	    pst__prepare(st->w, "INSERT INTO operations(machine, seq, status, "
+			 "record, result) SELECT ?1, seq, status, record, result "
+			 "FROM operations WHERE machine = ?2 AND seq <= ?3",
+			 &st->copy_ops, sub, sizeof(sub)) ||
+	    pst__prepare(st->w, "INSERT INTO snapshots(machine, name, seq, "
+			 "format, blob) SELECT ?1, name, seq, format, blob FROM "
+			 "snapshots WHERE machine = ?2 AND seq <= ?3",
+			 &st->copy_snaps, sub, sizeof(sub))) {
 		pst__fail(err, errlen, "%s: %s", st->path, sub);
 		goto err_close;
 	}
@@ -355,6 +377,13 @@ void pst_close(struct pst_store *st)
 	sqlite3_finalize(st->del_machine);
 	sqlite3_finalize(st->put_tenant);
 	sqlite3_finalize(st->del_tenant);
+	sqlite3_finalize(st->ins_snap);
+	sqlite3_finalize(st->del_snap);
+	sqlite3_finalize(st->del_snaps);
+	sqlite3_finalize(st->trunc_ops);
+	sqlite3_finalize(st->trunc_snaps);
+	sqlite3_finalize(st->copy_ops);
+	sqlite3_finalize(st->copy_snaps);
 	sqlite3_close(st->r);
 	sqlite3_close(st->w);
 	free(st);
@@ -372,6 +401,33 @@ static int pst__run(sqlite3_stmt *s)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int pst__run_machine(sqlite3_stmt *s, uint64_t machine)
+{
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)machine);
+	return pst__run(s);
+}
+
+static int pst__run_after(sqlite3_stmt *s, uint64_t machine, uint64_t seq)
+{
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)machine);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+	return pst__run(s);
+}
+
+/* A clone's journal and snapshots: the source's up to e->seq. */
+static int pst__copy(struct pst_store *st, const struct pst_entry *e)
+{
+	sqlite3_stmt *both[2] = {st->copy_ops, st->copy_snaps};
+	int rc = SQLITE_OK;
+	for (int i = 0; i < 2 && rc == SQLITE_OK; i++) {
+		sqlite3_bind_int64(both[i], 1, (sqlite3_int64)e->machine);
+		sqlite3_bind_int64(both[i], 2, (sqlite3_int64)e->source);
+		sqlite3_bind_int64(both[i], 3, (sqlite3_int64)e->seq);
+		rc = pst__run(both[i]);
+	}
+	return rc;
 }
 
 int pst_commit(struct pst_store *st, const struct pst_entry *v, size_t n,
@@ -403,29 +459,53 @@ int pst_commit(struct pst_store *st, const struct pst_entry *v, size_t n,
 			rc = pst__run(s);
 			break;
 		case PST_MACHINE_CREATE:
+		case PST_CLONE:
 			s = st->ins_machine;
 			sqlite3_bind_int64(s, 1, (sqlite3_int64)e->machine);
 			if (e->result)
 				sqlite3_bind_text(s, 2, e->result, -1, SQLITE_STATIC);
 			sqlite3_bind_text(s, 3, e->record, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(s, 4, (sqlite3_int64)e->seq);
 			sqlite3_bind_text(s, 5, e->tenant ? e->tenant : "default",
 					  -1, SQLITE_STATIC);
+			/* a clone's journal starts at 1, like any machine's */
+			sqlite3_bind_int64(s, 4, e->kind == PST_CLONE ? 0
+					   : (sqlite3_int64)e->seq);
 			rc = pst__run(s);
 			if (rc == SQLITE_OK) {
 				sqlite3_bind_int64(st->set_next, 1,
 						   (sqlite3_int64)e->machine + 1);
 				rc = pst__run(st->set_next);
 			}
+			if (rc == SQLITE_OK && e->kind == PST_CLONE)
+				rc = pst__copy(st, e);
 			break;
 		case PST_MACHINE_DELETE:
-			sqlite3_bind_int64(st->del_ops, 1, (sqlite3_int64)e->machine);
-			rc = pst__run(st->del_ops);
-			if (rc == SQLITE_OK) {
-				sqlite3_bind_int64(st->del_machine, 1,
-						   (sqlite3_int64)e->machine);
-				rc = pst__run(st->del_machine);
-			}
+			rc = pst__run_machine(st->del_ops, e->machine);
+			if (rc == SQLITE_OK)
+				rc = pst__run_machine(st->del_snaps, e->machine);
+			if (rc == SQLITE_OK)
+				rc = pst__run_machine(st->del_machine, e->machine);
+			break;
+		case PST_SNAPSHOT:
+			s = st->ins_snap;
+			sqlite3_bind_int64(s, 1, (sqlite3_int64)e->machine);
+			sqlite3_bind_text(s, 2, e->record, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 3, (sqlite3_int64)e->seq);
+			sqlite3_bind_int(s, 4, e->status);
+			sqlite3_bind_blob64(s, 5, e->blob, e->blob_len, SQLITE_STATIC);
+			rc = pst__run(s);
+			break;
+		case PST_SNAPSHOT_DELETE:
+			s = st->del_snap;
+			sqlite3_bind_int64(s, 1, (sqlite3_int64)e->machine);
+			sqlite3_bind_text(s, 2, e->record, -1, SQLITE_STATIC);
+			rc = pst__run(s);
+			break;
+		case PST_REWIND:
+			rc = pst__run_after(st->trunc_ops, e->machine, e->seq);
+			if (rc == SQLITE_OK)
+				rc = pst__run_after(st->trunc_snaps, e->machine,
+						    e->seq);
 			break;
 		case PST_TENANT_PUT:
 			s = st->put_tenant;
@@ -554,24 +634,47 @@ int pst_tenants_each(struct pst_store *st,
 	return ret;
 }
 
-int pst_ops_open(struct pst_store *st, uint64_t machine, uint64_t after,
-		 struct pst_cursor **out)
+static int pst__ops_open(sqlite3 *db, uint64_t machine, uint64_t after,
+			 struct pst_cursor *c)
 {
-	struct pst_cursor *c = calloc(1, sizeof(*c));
-	if (!c)
-		return -1;
 	const char *sql = machine
 		? "SELECT machine, seq, status, record, result FROM operations "
 		  "WHERE machine = ?1 AND seq > ?2 ORDER BY seq"
 		: "SELECT machine, seq, status, record, result FROM operations "
 		  "WHERE seq > ?2 ORDER BY machine, seq";
-	if (sqlite3_prepare_v2(st->r, sql, -1, &c->st, NULL) != SQLITE_OK) {
-		free(c);
+	if (sqlite3_prepare_v2(db, sql, -1, &c->st, NULL) != SQLITE_OK)
 		return -1;
-	}
 	if (machine)
 		sqlite3_bind_int64(c->st, 1, (sqlite3_int64)machine);
 	sqlite3_bind_int64(c->st, 2, (sqlite3_int64)after);
+	return 0;
+}
+
+int pst_ops_open(struct pst_store *st, uint64_t machine, uint64_t after,
+		 struct pst_cursor **out)
+{
+	struct pst_cursor *c = calloc(1, sizeof(*c));
+	if (!c || pst__ops_open(st->r, machine, after, c)) {
+		free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+int pst_export_open(struct pst_store *st, uint64_t machine, uint64_t after,
+		    struct pst_cursor **out)
+{
+	struct pst_cursor *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -1;
+	if (sqlite3_open_v2(st->path, &c->own, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK || pst__ops_open(c->own, machine, after, c)) {
+		sqlite3_close(c->own);
+		free(c);
+		return -1;
+	}
+	sqlite3_busy_timeout(c->own, 5000);
 	*out = c;
 	return 0;
 }
@@ -596,5 +699,66 @@ void pst_ops_close(struct pst_cursor *c)
 	if (!c)
 		return;
 	sqlite3_finalize(c->st);
+	sqlite3_close(c->own);
 	free(c);
+}
+
+int pst_snapshots_each(struct pst_store *st, uint64_t machine,
+		       int (*fn)(void *, const struct pst_snapshot_row *),
+		       void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(st->r, "SELECT name, seq, format FROM snapshots "
+			       "WHERE machine = ?1 ORDER BY seq, name", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)machine);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pst_snapshot_row row = {
+			.name = (const char *)sqlite3_column_text(s, 0),
+			.seq = (uint64_t)sqlite3_column_int64(s, 1),
+			.format = sqlite3_column_int(s, 2),
+		};
+		if (!row.name) {
+			ret = -1;
+			break;
+		}
+		ret = fn(arg, &row);
+		if (ret)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int pst_snapshot_blob(struct pst_store *st, uint64_t machine, const char *name,
+		      void **blob, size_t *len)
+{
+	sqlite3_stmt *s;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(st->r, "SELECT blob FROM snapshots WHERE machine "
+			       "= ?1 AND name = ?2", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)machine);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+	} else if (rc == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(s, 0);
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		*blob = malloc(n ? n : 1);
+		if (*blob) {
+			memcpy(*blob, p, n);
+			*len = n;
+			ret = 1;
+		}
+	}
+	sqlite3_finalize(s);
+	return ret;
 }

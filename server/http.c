@@ -233,6 +233,50 @@ static void srv__shut(struct MHD_Connection *c)
 		shutdown(ci->connect_fd, SHUT_RDWR);
 }
 
+/* A streamed body: MHD calls back for each block (chunked encoding). */
+struct srv__stream {
+	long (*fn)(void *arg, char *buf, size_t max);
+	void (*done)(void *arg);
+	void *arg;
+};
+
+static ssize_t srv__stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct srv__stream *s = cls;
+	(void)pos;
+	long n = s->fn(s->arg, buf, max);
+	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR
+	       : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void srv__stream_free(void *cls)
+{
+	struct srv__stream *s = cls;
+	s->done(s->arg);
+	free(s);
+}
+
+static struct MHD_Response *srv__stream_response(struct srv_response *res)
+{
+	struct srv__stream *s = malloc(sizeof(*s));
+	struct MHD_Response *resp = NULL;
+
+	if (s) {
+		*s = (struct srv__stream){res->stream, res->stream_done,
+					  res->stream_arg};
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+							 64 * 1024,
+							 srv__stream_read, s,
+							 srv__stream_free);
+	}
+	if (!resp) {
+		free(s);
+		res->stream_done(res->stream_arg);
+	}
+	res->stream = NULL;
+	return resp;
+}
+
 static enum MHD_Result srv__queue(struct srv_http *h, struct MHD_Connection *c,
 				  struct srv_req *r, const char *method,
 				  const char *path, struct srv_response *res)
@@ -253,6 +297,10 @@ static enum MHD_Result srv__queue(struct srv_http *h, struct MHD_Connection *c,
 		res->content_type = "text/event-stream";
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"no-cache");
+	} else if (res->stream) {
+		resp = srv__stream_response(res);
+		if (!resp)
+			return MHD_NO;
 	} else {
 		if (!res->body)
 			srv_reply_json(res, 500, NULL);

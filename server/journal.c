@@ -67,15 +67,20 @@ struct srv_journal {
 	uint64_t batches, rows, failures;
 };
 
+static void srv__entry_free(struct pst_entry *e)
+{
+	free((char *)e->record);
+	free((char *)e->result);
+	free((char *)e->tenant);
+	free((void *)e->blob);
+}
+
 static void srv__batch_free(struct srv_jbatch *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->n; i++) {
-		free((char *)b->v[i].record);
-		free((char *)b->v[i].result);
-		free((char *)b->v[i].tenant);
-	}
+	for (size_t i = 0; i < b->n; i++)
+		srv__entry_free(&b->v[i]);
 	free(b->v);
 	free(b->waiters);
 	free(b);
@@ -162,15 +167,15 @@ static struct srv_jbatch *srv__pending(struct srv_journal *j)
 	return j->pending;
 }
 
-/* Appends one entry, taking ownership of record, result and e.tenant (even
- * on failure). */
+/* Appends one entry, taking ownership of record, result, e.tenant and
+ * e.blob (even on failure). */
 static int srv__append(struct srv_journal *j, struct pst_entry e, char *record,
 		       char *result)
 {
 	struct srv_jbatch *b = srv__pending(j);
-	bool needs_record = e.kind == PST_OP || e.kind == PST_MACHINE_CREATE ||
-			    e.kind == PST_TENANT_PUT;
-	bool needs_tenant = e.kind == PST_MACHINE_CREATE ||
+	bool needs_record = e.kind != PST_MACHINE_DELETE &&
+			    e.kind != PST_REWIND && e.kind != PST_TENANT_DELETE;
+	bool needs_tenant = e.kind == PST_MACHINE_CREATE || e.kind == PST_CLONE ||
 			    e.kind == PST_TENANT_PUT || e.kind == PST_TENANT_DELETE;
 	if (!b || (!record && needs_record) || (!e.tenant && needs_tenant) ||
 	    (e.kind == PST_TENANT_PUT && !result))
@@ -196,6 +201,7 @@ err_free:
 	free(record);
 	free(result);
 	free((char *)e.tenant);
+	free((void *)e.blob);
 	return -1;
 }
 
@@ -208,10 +214,10 @@ int srv_journal_op(struct srv_journal *j, uint64_t machine, uint64_t seq,
 			   json_dumps(result, JSON_COMPACT));
 }
 
-int srv_journal_create(struct srv_journal *j, const struct srv_machine *sm)
+static int srv__create_entry(struct srv_journal *j, const struct srv_machine *sm,
+			     struct pst_entry e)
 {
-	struct pst_entry e = {.kind = PST_MACHINE_CREATE, .machine = sm->num,
-			      .seq = sm->seq, .tenant = strdup(sm->tenant)};
+	e.tenant = strdup(sm->tenant);
 	json_t *cfg = api_config_encode(&sm->mm->cfg);
 	char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
 	json_decref(cfg);
@@ -222,6 +228,21 @@ int srv_journal_create(struct srv_journal *j, const struct srv_machine *sm)
 		return -1;
 	}
 	return srv__append(j, e, text, name);
+}
+
+int srv_journal_create(struct srv_journal *j, const struct srv_machine *sm)
+{
+	struct pst_entry e = {.kind = PST_MACHINE_CREATE, .machine = sm->num,
+			      .seq = sm->seq};
+	return srv__create_entry(j, sm, e);
+}
+
+int srv_journal_clone(struct srv_journal *j, const struct srv_machine *sm,
+		      uint64_t source, uint64_t seq)
+{
+	struct pst_entry e = {.kind = PST_CLONE, .machine = sm->num, .seq = seq,
+			      .source = source};
+	return srv__create_entry(j, sm, e);
 }
 
 int srv_journal_delete(struct srv_journal *j, uint64_t machine)
@@ -241,6 +262,28 @@ int srv_journal_tenant_put(struct srv_journal *j, const char *id,
 int srv_journal_tenant_delete(struct srv_journal *j, const char *id)
 {
 	struct pst_entry e = {.kind = PST_TENANT_DELETE, .tenant = strdup(id)};
+	return srv__append(j, e, NULL, NULL);
+}
+
+int srv_journal_snapshot(struct srv_journal *j, uint64_t machine,
+			 const char *name, uint64_t seq, void *blob, size_t len)
+{
+	struct pst_entry e = {.kind = PST_SNAPSHOT, .machine = machine,
+			      .seq = seq, .status = MM_SNAPSHOT_FORMAT,
+			      .blob = blob, .blob_len = len};
+	return srv__append(j, e, strdup(name), NULL);
+}
+
+int srv_journal_snapshot_delete(struct srv_journal *j, uint64_t machine,
+				const char *name)
+{
+	struct pst_entry e = {.kind = PST_SNAPSHOT_DELETE, .machine = machine};
+	return srv__append(j, e, strdup(name), NULL);
+}
+
+int srv_journal_rewind(struct srv_journal *j, uint64_t machine, uint64_t seq)
+{
+	struct pst_entry e = {.kind = PST_REWIND, .machine = machine, .seq = seq};
 	return srv__append(j, e, NULL, NULL);
 }
 
@@ -350,13 +393,295 @@ int srv_journal_flush_sync(struct srv_journal *j)
 	return rc;
 }
 
-/* ---- rebuilding machines from the store ------------------------------------------ */
+/* ---- the history of a machine, replayed --------------------------------------- */
+
+/*
+ * The entries of machine still waiting for their commit (the running
+ * commit, then the pending batch) that are on its history: operations not
+ * discarded by a later rewind, copied into r->tail.  r->cut is the lowest
+ * rewind among them: committed rows above it are discarded history.
+ * Returns 0, -1 (out of memory) or -2 (the machine is a clone whose
+ * creation is not committed: its rows are not in the store yet).
+ */
+static int srv__tail(struct srv_journal *j, uint64_t machine,
+		     struct srv_replay *r)
+{
+	const struct pst_entry *mine[2 * 4096];
+	const struct srv_jbatch *bs[2] = {j->inflight, j->pending};
+	size_t n = 0, total = 0;
+
+	r->cut = UINT64_MAX;
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; bs[k] && i < bs[k]->n; i++)
+			total += bs[k]->v[i].machine == machine;
+	const struct pst_entry **v = total <= sizeof(mine) / sizeof(mine[0])
+		? mine : malloc(total * sizeof(*v));
+	if (!v)
+		return -1;
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; bs[k] && i < bs[k]->n; i++)
+			if (bs[k]->v[i].machine == machine)
+				v[n++] = &bs[k]->v[i];
+	int rc = 0;
+	r->tail = calloc(n ? n : 1, sizeof(*r->tail));
+	if (!r->tail)
+		rc = -1;
+	/* Backwards: the lowest rewind after each entry. */
+	uint64_t limit = UINT64_MAX;
+	for (size_t i = n; i-- > 0 && !rc;) {
+		const struct pst_entry *e = v[i];
+		if (e->kind == PST_CLONE || e->kind == PST_MACHINE_CREATE) {
+			if (e->kind == PST_CLONE)
+				rc = -2;
+			continue;
+		}
+		if (e->kind == PST_REWIND && e->seq < limit)
+			limit = e->seq;
+		if (e->kind != PST_OP || e->seq > limit)
+			continue;
+		struct pst_op_row *t = &r->tail[r->ntail++];
+		t->machine = machine;
+		t->seq = e->seq;
+		t->status = e->status;
+		t->record = strdup(e->record);
+		t->result = strdup(e->result);
+		if (!t->record || !t->result)
+			rc = -1;
+	}
+	r->cut = limit;
+	/* collected backwards: put them in order */
+	for (size_t i = 0; i < r->ntail / 2; i++) {
+		struct pst_op_row x = r->tail[i];
+		r->tail[i] = r->tail[r->ntail - 1 - i];
+		r->tail[r->ntail - 1 - i] = x;
+	}
+	if (v != mine)
+		free(v);
+	return rc;
+}
+
+struct srv__snaps {
+	struct pst_snapshot_row *v;
+	size_t n, cap;
+	uint64_t upto;
+};
+
+static int srv__collect_snap(void *arg, const struct pst_snapshot_row *row)
+{
+	struct srv__snaps *x = arg;
+	if (row->seq > x->upto)
+		return 0;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		struct pst_snapshot_row *v = realloc(x->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		x->v = v;
+		x->cap = cap;
+	}
+	x->v[x->n] = *row;
+	x->v[x->n].name = strdup(row->name);
+	if (!x->v[x->n].name)
+		return -1;
+	x->n++;
+	return 0;
+}
+
+/*
+ * The newest committed snapshot of r->num at or before seq bound that
+ * loads; a snapshot that does not (corrupt, another format, another
+ * config) is logged and an older one tried.  0 with r->mm (or none
+ * found: r->mm NULL), -1 on a store error.
+ */
+static int srv__best_snapshot(struct srv_replay *r, const struct mm_config *cfg,
+			      uint64_t bound)
+{
+	struct srv__snaps x = {.upto = bound};
+	int rc = pst_snapshots_each(r->app->store, r->num, srv__collect_snap, &x);
+
+	for (size_t i = x.n; rc == 0 && i-- > 0 && !r->mm;) {
+		char err[256], detail[400];
+		void *blob = NULL;
+		size_t len = 0;
+		struct mm_machine *mm = NULL;
+		int got = x.v[i].format == MM_SNAPSHOT_FORMAT
+			? pst_snapshot_blob(r->app->store, r->num, x.v[i].name,
+					    &blob, &len) : 1;
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
+		if (got == 0)
+			continue;
+		if (x.v[i].format != MM_SNAPSHOT_FORMAT)
+			snprintf(err, sizeof(err), "format %d, this build reads %d",
+				 x.v[i].format, MM_SNAPSHOT_FORMAT);
+		else if (mm_snapshot_load(blob, len, &mm, err, sizeof(err)) == 0 &&
+			 (mm->cfg.memory != cfg->memory || mm->cfg.arch != cfg->arch ||
+			  mm->cfg.seed != cfg->seed || mm->cfg.cpus != cfg->cpus ||
+			  mm->cfg.nodes != cfg->nodes)) {
+			snprintf(err, sizeof(err), "it is of another config");
+			mm_machine_destroy(mm);
+			mm = NULL;
+		}
+		free(blob);
+		if (!mm) {
+			snprintf(detail, sizeof(detail), "machine %s snapshot %s "
+				 "(seq %llu) is not used: %s", r->id, x.v[i].name,
+				 (unsigned long long)x.v[i].seq, err);
+			srv_log_event("snapshot-unusable", detail);
+			continue;
+		}
+		r->mm = mm;
+		r->seq = x.v[i].seq;
+		snprintf(r->from_buf, sizeof(r->from_buf), "snapshot %s",
+			 x.v[i].name);
+		r->from = r->from_buf;
+	}
+	for (size_t i = 0; i < x.n; i++)
+		free((char *)x.v[i].name);
+	free(x.v);
+	return rc;
+}
+
+int srv_replay_begin(struct srv_replay *r, struct srv_app *app, uint64_t num,
+		     const struct mm_config *cfg, uint64_t upto, char *err,
+		     size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->app = app;
+	r->num = num;
+	r->upto = upto;
+	snprintf(r->id, sizeof(r->id), "m-%llu", (unsigned long long)num);
+	int rc = app->journal ? srv__tail(app->journal, num, r) : 0;
+	if (rc) {
+		snprintf(err, errlen, rc == -2 ? "machine %s is a clone still "
+			 "being committed" : "out of memory", r->id);
+		return rc;
+	}
+	if (upto > r->cut)
+		upto = r->cut;
+	if (srv__best_snapshot(r, cfg, upto)) {
+		snprintf(err, errlen, "reading the snapshots of %s: %s", r->id,
+			 pst_reader_error(app->store));
+		return -1;
+	}
+	if (!r->mm) {
+		rc = mm_machine_create(cfg, &r->mm, err, errlen);
+		if (rc)
+			return -1;
+		r->from = "config";
+	}
+	r->last = r->first = r->seq;
+	if (pst_ops_open(app->store, num, r->seq, &r->c)) {
+		snprintf(err, errlen, "reading the journal of %s: %s", r->id,
+			 pst_reader_error(app->store));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Applies one row.  Returns 0, or -1 with err (a gap in seq or a record
+ * that does not apply).  A result that differs from the stored one is
+ * logged (determinism broken), not fatal.
+ */
+static int srv__replay_row(struct srv_replay *r, const struct pst_op_row *row,
+			   char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *result, *error;
+
+	if (row->seq != r->seq + 1) {
+		snprintf(err, errlen, "machine %s: journal seq %llu follows %llu",
+			 r->id, (unsigned long long)row->seq,
+			 (unsigned long long)r->seq);
+		return -1;
+	}
+	json_t *rec = json_loads(row->record, 0, &je);
+	if (!rec) {
+		snprintf(err, errlen, "machine %s seq %llu: record is not JSON: "
+			 "%s", r->id, (unsigned long long)row->seq, je.text);
+		return -1;
+	}
+	int st = api_op_apply(r->mm, rec, &result, &error);
+	json_decref(rec);
+	if (st != 200 && st != 422) {
+		snprintf(err, errlen, "machine %s seq %llu: the record no longer "
+			 "applies (%d: %s)", r->id, (unsigned long long)row->seq,
+			 st, json_string_value(json_object_get(error, "message")));
+		json_decref(error);
+		return -1;
+	}
+	r->seq++;
+	json_t *want = json_loads(row->result, 0, &je);
+	json_t *got = st == 200 ? result : error;
+	if (st != row->status || !want || !json_equal(want, got)) {
+		char detail[160];
+		snprintf(detail, sizeof(detail), "machine %s seq %llu: replayed "
+			 "result differs from the journal", r->id,
+			 (unsigned long long)row->seq);
+		srv_log_event("recovery-mismatch", detail);
+	}
+	json_decref(want);
+	json_decref(result);
+	json_decref(error);
+	return 0;
+}
+
+int srv_replay_step(struct srv_replay *r, size_t budget, char *err,
+		    size_t errlen)
+{
+	uint64_t bound = r->upto < r->cut ? r->upto : r->cut;
+	struct pst_op_row row;
+
+	for (size_t i = 0; i < budget; i++) {
+		if (r->c) {
+			int rc = pst_ops_next(r->c, &row);
+			if (rc < 0) {
+				snprintf(err, errlen, "reading the journal of %s: "
+					 "%s", r->id, pst_reader_error(r->app->store));
+				return -1;
+			}
+			if (rc == 0 || row.seq > bound) {
+				pst_ops_close(r->c);
+				r->c = NULL;
+				continue;
+			}
+		} else {
+			/* the waiting rows, past what the store already had */
+			while (r->itail < r->ntail && r->tail[r->itail].seq <= r->last)
+				r->itail++;
+			if (r->itail == r->ntail || r->tail[r->itail].seq > r->upto)
+				return 0;
+			row = r->tail[r->itail++];
+		}
+		if (srv__replay_row(r, &row, err, errlen))
+			return -1;
+		r->last = row.seq;
+	}
+	return 1;
+}
+
+void srv_replay_end(struct srv_replay *r)
+{
+	pst_ops_close(r->c);
+	for (size_t i = 0; i < r->ntail; i++) {
+		free((char *)r->tail[i].record);
+		free((char *)r->tail[i].result);
+	}
+	free(r->tail);
+	mm_machine_destroy(r->mm);
+	memset(r, 0, sizeof(*r));
+}
 
 struct srv__mrow {
 	struct srv_app *app;
 	char *err;
 	size_t errlen;
 	int rc;
+	uint64_t *nums;     /* recovery: the machines, in id order */
+	size_t n, cap;
 };
 
 /* Recreates one machine from its store row (no journal yet). */
@@ -382,6 +707,17 @@ static int srv__machine_from_row(void *arg, const struct pst_machine_row *row)
 	if (rc)
 		return x->rc = -1;
 	sm->seq = row->created_seq;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		uint64_t *v = realloc(x->nums, cap * sizeof(*v));
+		if (!v) {
+			snprintf(x->err, x->errlen, "out of memory");
+			return x->rc = -1;
+		}
+		x->nums = v;
+		x->cap = cap;
+	}
+	x->nums[x->n++] = row->id;
 	return 0;
 }
 
@@ -390,68 +726,22 @@ static struct srv_machine *srv__by_num(struct srv_app *app, uint64_t num)
 	return srv_machines_by_num(&app->machines, num);
 }
 
-/*
- * Applies one stored row to its machine.  Returns 0, or -1 with err (a
- * gap in seq or a record that does not apply).  A result that differs
- * from the stored one is logged (determinism broken), not fatal.
- */
-static int srv__replay_row(struct srv_app *app, const struct pst_op_row *row,
-			   char *err, size_t errlen)
+/* The replayed machine becomes sm's state. */
+static void srv__take(struct srv_machine *sm, struct srv_replay *r)
 {
-	struct srv_machine *sm = srv__by_num(app, row->machine);
-	json_error_t je;
-	json_t *result, *error;
-
-	if (!sm) {
-		srv_log_event("recovery", "journal rows of an unknown machine "
-			      "skipped");
-		return 0;
-	}
-	if (row->seq != sm->seq + 1) {
-		snprintf(err, errlen, "machine %s: journal seq %llu follows %llu",
-			 sm->id, (unsigned long long)row->seq,
-			 (unsigned long long)sm->seq);
-		return -1;
-	}
-	json_t *rec = json_loads(row->record, 0, &je);
-	if (!rec) {
-		snprintf(err, errlen, "machine %s seq %llu: record is not JSON: "
-			 "%s", sm->id, (unsigned long long)row->seq, je.text);
-		return -1;
-	}
-	int st = api_op_apply(sm->mm, rec, &result, &error);
-	json_decref(rec);
-	if (st != 200 && st != 422) {
-		snprintf(err, errlen, "machine %s seq %llu: the record no longer "
-			 "applies (%d: %s)", sm->id, (unsigned long long)row->seq,
-			 st, json_string_value(json_object_get(error, "message")));
-		json_decref(error);
-		return -1;
-	}
-	sm->seq++;
-	json_t *want = json_loads(row->result, 0, &je);
-	json_t *got = st == 200 ? result : error;
-	if (st != row->status || !want || !json_equal(want, got)) {
-		char detail[160];
-		snprintf(detail, sizeof(detail), "machine %s seq %llu: replayed "
-			 "result differs from the journal", sm->id,
-			 (unsigned long long)row->seq);
-		srv_log_event("recovery-mismatch", detail);
-	}
-	json_decref(want);
-	json_decref(result);
-	json_decref(error);
-	return 0;
+	mm_machine_destroy(sm->mm);
+	sm->mm = r->mm;
+	sm->seq = r->seq;
+	r->mm = NULL;
 }
 
 /* Drops machine num from memory and, if the store has it, rebuilds it from
- * config + committed journal.  Returns 0 or -1 (logged). */
+ * its last snapshot + committed journal.  Returns 0 or -1 (logged). */
 static int srv__rebuild(struct srv_app *app, uint64_t num)
 {
 	char err[300], id[24];
-	struct srv__mrow x = {app, err, sizeof(err), 0};
-	struct pst_cursor *c;
-	struct pst_op_row row;
+	struct srv__mrow x = {app, err, sizeof(err), 0, NULL, 0, 0};
+	struct srv_replay r;
 	int rc;
 
 	snprintf(id, sizeof(id), "m-%llu", (unsigned long long)num);
@@ -459,26 +749,33 @@ static int srv__rebuild(struct srv_app *app, uint64_t num)
 			     "failed commit; reconnect with Last-Event-ID");
 	srv_machines_delete(&app->machines, id);
 	rc = pst_machine_get(app->store, num, srv__machine_from_row, &x);
+	free(x.nums);
 	if (rc <= 0 || x.rc) {
 		if (rc < 0 || x.rc)
 			srv_log_event("rebuild-failed", rc < 0
 				      ? pst_reader_error(app->store) : err);
 		return rc < 0 || x.rc ? -1 : 0;
 	}
-	if (pst_ops_open(app->store, num, 0, &c))
-		return -1;
-	while ((rc = pst_ops_next(c, &row)) == 1)
-		if (srv__replay_row(app, &row, err, sizeof(err))) {
-			rc = -1;
-			break;
-		}
-	pst_ops_close(c);
+	struct srv_machine *sm = srv__by_num(app, num);
+	rc = srv_history_load(app, sm) ? -1 : srv_replay_begin(&r, app, num,
+							       &sm->mm->cfg,
+							       UINT64_MAX, err,
+							       sizeof(err));
+	while (rc == 0 && (rc = srv_replay_step(&r, 4096, err, sizeof(err))) == 1)
+		rc = 0;
+	char detail[200];
+	if (rc == 0) {
+		snprintf(detail, sizeof(detail), "%s from %s + %llu operations",
+			 id, r.from, (unsigned long long)(r.seq - r.first));
+		srv__take(sm, &r);
+	}
+	srv_replay_end(&r);
 	if (rc < 0) {
 		srv_log_event("rebuild-failed", err);
 		srv_machines_delete(&app->machines, id);
 		return -1;
 	}
-	srv_log_event("rebuilt", id);
+	srv_log_event("rebuilt", detail);
 	return 0;
 }
 
@@ -550,9 +847,7 @@ static void srv__rebuild_after_failure(struct srv_journal *j,
 			if (newpos)
 				newpos[i] = k;
 			if (d) {
-				free((char *)p->v[i].record);
-				free((char *)p->v[i].result);
-				free((char *)p->v[i].tenant);
+				srv__entry_free(&p->v[i]);
 				continue;
 			}
 			p->v[k++] = p->v[i];
@@ -616,8 +911,11 @@ static int srv__tenant_from_row(void *arg, const struct pst_tenant_row *row)
 }
 
 struct srv__recovery {
-	struct pst_cursor *c;
-	uint64_t ops;
+	uint64_t *nums;          /* the stored machines, in id order */
+	size_t n, i;
+	bool replaying;          /* r is machine nums[i]'s replay */
+	struct srv_replay r;
+	uint64_t ops, snaps;
 	uint64_t t0;
 };
 
@@ -626,7 +924,9 @@ void srv_journal_recover_abort(struct srv_app *app)
 	struct srv__recovery *r = app->recover_state;
 	if (!r)
 		return;
-	pst_ops_close(r->c);
+	if (r->replaying)
+		srv_replay_end(&r->r);
+	free(r->nums);
 	free(r);
 	app->recover_state = NULL;
 }
@@ -635,11 +935,10 @@ int srv_journal_recover(struct srv_app *app, size_t budget, char *err,
 			size_t errlen)
 {
 	struct srv__recovery *r = app->recover_state;
-	struct pst_op_row row;
 	int rc;
 
 	if (!r) {
-		struct srv__mrow x = {app, err, errlen, 0};
+		struct srv__mrow x = {app, err, errlen, 0, NULL, 0, 0};
 		uint64_t next;
 		r = calloc(1, sizeof(*r));
 		if (!r) {
@@ -652,8 +951,9 @@ int srv_journal_recover(struct srv_app *app, size_t budget, char *err,
 		if (rc == 0)
 			rc = pst_machines_each(app->store, srv__machine_from_row,
 					       &x);
-		if (rc || x.rc || pst_next_machine(app->store, &next) ||
-		    pst_ops_open(app->store, 0, 0, &r->c)) {
+		r->nums = x.nums;
+		r->n = x.n;
+		if (rc || x.rc || pst_next_machine(app->store, &next)) {
 			if (!x.rc)
 				snprintf(err, errlen, "reading %s: %s",
 					 pst_path(app->store),
@@ -663,40 +963,54 @@ int srv_journal_recover(struct srv_app *app, size_t budget, char *err,
 		if (next > app->machines.next)
 			app->machines.next = next;
 	}
-	for (size_t i = 0; i < budget; i++) {
-		rc = pst_ops_next(r->c, &row);
-		if (rc == 0)
-			goto done;
-		if (rc < 0) {
-			snprintf(err, errlen, "reading the journal: %s",
-				 pst_reader_error(app->store));
-			goto fail;
+	while (budget > 0) {
+		if (!r->replaying) {
+			if (r->i == r->n)
+				goto done;
+			struct srv_machine *sm = srv__by_num(app, r->nums[r->i]);
+			if (srv_history_load(app, sm)) {
+				snprintf(err, errlen, "reading the snapshots of %s: "
+					 "%s", sm->id, pst_reader_error(app->store));
+				goto fail;
+			}
+			r->replaying = true;
+			if (srv_replay_begin(&r->r, app, sm->num, &sm->mm->cfg,
+					     UINT64_MAX, err, errlen))
+				goto fail;
+			r->snaps += strcmp(r->r.from, "config") != 0;
 		}
-		if (srv__replay_row(app, &row, err, errlen))
+		uint64_t before = r->r.seq;
+		rc = srv_replay_step(&r->r, budget, err, errlen);
+		if (rc < 0)
 			goto fail;
-		r->ops++;
+		r->ops += r->r.seq - before;
+		uint64_t used = r->r.seq - before + 1;
+		budget -= used < budget ? used : budget;
+		if (rc == 0) {
+			srv__take(srv__by_num(app, r->nums[r->i]), &r->r);
+			srv_replay_end(&r->r);
+			r->replaying = false;
+			r->i++;
+		}
 	}
 	return 1;
 
 done: {
-	char detail[128];
-	snprintf(detail, sizeof(detail), "%zu machines, %llu operations in "
-		 "%.3f s", app->machines.n, (unsigned long long)r->ops,
+	char detail[160];
+	snprintf(detail, sizeof(detail), "%zu machines (%llu from a snapshot), "
+		 "%llu operations replayed in %.3f s", app->machines.n,
+		 (unsigned long long)r->snaps, (unsigned long long)r->ops,
 		 (double)(uv_hrtime() - r->t0) / 1e9);
 	srv_log_event("recovered", detail);
 	}
-	pst_ops_close(r->c);
-	free(r);
-	app->recover_state = NULL;
+	srv_journal_recover_abort(app);
 	return 0;
 fail:
-	pst_ops_close(r->c);
-	free(r);
-	app->recover_state = NULL;
+	srv_journal_recover_abort(app);
 	return -1;
 }
 
-/* ---- GET …/journal --------------------------------------------------------------------- */
+/* ---- GET …/journal, streamed --------------------------------------------------------- */
 
 struct srv__buf {
 	char *p;
@@ -727,43 +1041,92 @@ static void srv__put(struct srv__buf *b, const char *s, size_t n)
 
 /* {"seq":N,<record's members>,"result"|"error":…}\n — record is a compact
  * JSON object with at least "op". */
-static void srv__line(struct srv__buf *b, uint64_t seq, int status,
-		      const char *record, const char *result)
+static void srv__line(struct srv__buf *b, const struct pst_op_row *row)
 {
 	char head[40];
-	size_t rl = strlen(record);
+	size_t rl = strlen(row->record);
 	int n = snprintf(head, sizeof(head), "{\"seq\":%llu,",
-			 (unsigned long long)seq);
+			 (unsigned long long)row->seq);
 	srv__put(b, head, (size_t)n);
 	if (rl >= 2)
-		srv__put(b, record + 1, rl - 2); /* without { } */
-	srv__put(b, status == 200 ? ",\"result\":" : ",\"error\":", status == 200
-		 ? 10 : 9);
-	srv__put(b, result, strlen(result));
+		srv__put(b, row->record + 1, rl - 2); /* without { } */
+	srv__put(b, row->status == 200 ? ",\"result\":" : ",\"error\":",
+		 row->status == 200 ? 10 : 9);
+	srv__put(b, row->result, strlen(row->result));
 	srv__put(b, "}\n", 2);
 }
 
-static void srv__lines_of(struct srv__buf *b, const struct srv_jbatch *batch,
-			  uint64_t machine, uint64_t *last)
+/* The export: header, committed rows from its own cursor (up to the cut a
+ * waiting rewind makes), then the waiting rows (r.tail). */
+struct srv__export {
+	struct srv_replay r;     /* only its tail, cut and last are used */
+	struct pst_cursor *c;
+	struct srv__buf out;     /* formatted, not yet handed out */
+	size_t off;
+};
+
+#define SRV_EXPORT_CHUNK (64u << 10)
+
+static long srv__export_read(void *arg, char *buf, size_t max)
 {
-	for (size_t i = 0; batch && i < batch->n; i++) {
-		const struct pst_entry *e = &batch->v[i];
-		if (e->kind != PST_OP || e->machine != machine || e->seq <= *last)
-			continue;
-		srv__line(b, e->seq, e->status, e->record, e->result);
-		*last = e->seq;
+	struct srv__export *x = arg;
+	struct pst_op_row row;
+
+	while (x->off == x->out.n) {
+		x->out.n = x->off = 0;
+		while (x->out.n < SRV_EXPORT_CHUNK && !x->out.oom) {
+			if (x->c) {
+				int rc = pst_ops_next(x->c, &row);
+				if (rc < 0)
+					return -1;
+				if (rc == 0 || row.seq > x->r.cut) {
+					pst_ops_close(x->c);
+					x->c = NULL;
+					continue;
+				}
+			} else {
+				while (x->r.itail < x->r.ntail &&
+				       x->r.tail[x->r.itail].seq <= x->r.last)
+					x->r.itail++;
+				if (x->r.itail == x->r.ntail)
+					break;
+				row = x->r.tail[x->r.itail++];
+			}
+			srv__line(&x->out, &row);
+			x->r.last = row.seq;
+		}
+		if (x->out.oom)
+			return -1;
+		if (x->out.n == 0)
+			return 0;
 	}
+	size_t n = x->out.n - x->off < max ? x->out.n - x->off : max;
+	memcpy(buf, x->out.p + x->off, n);
+	x->off += n;
+	return (long)n;
 }
 
-char *srv_journal_ndjson(struct srv_journal *j, const struct srv_machine *sm,
-			 size_t *len)
+static void srv__export_done(void *arg)
 {
-	struct srv__buf b = {0};
-	struct pst_cursor *c;
-	struct pst_op_row row;
-	uint64_t last = 0;
-	int rc;
+	struct srv__export *x = arg;
+	pst_ops_close(x->c);
+	srv_replay_end(&x->r);
+	free(x->out.p);
+	free(x);
+}
 
+int srv_journal_export(struct srv_journal *j, const struct srv_machine *sm,
+		       struct srv_response *res)
+{
+	struct srv__export *x = calloc(1, sizeof(*x));
+	if (!x)
+		return -1;
+	if (srv__tail(j, sm->num, &x->r) ||
+	    pst_export_open(j->st, sm->num, 0, &x->c))
+		goto err;
+	/* The cursor's first step fixes its view of the store now, beside
+	 * the tail just copied: rows the running commit adds are either in
+	 * both (skipped by seq) or in the tail only. */
 	json_t *head = json_pack("{s:i, s:{s:s, s:o, s:o}}", "mmsim_journal", 1,
 				 "machine", "id", sm->id, "name",
 				 sm->name ? json_string(sm->name) : json_null(),
@@ -771,27 +1134,33 @@ char *srv_journal_ndjson(struct srv_journal *j, const struct srv_machine *sm,
 	char *text = head ? json_dumps(head, JSON_COMPACT) : NULL;
 	json_decref(head);
 	if (!text)
-		return NULL;
-	srv__put(&b, text, strlen(text));
-	srv__put(&b, "\n", 1);
-	free(text);
-	if (pst_ops_open(j->st, sm->num, 0, &c))
 		goto err;
-	while ((rc = pst_ops_next(c, &row)) == 1) {
-		srv__line(&b, row.seq, row.status, row.record, row.result);
-		last = row.seq;
-	}
-	pst_ops_close(c);
+	srv__put(&x->out, text, strlen(text));
+	srv__put(&x->out, "\n", 1);
+	free(text);
+	struct pst_op_row row;
+	int rc = pst_ops_next(x->c, &row);
 	if (rc < 0)
 		goto err;
-	/* Applied but not yet committed (relaxed mode, or a commit running). */
-	srv__lines_of(&b, j->inflight, sm->num, &last);
-	srv__lines_of(&b, j->pending, sm->num, &last);
-	if (b.oom)
+	if (rc == 0 || row.seq > x->r.cut) {
+		pst_ops_close(x->c);
+		x->c = NULL;
+	} else {
+		srv__line(&x->out, &row);
+		x->r.last = row.seq;
+	}
+	if (x->out.oom)
 		goto err;
-	*len = b.n;
-	return b.p;
+	free(res->body);
+	res->body = NULL;
+	res->len = 0;
+	res->status = 200;
+	res->content_type = "application/x-ndjson";
+	res->stream = srv__export_read;
+	res->stream_done = srv__export_done;
+	res->stream_arg = x;
+	return 0;
 err:
-	free(b.p);
-	return NULL;
+	srv__export_done(x);
+	return -1;
 }

@@ -30,6 +30,7 @@ void srv_machines_init(struct srv_machines *t, size_t max, uint64_t max_memory)
 static void srv__machine_free(struct srv_machine *sm)
 {
 	mm_machine_destroy(sm->mm);
+	srv_history_free(sm);
 	free(sm->name);
 	free(sm);
 }
@@ -51,22 +52,11 @@ int srv_machines_create(struct srv_machines *t, const char *tenant,
 	return srv_machines_create_num(t, 0, tenant, name, cfg, out, err, errlen);
 }
 
-int srv_machines_create_num(struct srv_machines *t, uint64_t num,
-			    const char *tenant, const char *name,
-			    const struct mm_config *cfg,
-			    struct srv_machine **out, char *err, size_t errlen)
+/* Room for one more machine of `memory` bytes (num 0: a new one, bound by
+ * the limits); 0 or -MM_EEXIST / -MM_ENOSPC with err. */
+static int srv__room(struct srv_machines *t, uint64_t num, uint64_t memory,
+		     char *err, size_t errlen)
 {
-	struct srv_machine *sm;
-	bool fresh = num == 0;
-	int rc;
-
-	if (fresh && t->random_ids) {
-		/* multi-tenant: an id says nothing of other tenants' machines */
-		do
-			num = 1 + (randombytes_random() |
-				   (uint64_t)(randombytes_random() & 0x1fffff) << 32);
-		while (srv_machines_by_num(t, num));
-	}
 	if (num) {
 		size_t i = srv_machines_after(t, num - 1);
 		if (i < t->n && t->v[i]->num == num) {
@@ -75,20 +65,38 @@ int srv_machines_create_num(struct srv_machines *t, uint64_t num,
 			return -MM_EEXIST;
 		}
 	}
-
 	/* Limits bound new machines; recovery and rebuilds (num given)
 	 * restore what the store holds even if the limits shrank. */
-	if (fresh && t->n >= t->max) {
+	if (!num && t->n >= t->max) {
 		snprintf(err, errlen, "this server holds at most %zu machines; "
 			 "delete one first", t->max);
 		return -MM_ENOSPC;
 	}
-	if (fresh && cfg->memory > t->max_memory - t->memory) {
+	if (!num && memory > t->max_memory - t->memory) {
 		snprintf(err, errlen, "this server simulates at most %llu MiB in "
 			 "total; %llu MiB are in use",
 			 (unsigned long long)(t->max_memory >> 20),
 			 (unsigned long long)(t->memory >> 20));
 		return -MM_ENOSPC;
+	}
+	return 0;
+}
+
+/* Inserts mm (owned by the table on success) as machine num (0: a new
+ * one: the next number, or a random one in multi-tenant mode). */
+static int srv__insert(struct srv_machines *t, uint64_t num,
+		       const char *tenant, const char *name,
+		       struct mm_machine *mm, struct srv_machine **out,
+		       char *err, size_t errlen)
+{
+	struct srv_machine *sm;
+
+	if (!num && t->random_ids) {
+		/* multi-tenant: an id says nothing of other tenants' machines */
+		do
+			num = 1 + (randombytes_random() |
+				   (uint64_t)(randombytes_random() & 0x1fffff) << 32);
+		while (srv_machines_by_num(t, num));
 	}
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
@@ -103,17 +111,12 @@ int srv_machines_create_num(struct srv_machines *t, uint64_t num,
 		goto err_nomem;
 	if (name) {
 		sm->name = strdup(name);
-		if (!sm->name)
-			goto err_free_sm;
+		if (!sm->name) {
+			free(sm);
+			goto err_nomem;
+		}
 	}
-	rc = mm_machine_create(cfg, &sm->mm, err, errlen);
-	if (rc) {
-		if (rc == -MM_ENOMEM)
-			snprintf(err, errlen, "the host is out of memory");
-		free(sm->name);
-		free(sm);
-		return rc;
-	}
+	sm->mm = mm;
 	snprintf(sm->tenant, sizeof(sm->tenant), "%s", tenant);
 	sm->num = num ? num : t->next;
 	/* t->next stays the sequential counter of single-tenant mode */
@@ -124,15 +127,43 @@ int srv_machines_create_num(struct srv_machines *t, uint64_t num,
 	memmove(&t->v[at + 1], &t->v[at], (t->n - at) * sizeof(t->v[0]));
 	t->v[at] = sm;
 	t->n++;
-	t->memory += cfg->memory;
+	t->memory += mm->cfg.memory;
 	*out = sm;
 	return 0;
 
-err_free_sm:
-	free(sm);
 err_nomem:
 	snprintf(err, errlen, "the host is out of memory");
 	return -MM_ENOMEM;
+}
+
+int srv_machines_create_num(struct srv_machines *t, uint64_t num,
+			    const char *tenant, const char *name,
+			    const struct mm_config *cfg,
+			    struct srv_machine **out, char *err, size_t errlen)
+{
+	struct mm_machine *mm;
+	int rc = srv__room(t, num, cfg->memory, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = mm_machine_create(cfg, &mm, err, errlen);
+	if (rc) {
+		if (rc == -MM_ENOMEM)
+			snprintf(err, errlen, "the host is out of memory");
+		return rc;
+	}
+	rc = srv__insert(t, num, tenant, name, mm, out, err, errlen);
+	if (rc)
+		mm_machine_destroy(mm);
+	return rc;
+}
+
+int srv_machines_adopt(struct srv_machines *t, const char *tenant,
+		       const char *name, struct mm_machine *mm,
+		       struct srv_machine **out, char *err, size_t errlen)
+{
+	int rc = srv__room(t, 0, mm->cfg.memory, err, errlen);
+	return rc ? rc : srv__insert(t, 0, tenant, name, mm, out, err, errlen);
 }
 
 /* N of "m-N" (canonical decimal, no leading zeros), or 0. */

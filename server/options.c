@@ -48,6 +48,10 @@ void srv_options_usage(FILE *f)
 	      " default 10000)\n"
 	      "  --max-machines N         most machines held at once "
 	      "(MMSIM_MAX_MACHINES; default 4096)\n"
+	      "  --snapshot-every N       automatic snapshot every N operations "
+	      "of a machine, 0 = none (MMSIM_SNAPSHOT_EVERY; default 10000)\n"
+	      "  --snapshot-keep N        automatic snapshots kept per machine "
+	      "(MMSIM_SNAPSHOT_KEEP; default 4)\n"
 	      "  --log FILE|-             JSON access log, - = stderr (MMSIM_LOG; "
 	      "default -)\n"
 	      "  --web DIR                the web UI's files (MMSIM_WEB; default "
@@ -190,6 +194,18 @@ static int srv__set(struct srv_options *o, const char *flag, const char *v,
 		o->max_batch = (size_t)n;
 		return 0;
 	}
+	if (!strcmp(flag, "--snapshot-every")) {
+		if (srv__count(flag, v, 0, 100000000, &n, err, len))
+			return -1;
+		o->snapshot_every = (uint64_t)n;
+		return 0;
+	}
+	if (!strcmp(flag, "--snapshot-keep")) {
+		if (srv__count(flag, v, 1, 1000, &n, err, len))
+			return -1;
+		o->snapshot_keep = (size_t)n;
+		return 0;
+	}
 	if (!strcmp(flag, "--max-machines")) {
 		if (srv__count(flag, v, 1, 1000000, &n, err, len))
 			return -1;
@@ -296,6 +312,8 @@ static const struct {
 	{"--sse-max-lag", "MMSIM_SSE_MAX_LAG"},
 	{"--sse-heartbeat", "MMSIM_SSE_HEARTBEAT"},
 	{"--max-subscribers", "MMSIM_MAX_SUBSCRIBERS"},
+	{"--snapshot-every", "MMSIM_SNAPSHOT_EVERY"},
+	{"--snapshot-keep", "MMSIM_SNAPSHOT_KEEP"},
 };
 
 /* DIR/name where DIR holds the running executable ("" if unknown). */
@@ -328,6 +346,8 @@ int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
 	snprintf(o->log_path, sizeof(o->log_path), "-");
 	o->max_batch = 10000;
 	o->max_machines = 4096;
+	o->snapshot_every = 10000;
+	o->snapshot_keep = 4;
 	o->max_memory = 256ull << 30; /* 2 GiB of frame descriptors */
 	o->conn_timeout = 30;
 	o->tenant_max_machines = 256;

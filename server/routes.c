@@ -160,37 +160,46 @@ static void srv__openapi(struct srv_ctx *x)
  * server limit, 503 out of memory, 400 for a config the engine refuses)
  * and returns NULL, or sets Location and returns the machine.
  */
-static struct srv_machine *srv__create(struct srv_ctx *x, const char *name,
-				       const struct mm_config *cfg)
+int srv_quota_check(struct srv_app *app, const struct srv_tenant *tn,
+		    uint64_t memory, struct srv_response *res)
 {
-	const struct srv_quotas *q = &x->tenant->q;
-	struct srv_machine *sm;
-	char err[256];
+	const struct srv_quotas *q = &tn->q;
 	size_t count;
 	uint64_t used;
 
-	srv_machines_usage(&x->app->machines, x->tenant->id, &count, &used);
+	srv_machines_usage(&app->machines, tn->id, &count, &used);
 	if (count >= q->machines) {
-		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "60");
-		srv_reply_error(x->res, 429, json_pack("{s:s, s:I}", "limit",
-						       "machines", "machines",
-						       (json_int_t)q->machines),
+		snprintf(res->retry_after, sizeof(res->retry_after), "60");
+		srv_reply_error(res, 429, json_pack("{s:s, s:I}", "limit",
+						    "machines", "machines",
+						    (json_int_t)q->machines),
 				"tenant quota: at most %llu machines; delete one "
 				"first", (unsigned long long)q->machines);
-		return NULL;
+		return -1;
 	}
-	if (cfg->memory > q->memory || used > q->memory - cfg->memory) {
-		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "60");
-		srv_reply_error(x->res, 429, json_pack("{s:s, s:I, s:I}", "limit",
-						       "memory", "memory",
-						       (json_int_t)q->memory, "used",
-						       (json_int_t)used),
+	if (memory > q->memory || used > q->memory - memory) {
+		snprintf(res->retry_after, sizeof(res->retry_after), "60");
+		srv_reply_error(res, 429, json_pack("{s:s, s:I, s:I}", "limit",
+						    "memory", "memory",
+						    (json_int_t)q->memory, "used",
+						    (json_int_t)used),
 				"tenant quota: at most %llu MiB of simulated memory "
 				"in all machines; %llu MiB are in use",
 				(unsigned long long)(q->memory >> 20),
 				(unsigned long long)(used >> 20));
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+static struct srv_machine *srv__create(struct srv_ctx *x, const char *name,
+				       const struct mm_config *cfg)
+{
+	struct srv_machine *sm;
+	char err[256];
+
+	if (srv_quota_check(x->app, x->tenant, cfg->memory, x->res))
+		return NULL;
 	int rc = srv_machines_create(&x->app->machines, x->tenant->id, name, cfg,
 				     &sm, err, sizeof(err));
 	if (rc == -MM_ENOSPC) {
@@ -525,6 +534,7 @@ static int srv__apply(struct srv_ctx *x, const json_t *rec, json_t **result,
 				   st == 200 ? *result : *error))
 			srv_log_event("journal", "out of memory: an operation "
 				      "was not journaled");
+		srv_history_after_op(x->app, m);
 	}
 	return st;
 }
@@ -650,23 +660,66 @@ static void srv__check(struct srv_ctx *x)
 					      "violations", list, "count", n));
 }
 
-/* GET …/journal: NDJSON, SPEC §6. */
+/* GET …/journal: NDJSON, SPEC §6, streamed. */
 static void srv__journal(struct srv_ctx *x)
 {
-	size_t len = 0;
-	char *text = x->app->journal
-		? srv_journal_ndjson(x->app->journal, x->m, &len) : NULL;
-	if (!text) {
+	if (!x->app->journal || srv_journal_export(x->app->journal, x->m, x->res)) {
 		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "1");
 		srv_reply_error(x->res, 503, NULL, "the journal cannot be read "
 				"now");
-		return;
 	}
-	free(x->res->body);
-	x->res->status = 200;
-	x->res->content_type = "application/x-ndjson";
-	x->res->body = text;
-	x->res->len = len;
+}
+
+/* ---- history: snapshots, :restore, :rewind, :clone (history.c) -------------- */
+
+static void srv__snapshots_create(struct srv_ctx *x)
+{
+	static const char *const keys[] = {"name", NULL};
+	json_t *b = srv__body(x, keys);
+	if (b)
+		srv_history_create(x->app, x->m, b, x->res);
+	json_decref(b);
+}
+
+static void srv__snapshots_list(struct srv_ctx *x)
+{
+	srv_history_list(x->app, x->m, x->res);
+}
+
+static void srv__snapshot_get(struct srv_ctx *x)
+{
+	srv_history_get(x->app, x->m, srv__cap(x, "s"), x->res);
+}
+
+static void srv__snapshot_delete(struct srv_ctx *x)
+{
+	srv_history_delete(x->app, x->m, srv__cap(x, "s"), x->res);
+}
+
+static void srv__snapshot_restore(struct srv_ctx *x)
+{
+	json_t *b = srv__body(x, NULL);
+	if (b)
+		srv_history_restore(x->app, x->m, srv__cap(x, "s"), x->res);
+	json_decref(b);
+}
+
+static void srv__rewind(struct srv_ctx *x)
+{
+	static const char *const keys[] = {"seq", NULL};
+	json_t *b = srv__body(x, keys);
+	if (b)
+		srv_history_rewind(x->app, x->m, b, x->res);
+	json_decref(b);
+}
+
+static void srv__clone(struct srv_ctx *x)
+{
+	static const char *const keys[] = {"seq", NULL};
+	json_t *b = srv__body(x, keys);
+	if (b)
+		srv_history_clone(x->app, x->m, b, x->res);
+	json_decref(b);
 }
 
 static void srv__digest(struct srv_ctx *x)
@@ -1102,6 +1155,35 @@ static const struct srv_route srv_fixed_routes[] = {
 	{"POST", "/v1/machines/{m}:check", srv__check, NULL, NULL,
 	 SRV_DOC("post", "/v1/machines/{m}:check", "run the invariant checker",
 		 200, "Empty", "Check", NULL)},
+	{"POST", "/v1/machines/{m}:rewind", srv__rewind, NULL, NULL,
+	 SRV_DOC("post", "/v1/machines/{m}:rewind", "the machine becomes what it "
+		 "was after operation seq; later operations and snapshots are "
+		 "discarded", 200, "Rewind", "Seq", NULL)},
+	{"POST", "/v1/machines/{m}:clone", srv__clone, NULL, NULL,
+	 SRV_DOC("post", "/v1/machines/{m}:clone", "a new machine with the "
+		 "config, the journal up to seq (default: all) and the snapshots "
+		 "up to it", 201, "Clone", "Machine", NULL)},
+	{"POST", "/v1/machines/{m}/snapshots", srv__snapshots_create, NULL, NULL,
+	 SRV_DOC("post", "/v1/machines/{m}/snapshots", "snapshot the machine at "
+		 "its seq (name default \"snap-SEQ\"; \"auto-\" names are the "
+		 "automatic ones); 409 ALREADY_EXISTS for a name in use", 201,
+		 "SnapshotCreate", "Snapshot", NULL)},
+	{"GET", "/v1/machines/{m}/snapshots", srv__snapshots_list, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/snapshots", "the machine's snapshots "
+		 "by seq (one page: at most 64 named and --snapshot-keep "
+		 "automatic ones)", 200, NULL, "Items", NULL)},
+	{"GET", "/v1/machines/{m}/snapshots/{s}", srv__snapshot_get, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/snapshots/{s}", "one snapshot", 200,
+		 NULL, "Snapshot", NULL)},
+	{"DELETE", "/v1/machines/{m}/snapshots/{s}", srv__snapshot_delete, NULL,
+	 NULL,
+	 SRV_DOC("delete", "/v1/machines/{m}/snapshots/{s}", "delete a snapshot",
+		 200, NULL, "Empty", NULL)},
+	{"POST", "/v1/machines/{m}/snapshots/{s}:restore", srv__snapshot_restore,
+	 NULL, NULL,
+	 SRV_DOC("post", "/v1/machines/{m}/snapshots/{s}:restore", "rewind to the "
+		 "snapshot's seq (409 ABORTED if it is no longer on the history)",
+		 200, "Empty", "Seq", NULL)},
 	{"GET", "/v1/machines/{m}/digest", srv__digest, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/digest", "state digest after seq", 200,
 		 NULL, "Digest", NULL)},

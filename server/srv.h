@@ -16,6 +16,9 @@
  *   events.c    GET …/events: Server-Sent Events from the engine's ring
  *               (MHD suspend/resume), and ?since= as JSON
  *   metrics.c   GET /metrics in the Prometheus text format
+ *               the history of a machine (committed rows + waiting ones),
+ *               replay (recovery, rebuilds), the streamed GET …/journal
+ *   history.c   snapshots (automatic and named), :restore, :rewind, :clone
  *
  * Threading: everything runs on the loop thread; the engine is touched only
  * there (SPEC: engine has no threads).
@@ -69,6 +72,8 @@ struct srv_options {
 	unsigned sse_max_lag;    /* events a subscriber may fall behind */
 	unsigned sse_heartbeat;  /* seconds between heartbeat comments */
 	unsigned max_subscribers;
+	uint64_t snapshot_every; /* automatic snapshot each N ops; 0 = none */
+	size_t snapshot_keep;    /* automatic snapshots kept per machine */
 };
 
 /*
@@ -84,6 +89,13 @@ void srv_options_usage(FILE *f);
 #define SRV_NAME_MAX 63
 
 #define SRV_TENANT_ID_MAX 63
+/* A snapshot of a machine: a named point of its history (history.c). */
+#define SRV_SNAP_NAME_MAX 63
+struct srv_snap {
+	char name[SRV_SNAP_NAME_MAX + 1];
+	uint64_t seq;
+	bool automatic;          /* "auto-SEQ", taken every --snapshot-every */
+};
 
 struct srv_machine {
 	uint64_t num;            /* the N of "m-N" */
@@ -92,6 +104,8 @@ struct srv_machine {
 	char *name;              /* NULL = none */
 	struct mm_machine *mm;
 	uint64_t seq;            /* operations applied (200 and 422) */
+	struct srv_snap *snaps;  /* its snapshots, by seq (then name) */
+	size_t nsnaps, capsnaps;
 };
 
 /* Machines sorted by num (ids are assigned in increasing order). */
@@ -131,6 +145,11 @@ struct srv_machine *srv_machines_by_num(const struct srv_machines *t,
 /* Machines and simulated bytes owned by tenant. */
 void srv_machines_usage(const struct srv_machines *t, const char *tenant,
 			size_t *count, uint64_t *memory);
+/* The same with a machine already built (a clone): the table owns mm on
+ * success; on failure the caller still does. */
+int srv_machines_adopt(struct srv_machines *t, const char *tenant,
+		       const char *name, struct mm_machine *mm,
+		       struct srv_machine **out, char *err, size_t errlen);
 /* Destroys machine id; -MM_ENOENT if there is none. */
 int srv_machines_delete(struct srv_machines *t, const char *id);
 /* Index of the first machine whose num is greater than after. */
@@ -160,7 +179,7 @@ struct srv_response {
 	size_t len;
 	const char *content_type;
 	char allow[64];           /* Allow header for 405 ("" = none) */
-	char location[96];        /* Location header ("" = none) */
+	char location[160];       /* Location header ("" = none) */
 	char retry_after[16];
 	char etag[24];            /* ETag header ("" = none) */
 	const char *cache_control; /* Cache-Control header (NULL = none) */
@@ -169,6 +188,12 @@ struct srv_response {
 				   * app->routes; 0 = none (metrics) */
 	const char *tenant;       /* the caller's tenant id (access log) */
 	struct srv_sub *sse;      /* an event stream to serve (events.c) */
+	/* A streamed body (instead of body): stream() fills buf with up to
+	 * max bytes and returns how many, 0 at the end, -1 on error; done()
+	 * frees its state (always called once the response is handed on). */
+	long (*stream)(void *arg, char *buf, size_t max);
+	void (*stream_done)(void *arg);
+	void *stream_arg;
 };
 
 /* Query parameter key of the request, or NULL. */
@@ -274,6 +299,15 @@ int srv_journal_delete(struct srv_journal *j, uint64_t machine);
 int srv_journal_tenant_put(struct srv_journal *j, const char *id,
 			   const char *hash_hex, const json_t *quotas);
 int srv_journal_tenant_delete(struct srv_journal *j, const char *id);
+/* History entries: a snapshot (blob taken over, even on failure), its
+ * deletion, a rewind to seq, a clone of source up to seq. */
+int srv_journal_snapshot(struct srv_journal *j, uint64_t machine,
+			 const char *name, uint64_t seq, void *blob, size_t len);
+int srv_journal_snapshot_delete(struct srv_journal *j, uint64_t machine,
+				const char *name);
+int srv_journal_rewind(struct srv_journal *j, uint64_t machine, uint64_t seq);
+int srv_journal_clone(struct srv_journal *j, const struct srv_machine *sm,
+		      uint64_t source, uint64_t seq);
 /* The request waiter waits for the commit of the entries it appended
  * (those after the srv_journal_appended() value since; strict mode);
  * starts a commit if none is running.  0 or -1 (out of memory). */
@@ -299,12 +333,63 @@ int srv_journal_flush_sync(struct srv_journal *j);
 int srv_journal_recover(struct srv_app *app, size_t budget, char *err,
 			size_t errlen);
 /*
- * The NDJSON journal of sm (SPEC §6): committed lines from the store, then
- * the ones still waiting for their commit.  Returns a malloc'd text and its
- * length, or NULL.
+ * GET …/journal: sets res to the NDJSON journal of sm (SPEC §6), streamed
+ * from its own cursor on the store, then the lines still waiting for their
+ * commit.  Returns 0, or -1 (res untouched: the caller answers 503).
  */
-char *srv_journal_ndjson(struct srv_journal *j, const struct srv_machine *sm,
-			 size_t *len);
+int srv_journal_export(struct srv_journal *j, const struct srv_machine *sm,
+		       struct srv_response *res);
+
+/*
+ * Replaying a machine's history (journal.c): the best committed snapshot
+ * at or before upto that loads (older ones are tried when one is corrupt;
+ * none: the config), then the operations after it up to upto — the
+ * committed rows, then those still waiting for their commit, less what a
+ * waiting rewind discards.  begin() returns 0, -1 (err) or -2 (the
+ * machine's clone creation is not committed yet: retry); step() replays up
+ * to budget rows: 1 more to do, 0 done (r->mm at r->seq), -1 (err);
+ * end() frees what is left (r->mm too, unless taken).
+ */
+struct srv_replay {
+	struct srv_app *app;
+	uint64_t num, upto, cut, seq, last;
+	uint64_t first;            /* the seq replay started from */
+	char id[24];
+	struct mm_machine *mm;
+	struct pst_cursor *c;
+	struct pst_op_row *tail;   /* strings owned */
+	size_t ntail, itail;
+	const char *from;          /* "snapshot NAME" or "config" */
+	char from_buf[96];
+};
+int srv_replay_begin(struct srv_replay *r, struct srv_app *app, uint64_t num,
+		     const struct mm_config *cfg, uint64_t upto, char *err,
+		     size_t errlen);
+int srv_replay_step(struct srv_replay *r, size_t budget, char *err,
+		    size_t errlen);
+void srv_replay_end(struct srv_replay *r);
+
+/* ---- history (history.c) ----------------------------------------------------------- */
+/* sm's snapshot list from the store (recovery, rebuilds); 0 or -1. */
+int srv_history_load(struct srv_app *app, struct srv_machine *sm);
+/* After each applied operation: the automatic snapshot every N. */
+void srv_history_after_op(struct srv_app *app, struct srv_machine *sm);
+void srv_history_free(struct srv_machine *sm);
+/* The handlers: body is the decoded request object (borrowed). */
+void srv_history_create(struct srv_app *app, struct srv_machine *sm,
+			json_t *body, struct srv_response *res);
+void srv_history_list(struct srv_app *app, struct srv_machine *sm,
+		      struct srv_response *res);
+void srv_history_get(struct srv_app *app, struct srv_machine *sm,
+		     const char *name, struct srv_response *res);
+void srv_history_delete(struct srv_app *app, struct srv_machine *sm,
+			const char *name, struct srv_response *res);
+void srv_history_restore(struct srv_app *app, struct srv_machine *sm,
+			 const char *name, struct srv_response *res);
+void srv_history_rewind(struct srv_app *app, struct srv_machine *sm,
+			json_t *body, struct srv_response *res);
+void srv_history_clone(struct srv_app *app, struct srv_machine *sm,
+		       json_t *body, struct srv_response *res);
 
 /* ---- tenants (tenants.c) ------------------------------------------------------------ */
 #define SRV_SECRET_LEN 32
@@ -366,6 +451,11 @@ int srv_tenant_take(struct srv_tenant *tn, uint64_t now_ns, unsigned *retry);
 int srv_quotas_decode(const json_t *in, json_t **out, char *err, size_t errlen);
 json_t *srv_tenant_json(const struct srv_tenant *tn, size_t machines,
 			uint64_t memory);
+
+/* The tenant's machine and memory quotas (routes.c): 0 if one more
+ * machine of `memory` bytes fits, else answers 429 naming the limit. */
+int srv_quota_check(struct srv_app *app, const struct srv_tenant *tn,
+		    uint64_t memory, struct srv_response *res);
 
 /* ---- metrics (metrics.c) ------------------------------------------------------------- */
 #define SRV_LAT_BUCKETS 12

@@ -1615,11 +1615,12 @@ def openapi_generated():
     walk(doc)
     # every documented route exists (not 404/405) and nothing is undocumented
     m = new_machine({"memory": "16M"})
+    eq(post("/v1/machines/%s/snapshots" % m, {"name": "s0"}).status, 201, "a snapshot")
     for path, item in paths.items():
         for method in item:
             real = (path.replace("{m}", m).replace("{name}", "buddyinfo")
                     .replace("{pfn}", "1").replace("{cache}", "kmalloc-64")
-                    .replace("{lab}", "fork-cow"))
+                    .replace("{lab}", "fork-cow").replace("{s}", "s0"))
             if method == "delete":
                 continue
             if path.endswith("/events"):
@@ -1634,6 +1635,11 @@ def openapi_generated():
                     ("GET", "/v1/machines"), ("GET", "/v1/machines/{m}"),
                     ("DELETE", "/v1/machines/{m}"), ("POST", "/v1/machines/{m}:batch"),
                     ("POST", "/v1/machines/{m}:check"), ("GET", "/v1/machines/{m}/digest"),
+                    ("POST", "/v1/machines/{m}:rewind"), ("POST", "/v1/machines/{m}:clone"),
+                    ("POST", "/v1/machines/{m}/snapshots"), ("GET", "/v1/machines/{m}/snapshots"),
+                    ("GET", "/v1/machines/{m}/snapshots/{s}"),
+                    ("DELETE", "/v1/machines/{m}/snapshots/{s}"),
+                    ("POST", "/v1/machines/{m}/snapshots/{s}:restore"),
                     ("GET", "/v1/machines/{m}/proc/{name}"), ("GET", "/v1/machines/{m}/zones"),
                     ("GET", "/v1/machines/{m}/frames"), ("GET", "/v1/machines/{m}/frames/{pfn}"),
                     ("GET", "/v1/openapi.json"), ("GET", "/v1/machines/{m}/kmemCaches"),

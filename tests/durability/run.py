@@ -26,6 +26,21 @@ restarts them on the same data directory:
   commit_failure_503         (test hook) a failed group commit answers 503,
                              the machine is rebuilt from the committed
                              journal and serves again
+  snapshots_api              create (named, default name, 409, 400),
+                             list, get, delete, automatic snapshots every N
+                             with the last K kept
+  rewind_restore_clone       on random histories: :restore and :rewind
+                             give the digest the machine had at that seq,
+                             equal to a fresh replay of the truncated
+                             journal; later operations and snapshots are
+                             gone; :clone {seq} has the digest of seq and
+                             the journal prefix; all of it survives a
+                             restart
+  corrupt_snapshot_falls_back  a corrupt (or foreign-format) newest
+                             snapshot is skipped for an older one, then for
+                             the config; the digest is the same
+  recovery_from_snapshot     a restart replays only the tail after the
+                             newest snapshot
 
     python3 tests/durability/run.py [BINARY] [substring ...]
 
@@ -292,7 +307,7 @@ def journal_ndjson():
 @test
 def readyz_during_recovery():
     data = new_data_dir()
-    srv = Server(data)
+    srv = Server(data, "--snapshot-every", "0")
     try:
         m = srv.machine()
         st, j = srv.post("/v1/machines/%s/processes" % m)
@@ -305,7 +320,7 @@ def readyz_during_recovery():
         want = srv.digest(m)
     finally:
         eq(srv.stop(), 0, "exit")
-    srv = Server(data, ready=False)
+    srv = Server(data, "--snapshot-every", "0", ready=False)
     try:
         st, _ = srv.get("/readyz")
         eq(st, 503, "readyz while recovering 400k operations")
@@ -314,6 +329,12 @@ def readyz_during_recovery():
         eq(srv.get("/healthz")[0], 200, "healthz while recovering")
         wait_until(lambda: srv.get("/readyz")[0] == 200, what="readyz 200")
         eq(srv.digest(m), want, "digest after recovery")
+        # the streamed export of 400k lines (chunked, from its own cursor)
+        st, body, ctype = srv.request("GET", "/v1/machines/%s/journal" % m)
+        eq(st, 200, "export")
+        lines = body.split(b"\n")
+        eq(len(lines), 400003, "header + 400001 operations + final newline")
+        eq(json.loads(lines[-2])["seq"], 400001, "last line")
     finally:
         srv.stop()
 
@@ -356,11 +377,11 @@ class Client(threading.Thread):
             return
 
 
-def crash_rounds(mode, rounds, window):
+def crash_rounds(mode, rounds, window, extra=()):
     """Runs rounds of load + kill -9 + restart; window = how many seconds of
     acknowledged operations may be lost (0 for strict)."""
     data = new_data_dir()
-    args = ["--durability", mode]
+    args = ["--durability", mode] + list(extra)
     srv = Server(data, *args)
     machines = []
     for _ in range(4):
@@ -397,6 +418,9 @@ def crash_rounds(mode, rounds, window):
             total += len(c.acked)
             eq(srv.digest(c.m)["seq"], len(got), "seq = journal length")
             truth[c.m] = got
+    if extra:
+        check("(0 from a snapshot)" not in recovered_line(srv),
+              "recovery started from snapshots: %r" % recovered_line(srv))
     for m, _ in machines:
         jr = srv.journal(m)
         eq(replay_digest(srv, jr), srv.digest(m), "%s: digest = replay of the journal" % m)
@@ -408,7 +432,8 @@ def crash_rounds(mode, rounds, window):
 
 @test
 def kill9_strict():
-    lost = crash_rounds("strict", ROUNDS, 0.0)
+    # automatic snapshots every 37 operations: crashes land around them too
+    lost = crash_rounds("strict", ROUNDS, 0.0, ["--snapshot-every", "37"])
     eq(lost, 0, "strict mode loses no acknowledged operation")
 
 
@@ -682,6 +707,337 @@ def offline_run_and_check():
     p = subprocess.run([cli, "run", bad], capture_output=True, timeout=TIMEOUT)
     eq(p.returncode, 2, "malformed record")
     check(b":4:" in p.stderr, "names line 4: %r" % p.stderr)
+
+
+# ---- history: snapshots, rewind, restore, clone -------------------------------------
+
+class History:
+    """Random operations on one machine, one request each, tracking what
+    the answers say (pids, mappings, allocations) so later operations mostly
+    succeed; digests[seq] is recorded every `every` operations."""
+
+    def __init__(self, srv, m, seed, every=10):
+        self.srv, self.m, self.rng, self.every = srv, m, random.Random(seed), every
+        self.digests = {}
+        self.pids, self.maps, self.kmem = [], {}, []
+        st, j = srv.post("/v1/machines/%s/processes" % m)
+        eq(st, 201 if st == 201 else 200, "spawn")
+        self.pids.append(j["pid"])
+        self.maps[j["pid"]] = []
+        self.seq = srv.digest(m)["seq"]
+
+    def op(self):
+        r, m = self.rng, "/v1/machines/" + self.m
+        pid = r.choice(self.pids)
+        k = r.random()
+        if k < 0.25 or not self.maps[pid]:
+            flags = ["MAP_PRIVATE" if r.random() < 0.8 else "MAP_SHARED", "MAP_ANONYMOUS"]
+            st, j = self.srv.post("%s/processes/%d:mmap" % (m, pid), {
+                "length": r.randrange(1, 33) * 4096, "prot": "rw-", "flags": flags})
+            if st == 200:
+                self.maps[pid].append(int(j["addr"], 16))
+        elif k < 0.55:
+            a = r.choice(self.maps[pid])  # every mapping has its first page
+            st, j = self.srv.post("%s/processes/%d:touch" % (m, pid), {
+                "addr": a, "length": 4096,
+                "access": r.choice(["read", "write", "write"])})
+        elif k < 0.62 and len(self.pids) < 8:
+            st, j = self.srv.post("%s/processes/%d:fork" % (m, pid))
+            if st == 200:
+                self.pids.append(j["pid"])
+                self.maps[j["pid"]] = list(self.maps[pid])
+        elif k < 0.66 and len(self.pids) > 1:
+            st, j = self.srv.post("%s/processes/%d:exit" % (m, pid))
+            self.pids.remove(pid)
+        elif k < 0.72:
+            a = self.maps[pid].pop(r.randrange(len(self.maps[pid])))
+            st, j = self.srv.post("%s/processes/%d:munmap" % (m, pid), {
+                "addr": a, "length": 4096})
+        elif k < 0.82:
+            st, j = self.srv.post("%s/kernel:kmalloc" % m, {
+                "size": r.randrange(1, 3000), "gfp": ["GFP_KERNEL"]})
+            if st == 200:
+                self.kmem.append(j["addr"])
+        elif k < 0.88 and self.kmem:
+            st, j = self.srv.post("%s/kernel:kfree" % m, {
+                "addr": self.kmem.pop(r.randrange(len(self.kmem)))})
+        elif k < 0.94:
+            st, j = self.srv.post("%s/kernel:allocPages" % m, {
+                "order": r.randrange(0, 4), "gfp": ["GFP_KERNEL"]})
+        else:
+            st, j = self.srv.post("%s/kernel:vmalloc" % m, {"size": r.randrange(1, 20) * 4096})
+        check(st in (200, 422), "operation answered %d: %r" % (st, j))
+        self.tick()
+        if isinstance(j, dict) and j.get("signal") and pid in self.pids:
+            self.pids.remove(pid)  # killed (out of memory on a fault)
+        if not self.pids:
+            st, j = self.srv.post("/v1/machines/%s/processes" % self.m)
+            eq(st, 201 if st == 201 else 200, "spawn")
+            self.pids.append(j["pid"])
+            self.maps[j["pid"]] = []
+            self.tick()
+
+    def tick(self):
+        self.seq += 1
+        if self.seq % self.every == 0:
+            self.digests[self.seq] = self.srv.digest(self.m)
+
+    def run(self, n):
+        for _ in range(n):
+            self.op()
+        self.digests[self.seq] = self.srv.digest(self.m)
+        eq(self.digests[self.seq]["seq"], self.seq, "seq")
+
+    def rewound(self, seq):
+        """After a rewind: later digests are another history, and the
+        processes are those of seq (their mappings are forgotten)."""
+        self.digests = {s: d for s, d in self.digests.items() if s <= seq}
+        self.seq = seq
+        st, j = self.srv.get("/v1/machines/%s/processes" % self.m)
+        eq(st, 200, "processes")
+        self.pids = [p["pid"] for p in j["items"]]
+        self.maps = {p: [] for p in self.pids}
+        self.kmem = []
+        check(self.pids, "a process survives the rewind")
+
+
+def snapshot_names(srv, m):
+    st, j = srv.get("/v1/machines/%s/snapshots" % m)
+    eq(st, 200, "list snapshots")
+    return [(s["name"], s["seq"]) for s in j["items"]]
+
+
+@test
+def snapshots_api():
+    srv = Server(new_data_dir(), "--snapshot-every", "10", "--snapshot-keep", "2")
+    try:
+        m = srv.machine({"memory": "16M"})
+        h = History(srv, m, 5)
+        h.run(44)  # seq 45: automatic at 10, 20, 30, 40 -> the last 2 kept
+        eq(snapshot_names(srv, m), [("auto-30", 30), ("auto-40", 40)], "automatic snapshots")
+        base = "/v1/machines/%s/snapshots" % m
+        st, j = srv.post(base, {"name": "before-x"})
+        eq(st, 201, "create: %r" % (j,))
+        eq(j, {"name": "before-x", "seq": 45, "automatic": False}, "created")
+        eq(srv.post(base, {"name": "before-x"})[0], 409, "a name in use")
+        st, j = srv.post(base, {"name": "before-x"})
+        eq(j["error"]["code"], "ALREADY_EXISTS", "409 code")
+        for bad in ("", "a b", "auto-7", "x" * 64, 5, "a/b"):
+            eq(srv.post(base, {"name": bad})[0], 400, "bad name %r" % (bad,))
+        eq(srv.post(base, {"nom": "x"})[0], 400, "unknown field")
+        st, j = srv.post(base, {})
+        eq((st, j["name"]), (201, "snap-45"), "default name")
+        eq(srv.get(base + "/before-x"), (200, {"name": "before-x", "seq": 45,
+                                                "automatic": False}), "get one")
+        eq(srv.get(base + "/nope")[0], 404, "unknown snapshot")
+        eq(srv.request("DELETE", base + "/snap-45")[0], 200, "delete")
+        eq(srv.request("DELETE", base + "/snap-45")[0], 404, "deleted already")
+        eq(srv.post(base + "/nope:restore")[0], 404, "restore unknown")
+        eq(srv.get("/v1/machines/m-99/snapshots")[0], 404, "unknown machine")
+        eq(snapshot_names(srv, m), [("auto-30", 30), ("auto-40", 40),
+                                    ("before-x", 45)], "list")
+        h.run(20)  # 65: auto-50, auto-60; the named one stays
+        eq(snapshot_names(srv, m), [("before-x", 45), ("auto-50", 50),
+                                    ("auto-60", 60)], "automatic trimmed, named kept")
+    finally:
+        eq(srv.stop(), 0, "exit")
+
+
+def journal_records(srv, m):
+    return records(srv.journal(m))
+
+
+@test
+def rewind_restore_clone():
+    data = new_data_dir()
+    srv = Server(data, "--snapshot-every", "25", "--snapshot-keep", "3")
+    try:
+        m = srv.machine({"memory": "32M", "cpus": 2})
+        h = History(srv, m, 11)
+        h.run(199)  # seq 200
+        full = journal_records(srv, m)
+        eq(len(full), 200, "journal length")
+        base = "/v1/machines/" + m
+        eq(srv.post(base + "/snapshots", {"name": "mid"})[0], 201, "named")
+        h.run(40)   # 240; auto-225 taken; keep 3 → 175, 200, 225
+        eq(snapshot_names(srv, m), [("auto-175", 175), ("auto-200", 200),
+                                    ("mid", 200), ("auto-225", 225)], "snapshots")
+        # restore = rewind to the snapshot's seq
+        st, j = srv.post(base + "/snapshots/mid:restore")
+        eq((st, j), (200, {"seq": 200}), "restore")
+        h.rewound(200)
+        eq(srv.digest(m), h.digests[200], "digest after restore = the digest at 200")
+        eq(journal_records(srv, m), full, "journal after restore = the first 200")
+        eq(snapshot_names(srv, m), [("auto-175", 175), ("auto-200", 200),
+                                    ("mid", 200)], "later snapshots gone")
+        # rewind to a point between snapshots
+        st, j = srv.post(base + ":rewind", {"seq": 130})
+        eq((st, j), (200, {"seq": 130}), "rewind")
+        h.rewound(130)
+        eq(srv.digest(m), h.digests[130], "digest after rewind = the digest at 130")
+        jr = srv.journal(m)
+        eq(records(jr), full[:130], "journal after rewind = its first 130")
+        eq(replay_digest(srv, jr), h.digests[130], "= a fresh replay of the prefix")
+        eq(snapshot_names(srv, m), [], "snapshots after 130 gone")
+        for bad in ({"seq": 131}, {"seq": -1}, {}, {"seq": "5"}, {"seq": 3, "x": 1}):
+            eq(srv.post(base + ":rewind", bad)[0], 400, "bad rewind %r" % (bad,))
+        eq(srv.post(base + ":rewind", {"seq": 130}), (200, {"seq": 130}), "no-op rewind")
+        # a new history from 130
+        h.run(45)   # 175: auto-150, auto-175 of the new history
+        new = journal_records(srv, m)
+        eq(new[:130], full[:130], "the prefix stays")
+        check(new[130:] != full[130:175], "a new history after the rewind")
+        # clones: at a past seq, and at the current one
+        st, c1 = srv.post(base + ":clone", {"seq": 100})
+        eq(st, 201, "clone: %r" % (c1,))
+        eq(c1["seq"], 100, "clone seq")
+        eq(srv.digest(c1["id"]), h.digests[100], "clone at 100 = the digest at 100")
+        eq(journal_records(srv, c1["id"]), full[:100], "clone journal = the prefix")
+        st, c2 = srv.post(base + ":clone")
+        eq(st, 201, "clone now: %r" % (c2,))
+        eq(srv.digest(c2["id"])["digest"], srv.digest(m)["digest"], "clone now = now")
+        eq(snapshot_names(srv, c2["id"]), snapshot_names(srv, m), "clone keeps the snapshots")
+        eq(srv.post(base + ":clone", {"seq": 176})[0], 400, "clone beyond seq")
+        # the clone lives its own life
+        hc = History(srv, c2["id"], 99)
+        hc.run(30)
+        eq(srv.digest(m), h.digests[175], "source untouched by its clone")
+        eq(srv.post("/v1/machines/%s:rewind" % c2["id"], {"seq": 175})[0], 200,
+           "rewind the clone")
+        eq(srv.digest(c2["id"])["digest"], h.digests[175]["digest"], "clone rewound")
+        want = {x: (srv.digest(x), journal_records(srv, x), snapshot_names(srv, x))
+                for x in (m, c1["id"], c2["id"])}
+    finally:
+        eq(srv.stop(), 0, "exit")
+    srv = Server(data, "--snapshot-every", "25", "--snapshot-keep", "3")
+    try:
+        for x, (d, jr, names) in want.items():
+            eq(srv.digest(x), d, "%s digest after restart" % x)
+            eq(journal_records(srv, x), jr, "%s journal after restart" % x)
+            eq(snapshot_names(srv, x), names, "%s snapshots after restart" % x)
+    finally:
+        eq(srv.stop(), 0, "exit")
+
+
+@test
+def commit_failure_rebuilds_from_snapshot():
+    srv = Server(new_data_dir(), "--snapshot-every", "10")
+    try:
+        m = srv.machine()
+        h = History(srv, m, 17)
+        h.run(24)  # seq 25: auto-10, auto-20
+        good = srv.digest(m)
+        eq(srv.post("/v1/test:failCommits", {"n": 1})[0], 200, "test hook")
+        st, j = srv.post("/v1/machines/%s/kernel:allocPages" % m, {"order": 0, "gfp": ["GFP_KERNEL"]})
+        eq(st, 503, "failed commit")
+        eq(srv.digest(m), good, "rebuilt")
+        log = open(srv.log).read()
+        check("from snapshot auto-20 + 5 operations" in log, "rebuilt from the last snapshot")
+        # a failed snapshot creation: the list comes back from the store
+        eq(srv.post("/v1/test:failCommits", {"n": 1})[0], 200, "test hook")
+        eq(srv.post("/v1/machines/%s/snapshots" % m, {"name": "lost"})[0], 503,
+           "snapshot not durable")
+        eq(snapshot_names(srv, m), [("auto-10", 10), ("auto-20", 20)], "list rebuilt")
+        # a failed rewind: the machine keeps its history
+        eq(srv.post("/v1/test:failCommits", {"n": 1})[0], 200, "test hook")
+        eq(srv.post("/v1/machines/%s:rewind" % m, {"seq": 3})[0], 503, "rewind not durable")
+        eq(srv.digest(m), good, "history kept")
+        eq(len(srv.journal(m)), 26, "journal kept")
+        # a failed clone: no machine
+        eq(srv.post("/v1/test:failCommits", {"n": 1})[0], 200, "test hook")
+        st, j = srv.post("/v1/machines/%s:clone" % m, {"seq": 12})
+        eq(st, 503, "clone not durable")
+        st, j = srv.get("/v1/machines")
+        eq([x["id"] for x in j["items"]], [m], "no clone left")
+    finally:
+        eq(srv.stop(), 0, "exit")
+
+
+def recovered_line(srv):
+    lines = [json.loads(x) for x in open(srv.log) if '"recovered"' in x]
+    check(lines, "a recovered event in the log")
+    return lines[-1]["detail"]
+
+
+@test
+def recovery_from_snapshot():
+    data = new_data_dir()
+    srv = Server(data, "--snapshot-every", "100")
+    try:
+        m = srv.machine({"memory": "16M"})
+        st, j = srv.post("/v1/machines/%s/processes" % m)
+        ops = [{"op": "setOomScoreAdj", "pid": j["pid"], "value": i % 1000}
+               for i in range(1033)]
+        eq(srv.post("/v1/machines/%s:batch" % m, {"ops": ops})[0], 200, "batch")
+        want = srv.digest(m)
+        eq(want["seq"], 1034, "seq")
+    finally:
+        eq(srv.stop(), 0, "exit")
+    srv = Server(data, "--snapshot-every", "100")
+    try:
+        eq(srv.digest(m), want, "digest after restart")
+        detail = recovered_line(srv)
+        check("1 machines (1 from a snapshot), 34 operations replayed" in detail,
+              "replayed only the tail after auto-1000: %r" % detail)
+    finally:
+        eq(srv.stop(), 0, "exit")
+
+
+def damage_snapshot(data, name=None, fmt=None):
+    db = sqlite3.connect(os.path.join(data, "mmsim.db"))
+    rows = db.execute("SELECT machine, name, blob FROM snapshots" +
+                      (" WHERE name = ?" if name else ""), (name,) if name else ()).fetchall()
+    check(rows, "snapshots to damage")
+    for machine, nm, blob in rows:
+        b = bytearray(blob)
+        b[len(b) // 2] ^= 0x5a
+        db.execute("UPDATE snapshots SET blob = ?, format = coalesce(?, format) "
+                   "WHERE machine = ? AND name = ?",
+                   (bytes(b) if fmt is None else blob, fmt, machine, nm))
+    db.commit()
+    db.close()
+
+
+@test
+def corrupt_snapshot_falls_back():
+    data = new_data_dir()
+    args = ("--snapshot-every", "20")
+    srv = Server(data, *args)
+    try:
+        m = srv.machine({"memory": "16M"})
+        h = History(srv, m, 3)
+        h.run(90)   # 91: autos at 40, 60, 80 (and 20, trimmed? keep 4: 20..80)
+        want = srv.digest(m)
+        names = snapshot_names(srv, m)
+    finally:
+        eq(srv.stop(), 0, "exit")
+    damage_snapshot(data, "auto-80")
+    srv = Server(data, *args)
+    try:
+        eq(srv.digest(m), want, "digest with the newest snapshot corrupt")
+        log = open(srv.log).read()
+        check('"snapshot-unusable"' in log and "auto-80" in log and "checksum" in log,
+              "the corrupt snapshot is logged")
+        check("31 operations replayed" in recovered_line(srv),
+              "fell back to auto-60: %r" % recovered_line(srv))
+        eq(snapshot_names(srv, m), names, "the list is unchanged")
+    finally:
+        eq(srv.stop(), 0, "exit")
+    damage_snapshot(data, "auto-60", fmt=99)
+    damage_snapshot(data, "auto-40")
+    damage_snapshot(data, "auto-20")
+    srv = Server(data, *args)
+    try:
+        eq(srv.digest(m), want, "digest with every snapshot unusable")
+        check("(0 from a snapshot), 91 operations replayed" in recovered_line(srv),
+              "full replay: %r" % recovered_line(srv))
+        check("this build reads" in open(srv.log).read(), "the foreign format is logged")
+        # a rewind onto a corrupt snapshot's seq replays instead
+        st, j = srv.post("/v1/machines/%s/snapshots/auto-60:restore" % m)
+        eq(st, 200, "restore of a damaged snapshot replays the journal")
+        eq(srv.digest(m), h.digests[60], "digest at 60")
+    finally:
+        eq(srv.stop(), 0, "exit")
 
 
 def main():
