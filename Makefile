@@ -23,14 +23,30 @@ endif
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
-            libsodium-dev pkg-config valgrind
+            libsodium-dev pkg-config valgrind nodejs
+# ... and for `make bench` / `make plots` only.
+BENCH_PKGS := wrk nginx-light sqlite3 gnuplot-nox linux-perf
 
-.PHONY: all deps test unit soak bench clean check-engine-purity run
+.PHONY: all deps bench-deps test unit soak bench plots clean \
+        check-engine-purity run
 
 all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
      $(O)/fidelity-sim build/fidelity/recorder
 
-deps:
+# npm test tools (package.json, exact versions in package-lock.json) go to
+# ./node_modules, reinstalled only when the lock file changes: after one
+# `make deps` the tests run offline.
+deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package-lock.json | apt-deps
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt-deps DEB_PKGS=npm
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench-deps: deps
+	@$(MAKE) --no-print-directory apt-deps DEB_PKGS="$(BENCH_PKGS)"
+
+.PHONY: apt-deps
+apt-deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
 	    || missing="$$missing $$p"; done; \

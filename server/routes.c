@@ -692,111 +692,111 @@ static const char *const srv_q_list[] = {"page_size", "page_token", NULL};
 static const char *const srv_q_frames[] = {"start", "count", NULL};
 static const char *const srv_q_addr[] = {"addr", NULL};
 
-#define SRV_DOC(m, p, sum, st, req, resp, q) \
-	{m, p, sum, st, req, resp, q}
+/* A fixed route's documentation; its method and path are the route's own
+ * (filled in by srv_app_init). */
+#define SRV_DOC(sum, st, req, resp, q) \
+	{NULL, NULL, sum, st, req, resp, q}
 
 static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/healthz", srv__healthz, NULL, NULL,
-	 SRV_DOC("get", "/healthz", "liveness", 200, NULL, "Status", NULL)},
+	 SRV_DOC("liveness", 200, NULL, "Status", NULL)},
 	{"GET", "/readyz", srv__readyz, NULL, NULL,
-	 SRV_DOC("get", "/readyz", "readiness (503 while shutting down)", 200,
+	 SRV_DOC("readiness (503 while shutting down)", 200,
 		 NULL, "Status", NULL)},
 	{"GET", "/v1/openapi.json", srv__openapi, NULL, NULL,
-	 SRV_DOC("get", "/v1/openapi.json", "this OpenAPI 3.1 document", 200,
+	 SRV_DOC("this OpenAPI 3.1 document", 200,
 		 NULL, "OpenAPI", NULL)},
 	{"POST", "/v1/machines", srv__machine_create, NULL, NULL,
-	 SRV_DOC("post", "/v1/machines", "create a machine", 201,
+	 SRV_DOC("create a machine", 201,
 		 "MachineCreate", "Machine", NULL)},
 	{"GET", "/v1/machines", srv__machine_list, srv_q_list, NULL,
-	 SRV_DOC("get", "/v1/machines", "list machines (page_size default 100, "
+	 SRV_DOC("list machines (page_size default 100, "
 		 "max 1000)", 200, NULL, "MachineList",
 		 "page_size:integer,page_token:string")},
 	{"GET", "/v1/machines/{m}", srv__machine_get, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}", "one machine", 200, NULL, "Machine",
+	 SRV_DOC("one machine", 200, NULL, "Machine",
 		 NULL)},
 	{"DELETE", "/v1/machines/{m}", srv__machine_delete, NULL, NULL,
-	 SRV_DOC("delete", "/v1/machines/{m}", "destroy a machine", 200, NULL,
+	 SRV_DOC("destroy a machine", 200, NULL,
 		 "Empty", NULL)},
 	{"POST", "/v1/machines/{m}:batch", srv__batch, NULL, NULL,
-	 SRV_DOC("post", "/v1/machines/{m}:batch", "run operation records in "
+	 SRV_DOC("run operation records in "
 		 "order (not atomic)", 200, "Batch", "BatchResult", NULL)},
 	{"POST", "/v1/machines/{m}:check", srv__check, NULL, NULL,
-	 SRV_DOC("post", "/v1/machines/{m}:check", "run the invariant checker",
+	 SRV_DOC("run the invariant checker",
 		 200, "Empty", "Check", NULL)},
 	{"GET", "/v1/machines/{m}/digest", srv__digest, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/digest", "state digest after seq", 200,
+	 SRV_DOC("state digest after seq", 200,
 		 NULL, "Digest", NULL)},
 	{"GET", "/v1/machines/{m}/journal", srv__journal, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/journal", "the operation journal as "
+	 SRV_DOC("the operation journal as "
 		 "NDJSON: a header line {\"mmsim_journal\":1,\"machine\":{…}}, "
 		 "then {\"seq\":N,\"op\":…,args…,\"result\"|\"error\":…} per "
 		 "operation", 200, NULL, "text", NULL)},
 	{"GET", "/v1/machines/{m}/proc/{name}", srv__proc, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/proc/{name}", "/proc/NAME (buddyinfo, "
+	 SRV_DOC("/proc/NAME (buddyinfo, "
 		 "pagetypeinfo, zoneinfo, meminfo, vmstat, slabinfo, "
 		 "vmallocinfo) as Linux text, or JSON with Accept: "
 		 "application/json (slabinfo: the caches, newest first; "
 		 "vmallocinfo: the areas)", 200, NULL, "text", NULL)},
 	{"GET", "/v1/machines/{m}/kmemCaches", srv__caches, srv_q_list, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/kmemCaches", "kmem caches, oldest "
+	 SRV_DOC("kmem caches, oldest "
 		 "first (page_size default 100, max 1000)", 200, NULL,
 		 "KmemCacheList", "page_size:integer,page_token:string")},
 	{"GET", "/v1/machines/{m}/kmemCaches/{cache}", srv__cache, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/kmemCaches/{cache}", "one kmem cache "
+	 SRV_DOC("one kmem cache "
 		 "by name (404 if none)", 200, NULL, "KmemCache", NULL)},
 	{"GET", "/v1/machines/{m}/kernel/translate", srv__translate, srv_q_addr,
 	 NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/kernel/translate", "translate a "
+	 SRV_DOC("translate a "
 		 "kernel virtual address ?addr= (number or 0x hex): __pa for the "
 		 "direct map, the kernel page-table walk for vmalloc and pkmap",
 		 200, NULL, "Translation", "addr:string")},
 	{"GET", "/v1/machines/{m}/kernel/ksize", srv__ksize, srv_q_addr, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/kernel/ksize", "ksize(?addr=): usable "
+	 SRV_DOC("ksize(?addr=): usable "
 		 "size of a kmalloc'd or kmem_cache object; 400 "
 		 "INVALID_ARGUMENT (field addr) when addr is not an allocated "
 		 "object", 200, NULL, "Ksize", "addr:string")},
 	{"GET", "/v1/machines/{m}/zones", srv__zones, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/zones", "zones: layout, watermarks, "
+	 SRV_DOC("zones: layout, watermarks, "
 		 "free lists, per-CPU lists", 200, NULL, "Items", NULL)},
 	{"GET", "/v1/machines/{m}/frames", srv__frames, srv_q_frames, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/frames", "frame states of [start, "
+	 SRV_DOC("frame states of [start, "
 		 "start+count), count <= 65536", 200, NULL, "Frames",
 		 "start:integer,count:integer")},
 	{"GET", "/v1/machines/{m}/frames/{pfn}", srv__frame, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/frames/{pfn}", "one frame descriptor",
+	 SRV_DOC("one frame descriptor",
 		 200, NULL, "Frame", NULL)},
 	{"GET", "/v1/machines/{m}/processes", srv__processes, srv_q_list, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes", "live processes in pid "
+	 SRV_DOC("live processes in pid "
 		 "order (page_size default 100, max 1000; rss is 0 until demand "
 		 "paging exists)", 200, NULL, "ProcessList",
 		 "page_size:integer,page_token:string")},
 	{"GET", "/v1/machines/{m}/processes/{pid}", srv__process, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}", "one process, with "
+	 SRV_DOC("one process, with "
 		 "its address-space summary (404 if none has the pid)", 200,
 		 NULL, "Process", NULL)},
 	{"GET", "/v1/machines/{m}/processes/{pid}/maps", srv__pid_proc, NULL,
 	 NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/maps", "/proc/PID/maps "
+	 SRV_DOC("/proc/PID/maps "
 		 "as Linux text, or with Accept: application/json {\"items\": "
 		 "[{start, end, perms, offset, dev, inode, name}]}", 200, NULL,
 		 "text", NULL)},
 	{"GET", "/v1/machines/{m}/processes/{pid}/smaps", srv__pid_proc, NULL,
 	 NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/smaps",
-		 "/proc/PID/smaps as Linux text, or with Accept: application/json "
+	 SRV_DOC("/proc/PID/smaps as Linux text, or with Accept: application/json "
 		 "{\"items\": [the maps fields plus every smaps field under "
 		 "Linux's key, in kB, and VmFlags as a list]}", 200, NULL, "text",
 		 NULL)},
 	{"GET", "/v1/machines/{m}/processes/{pid}/pagetable", srv__pagetable,
 	 srv_q_addr, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/pagetable", "the "
+	 SRV_DOC("the "
 		 "page-table walk of a user address ?addr=: each level's table "
 		 "frame, index and entry; kind \"user\", mapped when the PTE is "
 		 "present", 200, NULL, "Translation", "addr:string")},
 	{"GET", "/v1/machines/{m}/processes/{pid}/status", srv__pid_proc, NULL,
 	 NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/status",
-		 "/proc/PID/status as Linux text, or with Accept: "
+	 SRV_DOC("/proc/PID/status as Linux text, or with Accept: "
 		 "application/json an object of its keys (decimal numbers as "
 		 "numbers, kB stay kB; masks and other text as strings)", 200,
 		 NULL, "text", NULL)},
@@ -942,6 +942,8 @@ int srv_app_init(struct srv_app *app, const struct srv_options *opt)
 	for (size_t i = 0; i < SRV_NFIXED; i++) {
 		routes[i] = srv_fixed_routes[i];
 		docs[i] = srv_fixed_routes[i].doc;
+		docs[i].method = srv_fixed_routes[i].method;
+		docs[i].path = srv_fixed_routes[i].pattern;
 	}
 	for (size_t i = 0; i < api_nops; i++) {
 		struct srv_route *r = &routes[SRV_NFIXED + i];
