@@ -126,8 +126,9 @@ $(O)/api-op-tests: $(O)/tests/api/test_ops.o $(HARNESS_OBJ) $(O)/libmmapi.a \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
-# ---- clients: the offline CLI (engine + api, no server) ------------------------
-$(O)/mmsim: $(O)/clients/mmsim.o $(O)/libmmapi.a $(O)/libmmengine.a
+# ---- clients: the CLI (run: engine + api offline; get/post: a server) ----------
+$(O)/mmsim: $(O)/clients/mmsim.o $(O)/clients/remote.o $(O)/libmmapi.a \
+            $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 

@@ -1,5 +1,6 @@
 /*
- * mmsim.c — the offline CLI (SPEC §6): `mmsim run FILE [--config F] [--check]`.
+ * mmsim.c — the CLI: `mmsim run FILE [--config F] [--check]` offline (SPEC
+ * §6, this file) and `mmsim get|post PATH` against a server (remote.c).
  *
  * Runs a journal exported by GET …/journal (line 1 is its header and gives
  * the config) or a plain file of operation records, one JSON object per
@@ -19,17 +20,23 @@
 #include <string.h>
 
 #include "api/ops.h"
+#include "clients/mmsim.h"
 #include "engine/mm.h"
 
 #define MMSIM_PROGRESS_EVERY 100000
 
-static void mmsim__usage(FILE *f)
+void mmsim_usage(FILE *f)
 {
 	fputs("usage: mmsim run FILE [--config CONFIG.json] [--check]\n"
 	      "  runs a journal (GET /v1/machines/{m}/journal) or a file of\n"
 	      "  operation records offline; prints one result per line, then\n"
 	      "  {\"digest\",\"seq\"}.  --check: exit 1 at the first result\n"
-	      "  that differs from the record's; a malformed record exits 2.\n",
+	      "  that differs from the record's; a malformed record exits 2.\n"
+	      "       mmsim get PATH\n"
+	      "       mmsim post PATH [JSON | -]\n"
+	      "  one request to the server $MMSIM_URL (default\n"
+	      "  http://127.0.0.1:8080) with $MMSIM_KEY as a Bearer key; prints\n"
+	      "  the answer body; exit 1 if its status is not 2xx.\n",
 	      f);
 }
 
@@ -197,12 +204,14 @@ int main(int argc, char **argv)
 	const char *file = NULL, *config = NULL;
 	bool check = false;
 
+	if (argc >= 2 && (!strcmp(argv[1], "get") || !strcmp(argv[1], "post")))
+		return mmsim_remote(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "run")) {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-			mmsim__usage(stdout);
+			mmsim_usage(stdout);
 			return 0;
 		}
-		mmsim__usage(stderr);
+		mmsim_usage(stderr);
 		return 2;
 	}
 	for (int i = 2; i < argc; i++) {
@@ -214,12 +223,12 @@ int main(int argc, char **argv)
 			file = argv[i];
 		} else {
 			fprintf(stderr, "mmsim: unexpected argument \"%s\"\n", argv[i]);
-			mmsim__usage(stderr);
+			mmsim_usage(stderr);
 			return 2;
 		}
 	}
 	if (!file) {
-		mmsim__usage(stderr);
+		mmsim_usage(stderr);
 		return 2;
 	}
 	return mmsim__run(file, config, check);

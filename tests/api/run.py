@@ -1746,6 +1746,79 @@ def access_log():
             json.loads(line)  # every line is JSON
 
 
+def cli(*args, url=None, key=None, stdin=None):
+    """Runs `mmsim ARGS` (the CLI beside BIN) against url (default: S)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MMSIM_")}
+    env["MMSIM_URL"] = url or S.url
+    if key is not None:
+        env["MMSIM_KEY"] = key
+    p = subprocess.run([os.path.join(os.path.dirname(BIN), "mmsim")] + list(args), env=env,
+                       input=(stdin or "").encode(), capture_output=True, timeout=TIMEOUT)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+@test
+def cli_get_post():
+    rc, out, _ = cli("get", "/healthz")
+    eq((rc, json.loads(out)), (0, {"status": "ok"}), "mmsim get /healthz")
+    rc, out, _ = cli("post", "/v1/machines", '{"config": {"memory": "16M"}}')
+    eq(rc, 0, "mmsim post machine")
+    m = json.loads(out)["id"]
+    rc, out, _ = cli("post", "/v1/machines/%s/processes" % m)
+    eq((rc, json.loads(out)), (0, {"pid": 1}), "post without a body")
+    rc, out, _ = cli("post", "/v1/machines/%s/processes/1:setOomScoreAdj" % m, "-",
+                     stdin='{"value": 7}')
+    eq(rc, 0, "body from stdin")
+    eq(get("/v1/machines/%s/processes/1" % m).json["oom_score_adj"], 7, "it was applied")
+    rc, out, _ = cli("get", "/v1/machines/%s/proc/buddyinfo" % m)
+    check(rc == 0 and out.startswith("Node 0, zone"), "Linux text as curl gets it: %r" % out)
+    rc, out, err = cli("post", "/v1/machines/%s/processes/1:setOomScoreAdj" % m, '{"value": 5000}')
+    eq(rc, 1, "a 4xx exits 1")
+    eq(json.loads(out)["error"]["status"], 400, "the error body is printed")
+    check("400" in err, "the status line on stderr")
+    rc, out, _ = cli("get", "/v1/nothing")
+    eq((rc, json.loads(out)["error"]["status"]), (1, 404), "404")
+    eq(cli("get")[0], 2, "usage")
+    eq(cli("get", "no-slash")[0], 2, "PATH must start with /")
+    eq(cli("get", "/healthz", url="ftp://x")[0], 2, "not an http URL")
+    # nothing listens: a port that was just free
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = "http://127.0.0.1:%d" % s.getsockname()[1]
+    s.close()
+    eq(cli("get", "/healthz", url=dead)[0], 2, "unreachable")
+    # what goes on the wire: a one-shot listener reads the request; the
+    # URL's path prefix is kept and MMSIM_KEY is the Bearer key
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    got = {}
+    def serve():
+        c, _ = ls.accept()
+        data = b""
+        while b"\r\n\r\n" not in data or not data.endswith(b"}"):
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        got["req"] = data.decode()
+        c.sendall(b"HTTP/1.0 201 Created\r\nContent-Length: 2\r\n\r\n{}")
+        c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    rc, out, _ = cli("post", "/v1/machines", '{"a":1}', key="sekrit-1",
+                     url="http://127.0.0.1:%d/base/" % ls.getsockname()[1])
+    t.join(TIMEOUT)
+    ls.close()
+    eq((rc, out), (0, "{}\n"), "answer")
+    req = got.get("req", "")
+    check(req.startswith("POST /base/v1/machines HTTP/1."), "request line: %r" % req[:60])
+    check("\r\nAuthorization: Bearer sekrit-1\r\n" in req, "bearer key: %r" % req)
+    check("\r\nContent-Type: application/json\r\n" in req, "content type")
+    check(req.endswith('\r\n\r\n{"a":1}'), "body: %r" % req)
+    request("DELETE", "/v1/machines/" + m)
+
+
 @test
 def readme_tour():
     readme = open(os.path.join(ROOT, "README.md")).read()
