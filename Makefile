@@ -30,7 +30,8 @@ BENCH_PKGS := wrk nginx-light sqlite3 gnuplot-nox linux-perf
 .PHONY: all deps bench-deps test unit soak bench plots clean \
         check-engine-purity run
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-baseline $(O)/bench-growth \
+     $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
      $(O)/fidelity-sim build/fidelity/recorder
 
 # npm test tools (package.json, exact versions in package-lock.json) go to
@@ -105,6 +106,16 @@ $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# host baselines (sqlite commits, host faults, jansson parsing) and the
+# how-cost-grows sweeps behind `make plots`
+$(O)/bench-baseline: $(O)/bench/baseline.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -ljansson $(LDLIBS)
+
+$(O)/bench-growth: $(O)/bench/growth.o $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # ---- server: mmsimd (libuv loop + libmicrohttpd + jansson) -------------------
 #   make run   = deps + build + ./build/mmsimd --listen 127.0.0.1:8080 --data ./var
 SRV_PKGS   := libmicrohttpd libuv jansson sqlite3
@@ -172,8 +183,13 @@ soak: deps all
 	  "unit under valgrind (memcheck)" \
 	    "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests"
 
-bench: deps all
-	@bench/run $(O)
+# Not part of `make test` (tests check behaviour, not timing).
+bench: bench-deps all
+	@bench/run $(O) $(ROWS)
+
+# docs/*.png: how cost grows with machine size and with the number of VMAs.
+plots: bench-deps $(O)/bench-growth
+	@bench/plots $(O)
 
 clean:
 	rm -rf build
