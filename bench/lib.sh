@@ -23,9 +23,9 @@ B=${B:-${1:-build}}
 BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_TMP=${BENCH_TMP:-$(mktemp -d /tmp/mmsim-bench.XXXXXX)}
 BENCH_DIR=$(cd "$(dirname "$0")/.." && pwd)
-# One wrk setting for every HTTP row (mmsim and nginx alike): one thread,
-# 64 connections, 3 s, latency percentiles.
-WRK_ARGS=${WRK_ARGS:--t1 -c64 -d3s --latency}
+# One wrk setting for every HTTP row (mmsim and nginx alike): two threads,
+# 64 connections, 5 s, latency percentiles.
+WRK_ARGS=${WRK_ARGS:--t2 -c64 -d5s --latency}
 MMSIMD_PID= NGINX_PID=
 
 row() { printf 'row %s|%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" "$5"; }
