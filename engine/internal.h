@@ -190,12 +190,31 @@ void mm__setup_watermarks(struct mm_machine *m);
 int mm__slab_init(struct mm_machine *m);
 void mm__slab_destroy(struct mm_machine *m);
 
-/* ---- page tables (pgtable.c) ---- */
-int mm__pt_levels(const struct mm_machine *m);
-uint32_t mm__pt_entries(const struct mm_machine *m);
-uint32_t mm__pt_index(const struct mm_machine *m, uint64_t va, int level);
+/* ---- page tables (pgtable.c) ----
+ * The geometry helpers are inline: every page-table walk calls them once
+ * per level. */
+static inline int mm__pt_levels(const struct mm_machine *m)
+{
+	return m->cfg.arch == MM_ARCH_I386 ? 2 : 4;
+}
+static inline uint32_t mm__pt_entries(const struct mm_machine *m)
+{
+	return m->cfg.arch == MM_ARCH_I386 ? 1024 : 512;
+}
+static inline uint32_t mm__pt_index(const struct mm_machine *m, uint64_t va,
+				    int level)
+{
+	unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 10 : 9;
+	return (uint32_t)(va >> (MM_PAGE_SHIFT + bits * (unsigned)(level - 1))) &
+	       (mm__pt_entries(m) - 1);
+}
+/* The entries of table frame pfn (a host array, stable while it lives). */
+static inline uint64_t *mm__ptable_entries(const struct mm_machine *m,
+					   uint32_t pfn)
+{
+	return m->ptables[m->pages[pfn].index].e;
+}
 int mm__ptable_attach(struct mm_machine *m, uint32_t pfn);
-uint64_t *mm__ptable_entries(const struct mm_machine *m, uint32_t pfn);
 int mm__ptable_new(struct mm_machine *m, int cpu, uint32_t *pfn);
 void mm__ptable_free(struct mm_machine *m, uint32_t pfn, int cpu);
 /* Walks from root to the PTE of va, creating missing tables when create

@@ -16,23 +16,6 @@
 #define MM_KERNPG_TABLE (MM_PTE_PRESENT | MM_PTE_RW | MM_PTE_ACCESSED | \
 			 MM_PTE_DIRTY)
 
-int mm__pt_levels(const struct mm_machine *m)
-{
-	return m->cfg.arch == MM_ARCH_I386 ? 2 : 4;
-}
-
-uint32_t mm__pt_entries(const struct mm_machine *m)
-{
-	return m->cfg.arch == MM_ARCH_I386 ? 1024 : 512;
-}
-
-uint32_t mm__pt_index(const struct mm_machine *m, uint64_t va, int level)
-{
-	unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 10 : 9;
-	return (uint32_t)(va >> (MM_PAGE_SHIFT + bits * (unsigned)(level - 1))) &
-	       (mm__pt_entries(m) - 1);
-}
-
 /* Gives frame pfn a zeroed entry record; returns 0 or -MM_ENOMEM. */
 int mm__ptable_attach(struct mm_machine *m, uint32_t pfn)
 {
@@ -72,11 +55,6 @@ static void mm__ptable_detach(struct mm_machine *m, uint32_t pfn)
 	t->next_free = m->free_ptables;
 	m->free_ptables = id;
 	m->pages[pfn].index = 0;
-}
-
-uint64_t *mm__ptable_entries(const struct mm_machine *m, uint32_t pfn)
-{
-	return m->ptables[m->pages[pfn].index].e;
 }
 
 /* A new, empty table frame (GFP_PGTABLE_KERNEL/USER: zeroed, unmovable). */
