@@ -552,10 +552,12 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
  * pgfault and the task's min_flt (mm_account_fault), then maps or
  * un-write-protects the page.  Returns 0, -MM_ENOMEM (nothing changed but
  * the counters), -MM_ENODEV (shared or file memory: not simulated yet).
+ * On success *ptep (ptep may be NULL) is the PTE of va, which saves the
+ * caller a second page-table walk.
  */
 int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		     uint64_t va, enum mm_access access,
-		     struct mm_fault_counts *fc)
+		     struct mm_fault_counts *fc, uint64_t **ptep)
 {
 	struct mm_mm *mm = &m->mms[t->mm];
 	struct mm_vma *v = &m->vmas[vma];
@@ -569,6 +571,8 @@ int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 	int rc = mm__pt_walk(m, mm->pgd, va, true, t->cpu, &pte, NULL, NULL);
 	if (rc)
 		return rc;
+	if (ptep)
+		*ptep = pte;
 	t->min_flt++;
 	if (shmem)
 		return mm__do_shmem_fault(m, t, v, va, pte,
@@ -667,10 +671,9 @@ static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 	}
 	if (pte && (*pte & MM_PTE_PRESENT) && access == MM_ACCESS_EXEC)
 		return -MM_EFAULT; /* an NX page: X86_PF_INSTR|PROT */
-	int rc = mm__handle_fault(m, t, id, va, access, fc);
+	int rc = mm__handle_fault(m, t, id, va, access, fc, &pte);
 	if (rc)
 		return rc;
-	pte = mm__pte_lookup(m, mm, va);
 	if (access == MM_ACCESS_EXEC && (*pte & MM_PTE_NX))
 		return -MM_EFAULT; /* the retry faults on NX */
 	mm__pte_access(pte, access);
@@ -768,7 +771,7 @@ int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 			uint64_t *pte = mm__pte_lookup(m, mm, va);
 			if (pte && mm__pte_allows(*pte, acc))
 				continue;
-			int rc = mm__handle_fault(m, t, id, va, acc, &fc);
+			int rc = mm__handle_fault(m, t, id, va, acc, &fc, NULL);
 			if (rc && !ignore_errors)
 				return rc;
 			if (rc)

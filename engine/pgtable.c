@@ -89,11 +89,14 @@ void mm__ptable_free(struct mm_machine *m, uint32_t pfn, int cpu)
 int mm__pt_walk(struct mm_machine *m, uint32_t root, uint64_t va, bool create,
 		int cpu, uint64_t **pte, struct mm_walk_step *steps, int *nsteps)
 {
+	unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 10 : 9;
+	unsigned shift = MM_PAGE_SHIFT + bits * (unsigned)(mm__pt_levels(m) - 1);
 	uint32_t table = root;
 	int n = 0;
 
-	for (int level = mm__pt_levels(m); level >= 1; level--) {
-		uint32_t idx = mm__pt_index(m, va, level);
+	/* mm__pt_index() of each level, the shift kept across levels */
+	for (int level = mm__pt_levels(m); level >= 1; level--, shift -= bits) {
+		uint32_t idx = (uint32_t)(va >> shift) & ((1u << bits) - 1);
 		uint64_t *e = &mm__ptable_entries(m, table)[idx];
 		if (steps)
 			steps[n] = (struct mm_walk_step){level, table, idx, *e};
