@@ -51,6 +51,40 @@ static void mmsim__print(json_t *j)
 	json_decref(j);
 }
 
+/* {"seq":N,"KEY":value} and a newline, without building that object and
+ * with one fwrite: the line is assembled in a stack buffer (printf and a
+ * write per JSON token were a fifth of a replayed record's cost). */
+static void mmsim__print_result(uint64_t seq, const char *key, const json_t *v)
+{
+	char line[4096], digits[24];
+	size_t n = 0, d = 0;
+
+	do
+		digits[d++] = (char)('0' + seq % 10);
+	while ((seq /= 10) != 0);
+	memcpy(line, "{\"seq\":", 7);
+	n = 7;
+	while (d)
+		line[n++] = digits[--d];
+	size_t klen = strlen(key);  /* "result" or "error" */
+	line[n++] = ',';
+	line[n++] = '"';
+	memcpy(line + n, key, klen);
+	n += klen;
+	memcpy(line + n, "\":", 2);
+	n += 2;
+	size_t room = sizeof(line) - n - 2;
+	size_t len = json_dumpb(v, line + n, room, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (len <= room) {
+		memcpy(line + n + len, "}\n", 2);
+		fwrite(line, 1, n + len + 2, stdout);
+		return;
+	}
+	fwrite(line, 1, n, stdout);
+	json_dumpf(v, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+	fputs("}\n", stdout);
+}
+
 static int mmsim__run(const char *file, const char *config_file, bool check)
 {
 	struct mm_config cfg;
@@ -163,11 +197,7 @@ static int mmsim__run(const char *file, const char *config_file, bool check)
 		json_decref(want_seq);
 		json_decref(want_res);
 		json_decref(want_err);
-		/* {"seq":N,"result"|"error":…} without building that object */
-		printf("{\"seq\":%llu,\"%s\":", (unsigned long long)seq,
-		       st == 200 ? "result" : "error");
-		json_dumpf(got, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
-		fputs("}\n", stdout);
+		mmsim__print_result(seq, st == 200 ? "result" : "error", got);
 		json_decref(result);
 		json_decref(error);
 		if (ret == 1)

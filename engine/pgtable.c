@@ -12,13 +12,20 @@
 #include "engine/internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define MM_KERNPG_TABLE (MM_PTE_PRESENT | MM_PTE_RW | MM_PTE_ACCESSED | \
 			 MM_PTE_DIRTY)
 
-/* Gives frame pfn a zeroed entry record; returns 0 or -MM_ENOMEM. */
+/*
+ * Gives frame pfn a zeroed entry record; returns 0 or -MM_ENOMEM.  A free
+ * record keeps its entry array (detach does not free it; machine destroy
+ * does): reused, it is cleared instead of allocated again, which keeps
+ * glibc's large-chunk malloc/free off the mmap/munmap and fault paths.
+ */
 int mm__ptable_attach(struct mm_machine *m, uint32_t pfn)
 {
+	size_t bytes = mm__pt_entries(m) * sizeof(uint64_t);
 	uint32_t id;
 
 	if (m->free_ptables != MM_NIL) {
@@ -29,9 +36,13 @@ int mm__ptable_attach(struct mm_machine *m, uint32_t pfn)
 			     sizeof(*m->ptables)))
 			return -MM_ENOMEM;
 		id = m->nr_ptables++;
+		m->ptables[id].e = NULL;
 	}
 	struct mm_ptable *t = &m->ptables[id];
-	t->e = calloc(mm__pt_entries(m), sizeof(uint64_t));
+	if (t->e)
+		memset(t->e, 0, bytes);
+	else
+		t->e = calloc(1, bytes);
 	if (!t->e) {
 		t->pfn = MM_NIL;
 		t->next_free = m->free_ptables;
@@ -49,9 +60,7 @@ static void mm__ptable_detach(struct mm_machine *m, uint32_t pfn)
 	uint32_t id = m->pages[pfn].index;
 	struct mm_ptable *t = &m->ptables[id];
 
-	free(t->e);
-	t->e = NULL;
-	t->pfn = MM_NIL;
+	t->pfn = MM_NIL;  /* t->e stays for the next attach */
 	t->next_free = m->free_ptables;
 	m->free_ptables = id;
 	m->pages[pfn].index = 0;
