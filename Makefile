@@ -3,7 +3,9 @@
 #   make            build everything under build/
 #   make test       install missing packages, build, run every suite
 #   make soak       the randomized suites 100x longer (+ valgrind)
-#   make bench      benchmarks beside their baselines (table + build/bench.json)
+#   make bench      benchmarks beside their baselines (table + build/bench.json;
+#                   ROWS=http runs only bench/rows/*http*; see bench/README.md)
+#   make plots      docs/plot-*.png: how cost grows (gnuplot)
 #   make SANITIZE=address,undefined ...   sanitized build in build/san/
 
 CC       ?= cc

@@ -13,6 +13,9 @@
 #   api METHOD PATH [JSON]     one request to $URL; prints the body, fails
 #                              (exit 1 of the row) unless the status is 2xx
 #   jget FIELD                 reads stdin JSON, prints .FIELD
+#   touch_setup                on $URL: machine m-1 (64 MiB), pid 1, one
+#                              4 KiB anonymous mapping; sets TOUCH_URL and
+#                              TOUCH_LUA (a wrk script: a small write :touch)
 #
 # Every process started here is stopped by the EXIT trap of the row.
 # Variables the driver (bench/run) sets: B (build dir), BENCH_RUNS,
@@ -150,4 +153,14 @@ wrk.method = "POST"
 wrk.body = '$2'
 wrk.headers["Content-Type"] = "application/json"
 EOF
+}
+
+touch_setup() {
+	api POST /v1/machines '{"config":{"memory":"64M"}}' >/dev/null
+	api POST /v1/machines/m-1/processes >/dev/null
+	addr=$(api POST /v1/machines/m-1/processes/1:mmap \
+		'{"length":"4K","prot":"rw-","flags":["MAP_PRIVATE","MAP_ANONYMOUS"]}' | jget addr)
+	TOUCH_URL=$URL/v1/machines/m-1/processes/1:touch
+	TOUCH_LUA=$BENCH_TMP/touch.lua
+	bench_post_lua "$TOUCH_LUA" "{\"addr\":\"$addr\",\"length\":\"4K\",\"access\":\"write\"}"
 }
