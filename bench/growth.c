@@ -20,7 +20,7 @@
  * Each point is the median of RUNS timed loops.  A host program: it may
  * use the clock and stdio.  Every engine call is checked; a failure exits 1.
  */
-#include "engine/mm.h"
+#include "bench/bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +33,6 @@
 #define VMA_BASE 0x100000000ull
 #define RW (MM_PROT_READ | MM_PROT_WRITE)
 #define ANON_FIXED (MM_MAP_PRIVATE | MM_MAP_ANONYMOUS | MM_MAP_FIXED)
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void check(int rc, const char *what)
 {
@@ -61,31 +54,15 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
-static struct mm_machine *machine(uint64_t bytes)
-{
-	struct mm_config cfg;
-	struct mm_machine *m;
-	char err[256] = "";
-
-	mm_config_default(&cfg);
-	cfg.arch = MM_ARCH_X86_64;
-	cfg.memory = bytes;
-	if (mm_machine_create(&cfg, &m, err, sizeof(err))) {
-		fprintf(stderr, "bench-growth: machine: %s\n", err);
-		exit(1);
-	}
-	return m;
-}
-
 static void faults(void)
 {
 	printf("# MiB  fault_ns_min fault_ns_median fault_ns_max create_ms\n");
 	for (uint64_t mib = 64; mib <= 16384; mib *= 4) {
 		double ns[RUNS], create = 0;
 		for (int r = 0; r < RUNS; r++) {
-			double t0 = now_ns();
-			struct mm_machine *m = machine(mib << 20);
-			create += now_ns() - t0;
+			double t0 = bench_now_ns();
+			struct mm_machine *m = bench_machine("bench-growth", mib << 20);
+			create += bench_now_ns() - t0;
 			struct mm_touch_result tr;
 			uint64_t a;
 			int pid;
@@ -93,10 +70,10 @@ static void faults(void)
 			check(mm_mmap(m, pid, 0, FAULT_PAGES * PAGE, RW,
 				      MM_MAP_PRIVATE | MM_MAP_ANONYMOUS, -1, 0, &a),
 			      "mmap");
-			t0 = now_ns();
+			t0 = bench_now_ns();
 			check(mm_touch(m, pid, a, FAULT_PAGES * PAGE,
 				       MM_ACCESS_WRITE, &tr), "touch");
-			ns[r] = (now_ns() - t0) / FAULT_PAGES;
+			ns[r] = (bench_now_ns() - t0) / FAULT_PAGES;
 			if (tr.minor != FAULT_PAGES || tr.signal.signo)
 				check(-1, "touch did not fault every page");
 			mm_machine_destroy(m);
@@ -128,7 +105,7 @@ static double vma_op(struct mm_machine *m, int pid, long n, int what)
 	double v[RUNS];
 
 	for (int r = 0; r < RUNS; r++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		for (int i = 0; i < ITERS; i++) {
 			struct mm_touch_result tr;
 			uint64_t a;
@@ -156,7 +133,7 @@ static double vma_op(struct mm_machine *m, int pid, long n, int what)
 				break;
 			}
 		}
-		v[r] = (now_ns() - t0) / ITERS;
+		v[r] = (bench_now_ns() - t0) / ITERS;
 	}
 	return median(v, RUNS);
 }
@@ -168,7 +145,7 @@ static void vmas(void)
 	printf("# vmas mmap_munmap_ns mprotect_pair_ns fault_dontneed_ns\n");
 	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
 		long n = counts[k];
-		struct mm_machine *m = machine(1ull << 30);
+		struct mm_machine *m = bench_machine("bench-growth", 1ull << 30);
 		uint64_t a;
 		int pid;
 		check(mm_spawn(m, "growth", 0, &pid), "spawn");
