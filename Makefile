@@ -3,7 +3,9 @@
 #   make            build everything under build/
 #   make test       install missing packages, build, run every suite
 #   make soak       the randomized suites 100x longer (+ valgrind)
-#   make bench      benchmarks beside their baselines (table + build/bench.json)
+#   make bench      benchmarks beside their baselines (table + build/bench.json;
+#                   ROWS=http runs only bench/rows/*http*; see bench/README.md)
+#   make plots      docs/plot-*.png: how cost grows (gnuplot)
 #   make SANITIZE=address,undefined ...   sanitized build in build/san/
 
 CC       ?= cc
@@ -23,32 +25,42 @@ endif
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
-            libsodium-dev pkg-config valgrind chromium
+            libsodium-dev pkg-config valgrind chromium nodejs
+# ... and for `make bench` / `make plots` only.
+BENCH_PKGS := wrk nginx-light sqlite3 gnuplot-nox linux-perf
 
-.PHONY: all deps test unit soak bench clean check-engine-purity run fuzz
+.PHONY: all deps bench-deps test unit soak bench plots clean \
+        check-engine-purity run fuzz
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-snapshot $(O)/mmsimd $(O)/mmsim \
-     $(O)/api-op-tests $(O)/fidelity-sim build/fidelity/recorder \
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-baseline $(O)/bench-growth \
+     $(O)/bench-snapshot $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
+     $(O)/fidelity-sim build/fidelity/recorder \
      $(O)/web/.stamp $(O)/labs/.stamp
 
-deps:
+# npm packages (package.json, exact versions in package-lock.json): uPlot for
+# the web UI; playwright-core (driving Debian's chromium, no browser
+# download) and the OpenAPI validator for the tests.  They go to
+# ./node_modules, reinstalled only when the lock file changes: after one
+# `make deps` the tests run offline.
+deps: apt-deps node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json | apt-deps
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench-deps: deps
+	@$(MAKE) --no-print-directory apt-deps DEB_PKGS="$(BENCH_PKGS)"
+
+.PHONY: apt-deps
+apt-deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
 	    || missing="$$missing $$p"; done; \
-	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@$(MAKE) --no-print-directory node_modules/.package-lock.json
-
-# npm packages (package.json): uPlot for the web UI, playwright-core for the
-# browser tests (it drives Debian's chromium; no browser is downloaded).
-node_modules/.package-lock.json: package.json package-lock.json
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
 
 # ---- engine: pure C, libc only -------------------------------------------
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
@@ -103,6 +115,16 @@ $(O)/bench-snapshot: $(O)/bench/snapshot.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
+# host baselines (sqlite commits, host faults, jansson parsing) and the
+# how-cost-grows sweeps behind `make plots`
+$(O)/bench-baseline: $(O)/bench/baseline.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -ljansson $(LDLIBS)
+
+$(O)/bench-growth: $(O)/bench/growth.o $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # ---- server: mmsimd (libuv loop + libmicrohttpd + jansson) -------------------
 #   make run   = deps + build + ./build/mmsimd --listen 127.0.0.1:8080 --data ./var
 SRV_PKGS   := libmicrohttpd libuv jansson sqlite3 libsodium
@@ -124,8 +146,9 @@ $(O)/api-op-tests: $(O)/tests/api/test_ops.o $(HARNESS_OBJ) $(O)/libmmapi.a \
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
-# ---- clients: the offline CLI (engine + api, no server) ------------------------
-$(O)/mmsim: $(O)/clients/mmsim.o $(O)/libmmapi.a $(O)/libmmengine.a
+# ---- clients: the CLI (run: engine + api offline; get/post: a server) ----------
+$(O)/mmsim: $(O)/clients/mmsim.o $(O)/clients/remote.o $(O)/libmmapi.a \
+            $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
@@ -188,8 +211,13 @@ soak: deps all
 	  "unit under valgrind (memcheck)" \
 	    "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests"
 
-bench: deps all
-	@bench/run $(O)
+# Not part of `make test` (tests check behaviour, not timing).
+bench: bench-deps all
+	@bench/run $(O) $(ROWS)
+
+# docs/*.png: how cost grows with machine size and with the number of VMAs.
+plots: bench-deps $(O)/bench-growth
+	@bench/plots $(O)
 
 # ---- fuzz: libFuzzer drivers (clang), FUZZ_TIME seconds each ------------------
 # The engine is rebuilt with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (the

@@ -210,14 +210,21 @@ static void api__query_params(json_t *params, const char *spec)
 	}
 }
 
-static json_t *api__path_item(json_t *paths, const char *path)
+/* paths[path][lowercase method] = operation (a new reference is taken). */
+static void api__set_operation(json_t *paths, const char *path,
+			       const char *method, json_t *operation)
 {
 	json_t *item = json_object_get(paths, path);
+	char m[16];
+
 	if (!item) {
 		item = json_object();
 		json_object_set_new(paths, path, item);
 	}
-	return item;
+	snprintf(m, sizeof(m), "%s", method);
+	for (char *c = m; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	json_object_set_new(item, m, operation);
 }
 
 /* ---- fixed component schemas ----------------------------------------------- */
@@ -281,9 +288,10 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 	json_object_set_new(schemas, "Empty", json_pack(
 		"{s:s, s:b}", "type", "object", "additionalProperties", 0));
 	json_object_set_new(schemas, "Batch", json_pack(
-		"{s:s, s:{s:{s:s, s:{s:o, s:{s:s}}}, s:{s:s, s:b}}, s:[s], s:b, s:s}",
+		"{s:s, s:{s:{s:s, s:{s:s, s:o, s:{s:s}}}, s:{s:s, s:b}}, s:[s], s:b, "
+		"s:s}",
 		"type", "object", "properties", "ops", "type", "array", "items",
-		"oneOf", record_refs, "discriminator", "propertyName", "op",
+		"type", "object", "oneOf", record_refs, "discriminator", "propertyName", "op",
 		"stop_on_error", "type", "boolean", "default", 1, "required", "ops",
 		"additionalProperties", 0, "description",
 		"Operation records applied in order; not atomic; a 422 counts as "
@@ -523,11 +531,7 @@ json_t *api_openapi(const struct api_route_doc *routes, size_t n,
 			"422", api__error_response("the simulated kernel returned an "
 						   "errno (code = its name, "
 						   "details.op)")));
-		char method[16];
-		snprintf(method, sizeof(method), "%s", api_op_method(op));
-		for (char *c = method; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
-		json_object_set_new(api__path_item(paths, path), method, post);
+		api__set_operation(paths, path, api_op_method(op), post);
 	}
 
 	api__fixed_schemas(schemas, record_refs);
@@ -559,7 +563,7 @@ json_t *api_openapi(const struct api_route_doc *routes, size_t n,
 		json_object_set_new(responses, "4XX",
 				    api__error_response("client error"));
 		json_object_set_new(o, "responses", responses);
-		json_object_set_new(api__path_item(paths, r->path), r->method, o);
+		api__set_operation(paths, r->path, r->method, o);
 	}
 
 	json_object_set_new(doc, "paths", paths);

@@ -205,7 +205,7 @@ json_t *api_error_wrap(json_t *inner);
  * text/plain answer with a JSON alternative).
  */
 struct api_route_doc {
-	const char *method;  /* "get", "post", "delete" */
+	const char *method;  /* "GET", "POST", "DELETE" */
 	const char *path;    /* "/v1/machines/{m}" */
 	const char *summary;
 	int status;          /* success status */

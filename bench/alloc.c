@@ -46,7 +46,7 @@
  * stdio.  Exit status: 0 when everything ran (a missed budget is reported
  * as MISS, not as a failure), 1 when something could not run, 2 on usage.
  */
-#include "engine/mm.h"
+#include "bench/bench.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -94,34 +94,6 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts))
-		die("clock_gettime", -errno);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* A fresh x86_64 machine of `bytes` with the default config; exits on
- * failure.  The caller owns it (mm_machine_destroy). */
-static struct mm_machine *bench_machine(uint64_t bytes)
-{
-	struct mm_config cfg;
-	struct mm_machine *m;
-	char err[256] = "";
-
-	mm_config_default(&cfg);
-	cfg.arch = MM_ARCH_X86_64;
-	cfg.memory = bytes;
-	int rc = mm_machine_create(&cfg, &m, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "bench-alloc: machine: %s\n", err);
-		die("mm_machine_create", rc);
-	}
-	return m;
-}
-
 /* The 1 GiB machine a kind runs on (NULL for the malloc kinds); for
  * K_ORDER3_HELD one order-3 block is allocated and kept (it goes with the
  * machine). */
@@ -131,7 +103,7 @@ static struct mm_machine *kind_machine(enum bench_kind k)
 
 	if (is_malloc_kind(k))
 		return NULL;
-	struct mm_machine *m = bench_machine(BENCH_GIB);
+	struct mm_machine *m = bench_machine("bench-alloc", BENCH_GIB);
 	if (k == K_ORDER3_HELD) {
 		int rc = mm_alloc_pages(m, MM_GFP_KERNEL, 3, 0, -1, &r);
 		if (rc)
@@ -239,9 +211,9 @@ static void run_pairs(struct mm_machine *m, enum bench_kind k, long n)
 /* ns per pair of one timed loop. */
 static double time_pairs(struct mm_machine *m, enum bench_kind k, long n)
 {
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 	run_pairs(m, k, n);
-	return (now_ns() - t0) / (double)n;
+	return (bench_now_ns() - t0) / (double)n;
 }
 
 /* ---- statistics ------------------------------------------------------ */
@@ -316,7 +288,7 @@ static void measure_memory(struct mem_result *mr, uint64_t bytes, int runs)
 {
 	for (int r = 0; r < runs; r++) {
 		long long before = rss_bytes();
-		struct mm_machine *m = bench_machine(bytes);
+		struct mm_machine *m = bench_machine("bench-alloc", bytes);
 		long long after = rss_bytes();
 		mr->nr_pfns = m->nr_pfns;
 		mr->engine_per_frame = (double)engine_bytes(m) / m->nr_pfns;
@@ -516,7 +488,7 @@ static int callgrind_loop(long n, const char *kind)
 	 * is the baseline of all. */
 	struct mm_machine *m = kind_machine((enum bench_kind)k);
 	if (!m)
-		m = bench_machine(BENCH_GIB);
+		m = bench_machine("bench-alloc", BENCH_GIB);
 	run_pairs(m, (enum bench_kind)k, n);
 	mm_machine_destroy(m);
 	return 0;

@@ -1,5 +1,6 @@
 /*
- * mmsim.c — the offline CLI (SPEC §6): `mmsim run FILE [--config F] [--check]`.
+ * mmsim.c — the CLI: `mmsim run FILE [--config F] [--check]` offline (SPEC
+ * §6, this file) and `mmsim get|post PATH` against a server (remote.c).
  *
  * Runs a journal exported by GET …/journal (line 1 is its header and gives
  * the config) or a plain file of operation records, one JSON object per
@@ -19,17 +20,23 @@
 #include <string.h>
 
 #include "api/ops.h"
+#include "clients/mmsim.h"
 #include "engine/mm.h"
 
 #define MMSIM_PROGRESS_EVERY 100000
 
-static void mmsim__usage(FILE *f)
+void mmsim_usage(FILE *f)
 {
 	fputs("usage: mmsim run FILE [--config CONFIG.json] [--check]\n"
 	      "  runs a journal (GET /v1/machines/{m}/journal) or a file of\n"
 	      "  operation records offline; prints one result per line, then\n"
 	      "  {\"digest\",\"seq\"}.  --check: exit 1 at the first result\n"
-	      "  that differs from the record's; a malformed record exits 2.\n",
+	      "  that differs from the record's; a malformed record exits 2.\n"
+	      "       mmsim get PATH\n"
+	      "       mmsim post PATH [JSON | -]\n"
+	      "  one request to the server $MMSIM_URL (default\n"
+	      "  http://127.0.0.1:8080) with $MMSIM_KEY as a Bearer key; prints\n"
+	      "  the answer body; exit 1 if its status is not 2xx.\n",
 	      f);
 }
 
@@ -44,29 +51,38 @@ static void mmsim__print(json_t *j)
 	json_decref(j);
 }
 
-/* {"seq":N,"result"|"error":…} without building the object: the line is
- * printed for every operation, so it is on the hot path. */
-static void mmsim__print_result(uint64_t seq, bool ok, const json_t *got)
+/* {"seq":N,"KEY":value} and a newline, without building that object and
+ * with one fwrite: the line is assembled in a stack buffer (printf and a
+ * write per JSON token were a fifth of a replayed record's cost). */
+static void mmsim__print_result(uint64_t seq, const char *key, const json_t *v)
 {
-	char buf[4096], num[24];
-	int d = (int)sizeof(num);
+	char line[4096], digits[24];
+	size_t n = 0, d = 0;
 
-	do {
-		num[--d] = (char)('0' + seq % 10);
-		seq /= 10;
-	} while (seq);
-	fputs_unlocked("{\"seq\":", stdout);
-	fwrite_unlocked(num + d, 1, sizeof(num) - (size_t)d, stdout);
-	fputs_unlocked(ok ? ",\"result\":" : ",\"error\":", stdout);
-	size_t n = json_dumpb(got, buf, sizeof(buf), JSON_COMPACT);
-	if (n <= sizeof(buf)) {
-		fwrite_unlocked(buf, 1, n, stdout);
-	} else {
-		char *s = json_dumps(got, JSON_COMPACT);
-		fputs_unlocked(s ? s : "null", stdout);
-		free(s);
+	do
+		digits[d++] = (char)('0' + seq % 10);
+	while ((seq /= 10) != 0);
+	memcpy(line, "{\"seq\":", 7);
+	n = 7;
+	while (d)
+		line[n++] = digits[--d];
+	size_t klen = strlen(key);  /* "result" or "error" */
+	line[n++] = ',';
+	line[n++] = '"';
+	memcpy(line + n, key, klen);
+	n += klen;
+	memcpy(line + n, "\":", 2);
+	n += 2;
+	size_t room = sizeof(line) - n - 2;
+	size_t len = json_dumpb(v, line + n, room, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (len <= room) {
+		memcpy(line + n + len, "}\n", 2);
+		fwrite(line, 1, n + len + 2, stdout);
+		return;
 	}
-	fputs_unlocked("}\n", stdout);
+	fwrite(line, 1, n, stdout);
+	json_dumpf(v, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+	fputs("}\n", stdout);
 }
 
 static int mmsim__run(const char *file, const char *config_file, bool check)
@@ -181,7 +197,7 @@ static int mmsim__run(const char *file, const char *config_file, bool check)
 		json_decref(want_seq);
 		json_decref(want_res);
 		json_decref(want_err);
-		mmsim__print_result(seq, st == 200, got);
+		mmsim__print_result(seq, st == 200 ? "result" : "error", got);
 		json_decref(result);
 		json_decref(error);
 		if (ret == 1)
@@ -221,12 +237,14 @@ int main(int argc, char **argv)
 	const char *file = NULL, *config = NULL;
 	bool check = false;
 
+	if (argc >= 2 && (!strcmp(argv[1], "get") || !strcmp(argv[1], "post")))
+		return mmsim_remote(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "run")) {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-			mmsim__usage(stdout);
+			mmsim_usage(stdout);
 			return 0;
 		}
-		mmsim__usage(stderr);
+		mmsim_usage(stderr);
 		return 2;
 	}
 	for (int i = 2; i < argc; i++) {
@@ -238,12 +256,12 @@ int main(int argc, char **argv)
 			file = argv[i];
 		} else {
 			fprintf(stderr, "mmsim: unexpected argument \"%s\"\n", argv[i]);
-			mmsim__usage(stderr);
+			mmsim_usage(stderr);
 			return 2;
 		}
 	}
 	if (!file) {
-		mmsim__usage(stderr);
+		mmsim_usage(stderr);
 		return 2;
 	}
 	return mmsim__run(file, config, check);

@@ -93,17 +93,17 @@ static void mm__move_to_free_list(struct mm_machine *m, struct mm_zone *z,
 }
 
 /* page_is_buddy(): buddy is free, of the same order, in the same zone
- * (compared by zone id, which names the zone mm_page_zone() would return,
- * without computing its address). */
-static inline bool mm__is_buddy(const struct mm_machine *m,
-				const struct mm_zone *z, uint32_t buddy,
-				unsigned order)
+ * (compared by zone id, zid = mm__zone_id(), which names the zone
+ * mm_page_zone() would return without computing its address; callers
+ * compute it once, not once per order). */
+static inline bool mm__is_buddy(const struct mm_machine *m, unsigned zid,
+				uint32_t buddy, unsigned order)
 {
 	if (buddy >= m->nr_pfns)
 		return false;
 	const struct mm_page *b = &m->pages[buddy];
 	return mm_page_test(b, MM_PG_buddy) && b->private == order &&
-	       (b->flags >> MM_PAGE_ZONE_SHIFT) == mm__zone_id(z);
+	       (b->flags >> MM_PAGE_ZONE_SHIFT) == zid;
 }
 
 static bool mm__mergeable(int mt)
@@ -119,7 +119,8 @@ static bool mm__merge_likely(const struct mm_machine *m,
 	if (order >= MM_MAX_ORDER - 1)
 		return false;
 	uint32_t higher = buddy_pfn & pfn;
-	return mm__is_buddy(m, z, higher ^ (1u << (order + 1)), order + 1);
+	return mm__is_buddy(m, mm__zone_id(z), higher ^ (1u << (order + 1)),
+			    order + 1);
 }
 
 /* __free_one_page() */
@@ -127,12 +128,13 @@ static void mm__free_one(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
 			 unsigned order, int mt, bool to_tail)
 {
 	uint32_t buddy_pfn = pfn ^ (1u << order);
+	unsigned zid = mm__zone_id(z);
 
 	mm__account_freepages(z, 1 << order, mt);
 	while (order < MM_MAX_ORDER) {
 		int buddy_mt = mt;
 		buddy_pfn = pfn ^ (1u << order);
-		if (!mm__is_buddy(m, z, buddy_pfn, order))
+		if (!mm__is_buddy(m, zid, buddy_pfn, order))
 			break;
 		if (order >= (unsigned)m->pageblock_order) {
 			buddy_mt = mm__pb_mt(m, z, buddy_pfn);

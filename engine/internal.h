@@ -190,12 +190,31 @@ void mm__setup_watermarks(struct mm_machine *m);
 int mm__slab_init(struct mm_machine *m);
 void mm__slab_destroy(struct mm_machine *m);
 
-/* ---- page tables (pgtable.c) ---- */
-int mm__pt_levels(const struct mm_machine *m);
-uint32_t mm__pt_entries(const struct mm_machine *m);
-uint32_t mm__pt_index(const struct mm_machine *m, uint64_t va, int level);
+/* ---- page tables (pgtable.c) ----
+ * The geometry helpers are inline: every page-table walk calls them once
+ * per level. */
+static inline int mm__pt_levels(const struct mm_machine *m)
+{
+	return m->cfg.arch == MM_ARCH_I386 ? 2 : 4;
+}
+static inline uint32_t mm__pt_entries(const struct mm_machine *m)
+{
+	return m->cfg.arch == MM_ARCH_I386 ? 1024 : 512;
+}
+static inline uint32_t mm__pt_index(const struct mm_machine *m, uint64_t va,
+				    int level)
+{
+	unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 10 : 9;
+	return (uint32_t)(va >> (MM_PAGE_SHIFT + bits * (unsigned)(level - 1))) &
+	       (mm__pt_entries(m) - 1);
+}
+/* The entries of table frame pfn (a host array, stable while it lives). */
+static inline uint64_t *mm__ptable_entries(const struct mm_machine *m,
+					   uint32_t pfn)
+{
+	return m->ptables[m->pages[pfn].index].e;
+}
 int mm__ptable_attach(struct mm_machine *m, uint32_t pfn);
-uint64_t *mm__ptable_entries(const struct mm_machine *m, uint32_t pfn);
 int mm__ptable_new(struct mm_machine *m, int cpu, uint32_t *pfn);
 void mm__ptable_free(struct mm_machine *m, uint32_t pfn, int cpu);
 /* Walks from root to the PTE of va, creating missing tables when create
@@ -274,7 +293,7 @@ void mm__free_pgtables(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 void mm__anon_vma_prepare(struct mm_machine *m, struct mm_vma *v);
 int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		     uint64_t va, enum mm_access access,
-		     struct mm_fault_counts *fc);
+		     struct mm_fault_counts *fc, uint64_t **ptep);
 int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 		 uint64_t end, bool ignore_errors);
 int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,

@@ -12,30 +12,20 @@
 #include "engine/internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define MM_KERNPG_TABLE (MM_PTE_PRESENT | MM_PTE_RW | MM_PTE_ACCESSED | \
 			 MM_PTE_DIRTY)
 
-int mm__pt_levels(const struct mm_machine *m)
-{
-	return m->cfg.arch == MM_ARCH_I386 ? 2 : 4;
-}
-
-uint32_t mm__pt_entries(const struct mm_machine *m)
-{
-	return m->cfg.arch == MM_ARCH_I386 ? 1024 : 512;
-}
-
-uint32_t mm__pt_index(const struct mm_machine *m, uint64_t va, int level)
-{
-	unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 10 : 9;
-	return (uint32_t)(va >> (MM_PAGE_SHIFT + bits * (unsigned)(level - 1))) &
-	       (mm__pt_entries(m) - 1);
-}
-
-/* Gives frame pfn a zeroed entry record; returns 0 or -MM_ENOMEM. */
+/*
+ * Gives frame pfn a zeroed entry record; returns 0 or -MM_ENOMEM.  A free
+ * record keeps its entry array (detach does not free it; machine destroy
+ * does): reused, it is cleared instead of allocated again, which keeps
+ * glibc's large-chunk malloc/free off the mmap/munmap and fault paths.
+ */
 int mm__ptable_attach(struct mm_machine *m, uint32_t pfn)
 {
+	size_t bytes = mm__pt_entries(m) * sizeof(uint64_t);
 	uint32_t id;
 
 	if (m->free_ptables != MM_NIL) {
@@ -46,9 +36,13 @@ int mm__ptable_attach(struct mm_machine *m, uint32_t pfn)
 			     sizeof(*m->ptables)))
 			return -MM_ENOMEM;
 		id = m->nr_ptables++;
+		m->ptables[id].e = NULL;
 	}
 	struct mm_ptable *t = &m->ptables[id];
-	t->e = calloc(mm__pt_entries(m), sizeof(uint64_t));
+	if (t->e)
+		memset(t->e, 0, bytes);
+	else
+		t->e = calloc(1, bytes);
 	if (!t->e) {
 		t->pfn = MM_NIL;
 		t->next_free = m->free_ptables;
@@ -66,17 +60,10 @@ static void mm__ptable_detach(struct mm_machine *m, uint32_t pfn)
 	uint32_t id = m->pages[pfn].index;
 	struct mm_ptable *t = &m->ptables[id];
 
-	free(t->e);
-	t->e = NULL;
-	t->pfn = MM_NIL;
+	t->pfn = MM_NIL;  /* t->e stays for the next attach */
 	t->next_free = m->free_ptables;
 	m->free_ptables = id;
 	m->pages[pfn].index = 0;
-}
-
-uint64_t *mm__ptable_entries(const struct mm_machine *m, uint32_t pfn)
-{
-	return m->ptables[m->pages[pfn].index].e;
 }
 
 /* A new, empty table frame (GFP_PGTABLE_KERNEL/USER: zeroed, unmovable). */
@@ -111,11 +98,14 @@ void mm__ptable_free(struct mm_machine *m, uint32_t pfn, int cpu)
 int mm__pt_walk(struct mm_machine *m, uint32_t root, uint64_t va, bool create,
 		int cpu, uint64_t **pte, struct mm_walk_step *steps, int *nsteps)
 {
+	unsigned bits = m->cfg.arch == MM_ARCH_I386 ? 10 : 9;
+	unsigned shift = MM_PAGE_SHIFT + bits * (unsigned)(mm__pt_levels(m) - 1);
 	uint32_t table = root;
 	int n = 0;
 
-	for (int level = mm__pt_levels(m); level >= 1; level--) {
-		uint32_t idx = mm__pt_index(m, va, level);
+	/* mm__pt_index() of each level, the shift kept across levels */
+	for (int level = mm__pt_levels(m); level >= 1; level--, shift -= bits) {
+		uint32_t idx = (uint32_t)(va >> shift) & ((1u << bits) - 1);
 		uint64_t *e = &mm__ptable_entries(m, table)[idx];
 		if (steps)
 			steps[n] = (struct mm_walk_step){level, table, idx, *e};

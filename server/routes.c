@@ -60,6 +60,8 @@ struct srv_route {
 	const char *const *query;   /* allowed query parameters (NULL = none) */
 	const struct api_op *op;    /* op routes */
 	struct api_route_doc doc;   /* for the OpenAPI document */
+	size_t tail;                /* length of the literal text after the
+				     * pattern's last capture (srv_app_init) */
 };
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -1102,93 +1104,95 @@ static const char *const srv_q_frames[] = {"start", "count", NULL};
 static const char *const srv_q_addr[] = {"addr", NULL};
 static const char *const srv_q_events[] = {"since", "types", "limit", NULL};
 
-#define SRV_DOC(m, p, sum, st, req, resp, q) \
-	{m, p, sum, st, req, resp, q}
+/* A fixed route's documentation; its method and path are the route's own
+ * (filled in by srv_app_init), and so is its tail (the last field). */
+#define SRV_DOC(sum, st, req, resp, q) \
+	{NULL, NULL, sum, st, req, resp, q}, 0
 
 static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/healthz", srv__healthz, NULL, NULL,
-	 SRV_DOC("get", "/healthz", "liveness", 200, NULL, "Status", NULL)},
+	 SRV_DOC("liveness", 200, NULL, "Status", NULL)},
 	{"GET", "/readyz", srv__readyz, NULL, NULL,
-	 SRV_DOC("get", "/readyz", "readiness (503 while shutting down)", 200,
+	 SRV_DOC("readiness (503 while shutting down)", 200,
 		 NULL, "Status", NULL)},
 	{"GET", "/v1/openapi.json", srv__openapi, NULL, NULL,
-	 SRV_DOC("get", "/v1/openapi.json", "this OpenAPI 3.1 document", 200,
+	 SRV_DOC("this OpenAPI 3.1 document", 200,
 		 NULL, "OpenAPI", NULL)},
 	{"GET", "/metrics", srv__metrics, NULL, NULL,
-	 SRV_DOC("get", "/metrics", "Prometheus text format (admin key when "
+	 SRV_DOC("Prometheus text format (admin key when "
 		 "multi-tenant)", 200, NULL, "text", NULL)},
 	{"PUT", "/v1/tenants/{t}", srv__tenant_put, NULL, NULL,
-	 SRV_DOC("put", "/v1/tenants/{t}", "admin: create tenant t ([a-z0-9-]"
+	 SRV_DOC("admin: create tenant t ([a-z0-9-]"
 		 "{1,63}) with optional quotas {machines, memory, "
 		 "requests_per_second, burst}; 201 with its api_key (shown once), "
 		 "or 200 with new quotas when it exists", 201, "Tenant", "Tenant",
 		 NULL)},
 	{"GET", "/v1/tenants", srv__tenant_list, srv_q_list, NULL,
-	 SRV_DOC("get", "/v1/tenants", "admin: list tenants", 200, NULL,
+	 SRV_DOC("admin: list tenants", 200, NULL,
 		 "TenantList", "page_size:integer,page_token:string")},
 	{"GET", "/v1/tenants/{t}", srv__tenant_get, NULL, NULL,
-	 SRV_DOC("get", "/v1/tenants/{t}", "admin: one tenant, its quotas and "
+	 SRV_DOC("admin: one tenant, its quotas and "
 		 "usage", 200, NULL, "Tenant", NULL)},
 	{"DELETE", "/v1/tenants/{t}", srv__tenant_delete, NULL, NULL,
-	 SRV_DOC("delete", "/v1/tenants/{t}", "admin: delete a tenant and all "
+	 SRV_DOC("admin: delete a tenant and all "
 		 "its machines", 200, NULL, "Empty", NULL)},
 	{"POST", "/v1/tenants/{t}:rotateKey", srv__tenant_rotate, NULL, NULL,
-	 SRV_DOC("post", "/v1/tenants/{t}:rotateKey", "admin: a new api_key "
+	 SRV_DOC("admin: a new api_key "
 		 "(shown once); the old one stops working, the id stays", 200,
 		 "Empty", "Tenant", NULL)},
 	{"POST", "/v1/machines", srv__machine_create, NULL, NULL,
-	 SRV_DOC("post", "/v1/machines", "create a machine", 201,
+	 SRV_DOC("create a machine", 201,
 		 "MachineCreate", "Machine", NULL)},
 	{"GET", "/v1/machines", srv__machine_list, srv_q_list, NULL,
-	 SRV_DOC("get", "/v1/machines", "list machines (page_size default 100, "
+	 SRV_DOC("list machines (page_size default 100, "
 		 "max 1000)", 200, NULL, "MachineList",
 		 "page_size:integer,page_token:string")},
 	{"GET", "/v1/machines/{m}", srv__machine_get, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}", "one machine", 200, NULL, "Machine",
+	 SRV_DOC("one machine", 200, NULL, "Machine",
 		 NULL)},
 	{"DELETE", "/v1/machines/{m}", srv__machine_delete, NULL, NULL,
-	 SRV_DOC("delete", "/v1/machines/{m}", "destroy a machine", 200, NULL,
+	 SRV_DOC("destroy a machine", 200, NULL,
 		 "Empty", NULL)},
 	{"POST", "/v1/machines/{m}:batch", srv__batch, NULL, NULL,
-	 SRV_DOC("post", "/v1/machines/{m}:batch", "run operation records in "
+	 SRV_DOC("run operation records in "
 		 "order (not atomic)", 200, "Batch", "BatchResult", NULL)},
 	{"POST", "/v1/machines/{m}:check", srv__check, NULL, NULL,
-	 SRV_DOC("post", "/v1/machines/{m}:check", "run the invariant checker",
+	 SRV_DOC("run the invariant checker",
 		 200, "Empty", "Check", NULL)},
 	{"POST", "/v1/machines/{m}:rewind", srv__rewind, NULL, NULL,
-	 SRV_DOC("post", "/v1/machines/{m}:rewind", "the machine becomes what it "
+	 SRV_DOC("the machine becomes what it "
 		 "was after operation seq; later operations and snapshots are "
 		 "discarded", 200, "Rewind", "Seq", NULL)},
 	{"POST", "/v1/machines/{m}:clone", srv__clone, NULL, NULL,
-	 SRV_DOC("post", "/v1/machines/{m}:clone", "a new machine with the "
+	 SRV_DOC("a new machine with the "
 		 "config, the journal up to seq (default: all) and the snapshots "
 		 "up to it", 201, "Clone", "Machine", NULL)},
 	{"POST", "/v1/machines/{m}/snapshots", srv__snapshots_create, NULL, NULL,
-	 SRV_DOC("post", "/v1/machines/{m}/snapshots", "snapshot the machine at "
+	 SRV_DOC("snapshot the machine at "
 		 "its seq (name default \"snap-SEQ\"; \"auto-\" names are the "
 		 "automatic ones); 409 ALREADY_EXISTS for a name in use", 201,
 		 "SnapshotCreate", "Snapshot", NULL)},
 	{"GET", "/v1/machines/{m}/snapshots", srv__snapshots_list, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/snapshots", "the machine's snapshots "
+	 SRV_DOC("the machine's snapshots "
 		 "by seq (one page: at most 64 named and --snapshot-keep "
 		 "automatic ones)", 200, NULL, "Items", NULL)},
 	{"GET", "/v1/machines/{m}/snapshots/{s}", srv__snapshot_get, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/snapshots/{s}", "one snapshot", 200,
+	 SRV_DOC("one snapshot", 200,
 		 NULL, "Snapshot", NULL)},
 	{"DELETE", "/v1/machines/{m}/snapshots/{s}", srv__snapshot_delete, NULL,
 	 NULL,
-	 SRV_DOC("delete", "/v1/machines/{m}/snapshots/{s}", "delete a snapshot",
+	 SRV_DOC("delete a snapshot",
 		 200, NULL, "Empty", NULL)},
 	{"POST", "/v1/machines/{m}/snapshots/{s}:restore", srv__snapshot_restore,
 	 NULL, NULL,
-	 SRV_DOC("post", "/v1/machines/{m}/snapshots/{s}:restore", "rewind to the "
+	 SRV_DOC("rewind to the "
 		 "snapshot's seq (409 ABORTED if it is no longer on the history)",
 		 200, "Empty", "Seq", NULL)},
 	{"GET", "/v1/machines/{m}/digest", srv__digest, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/digest", "state digest after seq", 200,
+	 SRV_DOC("state digest after seq", 200,
 		 NULL, "Digest", NULL)},
 	{"GET", "/v1/machines/{m}/events", srv__events, srv_q_events, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/events", "the machine's events: "
+	 SRV_DOC("the machine's events: "
 		 "Server-Sent Events (id, event: TYPE, data: JSON; resume with "
 		 "Last-Event-ID; heartbeat comments; a reader that falls "
 		 "--sse-max-lag events behind gets a final \"dropped\" event), "
@@ -1196,92 +1200,90 @@ static const struct srv_route srv_fixed_routes[] = {
 		 "?types=op,oom_kill,… filters", 200, NULL, "text",
 		 "since:integer,types:string,limit:integer")},
 	{"GET", "/v1/machines/{m}/journal", srv__journal, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/journal", "the operation journal as "
+	 SRV_DOC("the operation journal as "
 		 "NDJSON: a header line {\"mmsim_journal\":1,\"machine\":{…}}, "
 		 "then {\"seq\":N,\"op\":…,args…,\"result\"|\"error\":…} per "
 		 "operation", 200, NULL, "text", NULL)},
 	{"GET", "/v1/machines/{m}/proc/{name}", srv__proc, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/proc/{name}", "/proc/NAME (buddyinfo, "
+	 SRV_DOC("/proc/NAME (buddyinfo, "
 		 "pagetypeinfo, zoneinfo, meminfo, vmstat, slabinfo, "
 		 "vmallocinfo) as Linux text, or JSON with Accept: "
 		 "application/json (slabinfo: the caches, newest first; "
 		 "vmallocinfo: the areas)", 200, NULL, "text", NULL)},
 	{"GET", "/v1/machines/{m}/kmemCaches", srv__caches, srv_q_list, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/kmemCaches", "kmem caches, oldest "
+	 SRV_DOC("kmem caches, oldest "
 		 "first (page_size default 100, max 1000)", 200, NULL,
 		 "KmemCacheList", "page_size:integer,page_token:string")},
 	{"GET", "/v1/machines/{m}/kmemCaches/{cache}", srv__cache, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/kmemCaches/{cache}", "one kmem cache "
+	 SRV_DOC("one kmem cache "
 		 "by name (404 if none)", 200, NULL, "KmemCache", NULL)},
 	{"GET", "/v1/machines/{m}/kernel/translate", srv__translate, srv_q_addr,
 	 NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/kernel/translate", "translate a "
+	 SRV_DOC("translate a "
 		 "kernel virtual address ?addr= (number or 0x hex): __pa for the "
 		 "direct map, the kernel page-table walk for vmalloc and pkmap",
 		 200, NULL, "Translation", "addr:string")},
 	{"GET", "/v1/machines/{m}/kernel/ksize", srv__ksize, srv_q_addr, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/kernel/ksize", "ksize(?addr=): usable "
+	 SRV_DOC("ksize(?addr=): usable "
 		 "size of a kmalloc'd or kmem_cache object; 400 "
 		 "INVALID_ARGUMENT (field addr) when addr is not an allocated "
 		 "object", 200, NULL, "Ksize", "addr:string")},
 	{"GET", "/v1/machines/{m}/zones", srv__zones, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/zones", "zones: layout, watermarks, "
+	 SRV_DOC("zones: layout, watermarks, "
 		 "free lists, per-CPU lists", 200, NULL, "Items", NULL)},
 	{"GET", "/v1/machines/{m}/frames", srv__frames, srv_q_frames, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/frames", "frame states of [start, "
+	 SRV_DOC("frame states of [start, "
 		 "start+count), count <= 65536", 200, NULL, "Frames",
 		 "start:integer,count:integer")},
 	{"GET", "/v1/machines/{m}/frames/{pfn}", srv__frame, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/frames/{pfn}", "one frame descriptor",
+	 SRV_DOC("one frame descriptor",
 		 200, NULL, "Frame", NULL)},
 	{"GET", "/v1/machines/{m}/processes", srv__processes, srv_q_list, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes", "live processes in pid "
+	 SRV_DOC("live processes in pid "
 		 "order (page_size default 100, max 1000; rss in pages)", 200, NULL, "ProcessList",
 		 "page_size:integer,page_token:string")},
 	{"GET", "/v1/machines/{m}/processes/{pid}", srv__process, NULL, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}", "one process, with "
+	 SRV_DOC("one process, with "
 		 "its address-space summary (404 if none has the pid)", 200,
 		 NULL, "Process", NULL)},
 	{"GET", "/v1/machines/{m}/processes/{pid}/maps", srv__pid_proc, NULL,
 	 NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/maps", "/proc/PID/maps "
+	 SRV_DOC("/proc/PID/maps "
 		 "as Linux text, or with Accept: application/json {\"items\": "
 		 "[{start, end, perms, offset, dev, inode, name}]}", 200, NULL,
 		 "text", NULL)},
 	{"GET", "/v1/machines/{m}/processes/{pid}/smaps", srv__pid_proc, NULL,
 	 NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/smaps",
-		 "/proc/PID/smaps as Linux text, or with Accept: application/json "
+	 SRV_DOC("/proc/PID/smaps as Linux text, or with Accept: application/json "
 		 "{\"items\": [the maps fields plus every smaps field under "
 		 "Linux's key, in kB, and VmFlags as a list]}", 200, NULL, "text",
 		 NULL)},
 	{"GET", "/v1/machines/{m}/processes/{pid}/pagetable", srv__pagetable,
 	 srv_q_addr, NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/pagetable", "the "
+	 SRV_DOC("the "
 		 "page-table walk of a user address ?addr=: each level's table "
 		 "frame, index and entry; kind \"user\", mapped when the PTE is "
 		 "present", 200, NULL, "Translation", "addr:string")},
 	{"GET", "/v1/machines/{m}/processes/{pid}/status", srv__pid_proc, NULL,
 	 NULL,
-	 SRV_DOC("get", "/v1/machines/{m}/processes/{pid}/status",
-		 "/proc/PID/status as Linux text, or with Accept: "
+	 SRV_DOC("/proc/PID/status as Linux text, or with Accept: "
 		 "application/json an object of its keys (decimal numbers as "
 		 "numbers, kB stay kB; masks and other text as strings)", 200,
 		 NULL, "text", NULL)},
 	{"GET", "/v1/labs", srv__labs, NULL, NULL,
-	 SRV_DOC("get", "/v1/labs", "the lab exercises: id, title, summary, "
+	 SRV_DOC("the lab exercises: id, title, summary, "
 		 "max score, number of tasks", 200, NULL, "Items", NULL)},
 	{"GET", "/v1/labs/{lab}", srv__lab, NULL, NULL,
-	 SRV_DOC("get", "/v1/labs/{lab}", "one lab: concept, config, setup "
+	 SRV_DOC("one lab: concept, config, setup "
 		 "records and task prompts (never the solutions)", 200, NULL,
 		 "Lab", NULL)},
 	{"POST", "/v1/labs/{lab}:start", srv__lab_start, NULL, NULL,
-	 SRV_DOC("post", "/v1/labs/{lab}:start", "a new machine \"lab:ID\" "
+	 SRV_DOC("a new machine \"lab:ID\" "
 		 "with the lab's config and setup applied: {\"machine\", "
 		 "\"lab\", \"seq\", \"setup\": [results]}", 201, "Empty",
 		 "LabStart", NULL)},
 	{"POST", "/v1/labs/{lab}/attempts", srv__lab_attempt, NULL, NULL,
-	 SRV_DOC("post", "/v1/labs/{lab}/attempts", "grade an attempt "
+	 SRV_DOC("grade an attempt "
 		 "{\"machine\"?, \"answers\"?}: {\"lab\", \"score\", "
 		 "\"max\", \"tasks\": [{\"id\", \"ok\", \"points\", "
 		 "\"feedback\"}]}; deterministic, nothing is stored", 200,
@@ -1289,10 +1291,26 @@ static const struct srv_route srv_fixed_routes[] = {
 };
 #define SRV_NFIXED (sizeof(srv_fixed_routes) / sizeof(srv_fixed_routes[0]))
 
-/* Matches path against pattern, filling the captures. */
-static bool srv__match(const char *pattern, const char *path, struct srv_ctx *x)
+/* The length of the literal text after pattern's last '}' (all of it
+ * when it has no capture). */
+static size_t srv__tail_len(const char *pattern)
 {
-	const char *p = pattern, *s = path;
+	const char *close = strrchr(pattern, '}');
+	return strlen(close ? close + 1 : pattern);
+}
+
+/* Matches path against route r's pattern, filling the captures.  A path
+ * that does not end with the pattern's literal tail (":touch", "/maps")
+ * cannot match: checked first, it turns most routes away with one memcmp. */
+static bool srv__match(const struct srv_route *r, const char *path,
+		       size_t path_len, struct srv_ctx *x)
+{
+	const char *p = r->pattern, *s = path;
+	size_t pl = strlen(p);
+
+	if (path_len < r->tail ||
+	    memcmp(path + path_len - r->tail, p + pl - r->tail, r->tail))
+		return false;
 
 	x->ncap = 0;
 	while (*p) {
@@ -1435,8 +1453,9 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 	    srv_static(app->opt->web_dir, req, res))
 		return;
 
+	size_t path_len = strlen(req->path);
 	for (size_t i = 0; i < app->nroutes && !hit; i++) {
-		if (!srv__match(routes[i].pattern, req->path, &x))
+		if (!srv__match(&routes[i], req->path, path_len, &x))
 			continue;
 		matched = true;
 		if (!strcmp(routes[i].method, req->method)) {
@@ -1511,6 +1530,8 @@ int srv_app_init(struct srv_app *app, const struct srv_options *opt)
 	for (size_t i = 0; i < SRV_NFIXED; i++) {
 		routes[i] = srv_fixed_routes[i];
 		docs[i] = srv_fixed_routes[i].doc;
+		docs[i].method = srv_fixed_routes[i].method;
+		docs[i].path = srv_fixed_routes[i].pattern;
 	}
 	for (size_t i = 0; i < api_nops; i++) {
 		struct srv_route *r = &routes[SRV_NFIXED + i];
@@ -1525,6 +1546,8 @@ int srv_app_init(struct srv_app *app, const struct srv_options *opt)
 		r->fn = srv__op;
 		r->op = &api_ops[i];
 	}
+	for (size_t i = 0; i < n; i++)
+		routes[i].tail = srv__tail_len(routes[i].pattern);
 	app->routes = routes;
 	app->nroutes = n;
 	if (srv_metrics_init(&app->metrics, n))

@@ -1565,7 +1565,7 @@ def pipelined_requests():
 def openapi_generated():
     r = get("/v1/openapi.json")
     eq(r.status, 200, "openapi")
-    doc = r.json
+    doc, r_doc = r.json, r.body
     eq(doc["openapi"], "3.1.0", "version")
     paths = doc["paths"]
     schemas = doc["components"]["schemas"]
@@ -1630,34 +1630,33 @@ def openapi_generated():
                 real = real.replace("{pid}", str(pid))
             r = request(method.upper(), real, {} if method == "post" else None)
             check(r.status not in (404, 405), "%s %s → %d" % (method, path, r.status))
+    # every route the server serves is documented: the fixed routes of its
+    # routing table (server/routes.c) by name, and on every documented path
+    # the Allow of a 405 (what the router serves there) is what is documented
     documented = {(meth.upper(), p) for p, item in paths.items() for meth in item}
-    for meth, p in (("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/v1/machines"),
-                    ("GET", "/v1/machines"), ("GET", "/v1/machines/{m}"),
-                    ("DELETE", "/v1/machines/{m}"), ("POST", "/v1/machines/{m}:batch"),
-                    ("POST", "/v1/machines/{m}:check"), ("GET", "/v1/machines/{m}/digest"),
-                    ("POST", "/v1/machines/{m}:rewind"), ("POST", "/v1/machines/{m}:clone"),
-                    ("POST", "/v1/machines/{m}/snapshots"), ("GET", "/v1/machines/{m}/snapshots"),
-                    ("GET", "/v1/machines/{m}/snapshots/{s}"),
-                    ("DELETE", "/v1/machines/{m}/snapshots/{s}"),
-                    ("POST", "/v1/machines/{m}/snapshots/{s}:restore"),
-                    ("GET", "/v1/machines/{m}/proc/{name}"), ("GET", "/v1/machines/{m}/zones"),
-                    ("GET", "/v1/machines/{m}/frames"), ("GET", "/v1/machines/{m}/frames/{pfn}"),
-                    ("GET", "/v1/openapi.json"), ("GET", "/v1/machines/{m}/kmemCaches"),
-                    ("POST", "/v1/machines/{m}/kmemCaches"),
-                    ("GET", "/v1/machines/{m}/kmemCaches/{cache}"),
-                    ("DELETE", "/v1/machines/{m}/kmemCaches/{cache}"),
-                    ("POST", "/v1/machines/{m}/kmemCaches/{cache}:alloc"),
-                    ("POST", "/v1/machines/{m}/kmemCaches/{cache}:free"),
-                    ("POST", "/v1/machines/{m}/kmemCaches/{cache}:shrink"),
-                    ("GET", "/v1/machines/{m}/kernel/translate"),
-                    ("GET", "/v1/machines/{m}/kernel/ksize"),
-                    ("POST", "/v1/machines/{m}/processes"),
-                    ("GET", "/v1/machines/{m}/processes"),
-                    ("GET", "/v1/machines/{m}/processes/{pid}"),
-                    ("GET", "/v1/machines/{m}/processes/{pid}/maps"),
-                    ("GET", "/v1/machines/{m}/processes/{pid}/smaps"),
-                    ("GET", "/v1/machines/{m}/processes/{pid}/status")):
+    table = open(os.path.join(ROOT, "server", "routes.c")).read()
+    fixed = re.findall(r'\{"(GET|POST|DELETE|PUT|PATCH)", "(/[^"]*)", srv__', table)
+    check(len(fixed) >= 20, "the fixed routes of server/routes.c found (%d)" % len(fixed))
+    for meth, p in fixed:
         check((meth, p) in documented, "%s %s documented" % (meth, p))
+    for path, item in paths.items():
+        real = path.replace("{m}", m).replace("{name}", "buddyinfo").replace(
+            "{pfn}", "1").replace("{cache}", "c").replace("{pid}", "1").replace(
+            "{s}", "s0").replace("{lab}", "fork-cow").replace("{t}", "t0")
+        r = request("PATCH", real)
+        eq(r.status, 405, "PATCH " + path)
+        eq(set(r.headers["allow"].split(", ")), {x.upper() for x in item},
+           "methods served on %s vs documented" % path)
+    # the document passes a real OpenAPI 3.1 validator (and strict JSON
+    # Schema 2020-12 compilation of every schema): tests/api/openapi-check.mjs
+    tool = os.path.join(ROOT, "tests", "api", "openapi-check.mjs")
+    check(os.path.isdir(os.path.join(ROOT, "node_modules", "@seriousme")),
+          "node_modules missing: run `make deps`")
+    doc_file = os.path.join(TMP, "openapi.json")
+    with open(doc_file, "wb") as f:
+        f.write(r_doc)
+    v = subprocess.run(["node", tool, doc_file], capture_output=True, text=True, timeout=60)
+    check(v.returncode == 0, "openapi-check: " + (v.stdout + v.stderr)[-1500:])
     for op in ("fork", "exit", "exec", "mmap", "munmap", "mprotect", "madvise", "mlock",
                "munlock", "brk", "setOomScoreAdj"):
         p = paths.get("/v1/machines/{m}/processes/{pid}:" + op, {}).get("post")
@@ -1757,6 +1756,79 @@ def access_log():
     with open(S.log) as f:
         for line in f:
             json.loads(line)  # every line is JSON
+
+
+def cli(*args, url=None, key=None, stdin=None):
+    """Runs `mmsim ARGS` (the CLI beside BIN) against url (default: S)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MMSIM_")}
+    env["MMSIM_URL"] = url or S.url
+    if key is not None:
+        env["MMSIM_KEY"] = key
+    p = subprocess.run([os.path.join(os.path.dirname(BIN), "mmsim")] + list(args), env=env,
+                       input=(stdin or "").encode(), capture_output=True, timeout=TIMEOUT)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+@test
+def cli_get_post():
+    rc, out, _ = cli("get", "/healthz")
+    eq((rc, json.loads(out)), (0, {"status": "ok"}), "mmsim get /healthz")
+    rc, out, _ = cli("post", "/v1/machines", '{"config": {"memory": "16M"}}')
+    eq(rc, 0, "mmsim post machine")
+    m = json.loads(out)["id"]
+    rc, out, _ = cli("post", "/v1/machines/%s/processes" % m)
+    eq((rc, json.loads(out)), (0, {"pid": 1}), "post without a body")
+    rc, out, _ = cli("post", "/v1/machines/%s/processes/1:setOomScoreAdj" % m, "-",
+                     stdin='{"value": 7}')
+    eq(rc, 0, "body from stdin")
+    eq(get("/v1/machines/%s/processes/1" % m).json["oom_score_adj"], 7, "it was applied")
+    rc, out, _ = cli("get", "/v1/machines/%s/proc/buddyinfo" % m)
+    check(rc == 0 and out.startswith("Node 0, zone"), "Linux text as curl gets it: %r" % out)
+    rc, out, err = cli("post", "/v1/machines/%s/processes/1:setOomScoreAdj" % m, '{"value": 5000}')
+    eq(rc, 1, "a 4xx exits 1")
+    eq(json.loads(out)["error"]["status"], 400, "the error body is printed")
+    check("400" in err, "the status line on stderr")
+    rc, out, _ = cli("get", "/v1/nothing")
+    eq((rc, json.loads(out)["error"]["status"]), (1, 404), "404")
+    eq(cli("get")[0], 2, "usage")
+    eq(cli("get", "no-slash")[0], 2, "PATH must start with /")
+    eq(cli("get", "/healthz", url="ftp://x")[0], 2, "not an http URL")
+    # nothing listens: a port that was just free
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = "http://127.0.0.1:%d" % s.getsockname()[1]
+    s.close()
+    eq(cli("get", "/healthz", url=dead)[0], 2, "unreachable")
+    # what goes on the wire: a one-shot listener reads the request; the
+    # URL's path prefix is kept and MMSIM_KEY is the Bearer key
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    got = {}
+    def serve():
+        c, _ = ls.accept()
+        data = b""
+        while b"\r\n\r\n" not in data or not data.endswith(b"}"):
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        got["req"] = data.decode()
+        c.sendall(b"HTTP/1.0 201 Created\r\nContent-Length: 2\r\n\r\n{}")
+        c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    rc, out, _ = cli("post", "/v1/machines", '{"a":1}', key="sekrit-1",
+                     url="http://127.0.0.1:%d/base/" % ls.getsockname()[1])
+    t.join(TIMEOUT)
+    ls.close()
+    eq((rc, out), (0, "{}\n"), "answer")
+    req = got.get("req", "")
+    check(req.startswith("POST /base/v1/machines HTTP/1."), "request line: %r" % req[:60])
+    check("\r\nAuthorization: Bearer sekrit-1\r\n" in req, "bearer key: %r" % req)
+    check("\r\nContent-Type: application/json\r\n" in req, "content type")
+    check(req.endswith('\r\n\r\n{"a":1}'), "body: %r" % req)
+    request("DELETE", "/v1/machines/" + m)
 
 
 @test

@@ -1,3 +1,0 @@
-wrk.method = "POST"
-wrk.body = '{"value":5}'
-wrk.headers["Content-Type"] = "application/json"
