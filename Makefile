@@ -23,7 +23,8 @@ endif
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
-            libsodium-dev pkg-config valgrind haproxy shellcheck docker-compose
+            libsodium-dev pkg-config valgrind haproxy shellcheck docker-compose \
+            curl
 
 .PHONY: all deps test unit soak bench clean check-engine-purity run
 
@@ -146,6 +147,7 @@ test: deps
 	  "durability" "python3 tests/durability/run.py $(O)/mmsimd" \
 	  "tenants, limits, events, metrics" "python3 tests/tenants/run.py $(O)/mmsimd" \
 	  "scale-out (docker/, haproxy)" "python3 tests/scaleout/run.py $(O)/mmsimd" \
+	  "grading (clients/mmsim-grade)" "python3 tests/grading/run.py $(O)/mmsimd" \
 	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
 
 unit: $(O)/unit-tests
