@@ -25,7 +25,8 @@ endif
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
-            libsodium-dev pkg-config valgrind chromium nodejs
+            libsodium-dev pkg-config valgrind chromium nodejs haproxy \
+            shellcheck docker-compose curl
 # ... and for `make bench` / `make plots` only.
 BENCH_PKGS := wrk nginx-light sqlite3 gnuplot-nox linux-perf
 
@@ -200,6 +201,8 @@ test: deps
 	  "labs and web files" "python3 tests/labs/run.py $(O)/mmsimd" \
 	  "browser (chromium)" "node tests/browser/run.mjs $(O)/mmsimd" \
 	  "tenants, limits, events, metrics" "python3 tests/tenants/run.py $(O)/mmsimd" \
+	  "scale-out (docker/, haproxy)" "python3 tests/scaleout/run.py $(O)/mmsimd" \
+	  "grading (clients/mmsim-grade)" "python3 tests/grading/run.py $(O)/mmsimd" \
 	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
 
 unit: $(O)/unit-tests
