@@ -71,6 +71,9 @@
  *   shmem-object     a shmem object's pages name it (mapping, index) and
  *                    every shmem frame is in its object, which some VMA
  *                    maps; shmem frames have refcount 1 + mapcount
+ *   frame-content    content buffers sit only on allocated frames (never
+ *                    free, reserved or the zero page); nr_content counts
+ *                    them
  */
 #include "engine/internal.h"
 
@@ -991,9 +994,16 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	mm__check_kernel_maps(&c);
 	mm__check_mms(&c);
 	mm__check_paging(&c);
-	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0;
+	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0, content = 0;
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];
+		if (mm_frame_bytes(m, pfn)) {
+			content++;
+			if (pfn == m->zero_pfn || c.own[pfn] < OWN_ALLOC)
+				mm__report(&c, "frame-content", "pfn %u holds "
+					   "bytes but is not an allocated frame "
+					   "(owner %u)", pfn, c.own[pfn]);
+		}
 		buddy += mm_page_test(p, MM_PG_buddy);
 		pcp += mm_page_test(p, MM_PG_pcp);
 		on_pcp += c.own[pfn] == OWN_PCP;
@@ -1014,6 +1024,9 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	if (pcp != on_pcp)
 		mm__report(&c, "pcp-count", "%u PG_pcp frames, %u on pcp lists",
 			   pcp, on_pcp);
+	if (content != m->nr_content)
+		mm__report(&c, "frame-content", "nr_content %u, %u frames hold "
+			   "bytes", m->nr_content, content);
 	free(c.own);
 	return c.n;
 }

@@ -277,6 +277,19 @@ static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 	}
 }
 
+/* Frame contents in pfn order: each written frame's number and bytes. */
+static void mm__h_content(struct mm__hash *h, const struct mm_machine *m)
+{
+	mm__h(h, m->nr_content);
+	for (uint32_t pfn = 0; m->nr_content && pfn < m->nr_pfns; pfn++) {
+		const uint8_t *b = mm_frame_bytes(m, pfn);
+		if (!b)
+			continue;
+		mm__h(h, pfn);
+		mm__h_bytes(h, b, MM_PAGE_SIZE);
+	}
+}
+
 void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 {
 	struct mm__hash h = {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0};
@@ -305,6 +318,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 	mm__h_slab(&h, m);
 	mm__h_kernel_maps(&h, m);
 	mm__h_processes(&h, m);
+	mm__h_content(&h, m);
 	for (int e = 0; e < MM_NR_VM_EVENTS; e++)
 		mm__h(&h, m->events[e]);
 

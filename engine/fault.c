@@ -22,8 +22,10 @@
  * its cache (refcount = 1 + mapcount) until no VMA maps the object; read
  * faults map the cached pages around the address (fault-around).
  *
- * Not yet: file mappings answer -MM_ENODEV; no LRU lists, no swap, no anon_vma/anon_vma_chain slab
- * objects, page contents are not stored.
+ * A COW copy copies the frame's bytes (content.c) with it.
+ *
+ * Not yet: file mappings answer -MM_ENODEV; no LRU lists, no swap, no
+ * anon_vma/anon_vma_chain slab objects.
  */
 #include "engine/internal.h"
 
@@ -521,6 +523,10 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 	int rc = mm__anon_page_new(m, v, va, cpu, &pfn);
 	if (rc)
 		return rc;
+	if (old != m->zero_pfn && (rc = mm__content_copy(m, pfn, old))) {
+		mm__anon_page_put(m, pfn, cpu);
+		return rc;
+	}
 	if (old != m->zero_pfn)
 		mm__anon_page_put(m, old, cpu);
 	else

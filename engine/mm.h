@@ -751,6 +751,10 @@ struct mm_machine {
 	 * 0x80000000 | n), their page cache as an array by page index. */
 	struct mm_shmem *shmem;
 	uint32_t nr_shmem, cap_shmem;
+	/* content.c: bytes of frames that received any, by pfn:
+	 * content[pfn >> 10][pfn & 1023] (NULL: the frame reads as zeros). */
+	uint8_t ***content;
+	uint32_t nr_content;         /* frames holding a buffer */
 	int64_t committed;           /* vm_committed_as, pages */
 	uint64_t user_reserve_pages; /* sysctl_user_reserve_kbytes */
 };
@@ -814,6 +818,21 @@ void mm_drain_all_pages(struct mm_machine *m);
 
 /* Zone free-page totals for meminfo (pcp pages are not free: Linux). */
 uint64_t mm_nr_free_pages(const struct mm_machine *m);
+
+/* ---- frame contents (content.c) -------------------------------------------
+ * Every frame reads as zeros until written; only written frames hold a
+ * 4 KiB buffer, dropped when the frame is freed and copied with it on a COW
+ * fault.  off + len must not pass the page end (a programmer error).
+ */
+/* The frame's bytes, or NULL when it reads as zeros.  Owned by the engine,
+ * valid until the next operation. */
+const uint8_t *mm_frame_bytes(const struct mm_machine *m, uint32_t pfn);
+void mm_frame_read(const struct mm_machine *m, uint32_t pfn, uint32_t off,
+		   void *dst, uint32_t len);
+/* 0, or -MM_ENOMEM (host out of memory: the frame is unchanged).  Never
+ * the zero page. */
+int mm_frame_write(struct mm_machine *m, uint32_t pfn, uint32_t off,
+		   const void *src, uint32_t len);
 
 /* ---- state digest --------------------------------------------------------- */
 #define MM_DIGEST_HEX 33
