@@ -620,6 +620,100 @@ TEST(fault_check_corruptions)
 	mm_machine_destroy(m);
 }
 
+/* The PTE slot of va in pid's tables (the test corrupts it). */
+static uint64_t *pte_slot(struct mm_machine *m, int pid, uint64_t va)
+{
+	uint64_t *pte;
+	ASSERT_EQ(mm__pt_walk(m, mm_task_mm(m, mm_task_get(m, pid))->pgd, va,
+			      false, 0, &pte, NULL, NULL), 0);
+	return pte;
+}
+
+TEST(fault_check_more_corruptions)
+{
+	struct mm_machine *m = mk(true);
+	int pid = spawn(m);
+	map(m, pid, W, 4 * PG, RW, FIX);
+	map(m, pid, W + 8 * PG, 2 * PG, RW,
+	    MM_MAP_SHARED | MM_MAP_FIXED | MM_MAP_ANONYMOUS);
+	touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
+	touch(m, pid, W + 8 * PG, 2 * PG, MM_ACCESS_WRITE);
+	ASSERT_EQ(mm_mprotect(m, pid, W + 2 * PG, PG, RO), 0);
+	ASSERT_EQ(mm_mprotect(m, pid, W + 3 * PG, PG, MM_PROT_NONE), 0);
+	int child;
+	ASSERT_EQ(mm_fork(m, pid, &child), 0);
+	ASSERT_EQ(mm_write(m, child, W + PG, "c", 1, &(struct mm_touch_result){0}), 0);
+	tu_check(m, "before");
+	uint32_t shared = pfn_of(m, pid, W);     /* COW, mapped twice */
+	uint32_t copy = pfn_of(m, child, W + PG); /* the child's copy: exclusive */
+	uint64_t *e, saved;
+
+	/* refcount below mapcount */
+	m->pages[shared].refcount = 1;
+	expect_violation(m, "page-mapcount");
+	m->pages[shared].refcount = 2;
+
+	/* a PTE mapping a free frame */
+	struct mm_alloc_result r;
+	ASSERT_EQ(mm_alloc_pages(m, MM_GFP_KERNEL, 0, 0, -1, &r), 0);
+	ASSERT_EQ(mm_free_pages(m, r.pfn, 0, 0), 0);
+	e = pte_slot(m, child, W + PG);
+	saved = *e;
+	*e = (saved & ~MM_PTE_PFN_MASK) | ((uint64_t)r.pfn << 12);
+	expect_violation(m, "pte-frame");
+	*e = saved;
+
+	/* pte-prot: writable in a read-only VMA; present in a PROT_NONE one */
+	e = pte_slot(m, pid, W + 2 * PG);
+	*e |= MM_PTE_RW;
+	expect_violation(m, "pte-prot");
+	*e &= ~MM_PTE_RW;
+	e = pte_slot(m, pid, W + 3 * PG);
+	saved = *e;
+	*e = (saved & ~MM_PTE_PROTNONE) | MM_PTE_PRESENT;
+	expect_violation(m, "pte-prot");
+	*e = saved;
+
+	/* cow-readonly: a writable PTE of a page mapped once but not
+	 * exclusive (the parent's page after the child copied its own) */
+	e = pte_slot(m, pid, W + PG);
+	*e |= MM_PTE_RW;
+	expect_violation(m, "cow-readonly");
+	*e &= ~MM_PTE_RW;
+	/* ... and an exclusive page losing its mark */
+	mm__clear(&m->pages[copy], MM_PG_anon_exclusive);
+	expect_violation(m, "cow-readonly");
+	mm__set(&m->pages[copy], MM_PG_anon_exclusive);
+
+	/* anon-exclusive: the shared COW page marked exclusive */
+	mm__set(&m->pages[shared], MM_PG_anon_exclusive);
+	expect_violation(m, "anon-exclusive");
+	mm__clear(&m->pages[shared], MM_PG_anon_exclusive);
+
+	/* shmem-object: a shmem page naming another index */
+	uint32_t sp = pfn_of(m, pid, W + 8 * PG);
+	m->pages[sp].index++;
+	expect_violation(m, "shmem-object");
+	m->pages[sp].index--;
+	m->pages[sp].refcount++;
+	expect_violation(m, "page-mapcount");
+	m->pages[sp].refcount--;
+
+	/* page-table frames accounted: a PTE table loses PG_pgtable */
+	struct mm_walk_step steps[MM_MAX_LEVELS];
+	int n;
+	uint64_t leaf;
+	ASSERT_EQ(mm__pt_lookup(m, mmof(m, pid)->pgd, W, steps, &n, &leaf), 0);
+	uint32_t table = steps[n - 1].table_pfn;
+	mm__clear(&m->pages[table], MM_PG_pgtable);
+	expect_violation(m, "pgtable-frame");
+	expect_violation(m, "pgtable-reach");
+	mm__set(&m->pages[table], MM_PG_pgtable);
+
+	tu_check(m, "restored");
+	mm_machine_destroy(m);
+}
+
 TEST(fault_shmem_fault_around_and_fork)
 {
 	struct mm_machine *m = mk(true);
