@@ -540,12 +540,15 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 /*
  * handle_mm_fault() for an access the VMA allows at va (inside v): counts
  * pgfault and the task's min_flt (mm_account_fault), then maps or
- * un-write-protects the page.  Returns 0, -MM_ENOMEM (nothing changed but
- * the counters), -MM_ENODEV (shared or file memory: not simulated yet).
+ * un-write-protects the page.  ptep may be NULL; else *ptep is the PTE
+ * slot of va when the caller has it (NULL: walk, creating tables) and
+ * gets it on return.
+ * Returns 0, -MM_ENOMEM (nothing changed but the counters), -MM_ENODEV
+ * (file memory: not simulated yet).
  */
 int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		     uint64_t va, enum mm_access access,
-		     struct mm_fault_counts *fc)
+		     struct mm_fault_counts *fc, uint64_t **ptep)
 {
 	struct mm_mm *mm = &m->mms[t->mm];
 	struct mm_vma *v = &m->vmas[vma];
@@ -556,9 +559,15 @@ int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		return -MM_ENODEV;
 	va &= ~(uint64_t)(MM_PAGE_SIZE - 1);
 	m->events[MM_PGFAULT]++;
-	int rc = mm__pt_walk(m, mm->pgd, va, true, t->cpu, &pte, NULL, NULL);
+	int rc = 0;
+	if (ptep && *ptep)
+		pte = *ptep;    /* the caller's walk found the slot */
+	else
+		rc = mm__pt_walk(m, mm->pgd, va, true, t->cpu, &pte, NULL, NULL);
 	if (rc)
 		return rc;
+	if (ptep)
+		*ptep = pte; /* table entries never move: valid after the fault */
 	t->min_flt++;
 	if (shmem)
 		return mm__do_shmem_fault(m, t, v, va, pte,
@@ -625,10 +634,11 @@ static int mm__expand_stack(struct mm_machine *m, struct mm_mm *mm,
 }
 
 /* do_user_addr_fault() up to handle_mm_fault: 1 = no fault needed,
- * 0 = fault handled, -MM_EFAULT with *code = SEGV_*, other -errno. */
+ * 0 = fault handled (*ptep: the PTE slot, either way), -MM_EFAULT with
+ * *code = SEGV_*, other -errno. */
 static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 			   uint64_t va, enum mm_access access,
-			   struct mm_fault_counts *fc, int *code)
+			   struct mm_fault_counts *fc, int *code, uint64_t **ptep)
 {
 	struct mm_mm *mm = &m->mms[t->mm];
 	uint32_t id = mm__find_vma(m, mm, va);
@@ -653,14 +663,15 @@ static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 		if (access == MM_ACCESS_EXEC && !(v->flags & MM_VM_EXEC))
 			return -MM_EFAULT;
 		mm__pte_access(pte, access);
+		*ptep = pte;
 		return 1;
 	}
 	if (pte && (*pte & MM_PTE_PRESENT) && access == MM_ACCESS_EXEC)
 		return -MM_EFAULT; /* an NX page: X86_PF_INSTR|PROT */
-	int rc = mm__handle_fault(m, t, id, va, access, fc);
+	int rc = mm__handle_fault(m, t, id, va, access, fc, &pte);
 	if (rc)
 		return rc;
-	pte = mm__pte_lookup(m, mm, va);
+	*ptep = pte;
 	if (access == MM_ACCESS_EXEC && (*pte & MM_PTE_NX))
 		return -MM_EFAULT; /* the retry faults on NX */
 	mm__pte_access(pte, access);
@@ -698,7 +709,8 @@ static int mm__access_range(struct mm_machine *m, int pid, uint64_t addr,
 	int rc = 0;
 	for (uint64_t va = addr; va < end;) {
 		int code;
-		rc = mm__user_access(m, t, va, access, &fc, &code);
+		uint64_t *pte = NULL;
+		rc = mm__user_access(m, t, va, access, &fc, &code, &pte);
 		if (rc == -MM_EFAULT) {
 			r->signal.signo = MM_SIGSEGV;
 			r->signal.code = code;
@@ -713,7 +725,6 @@ static int mm__access_range(struct mm_machine *m, int pid, uint64_t addr,
 			break;
 		uint64_t next = (va | (MM_PAGE_SIZE - 1)) + 1;
 		if (fn) {
-			uint64_t *pte = mm__pte_lookup(m, &m->mms[t->mm], va);
 			uint64_t stop = next <= va ? end : MM_MIN(next, end);
 			rc = fn(m, mm__pte_pfn(*pte),
 				(uint32_t)(va & (MM_PAGE_SIZE - 1)),
@@ -812,7 +823,7 @@ int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 			uint64_t *pte = mm__pte_lookup(m, mm, va);
 			if (pte && mm__pte_allows(*pte, acc))
 				continue;
-			int rc = mm__handle_fault(m, t, id, va, acc, &fc);
+			int rc = mm__handle_fault(m, t, id, va, acc, &fc, NULL);
 			if (rc && !ignore_errors)
 				return rc;
 			if (rc)

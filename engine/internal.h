@@ -281,7 +281,7 @@ void mm__free_pgtables(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 void mm__anon_vma_prepare(struct mm_machine *m, struct mm_vma *v);
 int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		     uint64_t va, enum mm_access access,
-		     struct mm_fault_counts *fc);
+		     struct mm_fault_counts *fc, uint64_t **ptep);
 int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 		 uint64_t end, bool ignore_errors);
 int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,

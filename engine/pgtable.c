@@ -113,10 +113,16 @@ int mm__pt_walk(struct mm_machine *m, uint32_t root, uint64_t va, bool create,
 {
 	uint32_t table = root;
 	int n = 0;
+	/* the geometry once, not per level: this is every fault's path */
+	bool i386 = m->cfg.arch == MM_ARCH_I386;
+	unsigned bits = i386 ? 10 : 9;
+	uint32_t mask = (1u << bits) - 1;
 
-	for (int level = mm__pt_levels(m); level >= 1; level--) {
-		uint32_t idx = mm__pt_index(m, va, level);
-		uint64_t *e = &mm__ptable_entries(m, table)[idx];
+	for (int level = i386 ? 2 : 4; level >= 1; level--) {
+		uint32_t idx = (uint32_t)(va >> (MM_PAGE_SHIFT +
+						  bits * (unsigned)(level - 1))) &
+			       mask;
+		uint64_t *e = &m->ptables[m->pages[table].index].e[idx];
 		if (steps)
 			steps[n] = (struct mm_walk_step){level, table, idx, *e};
 		n++;
