@@ -160,18 +160,29 @@ static uint32_t mm__entry_table(uint64_t e)
 	return mm__pte_pfn(e);
 }
 
+/* The entries [*first, *last) of the table at (level, base) whose spans
+ * intersect [start, end) (start < end, and the table's span meets it). */
+static void mm__level_range(const struct mm_machine *m, int level,
+			    uint64_t base, uint64_t start, uint64_t end,
+			    uint32_t *first, uint32_t *last)
+{
+	uint64_t span = mm__level_span(m, level), n = mm__pt_entries(m);
+
+	*first = start > base ? (uint32_t)MM_MIN((start - base) / span, n) : 0;
+	*last = end > base ? (uint32_t)MM_MIN((end - 1 - base) / span + 1, n) : 0;
+}
+
 /* Zaps the PTEs of [start, end) under table (level, base va). */
 static void mm__zap_level(struct mm_machine *m, struct mm_mm *mm,
 			  uint32_t table, int level, uint64_t base,
 			  uint64_t start, uint64_t end, int cpu)
 {
 	uint64_t span = mm__level_span(m, level);
-	uint32_t n = mm__pt_entries(m);
+	uint32_t first, last;
 
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t lo = base + span * i, hi = lo + span;
-		if (hi <= start || lo >= end)
-			continue;
+	mm__level_range(m, level, base, start, end, &first, &last);
+	for (uint32_t i = first; i < last; i++) {
+		uint64_t lo = base + span * i;
 		uint64_t *e = &mm__ptable_entries(m, table)[i];
 		if (level == 1) {
 			mm__zap_pte(m, mm, e, cpu);
@@ -207,14 +218,13 @@ static void mm__free_level(struct mm_machine *m, struct mm_mm *mm,
 			   uint64_t start, uint64_t end, bool all, int cpu)
 {
 	uint64_t span = mm__level_span(m, level);
-	uint32_t n = mm__pt_entries(m);
+	uint32_t first, last;
 
 	if (level == 1)
 		return;
-	for (uint32_t i = 0; i < n; i++) {
+	mm__level_range(m, level, base, start, end, &first, &last);
+	for (uint32_t i = first; i < last; i++) {
 		uint64_t lo = base + span * i, hi = lo + span;
-		if (hi <= start || lo >= end)
-			continue;
 		uint64_t *e = &mm__ptable_entries(m, table)[i];
 		if (!(*e & MM_PTE_PRESENT))
 			continue;
@@ -930,11 +940,11 @@ static void mm__walk_level(const struct mm_machine *m, uint32_t table,
 {
 	uint64_t span = mm__level_span(m, level);
 	const uint64_t *e = mm__ptable_entries(m, table);
+	uint32_t first, last;
 
-	for (uint32_t i = 0; i < mm__pt_entries(m); i++) {
+	mm__level_range(m, level, base, start, end, &first, &last);
+	for (uint32_t i = first; i < last; i++) {
 		uint64_t lo = base + span * i;
-		if (lo + span <= start || lo >= end)
-			continue;
 		if (level == 1) {
 			if (fn && mm__pte_present(e[i]))
 				fn(m, lo, e[i], arg);
