@@ -66,7 +66,8 @@ HARNESS_OBJ := $(O)/tests/harness.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
 
-$(O)/unit-tests: $(UNIT_OBJ) $(HARNESS_OBJ) $(O)/libmmapi.a $(O)/libmmengine.a
+$(O)/unit-tests: $(UNIT_OBJ) $(HARNESS_OBJ) $(O)/tests/fidelity/scenario.o \
+                 $(O)/libmmapi.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
