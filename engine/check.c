@@ -827,8 +827,11 @@ static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 		return;
 	}
 	const uint64_t *e = mm__ptable_entries(m, table);
-	for (uint32_t i = 0; i < mm__pt_entries(m); i++) {
+	uint32_t n = mm__pt_entries(m);
+	for (uint32_t i = 0; i < n; i++) {
 		uint64_t va = base + span * i;
+		if (!e[i])
+			continue;
 		if (level > 1) {
 			if (e[i] & MM_PTE_PRESENT)
 				mm__check_pt_level(c, x, (uint32_t)((e[i] & MM_PTE_PFN_MASK)

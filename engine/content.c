@@ -16,20 +16,11 @@
 
 #include <stdlib.h>
 
-#define MM_CONTENT_SHIFT 10
 #define MM_CONTENT_CHUNK (1u << MM_CONTENT_SHIFT)
 
 static uint32_t mm__content_chunks(const struct mm_machine *m)
 {
 	return (m->nr_pfns + MM_CONTENT_CHUNK - 1) >> MM_CONTENT_SHIFT;
-}
-
-const uint8_t *mm_frame_bytes(const struct mm_machine *m, uint32_t pfn)
-{
-	if (!m->content || pfn >= m->nr_pfns)
-		return NULL;
-	uint8_t **chunk = m->content[pfn >> MM_CONTENT_SHIFT];
-	return chunk ? chunk[pfn & (MM_CONTENT_CHUNK - 1)] : NULL;
 }
 
 /* The buffer of pfn, allocated (zeroed) if it has none; NULL when the

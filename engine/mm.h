@@ -764,7 +764,9 @@ struct mm_machine {
 	struct mm_shmem *shmem;
 	uint32_t nr_shmem, cap_shmem;
 	/* content.c: bytes of frames that received any, by pfn:
-	 * content[pfn >> 10][pfn & 1023] (NULL: the frame reads as zeros). */
+	 * content[pfn >> MM_CONTENT_SHIFT][pfn & 1023] (NULL: the frame
+	 * reads as zeros). */
+#define MM_CONTENT_SHIFT 10
 	uint8_t ***content;
 	uint32_t nr_content;         /* frames holding a buffer */
 	int64_t committed;           /* vm_committed_as, pages */
@@ -788,6 +790,14 @@ static inline struct mm_zone *mm_page_zone(const struct mm_machine *m,
 	uint32_t id = m->pages[pfn].flags >> MM_PAGE_ZONE_SHIFT;
 	return (struct mm_zone *)&m->nodes[id / MM_MAX_ZONES]
 		.zones[id % MM_MAX_ZONES];
+}
+static inline const uint8_t *mm_frame_bytes(const struct mm_machine *m,
+					    uint32_t pfn)
+{
+	if (!m->content || pfn >= m->nr_pfns)
+		return NULL;
+	uint8_t **chunk = m->content[pfn >> MM_CONTENT_SHIFT];
+	return chunk ? chunk[pfn & ((1u << MM_CONTENT_SHIFT) - 1)] : NULL;
 }
 static inline bool mm_page_test(const struct mm_page *p, enum mm_pageflag f)
 {
@@ -837,8 +847,10 @@ uint64_t mm_nr_free_pages(const struct mm_machine *m);
  * fault.  off + len must not pass the page end (a programmer error).
  */
 /* The frame's bytes, or NULL when it reads as zeros.  Owned by the engine,
- * valid until the next operation. */
-const uint8_t *mm_frame_bytes(const struct mm_machine *m, uint32_t pfn);
+ * valid until the next operation.  Inline: the checker and the digest ask
+ * for every frame. */
+static inline const uint8_t *mm_frame_bytes(const struct mm_machine *m,
+					    uint32_t pfn);
 void mm_frame_read(const struct mm_machine *m, uint32_t pfn, uint32_t off,
 		   void *dst, uint32_t len);
 /* 0, or -MM_ENOMEM (host out of memory: the frame is unchanged).  Never
