@@ -33,9 +33,9 @@ BENCH_PKGS := wrk nginx-light sqlite3 gnuplot-nox linux-perf
 .PHONY: all deps bench-deps test unit soak bench plots clean \
         check-engine-purity run fuzz
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-baseline $(O)/bench-growth \
-     $(O)/bench-snapshot $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
-     $(O)/fidelity-sim build/fidelity/recorder \
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-fault $(O)/bench-baseline \
+     $(O)/bench-growth $(O)/bench-snapshot $(O)/mmsimd $(O)/mmsim \
+     $(O)/api-op-tests $(O)/fidelity-sim build/fidelity/recorder \
      $(O)/web/.stamp $(O)/labs/.stamp
 
 # npm packages (package.json, exact versions in package-lock.json): uPlot for
@@ -89,7 +89,8 @@ HARNESS_OBJ := $(O)/tests/harness.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
 
-$(O)/unit-tests: $(UNIT_OBJ) $(HARNESS_OBJ) $(O)/libmmapi.a $(O)/libmmengine.a
+$(O)/unit-tests: $(UNIT_OBJ) $(HARNESS_OBJ) $(O)/tests/fidelity/scenario.o \
+                 $(O)/libmmapi.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 
@@ -109,6 +110,9 @@ build/fidelity/recorder: tests/fidelity/recorder.c tests/fidelity/scenario.c \
 
 # ---- bench ----------------------------------------------------------------------
 $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/bench-fault: $(O)/bench/fault.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -292,3 +292,29 @@ size_t api_base64_decode(const char *s, uint8_t *out)
 	}
 	return n;
 }
+
+json_t *api_base64_string(const uint8_t *p, size_t len)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = (len + 2) / 3 * 4;
+	char *s = malloc(n + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0, o = 0; i < len; i += 3, o += 4) {
+		uint32_t w = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			w |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			w |= p[i + 2];
+		s[o] = digits[w >> 18];
+		s[o + 1] = digits[(w >> 12) & 63];
+		s[o + 2] = i + 1 < len ? digits[(w >> 6) & 63] : '=';
+		s[o + 3] = i + 2 < len ? digits[w & 63] : '=';
+	}
+	s[n] = 0;
+	json_t *j = json_stringn(s, n);
+	free(s);
+	return j;
+}

@@ -22,8 +22,10 @@
  * its cache (refcount = 1 + mapcount) until no VMA maps the object; read
  * faults map the cached pages around the address (fault-around).
  *
- * Not yet: file mappings answer -MM_ENODEV; no LRU lists, no swap, no anon_vma/anon_vma_chain slab
- * objects, page contents are not stored.
+ * A COW copy copies the frame's bytes (content.c) with it.
+ *
+ * Not yet: file mappings answer -MM_ENODEV; no LRU lists, no swap, no
+ * anon_vma/anon_vma_chain slab objects.
  */
 #include "engine/internal.h"
 
@@ -158,22 +160,16 @@ static uint32_t mm__entry_table(uint64_t e)
 	return mm__pte_pfn(e);
 }
 
-/*
- * The entries [*first, *last) of a table at (level, base va) whose spans
- * intersect [start, end), which must intersect the table's own span:
- * computed, not searched, so a walk of one page visits one entry per level
- * (walking all 512 of each level made a 4 KiB munmap cost ~2,000 checks).
- */
-static void mm__level_entries(const struct mm_machine *m, int level,
-			      uint64_t base, uint64_t start, uint64_t end,
-			      uint32_t *first, uint32_t *last)
+/* The entries [*first, *last) of the table at (level, base) whose spans
+ * intersect [start, end) (start < end, and the table's span meets it). */
+static void mm__level_range(const struct mm_machine *m, int level,
+			    uint64_t base, uint64_t start, uint64_t end,
+			    uint32_t *first, uint32_t *last)
 {
 	uint64_t span = mm__level_span(m, level), n = mm__pt_entries(m);
 
-	MM_ASSERT(end > base);
-	*first = (uint32_t)(start > base ? (start - base) / span : 0);
-	*last = (uint32_t)(end - base >= n * span ? n
-			   : (end - base + span - 1) / span);
+	*first = start > base ? (uint32_t)MM_MIN((start - base) / span, n) : 0;
+	*last = end > base ? (uint32_t)MM_MIN((end - 1 - base) / span + 1, n) : 0;
 }
 
 /* Zaps the PTEs of [start, end) under table (level, base va). */
@@ -184,7 +180,7 @@ static void mm__zap_level(struct mm_machine *m, struct mm_mm *mm,
 	uint64_t span = mm__level_span(m, level);
 	uint32_t first, last;
 
-	mm__level_entries(m, level, base, start, end, &first, &last);
+	mm__level_range(m, level, base, start, end, &first, &last);
 	for (uint32_t i = first; i < last; i++) {
 		uint64_t lo = base + span * i;
 		uint64_t *e = &mm__ptable_entries(m, table)[i];
@@ -226,7 +222,7 @@ static void mm__free_level(struct mm_machine *m, struct mm_mm *mm,
 
 	if (level == 1)
 		return;
-	mm__level_entries(m, level, base, start, end, &first, &last);
+	mm__level_range(m, level, base, start, end, &first, &last);
 	for (uint32_t i = first; i < last; i++) {
 		uint64_t lo = base + span * i, hi = lo + span;
 		uint64_t *e = &mm__ptable_entries(m, table)[i];
@@ -537,6 +533,10 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 	int rc = mm__anon_page_new(m, v, va, cpu, &pfn);
 	if (rc)
 		return rc;
+	if (old != m->zero_pfn && (rc = mm__content_copy(m, pfn, old))) {
+		mm__anon_page_put(m, pfn, cpu);
+		return rc;
+	}
 	if (old != m->zero_pfn)
 		mm__anon_page_put(m, old, cpu);
 	else
@@ -550,10 +550,11 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 /*
  * handle_mm_fault() for an access the VMA allows at va (inside v): counts
  * pgfault and the task's min_flt (mm_account_fault), then maps or
- * un-write-protects the page.  Returns 0, -MM_ENOMEM (nothing changed but
- * the counters), -MM_ENODEV (shared or file memory: not simulated yet).
- * On success *ptep (ptep may be NULL) is the PTE of va, which saves the
- * caller a second page-table walk.
+ * un-write-protects the page.  ptep may be NULL; else *ptep is the PTE
+ * slot of va when the caller has it (NULL: walk, creating tables) and
+ * gets it on return.
+ * Returns 0, -MM_ENOMEM (nothing changed but the counters), -MM_ENODEV
+ * (file memory: not simulated yet).
  */
 int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		     uint64_t va, enum mm_access access,
@@ -568,11 +569,15 @@ int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		return -MM_ENODEV;
 	va &= ~(uint64_t)(MM_PAGE_SIZE - 1);
 	m->events[MM_PGFAULT]++;
-	int rc = mm__pt_walk(m, mm->pgd, va, true, t->cpu, &pte, NULL, NULL);
+	int rc = 0;
+	if (ptep && *ptep)
+		pte = *ptep;    /* the caller's walk found the slot */
+	else
+		rc = mm__pt_walk(m, mm->pgd, va, true, t->cpu, &pte, NULL, NULL);
 	if (rc)
 		return rc;
 	if (ptep)
-		*ptep = pte;
+		*ptep = pte; /* table entries never move: valid after the fault */
 	t->min_flt++;
 	if (shmem)
 		return mm__do_shmem_fault(m, t, v, va, pte,
@@ -639,10 +644,11 @@ static int mm__expand_stack(struct mm_machine *m, struct mm_mm *mm,
 }
 
 /* do_user_addr_fault() up to handle_mm_fault: 1 = no fault needed,
- * 0 = fault handled, -MM_EFAULT with *code = SEGV_*, other -errno. */
+ * 0 = fault handled (*ptep: the PTE slot, either way), -MM_EFAULT with
+ * *code = SEGV_*, other -errno. */
 static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 			   uint64_t va, enum mm_access access,
-			   struct mm_fault_counts *fc, int *code)
+			   struct mm_fault_counts *fc, int *code, uint64_t **ptep)
 {
 	struct mm_mm *mm = &m->mms[t->mm];
 	uint32_t id = mm__find_vma(m, mm, va);
@@ -667,6 +673,7 @@ static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 		if (access == MM_ACCESS_EXEC && !(v->flags & MM_VM_EXEC))
 			return -MM_EFAULT;
 		mm__pte_access(pte, access);
+		*ptep = pte;
 		return 1;
 	}
 	if (pte && (*pte & MM_PTE_PRESENT) && access == MM_ACCESS_EXEC)
@@ -674,14 +681,27 @@ static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 	int rc = mm__handle_fault(m, t, id, va, access, fc, &pte);
 	if (rc)
 		return rc;
+	*ptep = pte;
 	if (access == MM_ACCESS_EXEC && (*pte & MM_PTE_NX))
 		return -MM_EFAULT; /* the retry faults on NX */
 	mm__pte_access(pte, access);
 	return 0;
 }
 
-int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
-	     enum mm_access access, struct mm_touch_result *r)
+/* What a user access does with the bytes of one page once it is mapped:
+ * [off, off + len) of frame pfn, done bytes of the whole access before. */
+typedef int (*mm__bytes_fn)(struct mm_machine *m, uint32_t pfn, uint32_t off,
+			    uint32_t len, uint64_t done, void *arg);
+
+/*
+ * The loop behind touch, read and write: one user access at addr and at
+ * the first byte of each following page below addr + len, then fn (may
+ * be NULL) on the page's part of the range.  A SIGSEGV stops the loop,
+ * fills r->signal and kills the process.
+ */
+static int mm__access_range(struct mm_machine *m, int pid, uint64_t addr,
+			    uint64_t len, enum mm_access access,
+			    struct mm_touch_result *r, mm__bytes_fn fn, void *arg)
 {
 	struct mm_task *t = mm_task_get(m, pid);
 
@@ -699,7 +719,8 @@ int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	int rc = 0;
 	for (uint64_t va = addr; va < end;) {
 		int code;
-		rc = mm__user_access(m, t, va, access, &fc, &code);
+		uint64_t *pte = NULL;
+		rc = mm__user_access(m, t, va, access, &fc, &code, &pte);
 		if (rc == -MM_EFAULT) {
 			r->signal.signo = MM_SIGSEGV;
 			r->signal.code = code;
@@ -712,9 +733,17 @@ int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 		}
 		if (rc < 0)
 			break;
+		uint64_t next = (va | (MM_PAGE_SIZE - 1)) + 1;
+		if (fn) {
+			uint64_t stop = next <= va ? end : MM_MIN(next, end);
+			rc = fn(m, mm__pte_pfn(*pte),
+				(uint32_t)(va & (MM_PAGE_SIZE - 1)),
+				(uint32_t)(stop - va), va - addr, arg);
+			if (rc)
+				break;
+		}
 		rc = 0;
 		r->pages++;
-		uint64_t next = (va | (MM_PAGE_SIZE - 1)) + 1;
 		if (next <= va)
 			break;
 		va = next;
@@ -726,6 +755,39 @@ int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	if (r->signal.signo)
 		mm_exit(m, pid, 128 + r->signal.signo);
 	return rc;
+}
+
+int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
+	     enum mm_access access, struct mm_touch_result *r)
+{
+	return mm__access_range(m, pid, addr, len, access, r, NULL, NULL);
+}
+
+static int mm__write_bytes(struct mm_machine *m, uint32_t pfn, uint32_t off,
+			   uint32_t len, uint64_t done, void *arg)
+{
+	return mm_frame_write(m, pfn, off, (const uint8_t *)arg + done, len);
+}
+
+static int mm__read_bytes(struct mm_machine *m, uint32_t pfn, uint32_t off,
+			  uint32_t len, uint64_t done, void *arg)
+{
+	mm_frame_read(m, pfn, off, (uint8_t *)arg + done, len);
+	return 0;
+}
+
+int mm_write(struct mm_machine *m, int pid, uint64_t addr, const void *buf,
+	     uint64_t len, struct mm_touch_result *r)
+{
+	return mm__access_range(m, pid, addr, len, MM_ACCESS_WRITE, r,
+				mm__write_bytes, (void *)buf);
+}
+
+int mm_read(struct mm_machine *m, int pid, uint64_t addr, void *buf,
+	    uint64_t len, struct mm_touch_result *r)
+{
+	return mm__access_range(m, pid, addr, len, MM_ACCESS_READ, r,
+				mm__read_bytes, buf);
 }
 
 /* ---- populate (__mm_populate / populate_vma_page_range) ---------------- */
@@ -878,11 +940,11 @@ static void mm__walk_level(const struct mm_machine *m, uint32_t table,
 {
 	uint64_t span = mm__level_span(m, level);
 	const uint64_t *e = mm__ptable_entries(m, table);
+	uint32_t first, last;
 
-	for (uint32_t i = 0; i < mm__pt_entries(m); i++) {
+	mm__level_range(m, level, base, start, end, &first, &last);
+	for (uint32_t i = first; i < last; i++) {
 		uint64_t lo = base + span * i;
-		if (lo + span <= start || lo >= end)
-			continue;
 		if (level == 1) {
 			if (fn && mm__pte_present(e[i]))
 				fn(m, lo, e[i], arg);

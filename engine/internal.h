@@ -183,6 +183,13 @@ bool mm__zone_watermark_ok(const struct mm_zone *z, unsigned order,
 			   uint64_t mark, int highest_zoneidx,
 			   unsigned alloc_flags, int64_t free_pages);
 
+/* ---- frame contents (content.c) ---- */
+/* Drops the buffers of frames [pfn, pfn + nr) (they read as zeros again). */
+void mm__content_drop(struct mm_machine *m, uint32_t pfn, uint32_t nr);
+/* Frame dst takes src's bytes (copy_user_highpage); 0 or -MM_ENOMEM. */
+int mm__content_copy(struct mm_machine *m, uint32_t dst, uint32_t src);
+void mm__content_destroy(struct mm_machine *m);
+
 /* ---- machine set-up (machine.c) ---- */
 void mm__setup_watermarks(struct mm_machine *m);
 

@@ -587,6 +587,7 @@ void mm_machine_destroy(struct mm_machine *m)
 		return;
 	mm__events_destroy(m);
 	mm__process_destroy(m);
+	mm__content_destroy(m);
 	mm__slab_destroy(m);
 	mm__vmalloc_destroy(m);
 	for (int n = 0; n < MM_MAX_NODES; n++)

@@ -679,6 +679,18 @@ struct mm_touch_result {
 };
 int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	     enum mm_access access, struct mm_touch_result *r);
+/*
+ * write / read: len bytes from buf to the process's memory at addr (or
+ * from its memory into buf), each page faulting exactly as touch's write
+ * (read) access would, then moving the bytes of that page.  A SIGSEGV
+ * stops at the page it names: the bytes before r->signal.addr were moved,
+ * none after (buf is left alone there), and the process is killed.
+ * Returns as mm_touch.
+ */
+int mm_write(struct mm_machine *m, int pid, uint64_t addr, const void *buf,
+	     uint64_t len, struct mm_touch_result *r);
+int mm_read(struct mm_machine *m, int pid, uint64_t addr, void *buf,
+	    uint64_t len, struct mm_touch_result *r);
 
 /* The walk of a user address in pid's page tables (GET …/pagetable):
  * kind "user", mapped when the PTE is present (PROT_NONE entries are not),
@@ -818,6 +830,12 @@ struct mm_machine {
 	 * 0x80000000 | n), their page cache as an array by page index. */
 	struct mm_shmem *shmem;
 	uint32_t nr_shmem, cap_shmem;
+	/* content.c: bytes of frames that received any, by pfn:
+	 * content[pfn >> MM_CONTENT_SHIFT][pfn & 1023] (NULL: the frame
+	 * reads as zeros). */
+#define MM_CONTENT_SHIFT 10
+	uint8_t ***content;
+	uint32_t nr_content;         /* frames holding a buffer */
 	int64_t committed;           /* vm_committed_as, pages */
 	uint64_t user_reserve_pages; /* sysctl_user_reserve_kbytes */
 	struct mm_events ev;         /* event.c: not digested */
@@ -840,6 +858,14 @@ static inline struct mm_zone *mm_page_zone(const struct mm_machine *m,
 	uint32_t id = m->pages[pfn].flags >> MM_PAGE_ZONE_SHIFT;
 	return (struct mm_zone *)&m->nodes[id / MM_MAX_ZONES]
 		.zones[id % MM_MAX_ZONES];
+}
+static inline const uint8_t *mm_frame_bytes(const struct mm_machine *m,
+					    uint32_t pfn)
+{
+	if (!m->content || pfn >= m->nr_pfns)
+		return NULL;
+	uint8_t **chunk = m->content[pfn >> MM_CONTENT_SHIFT];
+	return chunk ? chunk[pfn & ((1u << MM_CONTENT_SHIFT) - 1)] : NULL;
 }
 static inline bool mm_page_test(const struct mm_page *p, enum mm_pageflag f)
 {
@@ -883,6 +909,23 @@ void mm_drain_all_pages(struct mm_machine *m);
 /* Zone free-page totals for meminfo (pcp pages are not free: Linux). */
 uint64_t mm_nr_free_pages(const struct mm_machine *m);
 
+/* ---- frame contents (content.c) -------------------------------------------
+ * Every frame reads as zeros until written; only written frames hold a
+ * 4 KiB buffer, dropped when the frame is freed and copied with it on a COW
+ * fault.  off + len must not pass the page end (a programmer error).
+ */
+/* The frame's bytes, or NULL when it reads as zeros.  Owned by the engine,
+ * valid until the next operation.  Inline: the checker and the digest ask
+ * for every frame. */
+static inline const uint8_t *mm_frame_bytes(const struct mm_machine *m,
+					    uint32_t pfn);
+void mm_frame_read(const struct mm_machine *m, uint32_t pfn, uint32_t off,
+		   void *dst, uint32_t len);
+/* 0, or -MM_ENOMEM (host out of memory: the frame is unchanged).  Never
+ * the zero page. */
+int mm_frame_write(struct mm_machine *m, uint32_t pfn, uint32_t off,
+		   const void *src, uint32_t len);
+
 /* ---- state digest --------------------------------------------------------- */
 #define MM_DIGEST_HEX 33
 /* A hash of the full machine state, as 32 lowercase hex digits + NUL. */
@@ -890,7 +933,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX]);
 
 /* ---- snapshot images (snapshot.c, the walk in state.c) ------------------- */
 /* Bumped whenever the walk of mm__visit_state() changes (state.c). */
-#define MM_SNAPSHOT_FORMAT 2
+#define MM_SNAPSHOT_FORMAT 3
 /* A growable byte buffer; the caller frees p. */
 struct mm_bytes {
 	uint8_t *p;

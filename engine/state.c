@@ -709,6 +709,42 @@ static void mm__visit_processes(struct mm__vis *v, struct mm_machine *m)
 
 /* ---- the whole machine ------------------------------------------------------------ */
 
+/* ---- frame contents (content.c): each written frame's pfn and bytes ---- */
+
+static void mm__visit_content(struct mm__vis *v, struct mm_machine *m)
+{
+	uint32_t n = m->nr_content;
+
+	MM__V(v, n);
+	if (v->mode != MM__V_LOAD) {
+		for (uint32_t pfn = 0; n && pfn < m->nr_pfns; pfn++) {
+			uint8_t *b = (uint8_t *)mm_frame_bytes(m, pfn);
+			if (b) {
+				MM__V(v, pfn);
+				mm__v_bytes(v, b, MM_PAGE_SIZE);
+			}
+		}
+		return;
+	}
+	if (n > m->nr_pfns || (uint64_t)n * MM_PAGE_SIZE > mm__vleft(v))
+		mm__vfail(v, "%u frames of contents cannot fit the image", n);
+	uint8_t *buf = malloc(MM_PAGE_SIZE);
+	if (!buf)
+		mm__vfail(v, "out of memory");
+	for (uint32_t k = 0, last = 0, pfn = 0; k < n && !v->failed; k++) {
+		MM__V(v, pfn);
+		if (pfn >= m->nr_pfns || pfn == m->zero_pfn || (k && pfn <= last)) {
+			mm__vfail(v, "frame contents of pfn %u out of order", pfn);
+			break;
+		}
+		mm__v_bytes(v, buf, MM_PAGE_SIZE);
+		if (!v->failed && mm_frame_write(m, pfn, 0, buf, MM_PAGE_SIZE))
+			mm__vfail(v, "out of memory");
+		last = pfn;
+	}
+	free(buf);
+}
+
 /* ---- the event ring: in the image, not in the digest (SPEC §3) ---------- */
 
 static void mm__visit_events(struct mm__vis *v, struct mm_machine *m)
@@ -752,6 +788,7 @@ void mm__visit_state(struct mm__vis *v, struct mm_machine *m)
 	mm__visit_slab(v, m);
 	mm__visit_kernel_maps(v, m);
 	mm__visit_processes(v, m);
+	mm__visit_content(v, m);
 	mm__visit_events(v, m);
 	/* New structures: add their mm__visit_<thing>(v, m) here. */
 }

@@ -23,7 +23,19 @@
  *    accesses one byte per page; the loop code, the rusage buffers and the
  *    signal stack are warmed first so the delta is only the touched pages.
  *    A SIGSEGV/SIGBUS ends the scenario (as it ends the process it models):
- *    the touch line reports it and no later op runs.
+ *    the touch line reports it and no later op runs;
+ *  - `fork` forks the recorder itself; every process of the scenario is a
+ *    real process, and only the active one runs: the others wait on their
+ *    slot's pipe for a token (the index of the next op), so output stays in
+ *    scenario order.  After a fork the recorder's own pages are shared
+ *    copy-on-write: the child, then the parent, rewrite every buffer, the
+ *    signal stack and 64 KiB of stack (the child copies each page, the
+ *    parent then reuses its own), so that later touches count only the
+ *    window's faults.
+ *
+ *   recorder --zero-page   prints 1 if a read fault of private anonymous
+ *                          memory maps the shared zero page (a later write
+ *                          faults again), 0 if it allocates a page
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,10 +44,13 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/mm.h"
@@ -73,6 +88,10 @@ static char rec_maps[REC_MAPS_MAX];
 static char rec_out[REC_OUT_MAX];
 static char rec_sigstack[64 * 1024] __attribute__((aligned(4096)));
 static char rec_scratch[2 * 4096] __attribute__((aligned(4096)));
+/* made PROT_NONE at start: the warm-up takes a SIGSEGV on it, so the
+ * signal path's code is mapped too (a fork child has to fault its text
+ * pages in again, and where libc's lie depends on ASLR) */
+static char rec_guard[4096] __attribute__((aligned(4096)));
 
 /* touch state shared with the signal handler */
 static sigjmp_buf rec_touch_env;
@@ -83,12 +102,32 @@ static volatile uint64_t rec_sigaddr;
 
 static const char *rec_prog = "recorder";
 
+/* processes: each slot's token pipe (all made before the first fork, so
+ * every process can wake every other), this process's slot, and the pids
+ * of the slots it forked */
+enum { REC_GO, REC_READY, REC_END, REC_DIE };
+struct rec_token {
+	int32_t what;   /* REC_* */
+	int32_t next;   /* REC_GO: index of the next op to run */
+	int32_t reap;   /* REC_GO: a child slot that exited, or -1 */
+};
+static int rec_pipe[SCN_MAX_PROCS][2];
+static int rec_slot;
+static pid_t rec_pids[SCN_MAX_PROCS];
+static bool rec_forked;
+
+static void rec_send(int slot, int what, int next, int reap);
+
 static void rec_die(const char *path, int line, const char *msg)
 {
 	if (line > 0)
 		fprintf(stderr, "%s: %s:%d: %s\n", rec_prog, path, line, msg);
 	else
 		fprintf(stderr, "%s: %s: %s\n", rec_prog, path, msg);
+	/* the other processes of the scenario end too */
+	for (int k = 0; rec_forked && k < SCN_MAX_PROCS; k++)
+		if (k != rec_slot)
+			rec_send(k, REC_DIE, 0, -1);
 	_exit(2);
 }
 
@@ -217,8 +256,8 @@ static const char *rec_unsafe(const struct scn_window *w, const struct scn_op *o
 	case SCN_FORK:
 	case SCN_CHILD:
 	case SCN_PARENT:
-		return "fork sections are reserved; the recorder does not run "
-		       "them yet";
+	case SCN_EXIT:
+		return NULL;
 	}
 	if (!rec_range_safe(w, op->addr, op->len))
 		return "range leaves the window (the recorder refuses to touch "
@@ -299,12 +338,23 @@ static void rec_touch(uint64_t addr, uint64_t len, int write, struct scn_result 
 	r->sigaddr = rec_sigaddr;
 }
 
+/* Writes 64 KiB of stack below the caller: the frames of a later touch
+ * (called from the same depth) then fault nothing. */
+static void __attribute__((noinline)) rec_probe_stack(void)
+{
+	volatile char probe[64 * 1024];
+
+	for (size_t i = 0; i < sizeof(probe); i += 512)
+		probe[i] = 0;
+}
+
 /* Prefaults every buffer and runs each measured path once, outside the
  * window, so that later measurements see only the scenario's own faults. */
 static void rec_warm_up(void)
 {
 	struct scn_result r;
 
+	rec_probe_stack();
 	memset(rec_maps, 0, sizeof(rec_maps));
 	memset(rec_out, 0, sizeof(rec_out));
 	memset(rec_sigstack, 0, sizeof(rec_sigstack));
@@ -312,12 +362,15 @@ static void rec_warm_up(void)
 	for (int i = 0; i < 3; i++) {
 		rec_touch((uint64_t)(uintptr_t)rec_scratch, sizeof(rec_scratch),
 			  i & 1, &r);
+		rec_touch((uint64_t)(uintptr_t)rec_guard, 1, 0, &r);
+		if (r.sig != SIGSEGV)
+			rec_die("warm-up", 0, "no SIGSEGV on the guard page");
 		if (rec_read_maps() < 0)
 			rec_die("/proc/self/maps", 0, "cannot read");
 	}
 }
 
-/* ---- main ------------------------------------------------------------------ */
+/* ---- processes -------------------------------------------------------------- */
 
 static long rec_sys(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
 		    uint64_t e, uint64_t f)
@@ -326,6 +379,102 @@ static long rec_sys(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
 
 	return ret == -1 ? -errno : ret;
 }
+
+static void rec_send(int slot, int what, int next, int reap)
+{
+	struct rec_token t = {what, next, reap};
+
+	while (write(rec_pipe[slot][1], &t, sizeof(t)) < 0 && errno == EINTR)
+		;
+}
+
+/* Waits for this slot's next token; REC_GO answers the op to run on
+ * (reaping a child that exited), REC_END / REC_DIE end the process. */
+static int rec_wait(int want)
+{
+	struct rec_token t;
+
+	for (;;) {
+		ssize_t n = read(rec_pipe[rec_slot][0], &t, sizeof(t));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(t))
+			rec_die("pipe", 0, "short read of a token");
+		if (t.what == REC_END || t.what == REC_DIE) {
+			if (rec_slot != 0)
+				_exit(t.what == REC_END ? 0 : 2);
+			while (wait(NULL) > 0 || errno == EINTR)
+				;
+			exit(t.what == REC_END ? 0 : 2);
+		}
+		if (t.what != want)
+			rec_die("pipe", 0, "unexpected token");
+		if (t.what == REC_GO && t.reap >= 0)
+			while (waitpid(rec_pids[t.reap], NULL, 0) < 0 &&
+			       errno == EINTR)
+				;
+		return t.next;
+	}
+}
+
+/* fork: the child (slot target) rewarms first, then the parent; answers
+ * 0 in the parent, 1 in the child, or -errno. */
+static long rec_fork(const struct scn_op *op)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	rec_forked = true;
+	if (pid == 0) {
+		rec_slot = op->target;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		rec_warm_up();
+		rec_send(op->proc, REC_READY, 0, -1);
+		return 1;
+	}
+	rec_pids[op->target] = pid;
+	rec_wait(REC_READY);
+	rec_warm_up();
+	return 0;
+}
+
+/* The scenario is over (its end or a fatal signal): every process ends. */
+static int rec_end_all(void)
+{
+	for (int k = 0; rec_forked && k < SCN_MAX_PROCS; k++)
+		if (k != rec_slot)
+			rec_send(k, REC_END, 0, -1);
+	if (rec_slot != 0)
+		_exit(0);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	return 0;
+}
+
+/* recorder --zero-page: does a read fault map the shared zero page? */
+static int rec_zero_page(void)
+{
+	struct scn_result r1, r2;
+	long p = rec_sys(SYS_mmap, 0, SCN_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0);
+
+	if (p < 0 && p >= -4095)
+		rec_die("mmap", 0, strerror((int)-p));
+	if (mprotect(rec_guard, sizeof(rec_guard), PROT_NONE) < 0)
+		rec_die("mprotect", 0, strerror(errno));
+	rec_install_handlers();
+	rec_warm_up();
+	rec_touch((uint64_t)p, 1, 0, &r1);
+	rec_touch((uint64_t)p, 1, 1, &r2);
+	if (r1.minor != 1 || r2.minor > 1)
+		rec_die("--zero-page", 0, "unexpected fault counts");
+	printf("%d\n", (int)r2.minor);
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------------ */
 
 /* Runs one op; returns false if the scenario must end (fatal signal). */
 static bool rec_run(const struct scn_scenario *s, const struct scn_op *op)
@@ -376,9 +525,14 @@ static bool rec_run(const struct scn_scenario *s, const struct scn_op *op)
 		rec_touch(op->addr, op->len, op->write, &r);
 		break;
 	case SCN_FORK:
+		ret = rec_fork(op);
+		if (ret == 1)
+			return true;    /* the child: its parent prints */
+		break;
 	case SCN_CHILD:
 	case SCN_PARENT:
-		break;          /* refused by rec_unsafe() before the run */
+	case SCN_EXIT:
+		break;          /* the switch happens after the line */
 	}
 	if (op->op != SCN_MMAP && op->op != SCN_MAPS && op->op != SCN_TOUCH)
 		r.err = ret < 0 ? (int)ret : 0;
@@ -402,8 +556,10 @@ int main(int argc, char **argv)
 
 	if (argc > 0 && argv[0])
 		rec_prog = argv[0];
+	if (argc == 2 && strcmp(argv[1], "--zero-page") == 0)
+		return rec_zero_page();
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s SCENARIO\n", rec_prog);
+		fprintf(stderr, "usage: %s SCENARIO | --zero-page\n", rec_prog);
 		return 2;
 	}
 	path = argv[1];
@@ -426,6 +582,11 @@ int main(int argc, char **argv)
 			rec_die(path, s->ops[i].line, why);
 	}
 
+	for (int k = 0; k < SCN_MAX_PROCS; k++)
+		if (pipe2(rec_pipe[k], O_CLOEXEC) < 0)
+			rec_die("pipe", 0, strerror(errno));
+	if (mprotect(rec_guard, sizeof(rec_guard), PROT_NONE) < 0)
+		rec_die("mprotect", 0, strerror(errno));
 	rec_install_handlers();
 	rec_warm_up();
 
@@ -444,8 +605,21 @@ int main(int argc, char **argv)
 	if (rec_sys(SYS_munmap, lo, hi - lo, 0, 0, 0, 0) < 0)
 		rec_die(path, 0, "cannot unmap the window probe");
 
-	for (size_t i = 0; i < s->nops; i++)
-		if (!rec_run(s, &s->ops[i]))
+	for (size_t i = 0; i < s->nops;) {
+		const struct scn_op *op = &s->ops[i++];
+
+		if (!rec_run(s, op))
 			break;
-	return 0;
+		if (op->op == SCN_FORK) {
+			if (rec_slot == op->target)     /* the new child waits */
+				i = (size_t)rec_wait(REC_GO);
+		} else if (op->target != op->proc) {
+			rec_send(op->target, REC_GO, (int)i,
+				 op->op == SCN_EXIT ? op->proc : -1);
+			if (op->op == SCN_EXIT)
+				_exit(0);
+			i = (size_t)rec_wait(REC_GO);
+		}
+	}
+	return rec_end_all();
 }

@@ -304,6 +304,7 @@ static const struct {
 	{ "fork", SCN_FORK, 0, { 0 } },
 	{ "child", SCN_CHILD, 0, { 0 } },
 	{ "parent", SCN_PARENT, 0, { 0 } },
+	{ "exit", SCN_EXIT, 0, { 0 } },
 };
 
 static const char *const scn_arg_what[] = {
@@ -449,6 +450,68 @@ static void scn_parse_op(struct scn_scenario *s, int lineno, char **tok,
 	s->ops[s->nops++] = op;
 }
 
+/*
+ * Which process runs each op: slot 0 first; fork gives the next slot;
+ * child picks the active process's latest live child, parent and exit its
+ * parent (exit also ends the active slot).
+ */
+static void scn_assign_procs(struct scn_scenario *s)
+{
+	int parent[SCN_MAX_PROCS] = {-1}, nprocs = 1, cur = 0;
+	bool live[SCN_MAX_PROCS] = {true};
+
+	for (size_t i = 0; i < s->nops; i++) {
+		struct scn_op *op = &s->ops[i];
+		int t = cur;
+
+		op->proc = cur;
+		switch (op->op) {
+		case SCN_FORK:
+			if (nprocs == SCN_MAX_PROCS) {
+				scn_diag(s, op->line, "more than %d processes",
+					 SCN_MAX_PROCS);
+				break;
+			}
+			t = nprocs++;
+			parent[t] = cur;
+			live[t] = true;
+			op->target = t;
+			continue;
+		case SCN_CHILD:
+			t = -1;
+			for (int k = nprocs - 1; k > 0 && t < 0; k--)
+				if (live[k] && parent[k] == cur)
+					t = k;
+			if (t < 0)
+				scn_diag(s, op->line, "'child': this process has "
+					 "no live child");
+			break;
+		case SCN_PARENT:
+		case SCN_EXIT:
+			t = parent[cur];
+			if (t < 0)
+				scn_diag(s, op->line, "'%s': the first process "
+					 "has no parent",
+					 op->op == SCN_EXIT ? "exit" : "parent");
+			else if (!live[t])
+				scn_diag(s, op->line, "'%s': the parent has "
+					 "exited", op->op == SCN_EXIT ? "exit"
+								      : "parent");
+			if (t >= 0 && !live[t])
+				t = -1;
+			else if (t >= 0 && op->op == SCN_EXIT)
+				live[cur] = false;
+			break;
+		default:
+			break;
+		}
+		if (t < 0)
+			t = cur;
+		op->target = t;
+		cur = t;
+	}
+}
+
 int scn_parse(struct scn_scenario *s, const char *text, size_t len)
 {
 	bool have_window = false;
@@ -512,6 +575,7 @@ int scn_parse(struct scn_scenario *s, const char *text, size_t len)
 	}
 	if (!have_window)
 		scn_diag(s, lineno ? lineno : 1, "no 'window BASE SIZE' line");
+	scn_assign_procs(s);
 	return s->nerrors;
 }
 
@@ -634,6 +698,9 @@ size_t scn_format_op(const struct scn_scenario *s, const struct scn_op *op,
 		break;
 	case SCN_PARENT:
 		n = snprintf(buf, cap, "parent");
+		break;
+	case SCN_EXIT:
+		n = snprintf(buf, cap, "exit");
 		break;
 	}
 	if (n < 0)

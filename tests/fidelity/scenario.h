@@ -39,10 +39,15 @@ enum scn_opcode {
 	SCN_MUNLOCK,    /* addr len */
 	SCN_MAPS,       /* (none): print the window's maps lines */
 	SCN_TOUCH,      /* addr len write */
-	SCN_FORK,       /* reserved: parsed, not run by the recorder yet */
-	SCN_CHILD,      /* reserved */
-	SCN_PARENT,     /* reserved */
+	SCN_FORK,       /* the active process forks (the child waits) */
+	SCN_CHILD,      /* its latest live child becomes the active process */
+	SCN_PARENT,     /* its parent becomes the active process */
+	SCN_EXIT,       /* it exits; its parent becomes the active process */
 };
+
+/* Processes of a scenario: slot 0 runs first, each fork takes the next
+ * slot (slots are never reused). */
+#define SCN_MAX_PROCS 8
 
 struct scn_op {
 	enum scn_opcode op;
@@ -54,6 +59,9 @@ struct scn_op {
 	int advice;        /* MADV_* value (madvise) */
 	uint64_t offset;   /* mmap off=, bytes (0 if not given) */
 	int write;         /* touch: 1 = write, 0 = read */
+	int proc;          /* the process slot that runs the op */
+	int target;        /* fork: the child's slot; child, parent, exit:
+			    * the slot active after the op; else proc */
 };
 
 /* The address window every scenario address is relative to: [base, base+size). */
@@ -82,8 +90,10 @@ struct scn_scenario {
 };
 
 /*
- * Parses text[0..len) into s (whose ops/cap the caller set).  Every
- * malformed line is counted; the first SCN_MAX_DIAGS are kept with their
+ * Parses text[0..len) into s (whose ops/cap the caller set) and gives each
+ * op its process slot (proc, target); a `child` without a live child, a
+ * `parent` or `exit` of slot 0, or more than SCN_MAX_PROCS processes is a
+ * malformed line.  Every malformed line is counted; the first SCN_MAX_DIAGS are kept with their
  * line numbers.  Returns the number of malformed lines (0 = success); on
  * failure s->ops holds whatever parsed and must not be run.
  */

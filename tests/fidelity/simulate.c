@@ -26,11 +26,14 @@
  *
  * One process is spawned and each op applied through the engine's syscalls
  * (mm_mmap, mm_munmap, mm_mprotect, mm_madvise, mm_mlock, mm_munlock,
- * mm_touch; `maps` renders mm_proc_pid_maps()), with the invariant checker
- * after each (a violation is an engine failure, exit 2).  A touch's SIGSEGV
- * ends the run, as it ends the process.  Ops the engine cannot simulate
+ * mm_touch, mm_fork, mm_exit; `maps` renders mm_proc_pid_maps()) by the
+ * process the scenario names (scn_op.proc: fork, child, parent and exit
+ * move between them), with the invariant checker after each (a violation
+ * is an engine failure, exit 2).  A touch's SIGSEGV ends the run, as it
+ * ends the recorder's scenario.  The host's zero_page setting (probed by
+ * the recorder) configures the machine.  Ops the engine cannot simulate
  * yet are not faked: a touch of file-backed memory (mm_touch answers
- * ENODEV) and fork sections.  The first such op prints
+ * ENODEV).  The first such op prints
  *
  *   LINE OP ARGS = unsupported
  *
@@ -71,6 +74,7 @@ struct sim_host {
 	uint64_t memtotal_kb;
 	uint64_t swaptotal_kb;
 	bool have_mem;
+	int zero_page;             /* 1: read faults map the zero page */
 };
 
 static void __attribute__((noreturn, format(printf, 2, 3)))
@@ -133,6 +137,7 @@ static void sim_host_defaults(struct sim_host *h)
 	h->max_map_count = 65530;
 	h->mmap_min_addr = 4096;
 	h->stack_rlimit_kb = 8192;
+	h->zero_page = 1;          /* recordings before the probe: Linux's */
 }
 
 static bool sim_parse_ll(const char *v, long long *out)
@@ -179,6 +184,8 @@ static void sim_parse_host(struct sim_host *h, const char *line)
 			h->have_mem = true;
 		} else if (strcmp(w, "swaptotal_kb") == 0 && v >= 0)
 			h->swaptotal_kb = (uint64_t)v;
+		else if (strcmp(w, "zero_page") == 0)
+			h->zero_page = v != 0;
 	}
 }
 
@@ -277,6 +284,7 @@ static struct mm_machine *sim_machine(const struct sim_host *h)
 			 : h->overcommit_memory == 2 ? MM_OVERCOMMIT_NEVER
 						     : MM_OVERCOMMIT_HEURISTIC;
 	cfg.max_map_count = (int)h->max_map_count;
+	cfg.zero_page = h->zero_page;
 	/* SwapTotal excludes the swap header page; the engine's swap size
 	 * includes it (its total_swap_pages is swap / 4096 - 1). */
 	cfg.swap = h->swaptotal_kb ? h->swaptotal_kb * 1024 + MM_PAGE_SIZE : 0;
@@ -348,12 +356,12 @@ static size_t sim_render_maps(const struct mm_machine *m, int pid)
 }
 
 /* Runs one op and prints its result; false when the run must stop. */
-static bool sim_run(struct mm_machine *m, int pid, const struct scn_scenario *s,
-		    const struct scn_op *op)
+static bool sim_run(struct mm_machine *m, int *pids,
+		    const struct scn_scenario *s, const struct scn_op *op)
 {
 	static char out[1 << 20];
 	struct scn_result r;
-	int rc = 0;
+	int rc = 0, pid = pids[op->proc];
 
 	memset(&r, 0, sizeof(r));
 	switch (op->op) {
@@ -399,12 +407,15 @@ static bool sim_run(struct mm_machine *m, int pid, const struct scn_scenario *s,
 		r.sigaddr = t.signal.addr;
 		break;
 	}
-	case SCN_FORK:          /* reserved (the recorder refuses them too) */          /* reserved (the recorder refuses them too) */
-	case SCN_CHILD:
+	case SCN_FORK:
+		rc = mm_fork(m, pid, &pids[op->target]);
+		break;
+	case SCN_EXIT:
+		rc = mm_exit(m, pid, 0);
+		break;
+	case SCN_CHILD:         /* the next op runs in op->target */
 	case SCN_PARENT:
-		scn_format_op(s, op, out, sizeof(out));
-		printf("%d %s = unsupported\n", op->line, out);
-		return false;
+		break;
 	}
 	r.err = rc;
 	size_t n = scn_format_result(s, op, &r, out, sizeof(out));
@@ -508,11 +519,11 @@ int main(int argc, char **argv)
 	sim_check_host(&host);
 
 	struct mm_machine *m = sim_machine(&host);
-	int pid;
-	if (mm_spawn(m, "recorder", -1, &pid))
+	int pids[SCN_MAX_PROCS] = {0};
+	if (mm_spawn(m, "recorder", -1, &pids[0]))
 		sim_die(SIM_EXIT_USAGE, "cannot spawn the process");
 	for (size_t i = 0; i < s.nops; i++)
-		if (!sim_run(m, pid, &s, &s.ops[i]))
+		if (!sim_run(m, pids, &s, &s.ops[i]))
 			break;
 	if (fflush(stdout) || ferror(stdout))
 		sim_die(SIM_EXIT_USAGE, "write: %s", strerror(errno));

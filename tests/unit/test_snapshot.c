@@ -281,9 +281,31 @@ static int64_t drv_step(struct drv *d, struct mm_machine *m)
 			     (1 + below(d, 64)) * PG, prot, flags, -1, 0, &out);
 		return rc ? rc : (int64_t)(out & 0xffffffff);
 	}
+	case 18: { /* write bytes (frame contents), then read them back */
+		if (!d->np)
+			return 0;
+		int pid = d->pid[below(d, (uint64_t)d->np)];
+		const struct mm_vma *v = pick_vma(d, m, pid);
+		if (!v)
+			return 0;
+		uint8_t buf[64], back[64];
+		struct mm_touch_result r;
+		a = v->start + below(d, v->end - v->start - sizeof(buf) + 1);
+		for (size_t k = 0; k < sizeof(buf); k++)
+			buf[k] = (uint8_t)below(d, 256);
+		rc = mm_write(m, pid, a, buf, sizeof(buf), &r);
+		if (!rc && r.signal.signo) {
+			for (int k = 0; k < d->np; k++)
+				if (d->pid[k] == pid)
+					drop(d->pid, &d->np, k, sizeof(d->pid[0]));
+			return r.signal.code;
+		}
+		if (rc || mm_read(m, pid, a, back, sizeof(back), &r))
+			return rc;
+		return (int64_t)r.minor * 1000 + back[0] + back[63];
+	}
 	case 16:
-	case 17:
-	case 18: { /* touch */
+	case 17: { /* touch */
 		if (!d->np)
 			return 0;
 		int pid = d->pid[below(d, (uint64_t)d->np)];
