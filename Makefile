@@ -5,6 +5,7 @@
 #   make soak       the randomized suites 100x longer (+ valgrind)
 #   make bench      benchmarks beside their baselines (table + build/bench.json)
 #   make SANITIZE=address,undefined ...   sanitized build in build/san/
+#   make fuzz FUZZ_SECONDS=N   every fuzz driver for N seconds (build/fuzz/)
 
 CC       ?= cc
 O        ?= build
@@ -14,7 +15,16 @@ WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CPPFLAGS := -D_GNU_SOURCE -I. -MMD -MP
 LDLIBS   := -lm
 
-ifneq ($(SANITIZE),)
+# FUZZ=1: clang with libFuzzer coverage, ASan and UBSan, in build/fuzz/
+# (tests/fuzz/README.md).  The drivers link with -fsanitize=fuzzer.
+ifneq ($(FUZZ),)
+override O := build/fuzz
+override CC := clang
+FUZZ_SAN := address,undefined
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,$(FUZZ_SAN) \
+            -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(FUZZ_SAN)
+else ifneq ($(SANITIZE),)
 override O := build/san
 CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
             -fno-sanitize-recover=all
@@ -23,9 +33,10 @@ endif
 
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
-            libsodium-dev pkg-config valgrind
+            libsodium-dev pkg-config valgrind clang libclang-rt-dev wrk
 
-.PHONY: all deps test unit soak bench clean check-engine-purity run
+.PHONY: all deps test unit soak bench clean check-engine-purity run fuzz \
+        fuzz-build
 
 all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
      $(O)/fidelity-sim build/fidelity/recorder
@@ -98,8 +109,15 @@ SRV_LIBS   := $(or $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null),\
 SRV_SRC    := $(sort $(wildcard server/*.c))
 SRV_OBJ    := $(SRV_SRC:%.c=$(O)/%.o)
 $(SRV_OBJ): CPPFLAGS += $(SRV_CFLAGS)
+# Everything but the transport and main: the router runs without sockets
+# (tests/fuzz/fuzz_route.c links it).
+SRV_LIB_OBJ := $(filter-out $(O)/server/main.o $(O)/server/http.o,$(SRV_OBJ))
+$(O)/libmmsrv.a: $(SRV_LIB_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
-$(O)/mmsimd: $(SRV_OBJ) $(O)/libmmapi.a $(O)/libmmpst.a $(O)/libmmengine.a
+$(O)/mmsimd: $(O)/server/main.o $(O)/server/http.o $(O)/libmmsrv.a \
+             $(O)/libmmapi.a $(O)/libmmpst.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS) $(LDLIBS)
 
@@ -114,6 +132,27 @@ $(O)/api-op-tests: $(O)/tests/api/test_ops.o $(HARNESS_OBJ) $(O)/libmmapi.a \
 $(O)/mmsim: $(O)/clients/mmsim.o $(O)/libmmapi.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
+
+# ---- fuzz drivers (tests/fuzz/README.md) ------------------------------------------
+# One binary per tests/fuzz/fuzz_NAME.c; `make fuzz` builds them with FUZZ=1
+# and runs each for FUZZ_SECONDS over a copy of its seed corpus.
+FUZZ_SECONDS ?= 30
+FUZZ_DRIVERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_COMMON  := $(O)/tests/fuzz/fuzz.o $(O)/tests/fuzz/opgen.o
+$(O)/fuzz-%: $(O)/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(O)/libmmsrv.a \
+             $(O)/libmmapi.a $(O)/libmmpst.a $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SRV_LIBS) $(LDLIBS)
+
+# keep the drivers' objects (they are intermediate to the pattern rule)
+.SECONDARY: $(FUZZ_DRIVERS:%=$(O)/tests/fuzz/fuzz_%.o) $(FUZZ_COMMON)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_DRIVERS:%=build/fuzz/fuzz-%)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@MMSIM_SRCDIR=$(CURDIR)/tests tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_DRIVERS)
 
 run: deps
 	@$(MAKE) --no-print-directory $(O)/mmsimd

@@ -85,106 +85,30 @@ struct srv_req {
 	char commit_err[200];
 };
 
-/* ---- replies (shared with routes.c) ---------------------------------------- */
+/* ---- the MHD side --------------------------------------------------------------- */
 
-void srv_reply_json(struct srv_response *res, int status, json_t *body)
-{
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	free(res->body);
-	if (!text) {
-		static const char oom[] = "{\"error\":{\"code\":\"INTERNAL\",\"status\":"
-					  "500,\"message\":\"out of memory\","
-					  "\"details\":{}}}\n";
-		res->status = 500;
-		res->content_type = "application/json";
-		res->body = strdup(oom);
-		res->len = res->body ? sizeof(oom) - 1 : 0;
-		return;
-	}
-	size_t n = strlen(text);
-	char *b = realloc(text, n + 2);
-	if (b) {
-		b[n++] = '\n';
-		b[n] = '\0';
-		text = b;
-	}
-	res->status = status;
-	res->content_type = "application/json";
-	res->body = text;
-	res->len = n;
-}
+static void srv__run(struct srv_http *h);
 
-void srv_reply_text(struct srv_response *res, int status, const char *ctype,
-		    const char *text, size_t len)
-{
-	free(res->body);
-	res->body = malloc(len + 1);
-	if (!res->body) {
-		srv_reply_json(res, 500, NULL);
-		return;
-	}
-	memcpy(res->body, text, len);
-	res->body[len] = '\0';
-	res->len = len;
-	res->status = status;
-	res->content_type = ctype;
-}
-
-void srv_reply_error_json(struct srv_response *res, json_t *inner)
-{
-	json_t *st = json_object_get(inner, "status");
-	int status = st ? (int)json_integer_value(st) : 500;
-	srv_reply_json(res, status, api_error_wrap(inner));
-}
-
-void srv_reply_error(struct srv_response *res, int status, json_t *details,
-		     const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	json_t *e = api_error_vnew(status, NULL, details, fmt, ap);
-	va_end(ap);
-	srv_reply_error_json(res, e);
-}
-
-/* ---- query parameters -------------------------------------------------------- */
-
-const char *srv_query(const struct srv_request *r, const char *key)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
-}
-
-struct srv__qcheck {
-	const char *const *allowed;
-	const char *bad;
+/* Collects the query parameters of c into q (first SRV_MAX_QUERY). */
+struct srv__qcollect {
+	struct srv_query_arg *q;
+	size_t n;
+	bool overflow;
 };
 
 static enum MHD_Result srv__qiter(void *cls, enum MHD_ValueKind kind,
 				  const char *key, const char *value)
 {
-	struct srv__qcheck *q = cls;
+	struct srv__qcollect *c = cls;
 	(void)kind;
-	(void)value;
-	for (int i = 0; q->allowed && q->allowed[i]; i++)
-		if (!strcmp(q->allowed[i], key))
-			return MHD_YES;
-	q->bad = key;
-	return MHD_NO;
+	if (c->n == SRV_MAX_QUERY) {
+		c->overflow = true;
+		return MHD_NO;
+	}
+	c->q[c->n].key = key;
+	c->q[c->n++].value = value;
+	return MHD_YES;
 }
-
-const char *srv_query_unknown(const struct srv_request *r,
-			      const char *const *allowed)
-{
-	struct srv__qcheck q = {allowed, NULL};
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, srv__qiter, &q);
-	return q.bad;
-}
-
-/* ---- the MHD side --------------------------------------------------------------- */
-
-static void srv__run(struct srv_http *h);
 
 static bool srv__id_ok(const char *s)
 {
@@ -343,6 +267,10 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 				"request body larger than %zu bytes (--max-body)",
 				max);
 	} else {
+		struct srv_query_arg q[SRV_MAX_QUERY];
+		struct srv__qcollect qc = {q, 0, false};
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, srv__qiter,
+					  &qc);
 		struct srv_request req = {
 			.method = strcmp(method, "HEAD") ? method : "GET",
 			.path = url,
@@ -353,7 +281,9 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 			.accept = MHD_lookup_connection_value(
 				c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
 			.id = r->id,
-			.conn = c,
+			.query = q,
+			.nquery = qc.n,
+			.query_overflow = qc.overflow,
 		};
 		srv_route(h->app, &req, &res);
 		if (j && h->app->opt->durability == SRV_DURABILITY_STRICT &&

@@ -905,6 +905,12 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 				"journal; retry when /readyz answers 200");
 		return;
 	}
+	if (req->query_overflow) {
+		srv_reply_error(res, 400, json_pack("{s:i}", "max_query",
+						    SRV_MAX_QUERY),
+				"more than %d query parameters", SRV_MAX_QUERY);
+		return;
+	}
 	const char *bad = srv_query_unknown(req, hit->query);
 	if (bad) {
 		srv_reply_error(res, 400, json_pack("{s:o}", "field", srv__jstr(bad)),

@@ -1,0 +1,395 @@
+/*
+ * opgen.c — schema-driven random operation records (see opgen.h).
+ */
+#include "tests/fuzz/opgen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/ops.h"
+
+/* ---- choices ------------------------------------------------------------------ */
+
+void og_src_bytes(struct og_src *s, const uint8_t *data, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	s->data = data;
+	s->len = len;
+}
+
+void og_src_seed(struct og_src *s, uint64_t seed)
+{
+	memset(s, 0, sizeof(*s));
+	s->seed = seed;
+}
+
+bool og_more(const struct og_src *s)
+{
+	return !s->data || s->pos < s->len;
+}
+
+static uint64_t og__raw(struct og_src *s, uint64_t n)
+{
+	uint64_t v = 0;
+
+	if (!s->data) {
+		/* splitmix64 */
+		uint64_t z = (s->seed += 0x9e3779b97f4a7c15ull);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		return z ^ (z >> 31);
+	}
+	/* as many bytes as n needs */
+	for (int k = 0; k < 8 && s->pos < s->len && (k == 0 || (n >> (8 * k))); k++)
+		v |= (uint64_t)s->data[s->pos++] << (8 * k);
+	return v;
+}
+
+uint64_t og_below(struct og_src *s, uint64_t n)
+{
+	return n ? og__raw(s, n - 1) % n : 0;
+}
+
+/* One in n. */
+static bool og__one_in(struct og_src *s, uint64_t n)
+{
+	return og_below(s, n) == 0;
+}
+
+/* ---- values ------------------------------------------------------------------- */
+
+static void og__push_addr(struct og_state *g, uint64_t a)
+{
+	g->addrs[g->naddrs++ % OG_POOL] = a;
+}
+
+static unsigned og__count(const char *const *names)
+{
+	unsigned n = 0;
+	while (names[n])
+		n++;
+	return n;
+}
+
+static json_t *og__names(struct og_src *s, const char *const *names,
+			 const char *first, unsigned max)
+{
+	json_t *a = json_array();
+	unsigned n = og__count(names), k = (unsigned)og_below(s, max + 1);
+
+	if (first && !og__one_in(s, 4))
+		json_array_append_new(a, json_string(first));
+	while (k--)
+		json_array_append_new(a, json_string(names[og_below(s, n)]));
+	return a;
+}
+
+static char *og__base64(const uint8_t *p, size_t n)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				 "0123456789+/";
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+
+	if (!out)
+		abort();
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		*o++ = al[v >> 18 & 63];
+		*o++ = al[v >> 12 & 63];
+		*o++ = i + 1 < n ? al[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? al[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* An ELF image: a known one, maybe with one byte changed, or garbage. */
+static json_t *og__elf(struct og_state *g, struct og_src *s)
+{
+	uint8_t junk[64];
+
+	if (!g->nelf || og__one_in(s, 8)) {
+		size_t n = og_below(s, sizeof(junk) + 1);
+		for (size_t i = 0; i < n; i++)
+			junk[i] = (uint8_t)og_below(s, 256);
+		char *b = og__base64(junk, n);
+		json_t *j = json_string(b);
+		free(b);
+		return j;
+	}
+	unsigned k = (unsigned)og_below(s, g->nelf);
+	size_t n = g->elf_len[k];
+	uint8_t *img = malloc(n ? n : 1);
+	if (!img)
+		abort();
+	memcpy(img, g->elf[k], n);
+	if (n && og__one_in(s, 3)) /* a header byte, mostly */
+		img[og_below(s, og__one_in(s, 2) ? (n < 128 ? n : 128) : n)] =
+			(uint8_t)og_below(s, 256);
+	char *b = og__base64(img, n);
+	json_t *j = json_string(b);
+	free(b);
+	free(img);
+	return j;
+}
+
+static json_t *og__size(struct og_src *s)
+{
+	static const char *const units[] = {"K", "M", "k", "KiB", "G", "T"};
+
+	switch (og_below(s, 8)) {
+	case 0:
+		return json_integer((json_int_t)og_below(s, 1u << 24));
+	case 1: {
+		char b[32];
+		snprintf(b, sizeof(b), "%llu%s", (unsigned long long)og_below(s, 64),
+			 units[og_below(s, 6)]);
+		return json_string(b);
+	}
+	case 2:
+		return json_integer((json_int_t)(1ull << og_below(s, 63)));
+	case 3:
+		return json_integer(0);
+	default: /* a few pages */
+		return json_integer((json_int_t)((1 + og_below(s, 32)) << 12));
+	}
+}
+
+static json_t *og__addr(struct og_state *g, struct og_src *s,
+			const struct mm_machine *m)
+{
+	uint64_t a;
+
+	switch (og_below(s, 8)) {
+	case 0:
+		a = 0;
+		break;
+	case 1:
+		a = og__raw(s, UINT64_MAX) & ~0xfffull;
+		break;
+	case 2:
+		a = m->cfg.arch == MM_ARCH_I386 ? 0x08048000ull : 0x400000ull;
+		a += og_below(s, 1024) << 12;
+		break;
+	default:
+		a = g->naddrs ? g->addrs[og_below(s, g->naddrs < OG_POOL
+						    ? g->naddrs : OG_POOL)] : 0;
+		if (og__one_in(s, 3))
+			a += (og_below(s, 9) - 4) << 12;
+		break;
+	}
+	if (og__one_in(s, 2))
+		return json_integer((json_int_t)(a & INT64_MAX));
+	char b[24];
+	snprintf(b, sizeof(b), "0x%llx", (unsigned long long)a);
+	return json_string(b);
+}
+
+/* Per-record context: a chosen block's order follows its pfn. */
+struct og_rec {
+	int order;   /* -1: none chosen */
+};
+
+static json_t *og__int(struct og_state *g, struct og_src *s,
+		       const struct mm_machine *m, const struct api_arg *a,
+		       struct og_rec *r)
+{
+	if (!strcmp(a->name, "pid")) {
+		int32_t pids[MM_MAX_TASKS];
+		int n = api_process_pids(m, pids);
+		if (n && !og__one_in(s, 8))
+			return json_integer(pids[og_below(s, (uint64_t)n)]);
+		return json_integer(1 + (json_int_t)og_below(s, 512));
+	}
+	if (!strcmp(a->name, "pfn")) {
+		if (g->nblocks && !og__one_in(s, 4)) {
+			unsigned k = (unsigned)og_below(s, g->nblocks < OG_POOL
+							   ? g->nblocks : OG_POOL);
+			r->order = (int)g->blocks[k].order;
+			return json_integer(g->blocks[k].pfn);
+		}
+		return json_integer((json_int_t)og_below(s, m->nr_pfns + 8));
+	}
+	if (!strcmp(a->name, "order") && r->order >= 0 && !og__one_in(s, 8))
+		return json_integer(r->order);
+	if (!strcmp(a->name, "order"))
+		return json_integer((json_int_t)og_below(s, og__one_in(s, 4) ? 12 : 4));
+	if (!strcmp(a->name, "cpu"))
+		return json_integer(a->lo + (json_int_t)og_below(
+			s, (uint64_t)(m->cfg.cpus - a->lo + og__one_in(s, 16))));
+	if (!strcmp(a->name, "node"))
+		return json_integer(-1 + (json_int_t)og_below(s, (uint64_t)m->nr_nodes + 1));
+	uint64_t span = (uint64_t)(a->hi - a->lo);
+	switch (og_below(s, 4)) {
+	case 0:
+		return json_integer(a->lo);
+	case 1:
+		return json_integer(a->hi);
+	default:
+		return json_integer(a->lo + (json_int_t)og_below(s, (span < 64 ? span
+									  : 64) + 1));
+	}
+}
+
+static json_t *og__string(struct og_state *g, struct og_src *s,
+			  const struct api_op *op, const struct api_arg *a)
+{
+	static const char *const builtin[] = {"kmalloc-64", "kmalloc-1k",
+					      "kmalloc-8", "vm_area_struct"};
+	char b[32];
+
+	if (!strcmp(a->name, "cache") && g->ncaches && !og__one_in(s, 4))
+		return json_string(g->caches[og_below(s, g->ncaches)]);
+	if (!strcmp(a->name, "cache"))
+		return json_string(builtin[og_below(s, 4)]);
+	if (!strcmp(op->name, "kmemCacheCreate")) {
+		snprintf(b, sizeof(b), "og-%u", (unsigned)og_below(s, 8));
+		return json_string(b);
+	}
+	snprintf(b, sizeof(b), "p%u", (unsigned)og_below(s, 1000));
+	return json_string(b);
+}
+
+static json_t *og__value(struct og_state *g, struct og_src *s,
+			 const struct mm_machine *m, const struct api_op *op,
+			 const struct api_arg *a, struct og_rec *r)
+{
+	static const char *const prots[] = {"---", "r--", "rw-", "r-x", "rwx",
+					    "-w-", "--x", "-wx"};
+	static const char *const anon[] = {"MAP_PRIVATE", "MAP_ANONYMOUS", NULL};
+
+	switch (a->type) {
+	case API_T_INT:
+		return og__int(g, s, m, a, r);
+	case API_T_SIZE:
+		return og__size(s);
+	case API_T_ADDR:
+		return og__addr(g, s, m);
+	case API_T_GFP:
+		return og__names(s, mm_gfp_names, "GFP_KERNEL", 2);
+	case API_T_ENUM:
+		return json_string(a->names[og_below(s, og__count(a->names))]);
+	case API_T_STRING:
+		return og__string(g, s, op, a);
+	case API_T_BOOL:
+		return json_boolean(og_below(s, 2));
+	case API_T_SLAB_FLAGS:
+		return og__names(s, mm_slab_flag_names, NULL, 2);
+	case API_T_PROT:
+		return json_string(prots[og_below(s, 8)]);
+	case API_T_MAP_FLAGS: {
+		json_t *f = og__one_in(s, 6) ? og__names(s, api_map_flag_names,
+							   NULL, 3) : json_array();
+		if (!json_array_size(f))
+			for (int k = og__one_in(s, 5) ? 1 : 0; anon[k]; k++)
+				json_array_append_new(f, json_string(anon[k]));
+		if (og__one_in(s, 4))
+			json_array_append_new(f, json_string(api_map_flag_names[
+				og_below(s, og__count(api_map_flag_names))]));
+		return f;
+	}
+	case API_T_BASE64:
+		return og__elf(g, s);
+	}
+	return json_null();
+}
+
+/* A value of the wrong shape, for the decoder's refusals. */
+static json_t *og__bad(struct og_src *s)
+{
+	switch (og_below(s, 6)) {
+	case 0: return json_null();
+	case 1: return json_integer(-1);
+	case 2: return json_string("0xzz");
+	case 3: return json_array();
+	case 4: return json_real(1.5);
+	default: return json_integer(INT64_MAX);
+	}
+}
+
+json_t *og_next(struct og_state *g, struct og_src *s,
+		const struct mm_machine *m)
+{
+	const struct api_op *op = &api_ops[og_below(s, api_nops)];
+	struct og_rec r = {.order = -1};
+	json_t *rec = json_pack("{s:s}", "op", op->name);
+
+	for (int k = 0; k < op->nargs; k++) {
+		const struct api_arg *a = &op->args[k];
+		if (!a->required && og_below(s, 2))
+			continue;
+		json_t *v = g->malformed && og__one_in(s, 48)
+			? og__bad(s) : og__value(g, s, m, op, a, &r);
+		json_object_set_new(rec, a->name, v);
+	}
+	if (g->malformed && og__one_in(s, 64))
+		json_object_set_new(rec, "bogus", json_true());
+	return rec;
+}
+
+void og_note(struct og_state *g, const json_t *rec, const json_t *result)
+{
+	static const char *const keys[] = {"addr", "brk", "start_brk", "stack",
+					   NULL};
+	const char *op = json_string_value(json_object_get(rec, "op"));
+
+	for (int k = 0; keys[k]; k++) {
+		const char *v = json_string_value(json_object_get(result, keys[k]));
+		if (v)
+			og__push_addr(g, strtoull(v, NULL, 16));
+	}
+	if (op && !strcmp(op, "allocPages")) {
+		unsigned i = g->nblocks++ % OG_POOL;
+		g->blocks[i].pfn = (uint32_t)json_integer_value(
+			json_object_get(result, "pfn"));
+		g->blocks[i].order = (unsigned)json_integer_value(
+			json_object_get(result, "order"));
+	}
+	if (op && !strcmp(op, "kmemCacheCreate") && g->ncaches < 8)
+		snprintf(g->caches[g->ncaches++], MM_SLAB_NAME_MAX, "%s",
+			 json_string_value(json_object_get(rec, "name")));
+}
+
+int og_run(struct og_state *g, struct og_src *s, struct mm_machine *m,
+	   uint64_t n, uint64_t check_every, uint64_t *applied)
+{
+	struct mm_violation v[16];
+	char last[256] = "";
+
+	for (uint64_t i = 0; i < n && og_more(s); i++) {
+		json_t *rec = og_next(g, s, m), *result, *error;
+		int st = api_op_apply(m, rec, &result, &error);
+		if (st == 200)
+			og_note(g, rec, result);
+		char *text = json_dumps(rec, JSON_COMPACT);
+		snprintf(last, sizeof(last), "%.200s -> %d", text ? text : "?", st);
+		free(text);
+		json_decref(rec);
+		json_decref(result);
+		json_decref(error);
+		if (st != 200 && st != 400 && st != 404 && st != 422) {
+			fprintf(stderr, "opgen: status %d for %s\n", st, last);
+			return -1;
+		}
+		(*applied)++;
+		bool last_one = i + 1 == n || !og_more(s);
+		if ((check_every && *applied % check_every == 0) || last_one) {
+			int nv = mm_check(m, v, 16);
+			if (nv) {
+				fprintf(stderr, "opgen: %d violation(s) after %llu "
+					"operations, the last %s\n", nv,
+					(unsigned long long)*applied, last);
+				for (int k = 0; k < nv && k < 16; k++)
+					fprintf(stderr, "  %s: %s\n", v[k].invariant,
+						v[k].detail);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
