@@ -39,7 +39,7 @@ DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
         fuzz-build
 
 all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
-     $(O)/fidelity-sim build/fidelity/recorder
+     $(O)/fidelity-sim build/fidelity/recorder $(O)/engine-soak
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -125,6 +125,12 @@ $(O)/mmsimd: $(O)/server/main.o $(O)/server/http.o $(O)/libmmsrv.a \
 # is tests/api/run.py, run against a live $(O)/mmsimd by `make test`.
 $(O)/api-op-tests: $(O)/tests/api/test_ops.o $(HARNESS_OBJ) $(O)/libmmapi.a \
                    $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
+
+# ---- soak: random operation records through the op table (tests/soak/) ------------
+$(O)/engine-soak: $(O)/tests/soak/engine-soak.o $(O)/tests/fuzz/opgen.o \
+                  $(O)/libmmapi.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
 

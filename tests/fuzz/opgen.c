@@ -364,8 +364,15 @@ int og_run(struct og_state *g, struct og_src *s, struct mm_machine *m,
 	for (uint64_t i = 0; i < n && og_more(s); i++) {
 		json_t *rec = og_next(g, s, m), *result, *error;
 		int st = api_op_apply(m, rec, &result, &error);
-		if (st == 200)
+		if (st == 200) {
 			og_note(g, rec, result);
+			const struct api_op *op = api_op_find(json_string_value(
+				json_object_get(rec, "op")));
+			size_t k = (size_t)(op - api_ops);
+			if (k < 64)
+				g->op_ok[k]++;
+		}
+		g->answers[st == 200 ? 0 : st == 400 ? 1 : st == 404 ? 2 : 3]++;
 		char *text = json_dumps(rec, JSON_COMPACT);
 		snprintf(last, sizeof(last), "%.200s -> %d", text ? text : "?", st);
 		free(text);

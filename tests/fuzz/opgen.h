@@ -43,6 +43,9 @@ struct og_state {
 	size_t elf_len[4];
 	unsigned nelf;
 	bool malformed;            /* emit a malformed value now and then */
+	/* what og_run saw: answers by status, 200s per op of api_ops */
+	uint64_t answers[4];       /* 200, 400, 404, 422 */
+	uint64_t op_ok[64];
 };
 
 void og_src_bytes(struct og_src *s, const uint8_t *data, size_t len);
