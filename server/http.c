@@ -24,6 +24,13 @@
  *     is in flight (10 s deadline), then uv_close(poll) BEFORE
  *     MHD_stop_daemon (P9), close every handle, and uv_run returns.
  *
+ * Bytes the transport refuses before the application sees them: "%00" in
+ * the path or a query argument stays those three characters (a decoded NUL
+ * would cut the C string the router matches, so "/v1/machines/m-1%00x"
+ * would answer for m-1), and a Transfer-Encoding other than chunked is 400
+ * on the first call (RFC 9112 §6.3: the body length cannot be known; MHD
+ * would wait for the connection timeout).
+ *
  * The listening socket is opened here (so port 0 can be read back with
  * getsockname) and handed to MHD with MHD_OPTION_LISTEN_SOCKET.
  */
@@ -39,6 +46,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,6 +96,34 @@ struct srv_req {
 /* ---- the MHD side --------------------------------------------------------------- */
 
 static void srv__run(struct srv_http *h);
+
+static int srv__hex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+	       : -1;
+}
+
+/* MHD's unescaper for paths and query arguments: "%HH" decoded, except
+ * "%00" (no NUL may reach the router).  In place; returns the length. */
+static size_t srv__unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+	(void)cls;
+	(void)c;
+	for (const char *r = s; *r;) {
+		int hi = r[0] == '%' ? srv__hex(r[1]) : -1;
+		int lo = hi >= 0 ? srv__hex(r[2]) : -1;
+		if (lo >= 0 && (hi | lo)) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
 
 /* Collects the query parameters of c into q (first SRV_MAX_QUERY). */
 struct srv__qcollect {
@@ -186,6 +222,16 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 			snprintf(r->id, sizeof(r->id), "%s-%06llx", h->id_prefix,
 				 (unsigned long long)++h->next_id);
 		r->refused = h->stopping;
+		const char *te = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		if (te && strcasecmp(te, "chunked")) {
+			struct srv_response res = {0};
+			srv_reply_error(&res, 400, json_pack("{s:s}",
+				"transfer_encoding", te),
+				"Transfer-Encoding \"%.60s\" is not supported "
+				"(chunked or a Content-Length)", te);
+			return srv__queue(h, c, r, method, url, &res);
+		}
 		const char *cl = MHD_lookup_connection_value(
 			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
@@ -598,6 +644,7 @@ int srv_http_run(struct srv_app *app)
 		MHD_OPTION_NOTIFY_COMPLETED, srv__completed, h,
 		MHD_OPTION_NOTIFY_CONNECTION, srv__conn_notify, h,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->opt->conn_timeout,
+		MHD_OPTION_UNESCAPE_CALLBACK, srv__unescape, NULL,
 		MHD_OPTION_END);
 	if (!h->d) {
 		fprintf(stderr, "mmsimd: MHD_start_daemon failed\n");
