@@ -143,6 +143,7 @@ $(O)/mmsim: $(O)/clients/mmsim.o $(O)/libmmapi.a $(O)/libmmengine.a
 # One binary per tests/fuzz/fuzz_NAME.c; `make fuzz` builds them with FUZZ=1
 # and runs each for FUZZ_SECONDS over a copy of its seed corpus.
 FUZZ_SECONDS ?= 30
+FUZZ_TEST_SECONDS ?= 30
 FUZZ_DRIVERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_COMMON  := $(O)/tests/fuzz/fuzz.o $(O)/tests/fuzz/opgen.o
 $(O)/fuzz-%: $(O)/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(O)/libmmsrv.a \
@@ -181,6 +182,7 @@ check-engine-purity: $(ENGINE_OBJ)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined O=build/san build/san/unit-tests
+	@$(MAKE) --no-print-directory fuzz-build
 	@MMSIM_SRCDIR=$(CURDIR)/tests tests/run-suites \
 	  "engine purity" "$(MAKE) --no-print-directory -s check-engine-purity" \
 	  "unit" "$(O)/unit-tests" \
@@ -189,16 +191,31 @@ test: deps
 	  "api ops" "$(O)/api-op-tests" \
 	  "api" "python3 tests/api/run.py $(O)/mmsimd" \
 	  "durability" "python3 tests/durability/run.py $(O)/mmsimd" \
-	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
+	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder" \
+	  "engine soak (short)" "$(O)/engine-soak --ops 20000 --seeds 1,2" \
+	  "malformed input, live server" "python3 tests/malformed/run.py $(O)/mmsimd" \
+	  "resource exhaustion, live server" "python3 tests/exhaust/run.py $(O)/mmsimd" \
+	  "fuzz ($(FUZZ_TEST_SECONDS) s per driver)" \
+	    "tests/fuzz/run $(FUZZ_TEST_SECONDS) $(FUZZ_DRIVERS)"
 
 unit: $(O)/unit-tests
 	MMSIM_SRCDIR=$(CURDIR)/tests $(O)/unit-tests $(T)
 
+# SOAK_SECONDS: the loopback load's duration; FUZZ_SOAK_SECONDS per driver.
+SOAK_SECONDS ?= 180
+FUZZ_SOAK_SECONDS ?= 600
 soak: deps all
+	@$(MAKE) --no-print-directory fuzz-build
 	@MMSIM_SRCDIR=$(CURDIR)/tests MMSIM_TEST_TIMEOUT=7200 tests/run-suites \
 	  "unit x100" "MMSIM_TEST_SCALE=100 $(O)/unit-tests" \
 	  "unit under valgrind (memcheck)" \
-	    "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests"
+	    "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests" \
+	  "engine soak (1.2M operations)" \
+	    "$(O)/engine-soak --ops 150000 --seeds 1,2,3,4" \
+	  "server: load, valgrind session, slowloris" \
+	    "SOAK_SECONDS=$(SOAK_SECONDS) python3 tests/soak/server.py $(O)/mmsimd" \
+	  "fuzz ($(FUZZ_SOAK_SECONDS) s per driver)" \
+	    "tests/fuzz/run $(FUZZ_SOAK_SECONDS) $(FUZZ_DRIVERS)"
 
 bench: deps all
 	@bench/run $(O)
