@@ -10,10 +10,10 @@
   valgrind    mmsimd under valgrind memcheck for a short session (every
               route family, errors, a batch, a delete), then SIGTERM: exit 0
               and "ERROR SUMMARY: 0 errors" (definite leaks count).
-  slowloris   SOAK_SLOW_CONNECTIONS (1100: beyond libmicrohttpd's default
-              limit of 1020 connections) connections from 127.0.0.2-127.0.0.9 that send a header
-              byte a second and never finish, while a client on 127.0.0.1
-              makes requests one after another.  Pass: every client request
+  slowloris   SOAK_SLOW_CONNECTIONS (default 1100, beyond libmicrohttpd's
+              default limit of 1020 connections) from 127.0.0.2-127.0.0.9
+              that send a header byte a second and never finish, while a
+              client on 127.0.0.1 makes requests one after another.  Pass: every client request
               answered, its p99 within 10x of the p99 without the slow
               connections (at least 50 ms).
 
@@ -182,6 +182,7 @@ def slowloris():
         p50a, p99a = timed_requests(srv, m, 400)
         for k in range(NSLOW):
             s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.%d" % (2 + k % 8), 0))
             s.settimeout(10)
             s.connect((srv.host, srv.port))
