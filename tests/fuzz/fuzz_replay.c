@@ -17,33 +17,15 @@
 
 static struct og_state fz_proto = {.malformed = true};
 
-static void fz__load_elf(const char *dir, const char *name)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/golden/elf/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return;
-	uint8_t *buf = malloc(1 << 16);
-	size_t n = buf ? fread(buf, 1, 1 << 16, f) : 0;
-	fclose(f);
-	if (!n) {
-		free(buf);
-		return;
-	}
-	fz_proto.elf[fz_proto.nelf] = buf; /* kept for the process */
-	fz_proto.elf_len[fz_proto.nelf++] = n;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *dir = getenv("MMSIM_SRCDIR");
 	(void)argc;
 	(void)argv;
 	if (dir) {
-		fz__load_elf(dir, "x86_64-exec.elf");
-		fz__load_elf(dir, "x86_64-pie.elf");
-		fz__load_elf(dir, "i386-exec.elf");
+		og_load_elf(&fz_proto, dir, "x86_64-exec.elf");
+		og_load_elf(&fz_proto, dir, "x86_64-pie.elf");
+		og_load_elf(&fz_proto, dir, "i386-exec.elf");
 	}
 	return 0;
 }

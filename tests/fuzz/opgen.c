@@ -57,6 +57,27 @@ static bool og__one_in(struct og_src *s, uint64_t n)
 	return og_below(s, n) == 0;
 }
 
+void og_load_elf(struct og_state *g, const char *dir, const char *name)
+{
+	char path[1024];
+
+	if (g->nelf == 4)
+		return;
+	snprintf(path, sizeof(path), "%s/golden/elf/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return;
+	uint8_t *buf = malloc(1 << 16);
+	size_t n = buf ? fread(buf, 1, 1 << 16, f) : 0;
+	fclose(f);
+	if (!n) {
+		free(buf);
+		return;
+	}
+	g->elf[g->nelf] = buf;
+	g->elf_len[g->nelf++] = n;
+}
+
 /* ---- values ------------------------------------------------------------------- */
 
 static void og__push_addr(struct og_state *g, uint64_t a)

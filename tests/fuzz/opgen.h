@@ -55,6 +55,10 @@ bool og_more(const struct og_src *s);
 /* A choice in [0, n) (n > 0). */
 uint64_t og_below(struct og_src *s, uint64_t n);
 
+/* Adds DIR/golden/elf/NAME to g's exec images (kept for the process);
+ * a missing file is skipped. */
+void og_load_elf(struct og_state *g, const char *dir, const char *name);
+
 /* The next record {"op": …, args…} for machine m: a new reference. */
 json_t *og_next(struct og_state *g, struct og_src *s,
 		const struct mm_machine *m);

@@ -27,24 +27,6 @@
 static struct og_state soak_proto;
 static uint64_t soak_check_every = SOAK_SLICE;
 
-static void soak__load_elf(const char *dir, const char *name)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/golden/elf/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return;
-	uint8_t *buf = malloc(1 << 16);
-	size_t n = buf ? fread(buf, 1, 1 << 16, f) : 0;
-	fclose(f);
-	if (!n) {
-		free(buf);
-		return;
-	}
-	soak_proto.elf[soak_proto.nelf] = buf;
-	soak_proto.elf_len[soak_proto.nelf++] = n;
-}
-
 /* A config drawn from the seed: 16..64 MiB, 1..4 cpus, 1..2 nodes. */
 static void soak__config(struct mm_config *c, enum mm_arch arch,
 			 struct og_src *s, int k)
@@ -138,10 +120,10 @@ int main(int argc, char **argv)
 	}
 	const char *dir = getenv("MMSIM_SRCDIR");
 	if (dir) {
-		soak__load_elf(dir, "x86_64-exec.elf");
-		soak__load_elf(dir, "x86_64-pie.elf");
-		soak__load_elf(dir, "i386-exec.elf");
-		soak__load_elf(dir, "i386-pie.elf");
+		og_load_elf(&soak_proto, dir, "x86_64-exec.elf");
+		og_load_elf(&soak_proto, dir, "x86_64-pie.elf");
+		og_load_elf(&soak_proto, dir, "i386-exec.elf");
+		og_load_elf(&soak_proto, dir, "i386-pie.elf");
 	}
 
 	uint64_t total = 0, answers[4] = {0}, op_ok[64] = {0};
