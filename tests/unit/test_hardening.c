@@ -52,3 +52,45 @@ TEST(fork_failure_returns_the_commit_charge)
 	ASSERT_EQ(m->committed, 2 * committed);
 	mm_machine_destroy(m);
 }
+
+/*
+ * A split piece of a fork child's VMA keeps the anon_vma chain (Linux's
+ * __split_vma clones it): munmap of the head of such a VMA must not leave
+ * a piece that could merge with a neighbour without anon_vma, which the
+ * chained original could not (the soak found the checker's vma-mergeable
+ * rule failing after exactly this munmap).
+ */
+TEST(split_keeps_the_anon_vma_chain)
+{
+	struct mm_config c = tu_config(MM_ARCH_X86_64, 64ull << 20);
+	struct mm_machine *m = tu_machine(&c);
+	const uint64_t w = 0x100000000ull;
+	struct mm_touch_result t;
+	int pid, child;
+	uint64_t out;
+
+	ASSERT_EQ(mm_spawn(m, "p", 0, &pid), 0);
+	ASSERT_EQ(mm_mmap(m, pid, w, 4 * PG, MM_PROT_READ | MM_PROT_WRITE, FIX,
+			  -1, 0, &out), 0);
+	ASSERT_EQ(mm_touch(m, pid, w, 4 * PG, MM_ACCESS_WRITE, &t), 0);
+	ASSERT_EQ(mm_fork(m, pid, &child), 0);
+	/* the child's neighbour without anon_vma stays apart */
+	ASSERT_EQ(mm_mmap(m, child, w + 4 * PG, 4 * PG,
+			  MM_PROT_READ | MM_PROT_WRITE, FIX, -1, 0, &out), 0);
+	const struct mm_mm *mm = &m->mms[mm_task_get(m, child)->mm];
+	ASSERT_EQ(mm->map_count, 2);
+	tu_check(m, "after the neighbour");
+	ASSERT_EQ(mm_munmap(m, child, w, PG), 0);
+	const struct mm_vma *v = mm_find_vma(m, mm, w + PG);
+	ASSERT_EQ_HEX(v->start, w + PG);
+	ASSERT_EQ(v->anon_chained, 1);
+	tu_check(m, "after munmap of the head");
+	/* mprotect's splits too */
+	ASSERT_EQ(mm_mprotect(m, child, w + 2 * PG, PG, MM_PROT_READ), 0);
+	tu_check(m, "after mprotect");
+	ASSERT_EQ(mm_find_vma(m, mm, w + 3 * PG)->anon_chained, 1);
+	ASSERT_EQ(mm_mprotect(m, child, w + 2 * PG, PG,
+			      MM_PROT_READ | MM_PROT_WRITE), 0);
+	tu_check(m, "after mprotect back");
+	mm_machine_destroy(m);
+}
