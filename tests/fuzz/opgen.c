@@ -80,9 +80,43 @@ void og_load_elf(struct og_state *g, const char *dir, const char *name)
 
 /* ---- values ------------------------------------------------------------------- */
 
-static void og__push_addr(struct og_state *g, uint64_t a)
+static void og__push(struct og_state *g, enum og_kind k, uint64_t v,
+		     uint32_t aux)
 {
-	g->addrs[g->naddrs++ % OG_POOL] = a;
+	struct og_pool *p = &g->pool[k];
+	unsigned i = p->n < OG_POOL ? p->n++ : p->next++ % OG_POOL;
+
+	p->v[i] = v;
+	p->aux[i] = aux;
+}
+
+static void og__forget(struct og_state *g, enum og_kind k, uint64_t v)
+{
+	struct og_pool *p = &g->pool[k];
+
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->v[i] == v) {
+			p->v[i] = p->v[--p->n];
+			p->aux[i] = p->aux[p->n];
+			return;
+		}
+}
+
+/* An entry of pool k (index into *i), or false when it is empty. */
+static bool og__pick(struct og_state *g, struct og_src *s, enum og_kind k,
+		     unsigned *i)
+{
+	if (!g->pool[k].n)
+		return false;
+	*i = (unsigned)og_below(s, g->pool[k].n);
+	return true;
+}
+
+static json_t *og__hex(uint64_t a)
+{
+	char b[24];
+	snprintf(b, sizeof(b), "0x%llx", (unsigned long long)a);
+	return json_string(b);
 }
 
 static unsigned og__count(const char *const *names)
@@ -197,18 +231,17 @@ static json_t *og__addr(struct og_state *g, struct og_src *s,
 		a = m->cfg.arch == MM_ARCH_I386 ? 0x08048000ull : 0x400000ull;
 		a += og_below(s, 1024) << 12;
 		break;
-	default:
-		a = g->naddrs ? g->addrs[og_below(s, g->naddrs < OG_POOL
-						    ? g->naddrs : OG_POOL)] : 0;
+	default: {
+		unsigned i;
+		a = og__pick(g, s, OG_USER, &i) ? g->pool[OG_USER].v[i] : 0;
 		if (og__one_in(s, 3))
 			a += (og_below(s, 9) - 4) << 12;
 		break;
 	}
+	}
 	if (og__one_in(s, 2))
 		return json_integer((json_int_t)(a & INT64_MAX));
-	char b[24];
-	snprintf(b, sizeof(b), "0x%llx", (unsigned long long)a);
-	return json_string(b);
+	return og__hex(a);
 }
 
 /* Per-record context: a chosen block's order follows its pfn. */
@@ -228,11 +261,10 @@ static json_t *og__int(struct og_state *g, struct og_src *s,
 		return json_integer(1 + (json_int_t)og_below(s, 512));
 	}
 	if (!strcmp(a->name, "pfn")) {
-		if (g->nblocks && !og__one_in(s, 4)) {
-			unsigned k = (unsigned)og_below(s, g->nblocks < OG_POOL
-							   ? g->nblocks : OG_POOL);
-			r->order = (int)g->blocks[k].order;
-			return json_integer(g->blocks[k].pfn);
+		unsigned k;
+		if (!og__one_in(s, 4) && og__pick(g, s, OG_BLOCK, &k)) {
+			r->order = (int)g->pool[OG_BLOCK].aux[k];
+			return json_integer((json_int_t)g->pool[OG_BLOCK].v[k]);
 		}
 		return json_integer((json_int_t)og_below(s, m->nr_pfns + 8));
 	}
@@ -260,14 +292,10 @@ static json_t *og__int(struct og_state *g, struct og_src *s,
 static json_t *og__string(struct og_state *g, struct og_src *s,
 			  const struct api_op *op, const struct api_arg *a)
 {
-	static const char *const builtin[] = {"kmalloc-64", "kmalloc-1k",
-					      "kmalloc-8", "vm_area_struct"};
 	char b[32];
 
-	if (!strcmp(a->name, "cache") && g->ncaches && !og__one_in(s, 4))
-		return json_string(g->caches[og_below(s, g->ncaches)]);
 	if (!strcmp(a->name, "cache"))
-		return json_string(builtin[og_below(s, 4)]);
+		return json_string(g->caches[og_below(s, g->ncaches)]);
 	if (!strcmp(op->name, "kmemCacheCreate")) {
 		snprintf(b, sizeof(b), "og-%u", (unsigned)og_below(s, 8));
 		return json_string(b);
@@ -338,6 +366,18 @@ json_t *og_next(struct og_state *g, struct og_src *s,
 {
 	const struct api_op *op = &api_ops[og_below(s, api_nops)];
 	struct og_rec r = {.order = -1};
+	int32_t pids[MM_MAX_TASKS];
+
+	static const char *const builtin[] = {"kmalloc-64", "kmalloc-1k",
+					      "kmalloc-8", "vm_area_struct"};
+	if (!g->ncaches)
+		for (; g->ncaches < 4; g->ncaches++)
+			snprintf(g->caches[g->ncaches], MM_SLAB_NAME_MAX, "%s",
+				 builtin[g->ncaches]);
+	/* a process op on a machine without processes: mostly spawn one */
+	if (op->nargs && !strcmp(op->args[0].name, "pid") &&
+	    !api_process_pids(m, pids) && !og__one_in(s, 4))
+		op = api_op_find("spawn");
 	json_t *rec = json_pack("{s:s}", "op", op->name);
 
 	for (int k = 0; k < op->nargs; k++) {
@@ -350,7 +390,45 @@ json_t *og_next(struct og_state *g, struct og_src *s,
 	}
 	if (g->malformed && og__one_in(s, 64))
 		json_object_set_new(rec, "bogus", json_true());
+	/* the frees mostly free what an allocation answered */
+	static const struct {
+		const char *op;
+		enum og_kind kind;
+	} frees[] = {{"kfree", OG_KMALLOC}, {"vfree", OG_VMALLOC},
+		     {"kunmap", OG_KMAP}, {"kmemCacheFree", OG_OBJ}};
+	for (size_t k = 0; k < sizeof(frees) / sizeof(frees[0]); k++) {
+		unsigned i;
+		if (strcmp(op->name, frees[k].op) || og__one_in(s, 4) ||
+		    !og__pick(g, s, frees[k].kind, &i))
+			continue;
+		json_object_set_new(rec, "addr", og__hex(g->pool[frees[k].kind].v[i]));
+		if (frees[k].kind == OG_OBJ)
+			json_object_set_new(rec, "cache", json_string(
+				g->caches[g->pool[OG_OBJ].aux[i]]));
+	}
 	return rec;
+}
+
+/* The kind of address an op's result "addr" is. */
+static enum og_kind og__kind_of(const char *op)
+{
+	static const struct {
+		const char *op;
+		enum og_kind kind;
+	} kinds[] = {{"kmalloc", OG_KMALLOC}, {"vmalloc", OG_VMALLOC},
+		     {"kmap", OG_KMAP}, {"kmemCacheAlloc", OG_OBJ}};
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (!strcmp(op, kinds[k].op))
+			return kinds[k].kind;
+	return OG_USER;
+}
+
+static unsigned og__cache_index(struct og_state *g, const char *name)
+{
+	for (unsigned k = 0; k < g->ncaches; k++)
+		if (!strcmp(g->caches[k], name))
+			return k;
+	return 0;
 }
 
 void og_note(struct og_state *g, const json_t *rec, const json_t *result)
@@ -358,20 +436,36 @@ void og_note(struct og_state *g, const json_t *rec, const json_t *result)
 	static const char *const keys[] = {"addr", "brk", "start_brk", "stack",
 					   NULL};
 	const char *op = json_string_value(json_object_get(rec, "op"));
+	const char *cache = json_string_value(json_object_get(rec, "cache"));
+	uint64_t addr = 0;
 
+	if (!op)
+		return;
 	for (int k = 0; keys[k]; k++) {
 		const char *v = json_string_value(json_object_get(result, keys[k]));
 		if (v)
-			og__push_addr(g, strtoull(v, NULL, 16));
+			og__push(g, og__kind_of(op), strtoull(v, NULL, 16),
+				 cache ? og__cache_index(g, cache) : 0);
 	}
-	if (op && !strcmp(op, "allocPages")) {
-		unsigned i = g->nblocks++ % OG_POOL;
-		g->blocks[i].pfn = (uint32_t)json_integer_value(
-			json_object_get(result, "pfn"));
-		g->blocks[i].order = (unsigned)json_integer_value(
-			json_object_get(result, "order"));
-	}
-	if (op && !strcmp(op, "kmemCacheCreate") && g->ncaches < 8)
+	const char *a = json_string_value(json_object_get(rec, "addr"));
+	json_t *ai = json_object_get(rec, "addr");
+	addr = a ? strtoull(a, NULL, 0) : (uint64_t)json_integer_value(ai);
+	if (!strcmp(op, "allocPages"))
+		og__push(g, OG_BLOCK, (uint64_t)json_integer_value(
+				 json_object_get(result, "pfn")),
+			 (uint32_t)json_integer_value(json_object_get(result, "order")));
+	else if (!strcmp(op, "freePages"))
+		og__forget(g, OG_BLOCK, (uint64_t)json_integer_value(
+				   json_object_get(rec, "pfn")));
+	else if (!strcmp(op, "kfree"))
+		og__forget(g, OG_KMALLOC, addr);
+	else if (!strcmp(op, "vfree"))
+		og__forget(g, OG_VMALLOC, addr);
+	else if (!strcmp(op, "kunmap"))
+		og__forget(g, OG_KMAP, addr);
+	else if (!strcmp(op, "kmemCacheFree"))
+		og__forget(g, OG_OBJ, addr);
+	else if (!strcmp(op, "kmemCacheCreate") && g->ncaches < 12)
 		snprintf(g->caches[g->ncaches++], MM_SLAB_NAME_MAX, "%s",
 			 json_string_value(json_object_get(rec, "name")));
 }
@@ -395,6 +489,8 @@ int og_run(struct og_state *g, struct og_src *s, struct mm_machine *m,
 		}
 		g->answers[st == 200 ? 0 : st == 400 ? 1 : st == 404 ? 2 : 3]++;
 		char *text = json_dumps(rec, JSON_COMPACT);
+		if (g->trace && text && (st == 200 || st == 422))
+			fprintf(g->trace, "%s\n", text); /* as a journal would */
 		snprintf(last, sizeof(last), "%.200s -> %d", text ? text : "?", st);
 		free(text);
 		json_decref(rec);

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine/mm.h"
 
@@ -31,18 +32,30 @@ struct og_src {
 	uint64_t seed;        /* PRNG state */
 };
 
-/* The generator's memory of the machine: what results handed out. */
+/* What results handed out, by kind, so the free operations mostly free
+ * something real (and the machine does not just fill up). */
+enum og_kind { OG_USER, OG_KMALLOC, OG_VMALLOC, OG_KMAP, OG_OBJ, OG_BLOCK,
+	       OG_NKINDS };
+
+struct og_pool {
+	uint64_t v[OG_POOL];       /* address, or pfn for OG_BLOCK */
+	uint32_t aux[OG_POOL];     /* OG_BLOCK: order; OG_OBJ: cache index */
+	unsigned n, next;          /* entries; where the next one goes when
+				    * full (the oldest is forgotten) */
+};
+
+/* The generator's memory of the machine. */
 struct og_state {
-	uint64_t addrs[OG_POOL];   /* kernel and user addresses answered */
-	unsigned naddrs;
-	struct { uint32_t pfn; unsigned order; } blocks[OG_POOL];
-	unsigned nblocks;
-	char caches[8][MM_SLAB_NAME_MAX];
+	struct og_pool pool[OG_NKINDS];
+	char caches[12][MM_SLAB_NAME_MAX]; /* builtins, then created ones */
 	unsigned ncaches;
 	const uint8_t *elf[4];     /* images for exec (base64 of them) */
 	size_t elf_len[4];
 	unsigned nelf;
 	bool malformed;            /* emit a malformed value now and then */
+	FILE *trace;               /* og_run writes each applied record here
+				    * (NDJSON after a journal header the caller
+				    * writes: `mmsim run` replays it), or NULL */
 	/* what og_run saw: answers by status, 200s per op of api_ops */
 	uint64_t answers[4];       /* 200, 400, 404, 422 */
 	uint64_t op_ok[64];
@@ -62,7 +75,8 @@ void og_load_elf(struct og_state *g, const char *dir, const char *name);
 /* The next record {"op": …, args…} for machine m: a new reference. */
 json_t *og_next(struct og_state *g, struct og_src *s,
 		const struct mm_machine *m);
-/* Remembers what a 200 result handed out (addresses, blocks, caches). */
+/* Remembers what a 200 result handed out (addresses, blocks, caches) and
+ * forgets what a 200 free gave back. */
 void og_note(struct og_state *g, const json_t *rec, const json_t *result);
 
 /*

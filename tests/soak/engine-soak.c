@@ -7,6 +7,7 @@
  * and must give the same digests (determinism).
  *
  *   engine-soak [--ops N] [--seeds 1,2,3] [--machines K] [--check-every C]
+ *               [--trace PREFIX]
  *
  * N records per seed and arch (default 20000), spread over K machines
  * (default 3) in slices of 1,000; C (default 1000; 1 to find the record
@@ -26,6 +27,7 @@
 
 static struct og_state soak_proto;
 static uint64_t soak_check_every = SOAK_SLICE;
+static const char *soak_trace;
 
 /* A config drawn from the seed: 16..64 MiB, 1..4 cpus, 1..2 nodes. */
 static void soak__config(struct mm_config *c, enum mm_arch arch,
@@ -64,6 +66,20 @@ static int soak__run(uint64_t seed, enum mm_arch arch, uint64_t ops,
 		}
 		g[k] = soak_proto;
 		g[k].malformed = true;
+		if (soak_trace) {
+			char path[1024];
+			snprintf(path, sizeof(path), "%s-%llu-%s-%d.ndjson", soak_trace,
+				 (unsigned long long)seed, arch ? "i386" : "x86_64", k);
+			g[k].trace = fopen(path, "w");
+			json_t *h = json_pack("{s:i, s:{s:o}}", "mmsim_journal", 1,
+					      "machine", "config",
+					      api_config_encode(&cfg));
+			char *text = json_dumps(h, JSON_COMPACT);
+			if (g[k].trace && text)
+				fprintf(g[k].trace, "%s\n", text);
+			free(text);
+			json_decref(h);
+		}
 	}
 	while (done < ops && !rc) {
 		int k = (int)og_below(&s, (uint64_t)nm);
@@ -86,6 +102,8 @@ static int soak__run(uint64_t seed, enum mm_arch arch, uint64_t ops,
 		for (int i = 0; i < 64; i++)
 			op_ok[i] += g[k].op_ok[i];
 		mm_machine_destroy(m[k]);
+		if (g[k].trace)
+			fclose(g[k].trace);
 	}
 	return rc;
 }
@@ -103,11 +121,13 @@ int main(int argc, char **argv)
 			seedlist = argv[i + 1];
 		else if (!strcmp(argv[i], "--machines"))
 			nm = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--trace"))
+			soak_trace = argv[i + 1];
 		else if (!strcmp(argv[i], "--check-every"))
 			soak_check_every = strtoull(argv[i + 1], NULL, 10);
 		else {
 			fprintf(stderr, "usage: engine-soak [--ops N] [--seeds "
-				"1,2] [--machines K] [--check-every C]\n");
+				"1,2] [--machines K] [--check-every C] [--trace PREFIX]\n");
 			return 2;
 		}
 	}
