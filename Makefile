@@ -7,6 +7,7 @@
 #                   ROWS=http runs only bench/rows/*http*; see bench/README.md)
 #   make plots      docs/plot-*.png: how cost grows (gnuplot)
 #   make SANITIZE=address,undefined ...   sanitized build in build/san/
+#   make fuzz FUZZ_SECONDS=N   every fuzz driver for N seconds (build/fuzz/)
 
 CC       ?= cc
 O        ?= build
@@ -16,7 +17,18 @@ WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CPPFLAGS := -D_GNU_SOURCE -I. -MMD -MP
 LDLIBS   := -lm
 
-ifneq ($(SANITIZE),)
+# FUZZ=1: clang with libFuzzer coverage, ASan and UBSan, in build/fuzz/
+# (tests/fuzz/README.md).  The drivers link with -fsanitize=fuzzer.
+ifneq ($(FUZZ),)
+override O := build/fuzz
+override CC := clang
+FUZZ_SAN := address,undefined
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,$(FUZZ_SAN) \
+            -fno-sanitize-recover=all
+# the snapshot loader then skips its checksum, so mutations reach the parser
+CPPFLAGS += -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+LDFLAGS  += -fsanitize=$(FUZZ_SAN)
+else ifneq ($(SANITIZE),)
 override O := build/san
 CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
             -fno-sanitize-recover=all
@@ -26,17 +38,17 @@ endif
 # Debian packages the build and the tests need (installed by `make deps`).
 DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
             libsodium-dev pkg-config valgrind chromium nodejs haproxy \
-            shellcheck docker-compose curl
+            shellcheck docker-compose curl clang libclang-rt-dev wrk
 # ... and for `make bench` / `make plots` only.
 BENCH_PKGS := wrk nginx-light sqlite3 gnuplot-nox linux-perf
 
 .PHONY: all deps bench-deps test unit soak bench plots clean \
-        check-engine-purity run fuzz
+        check-engine-purity run fuzz fuzz-build
 
 all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-fault $(O)/bench-baseline \
      $(O)/bench-growth $(O)/bench-snapshot $(O)/mmsimd $(O)/mmsim \
      $(O)/api-op-tests $(O)/fidelity-sim build/fidelity/recorder \
-     $(O)/web/.stamp $(O)/labs/.stamp
+     $(O)/engine-soak $(O)/web/.stamp $(O)/labs/.stamp
 
 # npm packages (package.json, exact versions in package-lock.json): uPlot for
 # the web UI; playwright-core (driving Debian's chromium, no browser
@@ -139,8 +151,15 @@ SRV_LIBS   := $(or $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null),\
 SRV_SRC    := $(sort $(wildcard server/*.c))
 SRV_OBJ    := $(SRV_SRC:%.c=$(O)/%.o)
 $(SRV_OBJ): CPPFLAGS += $(SRV_CFLAGS)
+# Everything but the transport and main: the router runs without sockets
+# (tests/fuzz/fuzz_route.c links it).
+SRV_LIB_OBJ := $(filter-out $(O)/server/main.o $(O)/server/http.o,$(SRV_OBJ))
+$(O)/libmmsrv.a: $(SRV_LIB_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
-$(O)/mmsimd: $(SRV_OBJ) $(O)/libmmapi.a $(O)/libmmpst.a $(O)/libmmengine.a
+$(O)/mmsimd: $(O)/server/main.o $(O)/server/http.o $(O)/libmmsrv.a \
+             $(O)/libmmapi.a $(O)/libmmpst.a $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SRV_LIBS) $(LDLIBS)
 
@@ -173,6 +192,34 @@ $(O)/labs/.stamp: clients/labs $(LABS_SRC)
 	$(Q)rm -f $(O)/labs/*.json && cp $(LABS_SRC) $(O)/labs/
 	@touch $@
 
+# ---- soak: random operation records through the op table (tests/soak/) ------------
+$(O)/engine-soak: $(O)/tests/soak/engine-soak.o $(O)/tests/fuzz/opgen.o \
+                  $(O)/libmmapi.a $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson $(LDLIBS)
+
+# ---- fuzz drivers (tests/fuzz/README.md) ------------------------------------------
+# One binary per tests/fuzz/fuzz_NAME.c; `make fuzz` builds them with FUZZ=1
+# and runs each for FUZZ_SECONDS over a copy of its seed corpus.
+FUZZ_SECONDS ?= 30
+FUZZ_TEST_SECONDS ?= 30
+FUZZ_DRIVERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_COMMON  := $(O)/tests/fuzz/fuzz.o $(O)/tests/fuzz/opgen.o
+$(O)/fuzz-%: $(O)/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(O)/libmmsrv.a \
+             $(O)/libmmapi.a $(O)/libmmpst.a $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SRV_LIBS) $(LDLIBS)
+
+# keep the drivers' objects (they are intermediate to the pattern rule)
+.SECONDARY: $(FUZZ_DRIVERS:%=$(O)/tests/fuzz/fuzz_%.o) $(FUZZ_COMMON)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_DRIVERS:%=build/fuzz/fuzz-%)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@MMSIM_SRCDIR=$(CURDIR)/tests tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_DRIVERS)
+
 run: deps
 	@$(MAKE) --no-print-directory $(O)/mmsimd
 	./$(O)/mmsimd --listen 127.0.0.1:8080 --data ./var
@@ -194,6 +241,7 @@ check-engine-purity: $(ENGINE_OBJ)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined O=build/san build/san/unit-tests
+	@$(MAKE) --no-print-directory fuzz-build
 	@MMSIM_SRCDIR=$(CURDIR)/tests tests/run-suites \
 	  "engine purity" "$(MAKE) --no-print-directory -s check-engine-purity" \
 	  "unit" "$(O)/unit-tests" \
@@ -207,16 +255,31 @@ test: deps
 	  "tenants, limits, events, metrics" "python3 tests/tenants/run.py $(O)/mmsimd" \
 	  "scale-out (docker/, haproxy)" "python3 tests/scaleout/run.py $(O)/mmsimd" \
 	  "grading (clients/mmsim-grade)" "python3 tests/grading/run.py $(O)/mmsimd" \
-	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
+	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder" \
+	  "engine soak (short)" "$(O)/engine-soak --ops 20000 --seeds 1,2" \
+	  "malformed input, live server" "python3 tests/malformed/run.py $(O)/mmsimd" \
+	  "resource exhaustion, live server" "python3 tests/exhaust/run.py $(O)/mmsimd" \
+	  "fuzz ($(FUZZ_TEST_SECONDS) s per driver)" \
+	    "tests/fuzz/run $(FUZZ_TEST_SECONDS) $(FUZZ_DRIVERS)"
 
 unit: $(O)/unit-tests
 	MMSIM_SRCDIR=$(CURDIR)/tests $(O)/unit-tests $(T)
 
+# SOAK_SECONDS: the loopback load's duration; FUZZ_SOAK_SECONDS per driver.
+SOAK_SECONDS ?= 180
+FUZZ_SOAK_SECONDS ?= 600
 soak: deps all
+	@$(MAKE) --no-print-directory fuzz-build
 	@MMSIM_SRCDIR=$(CURDIR)/tests MMSIM_TEST_TIMEOUT=7200 tests/run-suites \
 	  "unit x100" "MMSIM_TEST_SCALE=100 $(O)/unit-tests" \
 	  "unit under valgrind (memcheck)" \
-	    "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests"
+	    "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests" \
+	  "engine soak (1.2M operations)" \
+	    "$(O)/engine-soak --ops 150000 --seeds 1,2,3,4" \
+	  "server: load, valgrind session, slowloris" \
+	    "SOAK_SECONDS=$(SOAK_SECONDS) python3 tests/soak/server.py $(O)/mmsimd" \
+	  "fuzz ($(FUZZ_SOAK_SECONDS) s per driver)" \
+	    "tests/fuzz/run $(FUZZ_SOAK_SECONDS) $(FUZZ_DRIVERS)"
 
 # Not part of `make test` (tests check behaviour, not timing).
 bench: bench-deps all
@@ -225,25 +288,6 @@ bench: bench-deps all
 # docs/*.png: how cost grows with machine size and with the number of VMAs.
 plots: bench-deps $(O)/bench-growth
 	@bench/plots $(O)
-
-# ---- fuzz: libFuzzer drivers (clang), FUZZ_TIME seconds each ------------------
-# The engine is rebuilt with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (the
-# snapshot loader then skips its checksum so mutations reach the parser).
-FUZZ_TIME ?= 60
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
-              -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-build/fuzz/snapshot-load: tests/fuzz/snapshot_load.c $(ENGINE_SRC) engine/*.h
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $@")
-	$(Q)clang $(CPPFLAGS:-MMD=) $(FUZZ_FLAGS) -o $@ tests/fuzz/snapshot_load.c \
-	  $(ENGINE_SRC) $(LDLIBS)
-
-fuzz: build/fuzz/snapshot-load
-	@mkdir -p build/fuzz/corpus
-	@MMSIM_FUZZ_SEEDS=build/fuzz/corpus build/fuzz/snapshot-load -runs=0 \
-	  build/fuzz/corpus >/dev/null 2>&1
-	build/fuzz/snapshot-load -max_total_time=$(FUZZ_TIME) -max_len=200000 \
-	  -rss_limit_mb=4096 build/fuzz/corpus
 
 clean:
 	rm -rf build

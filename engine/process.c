@@ -240,7 +240,9 @@ int mm_spawn(struct mm_machine *m, const char *name, int cpu, int *pid)
 }
 
 /* dup_mmap(): the child gets a copy of every VMA but VM_DONTCOPY ones,
- * charged again for VM_ACCOUNT (fork fails with ENOMEM otherwise). */
+ * charged again for VM_ACCOUNT (fork fails with ENOMEM otherwise).  On a
+ * failure part way, the charge of the VMAs not copied yet is given back
+ * here; the copied ones return theirs when the caller frees mm. */
 static int mm__dup_mmap(struct mm_machine *m, struct mm_mm *old,
 			struct mm_mm *mm, int cpu)
 {
@@ -258,8 +260,10 @@ static int mm__dup_mmap(struct mm_machine *m, struct mm_mm *old,
 		if (v->flags & MM_VM_DONTCOPY)
 			continue;
 		uint32_t nid = mm__vma_alloc(m, mm, cpu);
-		if (nid == MM_NIL)
-			return -MM_ENOMEM; /* caller frees mm, returning charges */
+		if (nid == MM_NIL) {
+			mm__vm_unacct(m, charge);
+			return -MM_ENOMEM; /* caller frees mm */
+		}
 		v = &m->vmas[id]; /* the table may have moved */
 		struct mm_vma *n = &m->vmas[nid];
 		n->start = v->start;
@@ -282,8 +286,10 @@ static int mm__dup_mmap(struct mm_machine *m, struct mm_mm *old,
 		if ((n->flags & MM_VM_ACCOUNT))
 			charge -= (int64_t)((n->end - n->start) >> MM_PAGE_SHIFT);
 		int rc = mm__copy_page_range(m, mm, old, &m->vmas[id], cpu);
-		if (rc)
+		if (rc) {
+			mm__vm_unacct(m, charge);
 			return rc; /* caller frees mm */
+		}
 	}
 	MM_ASSERT(charge == 0);
 	return 0;

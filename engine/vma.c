@@ -256,8 +256,11 @@ void mm__vma_unlink(struct mm_machine *m, struct mm_mm *mm, uint32_t id)
 
 /*
  * __split_vma(): cuts v at addr (strictly inside); the new VMA takes the
- * part below addr when new_below, else the part above.  Returns the new
- * VMA's id or MM_NIL (-ENOMEM) when no vm_area_struct can be had.
+ * part below addr when new_below, else the part above.  Like vm_area_dup()
+ * and anon_vma_clone(), the new VMA keeps everything v has: flags, file,
+ * anon_vma and its chain (a fork child's piece still refuses merges with
+ * VMAs without anon_vma), and whether Linux kept it apart.  Returns the
+ * new VMA's id or MM_NIL (-ENOMEM) when no vm_area_struct can be had.
  */
 uint32_t mm__vma_split(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 		       uint64_t addr, bool new_below, int cpu)
@@ -272,6 +275,7 @@ uint32_t mm__vma_split(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 	n->file = v->file;
 	n->anon_vma = v->anon_vma;
 	n->anon_chained = v->anon_chained; /* anon_vma_clone(): the whole chain */
+	n->unmerged = v->unmerged;
 	if (new_below) {
 		n->start = v->start;
 		n->end = addr;

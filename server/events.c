@@ -395,6 +395,11 @@ void srv_events_route(struct srv_app *app, const struct srv_request *req,
 				"limit: only with ?since= (a stream has none)");
 		return;
 	}
+	if (!req->conn) {
+		srv_reply_error(res, 503, NULL, "an event stream needs a "
+				"connection; ask ?since=ID for a JSON page");
+		return;
+	}
 	if (s->n >= app->opt->max_subscribers) {
 		snprintf(res->retry_after, sizeof(res->retry_after), "10");
 		srv_reply_error(res, 429, json_pack("{s:s, s:I}", "limit",
@@ -406,8 +411,7 @@ void srv_events_route(struct srv_app *app, const struct srv_request *req,
 		return;
 	}
 	uint64_t cursor = m->ev.next_id;
-	const char *lei = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-						      "Last-Event-ID");
+	const char *lei = req->last_event_id;
 	if (lei && *lei) {
 		if (srv__u64("Last-Event-ID", lei, &since, res))
 			return;

@@ -37,6 +37,13 @@
  *     is in flight (10 s deadline), then uv_close(poll) BEFORE
  *     MHD_stop_daemon (P9), close every handle, and uv_run returns.
  *
+ * Bytes the transport refuses before the application sees them: "%00" in
+ * the path or a query argument stays those three characters (a decoded NUL
+ * would cut the C string the router matches, so "/v1/machines/m-1%00x"
+ * would answer for m-1), and a Transfer-Encoding other than chunked is 400
+ * on the first call (RFC 9112 §6.3: the body length cannot be known; MHD
+ * would wait for the connection timeout).
+ *
  * The listening socket is opened here (so port 0 can be read back with
  * getsockname) and handed to MHD with MHD_OPTION_LISTEN_SOCKET.
  */
@@ -52,6 +59,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,106 +119,58 @@ struct srv_req {
 	char tenant[SRV_TENANT_ID_MAX + 1]; /* for the access log */
 };
 
-/* ---- replies (shared with routes.c) ---------------------------------------- */
+/* ---- the MHD side --------------------------------------------------------------- */
 
-void srv_reply_json(struct srv_response *res, int status, json_t *body)
+static void srv__run(struct srv_http *h);
+
+static int srv__hex(char c)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	free(res->body);
-	if (!text) {
-		static const char oom[] = "{\"error\":{\"code\":\"INTERNAL\",\"status\":"
-					  "500,\"message\":\"out of memory\","
-					  "\"details\":{}}}\n";
-		res->status = 500;
-		res->content_type = "application/json";
-		res->body = strdup(oom);
-		res->len = res->body ? sizeof(oom) - 1 : 0;
-		return;
+	return c >= '0' && c <= '9' ? c - '0'
+	       : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+	       : -1;
+}
+
+/* MHD's unescaper for paths and query arguments: "%HH" decoded, except
+ * "%00" (no NUL may reach the router).  In place; returns the length. */
+static size_t srv__unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+	(void)cls;
+	(void)c;
+	for (const char *r = s; *r;) {
+		int hi = r[0] == '%' ? srv__hex(r[1]) : -1;
+		int lo = hi >= 0 ? srv__hex(r[2]) : -1;
+		if (lo >= 0 && (hi | lo)) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
 	}
-	size_t n = strlen(text);
-	char *b = realloc(text, n + 2);
-	if (b) {
-		b[n++] = '\n';
-		b[n] = '\0';
-		text = b;
-	}
-	res->status = status;
-	res->content_type = "application/json";
-	res->body = text;
-	res->len = n;
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
-void srv_reply_text(struct srv_response *res, int status, const char *ctype,
-		    const char *text, size_t len)
-{
-	free(res->body);
-	res->body = malloc(len + 1);
-	if (!res->body) {
-		srv_reply_json(res, 500, NULL);
-		return;
-	}
-	memcpy(res->body, text, len);
-	res->body[len] = '\0';
-	res->len = len;
-	res->status = status;
-	res->content_type = ctype;
-}
-
-void srv_reply_error_json(struct srv_response *res, json_t *inner)
-{
-	json_t *st = json_object_get(inner, "status");
-	int status = st ? (int)json_integer_value(st) : 500;
-	srv_reply_json(res, status, api_error_wrap(inner));
-}
-
-void srv_reply_error(struct srv_response *res, int status, json_t *details,
-		     const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	json_t *e = api_error_vnew(status, NULL, details, fmt, ap);
-	va_end(ap);
-	srv_reply_error_json(res, e);
-}
-
-/* ---- query parameters -------------------------------------------------------- */
-
-const char *srv_query(const struct srv_request *r, const char *key)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
-}
-
-struct srv__qcheck {
-	const char *const *allowed;
-	const char *bad;
+/* Collects the query parameters of c into q (first SRV_MAX_QUERY). */
+struct srv__qcollect {
+	struct srv_query_arg *q;
+	size_t n;
+	bool overflow;
 };
 
 static enum MHD_Result srv__qiter(void *cls, enum MHD_ValueKind kind,
 				  const char *key, const char *value)
 {
-	struct srv__qcheck *q = cls;
+	struct srv__qcollect *c = cls;
 	(void)kind;
-	(void)value;
-	for (int i = 0; q->allowed && q->allowed[i]; i++)
-		if (!strcmp(q->allowed[i], key))
-			return MHD_YES;
-	q->bad = key;
-	return MHD_NO;
+	if (c->n == SRV_MAX_QUERY) {
+		c->overflow = true;
+		return MHD_NO;
+	}
+	c->q[c->n].key = key;
+	c->q[c->n++].value = value;
+	return MHD_YES;
 }
-
-const char *srv_query_unknown(const struct srv_request *r,
-			      const char *const *allowed)
-{
-	struct srv__qcheck q = {allowed, NULL};
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, srv__qiter, &q);
-	return q.bad;
-}
-
-/* ---- the MHD side --------------------------------------------------------------- */
-
-static void srv__run(struct srv_http *h);
 
 static bool srv__id_ok(const char *s)
 {
@@ -377,6 +337,16 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 			snprintf(r->id, sizeof(r->id), "%s-%06llx", h->id_prefix,
 				 (unsigned long long)++h->next_id);
 		r->refused = h->stopping;
+		const char *te = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		if (te && strcasecmp(te, "chunked")) {
+			struct srv_response res = {0};
+			srv_reply_error(&res, 400, json_pack("{s:s}",
+				"transfer_encoding", te),
+				"Transfer-Encoding \"%.60s\" is not supported "
+				"(chunked or a Content-Length)", te);
+			return srv__queue(h, c, r, method, url, &res);
+		}
 		const char *cl = MHD_lookup_connection_value(
 			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
@@ -458,6 +428,10 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 				"request body larger than %zu bytes (--max-body)",
 				max);
 	} else {
+		struct srv_query_arg q[SRV_MAX_QUERY];
+		struct srv__qcollect qc = {q, 0, false};
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, srv__qiter,
+					  &qc);
 		struct srv_request req = {
 			.method = strcmp(method, "HEAD") ? method : "GET",
 			.path = url,
@@ -469,9 +443,16 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 				c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
 			.authorization = MHD_lookup_connection_value(
 				c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+			.last_event_id = MHD_lookup_connection_value(
+				c, MHD_HEADER_KIND, "Last-Event-ID"),
+			.if_none_match = MHD_lookup_connection_value(
+				c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+			.conn = c,
 			.max_depth = h->app->opt->max_json_depth,
 			.id = r->id,
-			.conn = c,
+			.query = q,
+			.nquery = qc.n,
+			.query_overflow = qc.overflow,
 		};
 		srv_route(h->app, &req, &res);
 		if (srv_sse_publish(h->app->sse))
@@ -865,6 +846,7 @@ int srv_http_run(struct srv_app *app)
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned int)(app->opt->behind_proxy ? 0
 			       : app->opt->max_conn_per_ip),
+		MHD_OPTION_UNESCAPE_CALLBACK, srv__unescape, NULL,
 		MHD_OPTION_END);
 	if (!h->d) {
 		fprintf(stderr, "mmsimd: MHD_start_daemon failed\n");

@@ -1493,6 +1493,12 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 	}
 	if (srv__authorize(app, hit, req, res, &x.tenant))
 		return;
+	if (req->query_overflow) {
+		srv_reply_error(res, 400, json_pack("{s:i}", "max_query",
+						    SRV_MAX_QUERY),
+				"more than %d query parameters", SRV_MAX_QUERY);
+		return;
+	}
 	const char *bad = srv_query_unknown(req, hit->query);
 	if (bad) {
 		srv_reply_error(res, 400, json_pack("{s:o}", "field", srv__jstr(bad)),

@@ -4,8 +4,10 @@
  *   main.c      flags/env → srv_options, wiring, exit status
  *   options.c   parsing and validating the SPEC §7 flags and env variables
  *   http.c      the libuv loop driving libmicrohttpd (external epoll), the
- *               two-call handler idiom, body collection and limits, replies,
+ *               two-call handler idiom, body collection and limits,
  *               graceful shutdown (shared/notes/http-loop.md)
+ *   reply.c     answers (JSON, text, the error shape) and query parameters:
+ *               no sockets, so the router runs without a transport
  *   body.c      request bodies: content type, nesting depth, JSON → object
  *   routes.c    the routing table and the handlers; the OpenAPI route list
  *   machines.c  the in-memory machine table (ids "m-1", "m-2", …)
@@ -157,8 +159,14 @@ size_t srv_machines_after(const struct srv_machines *t, uint64_t after);
 /* {"id","name","config","seq"}: a new reference. */
 json_t *srv_machine_json(const struct srv_machine *sm);
 
-/* ---- requests and responses (http.c) ---------------------------------------- */
-struct MHD_Connection;
+/* ---- requests and responses (reply.c) ---------------------------------------- */
+/* Query parameters a request may carry (more → 400). */
+#define SRV_MAX_QUERY 32
+
+struct srv_query_arg {
+	const char *key;
+	const char *value;        /* NULL for a bare "?key" */
+};
 
 struct srv_request {
 	const char *method;       /* "GET", "POST", … (HEAD is served as GET) */
@@ -169,8 +177,14 @@ struct srv_request {
 	const char *accept;       /* header value or NULL */
 	const char *id;           /* X-Request-Id */
 	const char *authorization; /* header value or NULL */
+	const char *last_event_id; /* header value or NULL (events) */
+	const char *if_none_match; /* header value or NULL (static files) */
 	int max_depth;            /* JSON nesting limit (0 = the default) */
-	struct MHD_Connection *conn;
+	struct MHD_Connection *conn; /* NULL without a transport (fuzz-route):
+				      * no event stream can be held */
+	const struct srv_query_arg *query; /* in the order given */
+	size_t nquery;
+	bool query_overflow;      /* more than SRV_MAX_QUERY were given */
 };
 
 struct srv_response {
@@ -196,7 +210,7 @@ struct srv_response {
 	void *stream_arg;
 };
 
-/* Query parameter key of the request, or NULL. */
+/* Query parameter key of the request (its first value), or NULL. */
 const char *srv_query(const struct srv_request *r, const char *key);
 /*
  * Checks that every query parameter is in allowed (NULL-terminated);

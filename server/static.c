@@ -142,8 +142,7 @@ bool srv_static(const char *dir, const struct srv_request *req,
 		h = (h ^ (unsigned char)body[i]) * 0x100000001b3ull;
 	snprintf(res->etag, sizeof(res->etag), "\"%016llx\"", (unsigned long long)h);
 	res->cache_control = "no-cache";
-	const char *inm = MHD_lookup_connection_value(
-		req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	const char *inm = req->if_none_match;
 	if (inm && strstr(inm, res->etag)) {
 		free(body);
 		srv_reply_text(res, 304, type, "", 0);

@@ -60,16 +60,7 @@ class Server:
                 "--log", self.log] + list(args)
         # stderr to a file: a full pipe must never block the server
         self.errpath = os.path.join(TMP, "stderr-%d.txt" % id(self))
-        with open(self.errpath, "wb") as err:
-            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=full_env)
-        line = read_line(self.proc.stdout, TIMEOUT)
-        m = re.fullmatch(r"listening on http://([0-9.]+):([0-9]+)", line or "")
-        if not m:
-            self.proc.kill()
-            self.proc.wait()
-            err = open(self.errpath, "rb").read()[-2000:]
-            raise Fail("no 'listening on' line: %r %r" % (line, err))
-        self.host, self.port = m.group(1), int(m.group(2))
+        self.proc, self.host, self.port = testkit.start_server(argv, self.errpath, full_env)
         self.url = "http://%s:%d" % (self.host, self.port)
 
     def conn(self):
@@ -1607,6 +1598,32 @@ def non_utf8_on_the_wire():
         finally:
             s.close()
     healthy()
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
+def transport_refusals():
+    """%00 is never decoded (a NUL would cut the path the router matches:
+    /v1/machines/m-1%00 must not answer for m-1), and a Transfer-Encoding
+    other than chunked is 400 at once (the body length is unknowable)."""
+    m = new_machine({"memory": "16M"})
+    r = get("/v1/machines/%s%%00" % m)
+    e = expect_error(r, 404, "NOT_FOUND")
+    eq(e["details"].get("machine"), m + "%00", "the id as sent")
+    expect_error(get("/v1/machines/%s/frames?start=%%00" % m), 400, "INVALID_ARGUMENT")
+    eq(get("/v1/machines/%s/frames/%%31" % m).status, 200, "other escapes decode")
+    for te in (b"gzip", b"gzip, chunked, identity", b"identity"):
+        s = raw_connect()
+        try:
+            s.sendall(b"POST /v1/machines/%s/kernel:allocPages HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nTransfer-Encoding: %s\r\n\r\n{}"
+                      % (m.encode(), te))
+            e = expect_error(raw_read_response(s), 400, "INVALID_ARGUMENT")
+            eq(e["details"].get("transfer_encoding"), te.decode(), "details")
+        finally:
+            s.close()
+    healthy()
+    eq(digest(m)["seq"], 0, "nothing applied")
     request("DELETE", "/v1/machines/" + m)
 
 

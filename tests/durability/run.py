@@ -92,15 +92,7 @@ class Server:
         self.log = os.path.join(TMP, "log-%d" % next(_dirs))
         argv = [BIN, "--listen", "127.0.0.1:0", "--data", data, "--log",
                 self.log] + list(args)
-        with open(self.errpath, "wb") as err:
-            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env)
-        line = read_line(self.proc.stdout, TIMEOUT)
-        m = re.fullmatch(r"listening on http://([0-9.]+):([0-9]+)", line or "")
-        if not m:
-            self.proc.kill()
-            self.proc.wait()
-            raise Fail("no 'listening on' line: %r %r" % (line, self.stderr()))
-        self.host, self.port = m.group(1), int(m.group(2))
+        self.proc, self.host, self.port = testkit.start_server(argv, self.errpath, env)
         if ready:
             wait_until(lambda: self.get("/readyz")[0] == 200, what="readyz 200")
 

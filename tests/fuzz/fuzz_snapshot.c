@@ -1,5 +1,5 @@
 /*
- * snapshot_load.c — libFuzzer driver for mm_snapshot_load() (`make fuzz`).
+ * fuzz_snapshot.c — libFuzzer driver for mm_snapshot_load() (`make fuzz`).
  *
  * Any input must be refused with a message or give a machine that can be
  * hashed, saved again (to the same bytes) and destroyed; ASan and UBSan
@@ -7,7 +7,7 @@
  * the loader skips its checksum and digest checks (snapshot.c), so
  * mutations reach the parser instead of stopping at the checksum.
  *
- * Without libFuzzer (MMSIM_FUZZ_SEEDS=DIR ./snapshot-load), the driver
+ * Without libFuzzer (MMSIM_FUZZ_SEEDS=DIR build/fuzz/fuzz-snapshot -runs=0 DIR), the driver
  * writes seed images of a few machines into DIR instead.
  */
 #include "engine/mm.h"
