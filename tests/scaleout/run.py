@@ -253,12 +253,14 @@ def dockerfile_structure():
     check(all(a.startswith("debian:bookworm") for a in froms), "bookworm stages: %r" % froms)
     split = [i for i, _ in ins].index("FROM", 1)
     build, runtime = ins[:split], ins[split:]
-    # build stage: the Makefile's -dev packages, and the project's own build
-    make_pkgs = re.search(r"DEB_PKGS := (.*?)\n\n", open(os.path.join(ROOT, "Makefile")).read(),
-                          re.S).group(1).replace("\\", " ").split()
+    # build stage: the -dev packages of the libraries mmsimd links (the
+    # Makefile's SRV_PKGS), and the project's own build
+    srv_pkgs = re.search(r"SRV_PKGS\s*:= (.*)\n", open(os.path.join(ROOT, "Makefile")).read()
+                         ).group(1).split()
     bpk = apt_packages(next(a for i, a in build if i == "RUN" and "apt-get" in a))
-    for p in make_pkgs:
-        check(p in bpk or not p.endswith("-dev"), "build stage lacks %s" % p)
+    for lib in srv_pkgs:
+        name = {"sqlite3": "libsqlite3", "jansson": "libjansson", "libuv": "libuv1"}.get(lib, lib)
+        check(name + "-dev" in bpk, "build stage lacks %s-dev" % name)
     check(any(i == "RUN" and "make" in a and "build/mmsimd" in a for i, a in build), "make in build stage")
     # runtime: only runtime libraries, and every library mmsimd links
     rpk = apt_packages(next(a for i, a in runtime if i == "RUN" and "apt-get" in a))
