@@ -72,7 +72,7 @@ void srv_options_usage(FILE *f)
 	      "(MMSIM_MAX_JSON_DEPTH; 64)\n"
 	      "  --max-connections N      open connections (MMSIM_MAX_CONNECTIONS;"
 	      " 1000)\n"
-	      "  --max-connections-per-ip N   (MMSIM_MAX_CONNECTIONS_PER_IP; 256; "
+	      "  --max-connections-per-ip N   (MMSIM_MAX_CONNECTIONS_PER_IP; 100; "
 	      "0 = off)\n"
 	      "  --behind-proxy           clients share the proxy's address: no "
 	      "per-IP limit (MMSIM_BEHIND_PROXY=1)\n"
@@ -356,7 +356,7 @@ int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
 	o->rate_burst = 100;
 	o->max_json_depth = SRV_JSON_MAX_DEPTH;
 	o->max_connections = 1000;
-	o->max_conn_per_ip = 256;
+	o->max_conn_per_ip = 100;
 	o->header_timeout = 10;
 	o->sse_max_lag = 256;
 	o->sse_heartbeat = 15;
