@@ -71,6 +71,15 @@
  *   shmem-object     a shmem object's pages name it (mapping, index) and
  *                    every shmem frame is in its object, which some VMA
  *                    maps; shmem frames have refcount 1 + mapcount
+ * and of reclaim (reclaim.c):
+ *   lru-membership   every frame on an LRU list is PG_lru, allocated, of
+ *                    the list's node, and on the list its flags name
+ *                    (swapbacked/active/unevictable); every PG_lru frame
+ *                    is on a list; every user page (anonymous, shmem) is
+ *                    on one; unevictable exactly when mlocked
+ *   lru-count        each node's and zone's NR_{IN,}ACTIVE_{ANON,FILE}
+ *                    and NR_UNEVICTABLE equal the list recount; NR_MLOCK
+ *                    equals the PG_mlocked frames
  */
 #include "engine/internal.h"
 
@@ -973,6 +982,97 @@ out:
 	free(x.writable);
 }
 
+struct mm__lru_ctx {
+	int node, lru;
+	uint8_t *seen;
+	int64_t zone[MM_MAX_ZONES];
+};
+
+static void mm__check_lru_page(struct mm__checker *c, uint32_t pfn, void *arg)
+{
+	const struct mm_machine *m = c->m;
+	struct mm__lru_ctx *x = arg;
+	const struct mm_page *p = &m->pages[pfn];
+	const struct mm_zone *z = mm_page_zone(m, pfn);
+
+	if (x->seen[pfn])
+		mm__report(c, "lru-membership", "pfn %u is on two LRU lists", pfn);
+	x->seen[pfn] = 1;
+	x->zone[z->idx]++;
+	if (!mm_page_test(p, MM_PG_lru) || p->refcount < 1 ||
+	    mm_page_test(p, MM_PG_buddy) || mm_page_test(p, MM_PG_pcp) ||
+	    z->node != x->node || mm_page_lru(m, pfn) != x->lru)
+		mm__report(c, "lru-membership", "pfn %u on node %d's %s list: "
+			   "flags %#x refcount %d node %d", pfn, x->node,
+			   mm_lru_names[x->lru],
+			   p->flags & ((1u << MM_PAGE_ZONE_SHIFT) - 1),
+			   p->refcount, z->node);
+}
+
+static void mm__check_lru(struct mm__checker *c)
+{
+	const struct mm_machine *m = c->m;
+	uint8_t *seen = calloc(m->nr_pfns, 1);
+	int64_t mlocked[MM_MAX_NODES][MM_MAX_ZONES] = {{0}};
+
+	if (!seen)
+		return;
+	for (int n = 0; n < m->nr_nodes; n++) {
+		const struct mm_node *nd = &m->nodes[n];
+		for (int l = 0; l < MM_NR_LRU_LISTS; l++) {
+			struct mm__lru_ctx x = {n, l, seen, {0}};
+			char what[48];
+			snprintf(what, sizeof(what), "node %d %s", n, mm_lru_names[l]);
+			if (!mm__walk(c, &nd->lru[l], what, mm__check_lru_page, &x))
+				continue;
+			if (nd->vm_stat[MM_NR_INACTIVE_ANON + l] != nd->lru[l].count)
+				mm__report(c, "lru-count", "%s: counter %ld, %u on "
+					   "the list", what,
+					   (long)nd->vm_stat[MM_NR_INACTIVE_ANON + l],
+					   nd->lru[l].count);
+			for (int z = 0; z < m->nr_zone_types; z++)
+				if (nd->zones[z].vm_stat[MM_NR_ZONE_INACTIVE_ANON + l] !=
+				    x.zone[z])
+					mm__report(c, "lru-count", "%s zone %s: counter "
+						   "%ld, %ld on the list", what,
+						   nd->zones[z].name,
+						   (long)nd->zones[z].vm_stat[
+							   MM_NR_ZONE_INACTIVE_ANON + l],
+						   (long)x.zone[z]);
+		}
+	}
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		bool user = mm_page_test(p, MM_PG_swapbacked) && p->refcount > 0 &&
+			    !mm_page_test(p, MM_PG_buddy) &&
+			    !mm_page_test(p, MM_PG_pcp);
+		if ((mm_page_test(p, MM_PG_lru) || user) && !seen[pfn])
+			mm__report(c, "lru-membership", "pfn %u (flags %#x) is "
+				   "on no LRU list", pfn,
+				   p->flags & ((1u << MM_PAGE_ZONE_SHIFT) - 1));
+		if (mm_page_test(p, MM_PG_lru) &&
+		    mm_page_test(p, MM_PG_unevictable) !=
+			    mm_page_test(p, MM_PG_mlocked))
+			mm__report(c, "lru-membership", "pfn %u: unevictable %d "
+				   "but mlocked %d", pfn,
+				   mm_page_test(p, MM_PG_unevictable),
+				   mm_page_test(p, MM_PG_mlocked));
+		if (mm_page_test(p, MM_PG_mlocked)) {
+			const struct mm_zone *z = mm_page_zone(m, pfn);
+			mlocked[z->node][z->idx]++;
+		}
+	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		for (int z = 0; z < m->nr_zone_types; z++)
+			if (m->nodes[n].zones[z].vm_stat[MM_NR_MLOCK] != mlocked[n][z])
+				mm__report(c, "lru-count", "node %d zone %s: NR_MLOCK "
+					   "%ld, %ld mlocked frames", n,
+					   m->nodes[n].zones[z].name,
+					   (long)m->nodes[n].zones[z].vm_stat[MM_NR_MLOCK],
+					   (long)mlocked[n][z]);
+	free(seen);
+}
+
 int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 {
 	struct mm__checker c = {m, v, max, 0, calloc(m->nr_pfns, 1)};
@@ -991,6 +1091,7 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	mm__check_kernel_maps(&c);
 	mm__check_mms(&c);
 	mm__check_paging(&c);
+	mm__check_lru(&c);
 	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0;
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];

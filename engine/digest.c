@@ -38,6 +38,25 @@ static uint64_t mm__avalanche(uint64_t x)
 	return x ^ (x >> 33);
 }
 
+/* The node's LRU lists (their order lives in the frames' links) and its
+ * reclaim and kswapd state. */
+static void mm__h_lruvec(struct mm__hash *h, const struct mm_node *n)
+{
+	for (int l = 0; l < MM_NR_LRU_LISTS; l++) {
+		mm__h(h, ((uint64_t)n->lru[l].head << 32) | n->lru[l].tail);
+		mm__h(h, n->lru[l].count);
+	}
+	mm__h(h, n->anon_cost);
+	mm__h(h, n->file_cost);
+	mm__h(h, (uint64_t)n->refaults[0]);
+	mm__h(h, (uint64_t)n->refaults[1]);
+	mm__h(h, ((uint64_t)n->kswapd_awake << 24) |
+		 ((uint64_t)(uint8_t)n->kswapd_priority << 16) |
+		 ((uint64_t)(uint8_t)n->kswapd_highest_zoneidx << 8) |
+		 n->kswapd_failures);
+	mm__h(h, n->kswapd_reclaimed);
+}
+
 static void mm__h_config(struct mm__hash *h, const struct mm_config *c)
 {
 	mm__h(h, (uint64_t)c->arch);
@@ -300,6 +319,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 			mm__h(&h, (uint64_t)m->nodes[n].vm_stat[i]);
 		for (int z = 0; z < m->nr_zone_types; z++)
 			mm__h_zone(&h, m, &m->nodes[n].zones[z]);
+		mm__h_lruvec(&h, &m->nodes[n]);
 	}
 	mm__h(&h, m->mobility_disabled);
 	mm__h_slab(&h, m);

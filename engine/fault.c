@@ -96,6 +96,7 @@ static int mm__anon_page_new(struct mm_machine *m, const struct mm_vma *v,
 	p->index = (uint32_t)(v->pgoff + ((va - v->start) >> MM_PAGE_SHIFT));
 	p->mapcount = 1;
 	mm__anon_stat(m, r.pfn, 1);
+	mm__lru_add_new(m, r.pfn, v->flags);
 	*pfn = r.pfn;
 	return 0;
 }
@@ -113,17 +114,18 @@ static void mm__anon_page_put(struct mm_machine *m, uint32_t pfn, int cpu)
 		p->refcount--;
 		return;
 	}
+	mm__lru_remove(m, pfn);
 	p->flags &= ~((1u << MM_PG_swapbacked) | (1u << MM_PG_anon_exclusive) |
-		      (1u << MM_PG_uptodate) | (1u << MM_PG_dirty) |
-		      (1u << MM_PG_referenced));
+		      (1u << MM_PG_uptodate) | (1u << MM_PG_dirty));
 	p->mapping = 0;
 	p->index = 0;
 	mm__free_pages(m, pfn, 0, cpu);
 }
 
-/* Clears one PTE, dropping what it mapped (zap_present_ptes). */
-static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t *pte,
-			int cpu)
+/* Clears one PTE at va, dropping what it mapped (zap_present_ptes); a page
+ * of a VM_LOCKED VMA loses that mlock (folio_remove_rmap_ptes). */
+static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t va,
+			uint64_t *pte, int cpu)
 {
 	uint64_t e = *pte;
 
@@ -131,6 +133,11 @@ static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t *pte,
 	if (!mm__pte_present(e) || mm__pte_pfn(e) == m->zero_pfn)
 		return;
 	struct mm_page *p = &m->pages[mm__pte_pfn(e)];
+	if (mm_page_test(p, MM_PG_mlocked)) {
+		uint32_t id = mm__find_vma(m, mm, va);
+		if (id != MM_NIL && (m->vmas[id].flags & MM_VM_LOCKED))
+			mm__munlock_page(m, mm__pte_pfn(e));
+	}
 	if (mm__file_is_shmem(p->mapping)) {
 		/* the page cache keeps its reference */
 		MM_ASSERT(p->mapcount > 0 && p->refcount > p->mapcount);
@@ -172,7 +179,7 @@ static void mm__zap_level(struct mm_machine *m, struct mm_mm *mm,
 			continue;
 		uint64_t *e = &mm__ptable_entries(m, table)[i];
 		if (level == 1) {
-			mm__zap_pte(m, mm, e, cpu);
+			mm__zap_pte(m, mm, lo, e, cpu);
 		} else if (*e & MM_PTE_PRESENT) {
 			mm__zap_level(m, mm, mm__entry_table(*e), level - 1, lo,
 				      start, end, cpu);
@@ -343,6 +350,7 @@ void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu)
 			continue;
 		struct mm_page *p = &m->pages[pfn];
 		MM_ASSERT(p->mapcount == 0 && p->refcount == 1);
+		mm__lru_remove(m, pfn);
 		p->flags &= ~((1u << MM_PG_swapbacked) | (1u << MM_PG_uptodate) |
 			      (1u << MM_PG_dirty));
 		p->mapping = 0;
@@ -388,6 +396,7 @@ static int mm__shmem_page(struct mm_machine *m, uint32_t file, uint64_t idx,
 	p->mapping = file;
 	p->index = (uint32_t)idx;
 	mm__shmem_stat(m, r.pfn, 1);
+	mm__lru_add_new(m, r.pfn, 0); /* shmem_add_to_page_cache + folio_add_lru */
 	o = mm__shmem_find(m, file, false);
 	o->pages[idx] = r.pfn;
 	*pfn = r.pfn;
@@ -418,6 +427,8 @@ static void mm__shmem_map(struct mm_machine *m, struct mm_mm *mm,
 	p->mapcount++;
 	p->refcount++;
 	mm->rss_shmem++;
+	if ((v->flags & (MM_VM_LOCKED | MM_VM_SPECIAL)) == MM_VM_LOCKED)
+		mm__mlock_page(m, pfn); /* mlock_vma_folio() */
 }
 
 /* do_read_fault() / do_shared_fault() on a shared anonymous VMA: a read
@@ -521,9 +532,11 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 	int rc = mm__anon_page_new(m, v, va, cpu, &pfn);
 	if (rc)
 		return rc;
-	if (old != m->zero_pfn)
+	if (old != m->zero_pfn) {
+		if (v->flags & MM_VM_LOCKED)
+			mm__munlock_page(m, old);
 		mm__anon_page_put(m, old, cpu);
-	else
+	} else
 		mm->rss_anon++;
 	*pte = ((uint64_t)pfn << MM_PAGE_SHIFT) | prot | MM_PTE_ACCESSED |
 	       MM_PTE_RW | MM_PTE_DIRTY;
@@ -678,6 +691,7 @@ int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	uint64_t min0 = t->min_flt, maj0 = t->maj_flt;
 	struct mm_fault_counts fc = {0, 0};
 	int rc = 0;
+	mm__oom_enter(m, pid);
 	for (uint64_t va = addr; va < end;) {
 		int code;
 		rc = mm__user_access(m, t, va, access, &fc, &code);
@@ -704,6 +718,15 @@ int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	r->major = t->maj_flt - maj0;
 	r->cow = fc.cow;
 	r->zero = fc.zero;
+	if (mm__oom_leave(m)) {
+		/* the OOM killer chose this task: SIGKILL ends the access */
+		rc = 0;
+		r->signal.signo = MM_SIGKILL;
+		r->signal.code = 0;
+		r->signal.addr = 0;
+		r->signal.name = "SIGKILL";
+		r->signal.code_name = "SI_KERNEL";
+	}
 	if (r->signal.signo)
 		mm_exit(m, pid, 128 + r->signal.signo);
 	return rc;
@@ -847,6 +870,27 @@ void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 		     mm_page_test(&m->pages[pfn], MM_PG_anon_exclusive)))
 			e |= MM_PTE_RW;
 		*pte = e;
+	}
+}
+
+/* mlock_vma_pages_range(): the pages mapped in [start, end) gain (lock) or
+ * lose one VM_LOCKED mapping; the zero page is no one's. */
+void mm__mlock_pages(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		     uint64_t end, bool lock)
+{
+	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
+		uint64_t *pte = mm__pte_lookup(m, mm, va);
+		if (!pte) {
+			if (!mm__skip_missing_table(m, &va))
+				break;
+			continue;
+		}
+		if (!mm__pte_present(*pte) || mm__pte_pfn(*pte) == m->zero_pfn)
+			continue;
+		if (lock)
+			mm__mlock_page(m, mm__pte_pfn(*pte));
+		else
+			mm__munlock_page(m, mm__pte_pfn(*pte));
 	}
 }
 

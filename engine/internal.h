@@ -282,6 +282,8 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 			   const struct mm_vma *v, uint64_t start, uint64_t end);
 
+void mm__mlock_pages(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		     uint64_t end, bool lock);
 /* A VMA record with shmem object file went away: frees the object's pages
  * when no VMA maps it any more. */
 void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu);
@@ -296,6 +298,46 @@ void mm__walk_ptes(const struct mm_machine *m, const struct mm_mm *mm,
 		   uint64_t start, uint64_t end, mm__pte_fn fn, void *arg);
 /* Page tables below the pgd (mm_pgtables_bytes() / PAGE_SIZE). */
 uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm);
+
+/* ---- page frame reclaim (reclaim.c) ---- */
+/* folio_add_lru_vma(): a new user page joins its node's LRU (the
+ * unevictable list, mlocked, in a VM_LOCKED VMA). */
+void mm__lru_add_new(struct mm_machine *m, uint32_t pfn, uint64_t vm_flags);
+/* A page about to be freed leaves its list; LRU flags are cleared. */
+void mm__lru_remove(struct mm_machine *m, uint32_t pfn);
+/* mlock_folio() / munlock_folio(): one VM_LOCKED mapping more / less
+ * (mlock_count in mm_page.private while unevictable). */
+void mm__mlock_page(struct mm_machine *m, uint32_t pfn);
+void mm__munlock_page(struct mm_machine *m, uint32_t pfn);
+/* folio_mark_accessed(): referenced twice, an inactive page activates. */
+void mm__mark_page_accessed(struct mm_machine *m, uint32_t pfn);
+void mm__scan_fraction(uint64_t swappiness, uint64_t anon_cost,
+		       uint64_t file_cost, uint64_t fraction[2]);
+/* wakeup_kswapd() for zone z's node (an allocation of highest_zoneidx
+ * found it below low). */
+void mm__wakeup_kswapd(struct mm_machine *m, struct mm_zone *z,
+		       int highest_zoneidx);
+/* try_to_free_pages(): direct reclaim of SWAP_CLUSTER_MAX pages over nd's
+ * zonelist; pages freed. */
+uint64_t mm__try_to_free_pages(struct mm_machine *m, struct mm_node *nd,
+			       int highest_zoneidx, int cpu);
+/* An operation of pid that may OOM-kill (touch, trace) begins / ends;
+ * leave answers whether pid itself was chosen (and must now die). */
+static inline void mm__oom_enter(struct mm_machine *m, int pid)
+{
+	m->oom_current = pid;
+	m->oom_victim = 0;
+	m->oom_allowed = true;
+}
+static inline bool mm__oom_leave(struct mm_machine *m)
+{
+	bool self = m->oom_victim && m->oom_victim == m->oom_current;
+	m->oom_current = m->oom_victim = 0;
+	m->oom_allowed = false;
+	return self;
+}
+/* out_of_memory(): true when a victim was killed (memory freed). */
+bool mm__out_of_memory(struct mm_machine *m);
 
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);

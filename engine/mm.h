@@ -261,6 +261,13 @@ struct mm_zone {
 	uint64_t numa[6];           /* hit miss foreign interleave local other */
 };
 
+/* LRU lists of a node (Linux's enum lru_list; NR_LRU_BASE + lru orders the
+ * node and zone counters the same way). */
+enum mm_lru_list { MM_LRU_INACTIVE_ANON, MM_LRU_ACTIVE_ANON,
+		   MM_LRU_INACTIVE_FILE, MM_LRU_ACTIVE_FILE, MM_LRU_UNEVICTABLE,
+		   MM_NR_LRU_LISTS };
+extern const char *const mm_lru_names[MM_NR_LRU_LISTS];
+
 struct mm_node {
 	int id;
 	uint32_t start_pfn, spanned, present;
@@ -271,6 +278,19 @@ struct mm_node {
 	int zonelist_len;
 	uint64_t cpumask;
 	int64_t vm_stat[MM_NR_NODE_STAT];
+	/* The node's lruvec (reclaim.c): head = most recently added, reclaim
+	 * takes from the tail.  anon_cost/file_cost as lru_note_cost();
+	 * refaults: the workingset activations seen at the last reclaim. */
+	struct mm_plist lru[MM_NR_LRU_LISTS];
+	uint64_t anon_cost, file_cost;
+	int64_t refaults[2];
+	/* kswapd: woken by an allocation that found a zone below low; runs
+	 * on tick until the node is balanced or gives up. */
+	bool kswapd_awake;
+	int8_t kswapd_priority;     /* of the current balance run */
+	int8_t kswapd_highest_zoneidx;
+	uint8_t kswapd_failures;    /* runs that reclaimed nothing */
+	uint64_t kswapd_reclaimed;  /* in the current run */
 };
 
 
@@ -662,7 +682,7 @@ int mm_exec(struct mm_machine *m, int pid, const uint8_t *image, size_t len,
  * fault yet (shared or file-backed memory; nothing past it is done).
  */
 enum mm_access { MM_ACCESS_READ, MM_ACCESS_WRITE, MM_ACCESS_EXEC };
-enum { MM_SIGBUS = 7, MM_SIGSEGV = 11 };
+enum { MM_SIGBUS = 7, MM_SIGKILL = 9, MM_SIGSEGV = 11 };
 enum { MM_SEGV_MAPERR = 1, MM_SEGV_ACCERR = 2, MM_BUS_ADRERR = 2 };
 struct mm_touch_result {
 	uint64_t pages;         /* accesses completed */
@@ -752,6 +772,12 @@ struct mm_machine {
 	struct mm_shmem *shmem;
 	uint32_t nr_shmem, cap_shmem;
 	int64_t committed;           /* vm_committed_as, pages */
+	/* reclaim.c, during one operation only (0 between operations, so not
+	 * state): the pid a user-page allocation is made for, which the OOM
+	 * killer marks (oom_victim) instead of freeing under its feet; and
+	 * whether the allocation in progress may OOM-kill at all. */
+	int32_t oom_current, oom_victim;
+	bool oom_allowed;
 	uint64_t user_reserve_pages; /* sysctl_user_reserve_kbytes */
 };
 
@@ -814,6 +840,57 @@ void mm_drain_all_pages(struct mm_machine *m);
 
 /* Zone free-page totals for meminfo (pcp pages are not free: Linux). */
 uint64_t mm_nr_free_pages(const struct mm_machine *m);
+
+/* ---- page frame reclaim (reclaim.c) ------------------------------------ */
+/* What a reclaim run did: pages scanned on the inactive lists, pages freed,
+ * shrink passes (SWAP_CLUSTER_MAX batches). */
+struct mm_reclaim_stats {
+	uint64_t scanned, reclaimed;
+	uint64_t passes;
+};
+/*
+ * tick: advances the simulated clock by n and, per tick, runs kswapd of
+ * every woken node in batches of SWAP_CLUSTER_MAX until the node is
+ * balanced (it sleeps) or kswapd_pages_per_tick pages were scanned.
+ * Never fails (n is bounded by the caller).
+ */
+struct mm_tick_result {
+	uint64_t ticks;
+	uint64_t kswapd_runs;   /* node-ticks in which a kswapd ran */
+	uint64_t sleeps;        /* kswapds that went back to sleep */
+	struct mm_reclaim_stats r;
+};
+void mm_tick(struct mm_machine *m, uint64_t n, struct mm_tick_result *out);
+/*
+ * reclaim: proactive reclaim of `pages` pages from one node (node >= 0, as
+ * /sys/devices/system/node/nodeN/reclaim) or all (-1, as memory.reclaim),
+ * in batches of a quarter of what remains, giving up after
+ * MAX_RECLAIM_RETRIES batches without progress.  -MM_EINVAL bad node.
+ */
+int mm_reclaim(struct mm_machine *m, uint64_t pages, int node,
+	       struct mm_reclaim_stats *out);
+/* LRU list of a frame, or -1 when it is on none. */
+int mm_page_lru(const struct mm_machine *m, uint32_t pfn);
+
+/*
+ * trace (experiment mode, policy.c): pid accesses addr + pages[i] *
+ * PAGE_SIZE in order, each through the MMU and the fault path.  With
+ * rss_limit_pages set, a miss that would exceed it first evicts one traced
+ * page chosen by the machine's page_policy (fifo, lru, opt, clock, random;
+ * "linux" = lru): its PTE is cleared and the page freed.  seq (n + 1
+ * bytes, caller's) gets 'H'/'M' per access; resident (n entries, caller's)
+ * the traced pages left resident, ascending.  -MM_ESRCH, -MM_EINVAL (bad
+ * access, a page outside one anonymous private VMA), -MM_ENOMEM; a signal
+ * ends the trace early (sig set, the process killed).
+ */
+struct mm_trace_result {
+	uint64_t hits, misses;
+	uint64_t nr_resident;
+	int sig;               /* 0, or MM_SIGKILL (killed by the OOM killer) */
+};
+int mm_trace(struct mm_machine *m, int pid, uint64_t addr,
+	     const uint64_t *pages, size_t n, enum mm_access access,
+	     char *seq, uint64_t *resident, struct mm_trace_result *out);
 
 /* ---- state digest --------------------------------------------------------- */
 #define MM_DIGEST_HEX 33

@@ -813,6 +813,9 @@ static int mm__lock_range(struct mm_machine *m, int pid, uint64_t addr,
 			if (mm__vma_modify(m, mm, id, nstart, vend, newflags,
 					   t->cpu) == MM_NIL)
 				return -MM_ENOMEM;
+			if ((newflags ^ oldflags) & MM_VM_LOCKED)
+				mm__mlock_pages(m, mm, nstart, vend,
+						newflags & MM_VM_LOCKED);
 			int64_t pages = (int64_t)((vend - nstart) >> MM_PAGE_SHIFT);
 			if (!(newflags & MM_VM_LOCKED))
 				pages = -pages;
