@@ -61,8 +61,8 @@ static uint64_t mm__vma_prot(const struct mm_machine *m, uint64_t flags)
 }
 
 /* The PTE slot of va, or NULL when a level above is missing. */
-static uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
-				uint64_t va)
+uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
+			 uint64_t va)
 {
 	uint64_t *pte;
 
@@ -672,6 +672,23 @@ static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 		return -MM_EFAULT; /* the retry faults on NX */
 	mm__pte_access(pte, access);
 	return 0;
+}
+
+int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
+	       enum mm_access access, int *code)
+{
+	struct mm_fault_counts fc = {0, 0};
+	return mm__user_access(m, t, va, access, &fc, code);
+}
+
+void mm__zap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu)
+{
+	uint64_t *pte = mm__pte_lookup(m, mm, va);
+
+	if (!pte)
+		return;
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss, mm->rss_anon + mm->rss_shmem);
+	mm__zap_pte(m, mm, va, pte, cpu);
 }
 
 int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,

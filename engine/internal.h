@@ -284,6 +284,15 @@ void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 
 void mm__mlock_pages(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 		     uint64_t end, bool lock);
+uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
+			 uint64_t va);
+/* One user access at va as the MMU and the fault handler do it: 1 = no
+ * fault needed, 0 = fault handled, -MM_EFAULT with *code = SEGV_*, or the
+ * fault's -errno. */
+int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
+	       enum mm_access access, int *code);
+/* Unmaps the page at va (zap of one PTE; tables stay). */
+void mm__zap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu);
 /* A VMA record with shmem object file went away: frees the object's pages
  * when no VMA maps it any more. */
 void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu);
