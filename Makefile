@@ -27,7 +27,7 @@ DEB_PKGS := libmicrohttpd-dev libjansson-dev libuv1-dev libsqlite3-dev \
 
 .PHONY: all deps test unit soak bench clean check-engine-purity run
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-policy $(O)/mmsimd $(O)/mmsim $(O)/api-op-tests \
      $(O)/fidelity-sim build/fidelity/recorder
 
 deps:
@@ -86,6 +86,10 @@ build/fidelity/recorder: tests/fidelity/recorder.c tests/fidelity/scenario.c \
 
 # ---- bench ----------------------------------------------------------------------
 $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/bench-policy: $(O)/bench/policy.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
