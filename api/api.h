@@ -94,6 +94,10 @@ int api_proc_text(const struct mm_machine *m, const char *name, char **text);
 json_t *api_proc_json(const struct mm_machine *m, const char *name);
 /* The zones of every node: layout, watermarks, free lists, pcp lists. */
 json_t *api_zones_json(const struct mm_machine *m);
+/* Each node's LRU lists (count, the first `limit` pfns from the head —
+ * the most recently added — and whether more follow), kswapd state and
+ * reclaim costs. */
+json_t *api_lru_json(const struct mm_machine *m, uint32_t limit);
 
 /* ---- kernel allocators: kmem caches, vmalloc areas, translation
  *      (api/kernel.c) ---- */

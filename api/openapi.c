@@ -73,6 +73,12 @@ static json_t *api__arg_schema(const struct api_arg *a)
 					    json_string(a->names[a->dflt]));
 		break;
 	}
+	case API_T_INT_ARRAY:
+		s = json_pack("{s:s, s:I, s:{s:s, s:i, s:I}}", "type", "array",
+			      "maxItems", (json_int_t)a->hi, "items", "type",
+			      "integer", "minimum", 0, "maximum",
+			      (json_int_t)a->uhi);
+		break;
 	case API_T_STRING:
 		s = json_pack("{s:s, s:I}", "type", "string", "maxLength",
 			      (json_int_t)a->hi);

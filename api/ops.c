@@ -92,6 +92,25 @@ static int api__decode_one(const struct api_arg *a, const json_t *v,
 					      k ? ", " : " ", a->names[k]);
 		return api_fail(err, a->name, "%s: %s", a->name, msg);
 	}
+	case API_T_INT_ARRAY: {
+		if (!json_is_array(v))
+			return api_fail(err, a->name, "%s: expected an array of "
+					 "integers", a->name);
+		if ((int64_t)json_array_size(v) > a->hi)
+			return api_fail(err, a->name, "%s: more than %lld items",
+					 a->name, (long long)a->hi);
+		size_t k;
+		json_t *e;
+		json_array_foreach(v, k, e) {
+			if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+			    (uint64_t)json_integer_value(e) > a->uhi)
+				return api_fail(err, a->name, "%s[%zu]: expected an "
+						 "integer in [0, %llu]", a->name, k,
+						 (unsigned long long)a->uhi);
+		}
+		out->arr = v;
+		return 0;
+	}
 	case API_T_STRING:
 		if (!json_is_string(v))
 			return api_fail(err, a->name, "%s: expected a string",
@@ -720,8 +739,9 @@ static const struct api_arg api_spawn_args[] = {
 			"ASCII characters (TASK_COMM_LEN); default \"proc\""},
 	[SPAWN_RSS_LIMIT] = {"rss_limit_pages", API_T_INT, false, -1, UINT32_MAX,
 			     0, NULL, -1, "resident-set limit in pages for the "
-			     "paging-policy experiments (-1, the default: none); "
-			     "recorded now, enforced once demand paging exists"},
+			     "paging-policy experiments (-1, the default: none): "
+			     "the trace operation keeps at most this many of its "
+			     "pages resident"},
 	[SPAWN_OOM_ADJ] = {"oom_score_adj", API_T_INT, false, -1000, 1000, 0,
 			   NULL, 0, "/proc/PID/oom_score_adj: added to the OOM "
 			   "killer's badness"},
@@ -946,8 +966,9 @@ static const struct api_field api_touch_results[] = {
 	 "included)"},
 	{"zero", "integer", "read faults that mapped the shared zero page"},
 	{"signal", "object", "null, or {\"name\", \"code\", \"addr\"} of the "
-	 "fatal signal (SIGSEGV SEGV_MAPERR/SEGV_ACCERR); the process was "
-	 "killed and its memory freed"},
+	 "fatal signal (SIGSEGV SEGV_MAPERR/SEGV_ACCERR; SIGKILL SI_KERNEL "
+	 "when the OOM killer chose this process); the process was killed "
+	 "and its memory freed"},
 };
 
 static int api__touch(struct mm_machine *m, const struct api_args *a,
@@ -1071,6 +1092,182 @@ static int api__set_oom_adj(struct mm_machine *m, const struct api_args *a,
 {
 	(void)res;
 	return mm_set_oom_score_adj(m, api__pid(a), (int)a->v[OOMADJ_VALUE].i);
+}
+
+/* trace (experiment mode) */
+#define API_TRACE_MAX (1 << 24)
+enum { TRACE_ADDR = PROC_PID + 1, TRACE_PAGES, TRACE_ACCESS };
+static const struct api_arg api_trace_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[TRACE_ADDR] = {"addr", API_T_ADDR, true, 0, 0, 0, NULL, 0,
+			"base address, page aligned (else EINVAL)"},
+	[TRACE_PAGES] = {"pages", API_T_INT_ARRAY, true, 0, API_TRACE_MAX,
+			 UINT32_MAX, NULL, 0, "the reference string: page "
+			 "indices from addr, accessed in order"},
+	[TRACE_ACCESS] = {"access", API_T_ENUM, true, 0, 0, 0, api_access_names,
+			  0, "\"read\", \"write\" or \"exec\" for every "
+			  "reference"},
+};
+static const struct api_field api_trace_results[] = {
+	{"hits", "integer", "references to a resident page"},
+	{"misses", "integer", "references that faulted the page in (after "
+	 "evicting one when rss_limit_pages was reached)"},
+	{"sequence", "string", "'H' or 'M' per reference, in order"},
+	{"resident", "array", "page indices of the traced pages resident at "
+	 "the end, ascending"},
+	{"signal", "object", "null, or {\"name\"} of the signal that ended "
+	 "the trace (SIGSEGV; SIGKILL from the OOM killer): the process was "
+	 "killed"},
+};
+
+static int api__trace(struct mm_machine *m, const struct api_args *a,
+		      union api_result *res)
+{
+	const json_t *arr = a->v[TRACE_PAGES].arr;
+	size_t n = json_array_size(arr), k;
+	uint64_t *pages = malloc((n ? n : 1) * sizeof(*pages));
+	json_t *e;
+
+	res->trace.seq = malloc(n + 1);
+	res->trace.resident = malloc((n ? n : 1) * sizeof(uint64_t));
+	if (!pages || !res->trace.seq || !res->trace.resident) {
+		free(pages);
+		free(res->trace.seq);
+		free(res->trace.resident);
+		return -MM_ENOMEM;
+	}
+	json_array_foreach(arr, k, e)
+		pages[k] = (uint64_t)json_integer_value(e);
+	int rc = mm_trace(m, api__pid(a), a->v[TRACE_ADDR].u, pages, n,
+			  (enum mm_access)a->v[TRACE_ACCESS].i, res->trace.seq,
+			  res->trace.resident, &res->trace.r);
+	free(pages);
+	if (rc) {
+		free(res->trace.seq);
+		free(res->trace.resident);
+	}
+	return rc;
+}
+
+static json_t *api__trace_encode(const struct mm_machine *m,
+				 const struct api_args *a,
+				 const union api_result *res)
+{
+	const struct mm_trace_result *r = &res->trace.r;
+	json_t *resident = json_array(), *sig = json_null();
+
+	(void)m;
+	(void)a;
+	for (uint64_t i = 0; i < r->nr_resident; i++)
+		json_array_append_new(resident,
+				      json_integer((json_int_t)res->trace.resident[i]));
+	if (r->sig)
+		sig = json_pack("{s:s}", "name",
+				r->sig == MM_SIGKILL ? "SIGKILL" : "SIGSEGV");
+	json_t *out = json_pack("{s:I, s:I, s:s, s:o, s:o}", "hits",
+				(json_int_t)r->hits, "misses",
+				(json_int_t)r->misses, "sequence", res->trace.seq,
+				"resident", resident, "signal", sig);
+	free(res->trace.seq);
+	free(res->trace.resident);
+	return out;
+}
+
+/* ---- reclaim ---------------------------------------------------------------------- */
+
+/* tick */
+enum { TICK_N };
+static const struct api_arg api_tick_args[] = {
+	[TICK_N] = {"n", API_T_INT, false, 1, 1000000, 0, NULL, 1,
+		    "ticks to run (default 1): each runs every woken kswapd "
+		    "for up to kswapd_pages_per_tick scanned pages"},
+};
+static const struct api_field api_tick_results[] = {
+	{"ticks", "integer", "ticks run (the clock advanced by as many)"},
+	{"kswapd_runs", "integer", "node-ticks in which a kswapd ran"},
+	{"sleeps", "integer", "kswapds that went back to sleep"},
+	{"passes", "integer", "shrink passes (SWAP_CLUSTER_MAX batches)"},
+	{"scanned", "integer", "inactive-list pages scanned"},
+	{"reclaimed", "integer", "pages freed"},
+};
+
+static int api__tick(struct mm_machine *m, const struct api_args *a,
+		     union api_result *res)
+{
+	mm_tick(m, (uint64_t)a->v[TICK_N].i, &res->tick);
+	return 0;
+}
+
+static json_t *api__reclaim_stats(const struct mm_reclaim_stats *r)
+{
+	return json_pack("{s:I, s:I, s:I}", "passes", (json_int_t)r->passes,
+			 "scanned", (json_int_t)r->scanned, "reclaimed",
+			 (json_int_t)r->reclaimed);
+}
+
+static json_t *api__tick_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	const struct mm_tick_result *t = &res->tick;
+	json_t *o = api__reclaim_stats(&t->r);
+
+	(void)m;
+	(void)a;
+	json_object_set_new(o, "ticks", json_integer((json_int_t)t->ticks));
+	json_object_set_new(o, "kswapd_runs",
+			    json_integer((json_int_t)t->kswapd_runs));
+	json_object_set_new(o, "sleeps", json_integer((json_int_t)t->sleeps));
+	return o;
+}
+
+/* reclaim */
+enum { RECLAIM_PAGES, RECLAIM_NODE };
+static const struct api_arg api_reclaim_args[] = {
+	[RECLAIM_PAGES] = {"pages", API_T_INT, true, 1, UINT32_MAX, 0, NULL, 0,
+			   "pages to reclaim"},
+	[RECLAIM_NODE] = {"node", API_T_INT, false, -1, MM_MAX_NODES - 1, 0, NULL,
+			  -1, "NUMA node (nodeN/reclaim); -1, the default: every "
+			  "node (memory.reclaim)"},
+};
+static const struct api_field api_reclaim_results[] = {
+	{"requested", "integer", "pages asked for"},
+	{"passes", "integer", "shrink passes"},
+	{"scanned", "integer", "inactive-list pages scanned"},
+	{"reclaimed", "integer", "pages freed (less than requested: Linux's "
+	 "write would fail with EAGAIN)"},
+};
+
+static int api__reclaim_check(const struct mm_machine *m,
+			      const struct api_args *a, struct api_error *err)
+{
+	if (a->v[RECLAIM_NODE].i >= m->nr_nodes)
+		return api_fail(err, "node", "node: %lld is outside [-1, %d] (the "
+				 "machine has %d nodes)",
+				 (long long)a->v[RECLAIM_NODE].i, m->nr_nodes - 1,
+				 m->nr_nodes);
+	return 0;
+}
+
+static int api__reclaim(struct mm_machine *m, const struct api_args *a,
+			union api_result *res)
+{
+	res->reclaim.requested = (uint64_t)a->v[RECLAIM_PAGES].i;
+	return mm_reclaim(m, res->reclaim.requested, (int)a->v[RECLAIM_NODE].i,
+			  &res->reclaim.r);
+}
+
+static json_t *api__reclaim_encode(const struct mm_machine *m,
+				   const struct api_args *a,
+				   const union api_result *res)
+{
+	json_t *o = api__reclaim_stats(&res->reclaim.r);
+
+	(void)m;
+	(void)a;
+	json_object_set_new(o, "requested",
+			    json_integer((json_int_t)res->reclaim.requested));
+	return o;
 }
 
 /* ---- the table ---------------------------------------------------------------- */
@@ -1221,6 +1418,27 @@ const struct api_op api_ops[] = {
 		    "(the old one when refused, as Linux)",
 	 API_ARGS(api_brk_args), API_RESULTS(api_brk_results),
 	 .check = api__pid_check, .apply = api__brk, .encode = api__brk_encode},
+	{.name = "trace", .path = "/processes/{pid}:trace",
+	 .summary = "experiment mode: run a reference string (page indices "
+		    "from addr) through the MMU; with rss_limit_pages set, each "
+		    "miss beyond it evicts a traced page chosen by the "
+		    "machine's page_policy (fifo, lru, opt, clock, random)",
+	 API_ARGS(api_trace_args), API_RESULTS(api_trace_results),
+	 .check = api__pid_check, .apply = api__trace,
+	 .encode = api__trace_encode},
+	{.name = "tick", .path = ":tick",
+	 .summary = "advance the simulated clock; every woken kswapd reclaims "
+		    "in SWAP_CLUSTER_MAX batches until its node is balanced "
+		    "(above the high watermark) or kswapd_pages_per_tick is spent",
+	 API_ARGS(api_tick_args), API_RESULTS(api_tick_results),
+	 .apply = api__tick, .encode = api__tick_encode},
+	{.name = "reclaim", .path = ":reclaim",
+	 .summary = "proactive reclaim of pages from a node or all "
+		    "(memory.reclaim): batches of a quarter of what remains, "
+		    "up to 16 without progress",
+	 API_ARGS(api_reclaim_args), API_RESULTS(api_reclaim_results),
+	 .check = api__reclaim_check, .apply = api__reclaim,
+	 .encode = api__reclaim_encode},
 	{.name = "setOomScoreAdj", .path = "/processes/{pid}:setOomScoreAdj",
 	 .summary = "write /proc/PID/oom_score_adj (-1000 .. 1000)",
 	 API_ARGS(api_oom_adj_args), .check = api__pid_check,
@@ -1252,3 +1470,6 @@ API_ARGS_FIT(api_madvise_args);
 API_ARGS_FIT(api_touch_args);
 API_ARGS_FIT(api_brk_args);
 API_ARGS_FIT(api_oom_adj_args);
+API_ARGS_FIT(api_trace_args);
+API_ARGS_FIT(api_tick_args);
+API_ARGS_FIT(api_reclaim_args);

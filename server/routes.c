@@ -556,6 +556,12 @@ static void srv__zones(struct srv_ctx *x)
 					      api_zones_json(x->m->mm)));
 }
 
+static void srv__lru(struct srv_ctx *x)
+{
+	srv_reply_json(x->res, 200, json_pack("{s:o}", "items",
+					      api_lru_json(x->m->mm, 4096)));
+}
+
 static void srv__frames(struct srv_ctx *x)
 {
 	uint32_t nr = x->m->mm->nr_pfns;
@@ -758,6 +764,11 @@ static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/v1/machines/{m}/zones", srv__zones, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/zones", "zones: layout, watermarks, "
 		 "free lists, per-CPU lists", 200, NULL, "Items", NULL)},
+	{"GET", "/v1/machines/{m}/lru", srv__lru, NULL, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/lru", "each node's LRU lists "
+		 "(inactive/active anon and file, unevictable): count and up to "
+		 "4096 pfns from the head (newest), kswapd state", 200, NULL,
+		 "Items", NULL)},
 	{"GET", "/v1/machines/{m}/frames", srv__frames, srv_q_frames, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/frames", "frame states of [start, "
 		 "start+count), count <= 65536", 200, NULL, "Frames",
