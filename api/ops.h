@@ -107,6 +107,11 @@ union api_result {
 	struct {
 		uint64_t minor, major;
 	} faults;               /* mlock: populate's faults */
+	struct {
+		uint8_t *data;  /* malloc'd by apply, freed by the encoder */
+		uint64_t len, major;
+	} read;                 /* readFile */
+	struct mm_drop_result drop; /* dropCaches */
 };
 
 /* Largest size argument of the kernel allocation ops: every engine size

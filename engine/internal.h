@@ -304,6 +304,30 @@ void mm__walk_ptes(const struct mm_machine *m, const struct mm_mm *mm,
 /* Page tables below the pgd (mm_pgtables_bytes() / PAGE_SIZE). */
 uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm);
 
+/* ---- page cache (pagecache.c) ---- */
+static inline bool mm__file_is_reg(uint32_t file)
+{
+	return (file & 0xf0000000u) == MM_FILE_REG;
+}
+/* The file of a handle (MM_FILE_REG | id), NULL if none. */
+struct mm_file *mm__file(const struct mm_machine *m, uint32_t handle);
+uint32_t mm__xa_load(const struct mm_machine *m, const struct mm_file *f,
+		     uint64_t idx);
+/* The first cached index in [idx, end), or end. */
+uint64_t mm__pagecache_next(const struct mm_machine *m, const struct mm_file *f,
+			    uint64_t idx, uint64_t end);
+int mm__filemap_fault(struct mm_machine *m, struct mm_file *f,
+		      uint64_t vm_flags, uint64_t idx, int cpu, uint32_t *pfn,
+		      bool *major);
+bool mm__file_beyond_eof(const struct mm_file *f, uint64_t idx);
+uint32_t mm__filemap_map_page(struct mm_machine *m, struct mm_file *f,
+			      uint64_t idx);
+void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn);
+/* A VMA of file handle went away: an unlinked file unmapped by every VMA
+ * is freed. */
+void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu);
+void mm__pagecache_destroy(struct mm_machine *m);
+
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);
 void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm);

@@ -584,6 +584,7 @@ void mm_machine_destroy(struct mm_machine *m)
 	if (!m)
 		return;
 	mm__process_destroy(m);
+	mm__pagecache_destroy(m);
 	mm__content_destroy(m);
 	mm__slab_destroy(m);
 	mm__vmalloc_destroy(m);
