@@ -279,6 +279,9 @@ static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
 		if (mm_page_test(p, MM_PG_swapbacked) && p->refcount > 0 &&
 		    !mm_page_test(p, MM_PG_buddy) && !mm_page_test(p, MM_PG_pcp))
 			mm__claim(c, pfn, 1, OWN_ALLOC, "an anonymous page");
+		if (mm__file_is_reg(p->mapping) && p->refcount > 0 &&
+		    !mm_page_test(p, MM_PG_buddy) && !mm_page_test(p, MM_PG_pcp))
+			mm__claim(c, pfn, 1, OWN_ALLOC, "a page-cache page");
 		if (mm_page_test(p, MM_PG_kalloc) ||
 		    mm_page_test(p, MM_PG_large_kmalloc)) {
 			uint32_t nr = mm_page_test(p, MM_PG_head) ? 1u << p->private : 1;

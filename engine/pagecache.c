@@ -268,9 +268,12 @@ static uint64_t mm__xa_next(const struct mm_machine *m, uint32_t id,
 uint64_t mm__pagecache_next(const struct mm_machine *m, const struct mm_file *f,
 			    uint64_t idx, uint64_t end)
 {
-	if (f->xa_root == MM_NIL)
+	uint64_t lim = MM_MIN(end, mm__xa_span(m, f->xa_root));
+
+	if (f->xa_root == MM_NIL || idx >= lim)
 		return end;
-	return mm__xa_next(m, f->xa_root, 0, idx, MM_MIN(end, mm__xa_span(m, f->xa_root)));
+	uint64_t r = mm__xa_next(m, f->xa_root, 0, idx, lim);
+	return r < lim ? r : end;
 }
 
 /* ---- cache pages ------------------------------------------------------------ */
