@@ -866,12 +866,12 @@ static const struct api_arg api_mmap_args[] = {
 		       "\"---\" (PROT_NONE); raw PROT_* numbers are not accepted"},
 	[MMAP_FLAGS] = {"flags", API_T_MAP_FLAGS, true, 0, 0, 0, NULL, 0,
 			"MAP_* names, e.g. [\"MAP_PRIVATE\", \"MAP_ANONYMOUS\"]; "
-			"neither MAP_SHARED nor MAP_PRIVATE is EINVAL, no "
-			"MAP_ANONYMOUS is EBADF (no files yet); raw numbers are "
-			"not accepted"},
+			"neither MAP_SHARED nor MAP_PRIVATE is EINVAL; without "
+			"MAP_ANONYMOUS \"file\" names the file (EBADF if none); "
+			"raw numbers are not accepted"},
 	[MMAP_FILE] = {"file", API_T_STRING, false, 0, 255, 0, NULL, 0,
-		       "name of an in-memory file to map; machines have no files "
-		       "yet (the page-cache work), so any name answers EBADF"},
+		       "name of an in-memory file to map (createFile); an "
+		       "unknown name is EBADF; ignored with MAP_ANONYMOUS"},
 	[MMAP_OFFSET] = {"offset", API_T_SIZE, false, 0, 0, 0, NULL, 0,
 			 "file offset in bytes, a multiple of the page size "
 			 "(else EINVAL); default 0"},
@@ -883,13 +883,13 @@ static const struct api_field api_mmap_results[] = {
 static int api__mmap(struct mm_machine *m, const struct api_args *a,
 		     union api_result *res)
 {
-	/* A file name cannot name anything yet: Linux's answer to a
-	 * descriptor that is not open. */
-	if (a->present & (1u << MMAP_FILE))
-		return -MM_EBADF;
+	/* An unknown name is Linux's answer to a descriptor that is not
+	 * open: EBADF (a file mapping without one too). */
+	int file = (a->present & (1u << MMAP_FILE))
+			   ? mm_file_lookup(m, a->v[MMAP_FILE].s) : -1;
 	return mm_mmap(m, api__pid(a), a->v[MMAP_ADDR].u, a->v[MMAP_LENGTH].u,
-		       a->v[MMAP_PROT].prot, (int)a->v[MMAP_FLAGS].flags, -1,
-		       a->v[MMAP_OFFSET].u, &res->addr);
+		       a->v[MMAP_PROT].prot, (int)a->v[MMAP_FLAGS].flags,
+		       file < 0 ? -1 : file, a->v[MMAP_OFFSET].u, &res->addr);
 }
 
 static json_t *api__mmap_encode(const struct mm_machine *m,
@@ -966,9 +966,9 @@ static const struct api_field api_touch_results[] = {
 	 "included)"},
 	{"zero", "integer", "read faults that mapped the shared zero page"},
 	{"signal", "object", "null, or {\"name\", \"code\", \"addr\"} of the "
-	 "fatal signal (SIGSEGV SEGV_MAPERR/SEGV_ACCERR; SIGKILL SI_KERNEL "
-	 "when the OOM killer chose this process); the process was killed "
-	 "and its memory freed"},
+	 "fatal signal (SIGSEGV SEGV_MAPERR/SEGV_ACCERR; SIGBUS BUS_ADRERR: "
+	 "a file page past EOF; SIGKILL SI_KERNEL when the OOM killer chose "
+	 "this process); the process was killed and its memory freed"},
 };
 
 static int api__touch(struct mm_machine *m, const struct api_args *a,
@@ -977,8 +977,7 @@ static int api__touch(struct mm_machine *m, const struct api_args *a,
 	int rc = mm_touch(m, api__pid(a), a->v[RANGE_ADDR].u,
 			  a->v[RANGE_LENGTH].u,
 			  (enum mm_access)a->v[TOUCH_ACCESS].i, &res->touch);
-	/* file memory faults through the page cache, which does not exist
-	 * yet */
+	/* exec images and special mappings are not faulted */
 	return rc == -MM_ENODEV ? -MM_EINVAL : rc;
 }
 
@@ -1273,6 +1272,229 @@ static json_t *api__reclaim_encode(const struct mm_machine *m,
 /* ---- the table ---------------------------------------------------------------- */
 
 #define API_N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+/* ---- files and the page cache --------------------------------------------- */
+
+#define API_FILE_READ_MAX (16ull << 20) /* bytes one readFile answers */
+#define API_FILE_SIZE_MAX ((uint64_t)MM_FILE_MAX_PAGES << MM_PAGE_SHIFT)
+
+/* ops on …/files/{file}: args[0] is the path id "file" */
+enum { FILE_NAME };
+#define API_ARG_FILE                                                          \
+	{"file", API_T_STRING, true, 0, MM_FILE_NAME_MAX - 1, 0, NULL, 0,    \
+	 "file name (path id); 404 if no file has it"}
+
+static int api__file_check(const struct mm_machine *m, const struct api_args *a,
+			   struct api_error *err)
+{
+	if (mm_file_lookup(m, a->v[FILE_NAME].s) >= 0)
+		return 0;
+	api_fail(err, "file", "file: no file \"%.60s\"", a->v[FILE_NAME].s);
+	return API_CHECK_NOT_FOUND;
+}
+
+static int api__file_id(const struct mm_machine *m, const struct api_args *a)
+{
+	return mm_file_lookup(m, a->v[FILE_NAME].s);
+}
+
+/* Decodes a validated base64 argument into a malloc'd buffer (*len). */
+static uint8_t *api__bytes(const char *b64, size_t *len)
+{
+	uint8_t *p = malloc(strlen(b64) / 4 * 3 + 3);
+	if (p)
+		*len = api_base64_decode(b64, p);
+	return p;
+}
+
+/* createFile */
+enum { CREATE_NAME, CREATE_SIZE, CREATE_CONTENT };
+static const struct api_arg api_file_create_args[] = {
+	[CREATE_NAME] = {"name", API_T_STRING, true, 0, MM_FILE_NAME_MAX - 1, 0,
+			 NULL, 0, "1 to 63 bytes, no '/'; unique among the "
+			 "machine's files (EEXIST)"},
+	[CREATE_SIZE] = {"size", API_T_SIZE, true, 0, 0, API_FILE_SIZE_MAX, NULL,
+			 0, "i_size in bytes (\"1M\"); pages past the content "
+			 "are holes on the disk"},
+	[CREATE_CONTENT] = {"content", API_T_BASE64, false, 0, 0, 0, NULL, 0,
+			    "the first bytes, base64; they start dirty in the "
+			    "page cache, as after a write"},
+};
+static const struct api_field api_file_results[] = {
+	{"name", "string", "the file's name"},
+	{"size", "integer", "its size in bytes"},
+};
+
+static int api__file_create_check(const struct mm_machine *m,
+				  const struct api_args *a, struct api_error *err)
+{
+	size_t len = 0;
+	(void)m;
+	if (a->present & (1u << CREATE_CONTENT)) {
+		const char *b = a->v[CREATE_CONTENT].s;
+		size_t n = strlen(b);
+		while (n && b[n - 1] == '=')
+			n--;
+		len = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+	}
+	if (len > a->v[CREATE_SIZE].u)
+		return api_fail(err, "content", "content: %zu bytes, longer than "
+				 "size %llu", len,
+				 (unsigned long long)a->v[CREATE_SIZE].u);
+	return 0;
+}
+
+static int api__file_create(struct mm_machine *m, const struct api_args *a,
+			    union api_result *res)
+{
+	size_t len = 0;
+	uint8_t *data = NULL;
+	int id;
+
+	(void)res;
+	if ((a->present & (1u << CREATE_CONTENT)) &&
+	    !(data = api__bytes(a->v[CREATE_CONTENT].s, &len)))
+		return -MM_ENOMEM;
+	int rc = mm_file_create(m, a->v[CREATE_NAME].s, a->v[CREATE_SIZE].u, data,
+				len, &id);
+	free(data);
+	return rc;
+}
+
+static json_t *api__file_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	(void)res;
+	const struct mm_file *f = mm_file_get(m, mm_file_lookup(m, a->v[0].s));
+	return json_pack("{s:s, s:I}", "name", f->name, "size",
+			 (json_int_t)f->size);
+}
+
+/* deleteFile */
+static const struct api_arg api_file_args[] = {
+	[FILE_NAME] = API_ARG_FILE,
+};
+
+static int api__file_delete(struct mm_machine *m, const struct api_args *a,
+			    union api_result *res)
+{
+	(void)res;
+	return mm_file_delete(m, api__file_id(m, a));
+}
+
+/* writeFile */
+enum { FWRITE_OFFSET = FILE_NAME + 1, FWRITE_DATA };
+static const struct api_arg api_file_write_args[] = {
+	[FILE_NAME] = API_ARG_FILE,
+	[FWRITE_OFFSET] = {"offset", API_T_SIZE, true, 0, 0, API_FILE_SIZE_MAX,
+			   NULL, 0, "byte offset (pwrite); the file grows to "
+			   "offset + bytes"},
+	[FWRITE_DATA] = {"data", API_T_BASE64, true, 0, 0, 0, NULL, 0,
+			 "the bytes, base64"},
+};
+
+static int api__file_write(struct mm_machine *m, const struct api_args *a,
+			   union api_result *res)
+{
+	size_t len;
+	uint8_t *data = api__bytes(a->v[FWRITE_DATA].s, &len);
+
+	(void)res;
+	if (!data)
+		return -MM_ENOMEM;
+	int rc = mm_file_write(m, api__file_id(m, a), a->v[FWRITE_OFFSET].u, data,
+			       len);
+	free(data);
+	return rc;
+}
+
+/* readFile */
+enum { FREAD_OFFSET = FILE_NAME + 1, FREAD_LENGTH };
+static const struct api_arg api_file_read_args[] = {
+	[FILE_NAME] = API_ARG_FILE,
+	[FREAD_OFFSET] = {"offset", API_T_SIZE, true, 0, 0, 0, NULL, 0,
+			  "byte offset (pread)"},
+	[FREAD_LENGTH] = {"length", API_T_SIZE, true, 0, 0, API_FILE_READ_MAX,
+			  NULL, 0, "bytes to read (at most 16M); fewer come "
+			  "back at end of file"},
+};
+static const struct api_field api_file_read_results[] = {
+	{"data", "string", "the bytes read, base64"},
+	{"major", "integer", "pages read from the disk (the request and its "
+	 "readahead)"},
+};
+
+static int api__file_read(struct mm_machine *m, const struct api_args *a,
+			  union api_result *res)
+{
+	uint64_t len = a->v[FREAD_LENGTH].u;
+
+	res->read.data = malloc(len ? len : 1);
+	if (!res->read.data)
+		return -MM_ENOMEM;
+	int rc = mm_file_read(m, api__file_id(m, a), a->v[FREAD_OFFSET].u, len,
+			      res->read.data, &res->read.len, &res->read.major);
+	if (rc) {
+		free(res->read.data);
+		res->read.data = NULL;
+	}
+	return rc;
+}
+
+static json_t *api__file_read_encode(const struct mm_machine *m,
+				     const struct api_args *a,
+				     const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	json_t *data = api_base64(res->read.data, res->read.len);
+	free(res->read.data);
+	return json_pack("{s:o*, s:I}", "data", data, "major",
+			 (json_int_t)res->read.major);
+}
+
+/* truncateFile */
+enum { FTRUNC_SIZE = FILE_NAME + 1 };
+static const struct api_arg api_file_truncate_args[] = {
+	[FILE_NAME] = API_ARG_FILE,
+	[FTRUNC_SIZE] = {"size", API_T_SIZE, true, 0, 0, API_FILE_SIZE_MAX, NULL,
+			 0, "new i_size (ftruncate): pages past it are unmapped "
+			 "and dropped"},
+};
+
+static int api__file_truncate(struct mm_machine *m, const struct api_args *a,
+			      union api_result *res)
+{
+	(void)res;
+	return mm_file_truncate(m, api__file_id(m, a), a->v[FTRUNC_SIZE].u);
+}
+
+/* dropCaches */
+static const struct api_arg api_drop_args[] = {
+	{"mode", API_T_INT, true, 1, 3, 0, NULL, 0,
+	 "/proc/sys/vm/drop_caches after a sync: 1 page cache, 2 slab, 3 both"},
+};
+static const struct api_field api_drop_results[] = {
+	{"pagecache", "integer", "page-cache pages dropped"},
+	{"slab", "integer", "slab pages given back"},
+};
+
+static int api__drop_caches(struct mm_machine *m, const struct api_args *a,
+			    union api_result *res)
+{
+	return mm_drop_caches(m, (int)a->v[0].i, &res->drop);
+}
+
+static json_t *api__drop_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	return json_pack("{s:I, s:I}", "pagecache", (json_int_t)res->drop.pagecache,
+			 "slab", (json_int_t)res->drop.slab);
+}
+
 #define API_ARGS(a) .args = (a), .nargs = API_N(a)
 #define API_RESULTS(r) .results = (r), .nresults = API_N(r)
 
@@ -1398,8 +1620,9 @@ const struct api_op api_ops[] = {
 	{.name = "touch", .path = "/processes/{pid}:touch",
 	 .summary = "user accesses to every page of a range, faulting as the "
 		    "MMU would (zero page, COW, stack growth, shmem with "
-		    "fault-around); SIGSEGV kills the process; file mappings "
-		    "are EINVAL until the page cache exists",
+		    "fault-around, files through the page cache: major faults "
+		    "with read-around, SIGBUS past EOF); a signal kills the "
+		    "process",
 	 API_ARGS(api_touch_args), API_RESULTS(api_touch_results),
 	 .check = api__pid_check, .apply = api__touch,
 	 .encode = api__touch_encode},
@@ -1443,6 +1666,38 @@ const struct api_op api_ops[] = {
 	 .summary = "write /proc/PID/oom_score_adj (-1000 .. 1000)",
 	 API_ARGS(api_oom_adj_args), .check = api__pid_check,
 	 .apply = api__set_oom_adj, .encode = api__empty_encode},
+	{.name = "createFile", .path = "/files",
+	 .summary = "an in-memory file (creat + write + ftruncate): its content "
+		    "pages start dirty in the page cache; EEXIST for a name in "
+		    "use, EFBIG past 64 GiB",
+	 API_ARGS(api_file_create_args), API_RESULTS(api_file_results),
+	 .check = api__file_create_check, .apply = api__file_create,
+	 .encode = api__file_encode},
+	{.name = "deleteFile", .method = "DELETE", .path = "/files/{file}",
+	 .summary = "unlink(): the name goes at once, the pages when no "
+		    "mapping is left",
+	 API_ARGS(api_file_args), .check = api__file_check,
+	 .apply = api__file_delete, .encode = api__empty_encode},
+	{.name = "writeFile", .path = "/files/{file}:write",
+	 .summary = "pwrite(): through the page cache (pages turn dirty)",
+	 API_ARGS(api_file_write_args), .check = api__file_check,
+	 .apply = api__file_write, .encode = api__empty_encode},
+	{.name = "readFile", .path = "/files/{file}:read",
+	 .summary = "pread(): pages missing from the cache are read from the "
+		    "disk with readahead",
+	 API_ARGS(api_file_read_args), API_RESULTS(api_file_read_results),
+	 .check = api__file_check, .apply = api__file_read,
+	 .encode = api__file_read_encode},
+	{.name = "truncateFile", .path = "/files/{file}:truncate",
+	 .summary = "ftruncate(): shrinking unmaps and drops the pages past "
+		    "the end (SIGBUS for mappings touching them)",
+	 API_ARGS(api_file_truncate_args), .check = api__file_check,
+	 .apply = api__file_truncate, .encode = api__empty_encode},
+	{.name = "dropCaches", .path = ":dropCaches",
+	 .summary = "sync; echo MODE > /proc/sys/vm/drop_caches: clean unmapped "
+		    "page-cache pages (1), slab caches shrunk (2), both (3)",
+	 API_ARGS(api_drop_args), API_RESULTS(api_drop_results),
+	 .apply = api__drop_caches, .encode = api__drop_encode},
 };
 const size_t api_nops = sizeof(api_ops) / sizeof(api_ops[0]);
 
@@ -1473,3 +1728,7 @@ API_ARGS_FIT(api_oom_adj_args);
 API_ARGS_FIT(api_trace_args);
 API_ARGS_FIT(api_tick_args);
 API_ARGS_FIT(api_reclaim_args);
+API_ARGS_FIT(api_file_create_args);
+API_ARGS_FIT(api_file_write_args);
+API_ARGS_FIT(api_file_read_args);
+API_ARGS_FIT(api_file_truncate_args);

@@ -119,6 +119,11 @@ union api_result {
 		char *seq;          /* malloc'd by apply, freed by encode */
 		uint64_t *resident;
 	} trace;
+	struct {
+		uint8_t *data;  /* malloc'd by apply, freed by the encoder */
+		uint64_t len, major;
+	} read;                 /* readFile */
+	struct mm_drop_result drop; /* dropCaches */
 };
 
 /* Largest size argument of the kernel allocation ops: every engine size

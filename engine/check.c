@@ -71,6 +71,16 @@
  *   shmem-object     a shmem object's pages name it (mapping, index) and
  *                    every shmem frame is in its object, which some VMA
  *                    maps; shmem frames have refcount 1 + mapcount
+ *   page-cache       (pagecache.c) every radix-tree slot names a frame
+ *                    whose mapping/index name that slot, with refcount
+ *                    1 + mapcount; every file frame is in its file's tree;
+ *                    nodes' count/parent/offset/shift agree and each holds
+ *                    a live radix_tree_node object, each file a filp
+ *                    object; nr_pages, NR_FILE_PAGES (shmem + files),
+ *                    NR_DIRTY and NR_MAPPED equal the recount
+ *   frame-content    content buffers sit only on allocated frames (never
+ *                    free, reserved or the zero page); nr_content counts
+ *                    them
  * and of reclaim (reclaim.c):
  *   lru-membership   every frame on an LRU list is PG_lru, allocated, of
  *                    the list's node, and on the list its flags name
@@ -278,6 +288,9 @@ static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
 		if (mm_page_test(p, MM_PG_swapbacked) && p->refcount > 0 &&
 		    !mm_page_test(p, MM_PG_buddy) && !mm_page_test(p, MM_PG_pcp))
 			mm__claim(c, pfn, 1, OWN_ALLOC, "an anonymous page");
+		if (mm__file_is_reg(p->mapping) && p->refcount > 0 &&
+		    !mm_page_test(p, MM_PG_buddy) && !mm_page_test(p, MM_PG_pcp))
+			mm__claim(c, pfn, 1, OWN_ALLOC, "a page-cache page");
 		if (mm_page_test(p, MM_PG_kalloc) ||
 		    mm_page_test(p, MM_PG_large_kmalloc)) {
 			uint32_t nr = mm_page_test(p, MM_PG_head) ? 1u << p->private : 1;
@@ -808,7 +821,7 @@ struct mm__pt_ctx {
 	int32_t *maps;       /* per pfn: PTEs mapping it */
 	uint8_t *writable;   /* per pfn: some PTE maps it writable */
 	const struct mm_mm *mm;
-	uint64_t rss, rss_shmem;
+	uint64_t rss, rss_shmem, rss_file;
 };
 
 static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
@@ -852,16 +865,19 @@ static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 			continue;
 		}
 		const struct mm_page *p = pfn < m->nr_pfns ? &m->pages[pfn] : NULL;
-		if (!p || p->refcount < 1 || !mm_page_test(p, MM_PG_swapbacked) ||
+		if (!p || p->refcount < 1 ||
+		    !(mm_page_test(p, MM_PG_swapbacked) || mm__file_is_reg(p->mapping)) ||
 		    mm_page_test(p, MM_PG_buddy) || mm_page_test(p, MM_PG_pcp)) {
 			mm__report(c, "pte-frame", "mm %u: PTE of 0x%llx maps pfn "
-				   "%u, not an allocated anonymous frame",
+				   "%u, not an allocated anonymous or cache frame",
 				   x->mm->id, (unsigned long long)va, pfn);
 			continue;
 		}
 		x->maps[pfn]++;
 		if (mm__file_is_shmem(p->mapping))
 			x->rss_shmem++;
+		else if (mm__file_is_reg(p->mapping))
+			x->rss_file++;
 		else
 			x->rss++;
 		if (e[i] & MM_PTE_RW)
@@ -869,12 +885,137 @@ static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 	}
 }
 
+/* ---- page cache ---------------------------------------------------------- */
+
+struct mm__pc_ctx {
+	const struct mm_file *f;
+	uint32_t handle;
+	const int32_t *maps;
+	uint8_t *seen;          /* per pfn */
+	uint32_t nodes, pages;
+	int64_t *files, dirty[MM_MAX_NODES];
+};
+
+static void mm__check_xa_node(struct mm__checker *c, struct mm__pc_ctx *x,
+			      uint32_t id, uint32_t parent, unsigned offset,
+			      int shift, uint64_t base)
+{
+	const struct mm_machine *m = c->m;
+	const struct mm_xa_node *n = id < m->nr_xa_nodes ? &m->xa_nodes[id] : NULL;
+
+	if (!n || n->shift != shift || n->parent != parent ||
+	    (parent != MM_NIL && n->offset != offset) ||
+	    !mm__object_live(m, m->engine_caches[MM_CACHE_RADIX_TREE_NODE],
+			     n->slab_addr)) {
+		mm__report(c, "page-cache", "file %s: node %u (shift %d) is not "
+			   "a live node under %u slot %u", x->f->name, id, shift,
+			   parent, offset);
+		return;
+	}
+	x->nodes++;
+	unsigned used = 0;
+	for (unsigned k = 0; k < MM_XA_SLOTS; k++) {
+		uint32_t slot = n->slots[k];
+		uint64_t idx = base + ((uint64_t)k << shift);
+		if (slot == MM_NIL)
+			continue;
+		used++;
+		if (shift) {
+			mm__check_xa_node(c, x, slot, id, k, shift - MM_XA_SHIFT, idx);
+			continue;
+		}
+		const struct mm_page *p = slot < m->nr_pfns ? &m->pages[slot] : NULL;
+		if (!p || p->mapping != x->handle || p->index != idx ||
+		    p->refcount != 1 + p->mapcount || p->mapcount != x->maps[slot] ||
+		    x->seen[slot]++) {
+			mm__report(c, "page-cache", "file %s index %llu: pfn %u "
+				   "(mapping %#x index %u refcount %d mapcount %d, "
+				   "%d PTEs)", x->f->name, (unsigned long long)idx,
+				   slot, p ? p->mapping : 0, p ? p->index : 0,
+				   p ? p->refcount : 0, p ? p->mapcount : 0,
+				   p ? x->maps[slot] : 0);
+			continue;
+		}
+		x->pages++;
+		int node = mm_page_zone(m, slot)->node;
+		x->files[node]++;
+		if (mm_page_test(p, MM_PG_dirty))
+			x->dirty[node]++;
+	}
+	if (used != n->count || !used)
+		mm__report(c, "page-cache", "file %s: node %u counts %u slots, "
+			   "%u used", x->f->name, id, n->count, used);
+}
+
+static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
+				 int64_t *files)
+{
+	const struct mm_machine *m = c->m;
+	struct mm__pc_ctx x = {NULL, 0, maps, calloc(m->nr_pfns, 1), 0, 0, files,
+			       {0}};
+	int64_t mapped[MM_MAX_NODES] = {0};
+
+	if (!x.seen)
+		return;
+	for (uint32_t i = 0; i < m->nr_files; i++) {
+		const struct mm_file *f = &m->files[i];
+		if (!f->ino)
+			continue;
+		x.f = f;
+		x.handle = MM_FILE_REG | i;
+		x.pages = 0;
+		if (!mm__object_live(m, m->engine_caches[MM_CACHE_FILP], f->slab_addr))
+			mm__report(c, "page-cache", "file %s holds no filp object",
+				   f->name);
+		if (f->xa_root != MM_NIL) {
+			int shift = f->xa_root < m->nr_xa_nodes
+				? m->xa_nodes[f->xa_root].shift : 0;
+			mm__check_xa_node(c, &x, f->xa_root, MM_NIL, 0, shift, 0);
+		}
+		if (x.pages != f->nr_pages)
+			mm__report(c, "page-cache", "file %s: nr_pages %u, its "
+				   "tree holds %u", f->name, f->nr_pages, x.pages);
+	}
+	uint32_t free_nodes = 0;
+	for (uint32_t id = m->free_xa_nodes; id != MM_NIL && free_nodes <= m->nr_xa_nodes;
+	     id = m->xa_nodes[id].parent)
+		free_nodes++;
+	if (x.nodes + free_nodes != m->nr_xa_nodes)
+		mm__report(c, "page-cache", "%u tree nodes reached, %u free, %u "
+			   "records", x.nodes, free_nodes, m->nr_xa_nodes);
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		bool cache = mm__file_is_reg(p->mapping) ||
+			     (mm__file_is_shmem(p->mapping) &&
+			      mm_page_test(p, MM_PG_swapbacked));
+		if (cache && p->mapcount > 0)
+			mapped[mm_page_zone(m, pfn)->node]++;
+		if (mm__file_is_reg(p->mapping) && !x.seen[pfn])
+			mm__report(c, "page-cache", "pfn %u names file %#x index "
+				   "%u but is in no file's tree", pfn, p->mapping,
+				   p->index);
+	}
+	for (int n = 0; n < m->nr_nodes; n++) {
+		if (m->nodes[n].vm_stat[MM_NR_DIRTY] != x.dirty[n])
+			mm__report(c, "page-cache", "node %d: NR_DIRTY %ld, %ld "
+				   "dirty file pages", n,
+				   (long)m->nodes[n].vm_stat[MM_NR_DIRTY],
+				   (long)x.dirty[n]);
+		if (m->nodes[n].vm_stat[MM_NR_MAPPED] != mapped[n])
+			mm__report(c, "page-cache", "node %d: NR_MAPPED %ld, %ld "
+				   "mapped cache pages", n,
+				   (long)m->nodes[n].vm_stat[MM_NR_MAPPED],
+				   (long)mapped[n]);
+	}
+	free(x.seen);
+}
+
 static void mm__check_paging(struct mm__checker *c)
 {
 	const struct mm_machine *m = c->m;
 	struct mm__pt_ctx x = {calloc(m->nr_pfns, 1),
 			       calloc(m->nr_pfns, sizeof(int32_t)),
-			       calloc(m->nr_pfns, 1), NULL, 0, 0};
+			       calloc(m->nr_pfns, 1), NULL, 0, 0, 0};
 
 	if (!x.reach || !x.maps || !x.writable)
 		goto out;
@@ -899,14 +1040,16 @@ static void mm__check_paging(struct mm__checker *c)
 		if (mm->id != mi)
 			continue;
 		x.mm = mm;
-		x.rss = x.rss_shmem = 0;
+		x.rss = x.rss_shmem = x.rss_file = 0;
 		mm__check_pt_level(c, &x, mm->pgd, mm__pt_levels(m), 0);
-		if (x.rss != mm->rss_anon || x.rss_shmem != mm->rss_shmem)
+		if (x.rss != mm->rss_anon || x.rss_shmem != mm->rss_shmem ||
+		    x.rss_file != mm->rss_file)
 			mm__report(c, "rss-count", "mm %u: rss_anon %lu rss_shmem "
-				   "%lu, PTEs map %lu anonymous and %lu shmem pages",
+				   "%lu rss_file %lu, PTEs map %lu, %lu and %lu",
 				   mi, (unsigned long)mm->rss_anon,
-				   (unsigned long)mm->rss_shmem, (unsigned long)x.rss,
-				   (unsigned long)x.rss_shmem);
+				   (unsigned long)mm->rss_shmem,
+				   (unsigned long)mm->rss_file, (unsigned long)x.rss,
+				   (unsigned long)x.rss_shmem, (unsigned long)x.rss_file);
 	}
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];
@@ -962,9 +1105,11 @@ static void mm__check_paging(struct mm__checker *c)
 			shmem[mm_page_zone(m, pfn)->node]--;
 		}
 	}
+	int64_t files[MM_MAX_NODES] = {0};
+	mm__check_page_cache(c, x.maps, files);
 	for (int n = 0; n < m->nr_nodes; n++)
 		if (shmem[n] != 0 ||
-		    m->nodes[n].vm_stat[MM_NR_SHMEM] !=
+		    m->nodes[n].vm_stat[MM_NR_SHMEM] + files[n] !=
 			    m->nodes[n].vm_stat[MM_NR_FILE_PAGES])
 			mm__report(c, "shmem-object", "node %d: %ld shmem frames "
 				   "outside (or missing from) their objects, "
@@ -1092,9 +1237,16 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	mm__check_mms(&c);
 	mm__check_paging(&c);
 	mm__check_lru(&c);
-	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0;
+	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0, content = 0;
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];
+		if (mm_frame_bytes(m, pfn)) {
+			content++;
+			if (pfn == m->zero_pfn || c.own[pfn] < OWN_ALLOC)
+				mm__report(&c, "frame-content", "pfn %u holds "
+					   "bytes but is not an allocated frame "
+					   "(owner %u)", pfn, c.own[pfn]);
+		}
 		buddy += mm_page_test(p, MM_PG_buddy);
 		pcp += mm_page_test(p, MM_PG_pcp);
 		on_pcp += c.own[pfn] == OWN_PCP;
@@ -1115,6 +1267,9 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	if (pcp != on_pcp)
 		mm__report(&c, "pcp-count", "%u PG_pcp frames, %u on pcp lists",
 			   pcp, on_pcp);
+	if (content != m->nr_content)
+		mm__report(&c, "frame-content", "nr_content %u, %u frames hold "
+			   "bytes", m->nr_content, content);
 	free(c.own);
 	return c.n;
 }

@@ -235,6 +235,39 @@ static void mm__h_kernel_maps(struct mm__hash *h, const struct mm_machine *m)
 				 (uint64_t)m->pkmap_count[i + 3] << 48);
 }
 
+/* Files: records, readahead state, the disk, and every tree node. */
+static void mm__h_files(struct mm__hash *h, const struct mm_machine *m)
+{
+	mm__h(h, ((uint64_t)m->nr_files << 32) | m->last_ino);
+	for (uint32_t i = 0; i < m->nr_files; i++) {
+		const struct mm_file *f = &m->files[i];
+		if (!f->ino)
+			continue;
+		mm__h_bytes(h, f->name, strnlen(f->name, sizeof(f->name)));
+		mm__h(h, f->size);
+		mm__h(h, ((uint64_t)f->ino << 32) | f->xa_root);
+		mm__h(h, ((uint64_t)f->nr_pages << 1) | f->unlinked);
+		mm__h(h, f->ra_start);
+		mm__h(h, ((uint64_t)f->ra_size << 32) | f->ra_async_size);
+		mm__h(h, ((uint64_t)f->mmap_miss << 32) ^ (uint64_t)f->prev_pos);
+		mm__h(h, f->slab_addr);
+		for (uint32_t k = 0; k < f->disk_nr; k++)
+			if (f->disk[k]) {
+				mm__h(h, k);
+				mm__h_bytes(h, f->disk[k], MM_PAGE_SIZE);
+			}
+	}
+	mm__h(h, ((uint64_t)m->nr_xa_nodes << 32) | m->free_xa_nodes);
+	for (uint32_t i = 0; i < m->nr_xa_nodes; i++) {
+		const struct mm_xa_node *n = &m->xa_nodes[i];
+		mm__h(h, ((uint64_t)n->parent << 32) | ((uint32_t)n->shift << 16) |
+			     ((uint32_t)n->offset << 8) | n->count);
+		mm__h(h, n->slab_addr);
+		for (unsigned k = 0; k < MM_XA_SLOTS; k += 2)
+			mm__h(h, ((uint64_t)n->slots[k] << 32) | n->slots[k + 1]);
+	}
+}
+
 static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 {
 	mm__h(h, ((uint64_t)(uint32_t)m->last_pid << 32) | m->nr_tasks);
@@ -268,7 +301,7 @@ static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 				      mm->total_vm, mm->locked_vm, mm->data_vm,
 				      mm->exec_vm, mm->stack_vm, mm->def_flags,
 				      mm->slab_addr, mm->pgd, mm->rss_anon,
-				      mm->hiwater_rss, mm->rss_shmem};
+				      mm->hiwater_rss, mm->rss_shmem, mm->rss_file};
 		for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++)
 			mm__h(h, w[k]);
 	}
@@ -280,6 +313,7 @@ static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 			if (o->pages[k] != MM_NIL)
 				mm__h(h, ((uint64_t)k << 32) | o->pages[k]);
 	}
+	mm__h_files(h, m);
 	mm__h(h, ((uint64_t)m->nr_vmas << 32) | m->free_vmas);
 	for (uint32_t i = 0; i < m->nr_vmas; i++) {
 		const struct mm_vma *v = &m->vmas[i];
@@ -293,6 +327,19 @@ static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 		mm__h(h, ((uint64_t)v->prev << 32) | v->next);
 		mm__h(h, ((uint64_t)v->anon_chained << 32) | v->unmerged);
 		mm__h(h, v->slab_addr);
+	}
+}
+
+/* Frame contents in pfn order: each written frame's number and bytes. */
+static void mm__h_content(struct mm__hash *h, const struct mm_machine *m)
+{
+	mm__h(h, m->nr_content);
+	for (uint32_t pfn = 0; m->nr_content && pfn < m->nr_pfns; pfn++) {
+		const uint8_t *b = mm_frame_bytes(m, pfn);
+		if (!b)
+			continue;
+		mm__h(h, pfn);
+		mm__h_bytes(h, b, MM_PAGE_SIZE);
 	}
 }
 
@@ -325,6 +372,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX])
 	mm__h_slab(&h, m);
 	mm__h_kernel_maps(&h, m);
 	mm__h_processes(&h, m);
+	mm__h_content(&h, m);
 	for (int e = 0; e < MM_NR_VM_EVENTS; e++)
 		mm__h(&h, m->events[e]);
 

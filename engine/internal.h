@@ -183,6 +183,13 @@ bool mm__zone_watermark_ok(const struct mm_zone *z, unsigned order,
 			   uint64_t mark, int highest_zoneidx,
 			   unsigned alloc_flags, int64_t free_pages);
 
+/* ---- frame contents (content.c) ---- */
+/* Drops the buffers of frames [pfn, pfn + nr) (they read as zeros again). */
+void mm__content_drop(struct mm_machine *m, uint32_t pfn, uint32_t nr);
+/* Frame dst takes src's bytes (copy_user_highpage); 0 or -MM_ENOMEM. */
+int mm__content_copy(struct mm_machine *m, uint32_t dst, uint32_t src);
+void mm__content_destroy(struct mm_machine *m);
+
 /* ---- machine set-up (machine.c) ---- */
 void mm__setup_watermarks(struct mm_machine *m);
 
@@ -347,6 +354,31 @@ static inline bool mm__oom_leave(struct mm_machine *m)
 }
 /* out_of_memory(): true when a victim was killed (memory freed). */
 bool mm__out_of_memory(struct mm_machine *m);
+/* ---- page cache (pagecache.c) ---- */
+static inline bool mm__file_is_reg(uint32_t file)
+{
+	return (file & 0xf0000000u) == MM_FILE_REG;
+}
+/* The file of a handle (MM_FILE_REG | id), NULL if none. */
+struct mm_file *mm__file(const struct mm_machine *m, uint32_t handle);
+uint32_t mm__xa_load(const struct mm_machine *m, const struct mm_file *f,
+		     uint64_t idx);
+/* The first cached index in [idx, end), or end. */
+uint64_t mm__pagecache_next(const struct mm_machine *m, const struct mm_file *f,
+			    uint64_t idx, uint64_t end);
+int mm__filemap_fault(struct mm_machine *m, struct mm_file *f,
+		      uint64_t vm_flags, uint64_t idx, int cpu, uint32_t *pfn,
+		      bool *major);
+bool mm__file_beyond_eof(const struct mm_file *f, uint64_t idx);
+uint32_t mm__filemap_map_page(struct mm_machine *m, struct mm_file *f,
+			      uint64_t idx);
+void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn);
+/* A VMA of file handle went away: an unlinked file unmapped by every VMA
+ * is freed. */
+void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu);
+void mm__pagecache_destroy(struct mm_machine *m);
+/* Reclaim frees an unmapped file page: written back first if dirty. */
+bool mm__pagecache_evict(struct mm_machine *m, uint32_t pfn, int cpu);
 
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);

@@ -586,6 +586,8 @@ void mm_machine_destroy(struct mm_machine *m)
 	if (!m)
 		return;
 	mm__process_destroy(m);
+	mm__pagecache_destroy(m);
+	mm__content_destroy(m);
 	mm__slab_destroy(m);
 	mm__vmalloc_destroy(m);
 	for (int n = 0; n < MM_MAX_NODES; n++)

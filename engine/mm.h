@@ -456,6 +456,48 @@ struct mm_shmem {
 	uint32_t *pages;    /* pfn by page index */
 };
 
+/*
+ * In-memory files (pagecache.c).  A file's page cache is an xarray-like
+ * radix tree: nodes of MM_XA_SLOTS slots, each node one object of the
+ * radix_tree_node slab cache; leaves (shift 0) hold pfns, inner nodes
+ * child node ids, MM_NIL an empty slot.  VMAs and page descriptors name
+ * file n by the handle MM_FILE_REG | n (mm_vma.file, mm_page.mapping).
+ */
+#define MM_FILE_REG 0x10000000u
+#define MM_FILE_NAME_MAX 64
+#define MM_FILE_MAX_PAGES (1u << 24)   /* 64 GiB: larger sizes are EFBIG */
+#define MM_XA_SHIFT 6
+#define MM_XA_SLOTS (1u << MM_XA_SHIFT)
+#define MM_RA_PAGES 32                 /* bdi ra_pages: 128 KiB */
+
+struct mm_xa_node {
+	uint32_t slots[MM_XA_SLOTS];
+	uint32_t parent;    /* node id, MM_NIL for the root; free-list link */
+	uint8_t shift;      /* 0: leaf; the node covers 64 << shift indices */
+	uint8_t offset;     /* slot in the parent */
+	uint8_t count;      /* used slots; 0 with shift 0xff: record free */
+	uint8_t pad;
+	uint64_t slab_addr; /* its radix_tree_node object */
+};
+
+struct mm_file {
+	char name[MM_FILE_NAME_MAX]; /* "": record free */
+	uint64_t size;              /* i_size in bytes */
+	uint32_t ino;
+	uint32_t xa_root;           /* root node id, MM_NIL: empty cache */
+	uint32_t nr_pages;          /* pages in the cache */
+	bool unlinked;              /* deleted, kept while VMAs map it */
+	/* file_ra_state (one open file per in-memory file) */
+	uint64_t ra_start;
+	uint32_t ra_size, ra_async_size, mmap_miss;
+	int64_t prev_pos;
+	uint64_t slab_addr;         /* its filp object */
+	/* The simulated disk: written-back bytes by page index (NULL: a
+	 * hole, reads as zeros); disk_nr entries. */
+	uint8_t **disk;
+	uint32_t disk_nr;
+};
+
 /* One step of a page-table walk, for translate and pagetable answers. */
 struct mm_walk_step {
 	int level;          /* 4 = PGD … 1 = PTE on x86_64; 2, 1 on i386 */
@@ -603,6 +645,7 @@ struct mm_mm {
 	uint64_t rss_anon;      /* MM_ANONPAGES: anonymous pages mapped */
 	uint64_t hiwater_rss;   /* highest rss seen at an unmap (VmHWM) */
 	uint64_t rss_shmem;     /* MM_SHMEMPAGES: shmem pages mapped */
+	uint64_t rss_file;      /* MM_FILEPAGES: file pages mapped */
 };
 
 enum mm_task_state { MM_TASK_RUNNING, MM_TASK_DEAD };
@@ -771,6 +814,16 @@ struct mm_machine {
 	 * 0x80000000 | n), their page cache as an array by page index. */
 	struct mm_shmem *shmem;
 	uint32_t nr_shmem, cap_shmem;
+	/* content.c: bytes of frames that received any, by pfn:
+	 * content[pfn >> 10][pfn & 1023] (NULL: the frame reads as zeros). */
+	uint8_t ***content;
+	uint32_t nr_content;         /* frames holding a buffer */
+	/* pagecache.c: files by id, radix-tree nodes by id. */
+	struct mm_file *files;
+	uint32_t nr_files, cap_files;
+	uint32_t last_ino;
+	struct mm_xa_node *xa_nodes;
+	uint32_t nr_xa_nodes, cap_xa_nodes, free_xa_nodes;
 	int64_t committed;           /* vm_committed_as, pages */
 	/* reclaim.c, during one operation only (0 between operations, so not
 	 * state): the pid a user-page allocation is made for, which the OOM
@@ -891,6 +944,59 @@ struct mm_trace_result {
 int mm_trace(struct mm_machine *m, int pid, uint64_t addr,
 	     const uint64_t *pages, size_t n, enum mm_access access,
 	     char *seq, uint64_t *resident, struct mm_trace_result *out);
+/* ---- frame contents (content.c) -------------------------------------------
+ * Every frame reads as zeros until written; only written frames hold a
+ * 4 KiB buffer, dropped when the frame is freed and copied with it on a COW
+ * fault.  off + len must not pass the page end (a programmer error).
+ */
+/* The frame's bytes, or NULL when it reads as zeros.  Owned by the engine,
+ * valid until the next operation. */
+const uint8_t *mm_frame_bytes(const struct mm_machine *m, uint32_t pfn);
+void mm_frame_read(const struct mm_machine *m, uint32_t pfn, uint32_t off,
+		   void *dst, uint32_t len);
+/* 0, or -MM_ENOMEM (host out of memory: the frame is unchanged).  Never
+ * the zero page. */
+int mm_frame_write(struct mm_machine *m, uint32_t pfn, uint32_t off,
+		   const void *src, uint32_t len);
+
+/* ---- in-memory files (pagecache.c) ----------------------------------------
+ * Files live in the machine (no directories): a name (1..63 bytes, no '/'),
+ * i_size, a page cache and a simulated disk.  ids are small integers, reused
+ * after deletion; the API names files by name.
+ */
+/* The id of the file named name, or -MM_ENOENT. */
+int mm_file_lookup(const struct mm_machine *m, const char *name);
+/* The live (not deleted) file id, or NULL. */
+const struct mm_file *mm_file_get(const struct mm_machine *m, int id);
+/* creat + write(content) + ftruncate(size) when size > len: content pages
+ * start dirty in the page cache.  -MM_EEXIST, -MM_EINVAL (bad name),
+ * -MM_EFBIG (over MM_FILE_MAX_PAGES), -MM_ENOMEM. */
+int mm_file_create(struct mm_machine *m, const char *name, uint64_t size,
+		   const uint8_t *content, size_t len, int *id);
+/* pwrite(): pages come into the cache (a partial page is read from the
+ * disk first) and turn dirty; i_size grows.  -MM_EBADF, -MM_EFBIG,
+ * -MM_ENOMEM (the pages before stay written). */
+int mm_file_write(struct mm_machine *m, int id, uint64_t offset,
+		  const uint8_t *data, size_t len);
+/* pread(): up to len bytes from offset (fewer at EOF) into out, *got the
+ * count; missing pages are read from the disk with readahead, *major the
+ * pages read.  -MM_EBADF, -MM_ENOMEM. */
+int mm_file_read(struct mm_machine *m, int id, uint64_t offset, uint64_t len,
+		 uint8_t *out, uint64_t *got, uint64_t *major);
+/* ftruncate(): shrinking unmaps and drops the pages past the new end
+ * (private COW copies too) and zeroes the tail of the last page. */
+int mm_file_truncate(struct mm_machine *m, int id, uint64_t size);
+/* unlink(): the name goes at once; pages, tree and object when no VMA
+ * maps the file any more.  -MM_ENOENT. */
+int mm_file_delete(struct mm_machine *m, int id);
+/* echo mode > /proc/sys/vm/drop_caches after a sync: 1 page cache (dirty
+ * pages written back, then every unmapped cache page dropped), 2 slab
+ * (every cache shrunk), 3 both.  -MM_EINVAL for another mode. */
+struct mm_drop_result {
+	uint64_t pagecache;     /* pages dropped */
+	uint64_t slab;          /* slab pages given back */
+};
+int mm_drop_caches(struct mm_machine *m, int mode, struct mm_drop_result *r);
 
 /* ---- state digest --------------------------------------------------------- */
 #define MM_DIGEST_HEX 33

@@ -340,9 +340,10 @@ static int mm__mmap_region(struct mm_machine *m, struct mm_mm *mm,
 	uint32_t prev = mm__find_vma_before(m, mm, addr);
 	uint32_t next = prev == MM_NIL ? mm->first : m->vmas[prev].next;
 	struct mm_vma *pv = mm__vma(m, prev), *nx = mm__vma(m, next);
-	bool left = !file && mm__can_merge_after(pv, addr, vm_flags | MM_VM_SOFTDIRTY,
+	bool mergeable = !file || mm__file_is_reg(file);
+	bool left = mergeable && mm__can_merge_after(pv, addr, vm_flags | MM_VM_SOFTDIRTY,
 						 file, 0, pgoff);
-	bool right = !file && mm__can_merge_before(nx, end, vm_flags | MM_VM_SOFTDIRTY,
+	bool right = mergeable && mm__can_merge_before(nx, end, vm_flags | MM_VM_SOFTDIRTY,
 						   file, 0, pgoff, pages) &&
 		     (!left || mm__anon_vma_compatible(pv->anon_vma, nx->anon_vma));
 	vm_flags |= MM_VM_SOFTDIRTY;
@@ -393,8 +394,9 @@ int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 		return -MM_ESRCH;
 	if (offset & (MM_PAGE_SIZE - 1))
 		return -MM_EINVAL;
-	if (!(flags & MM_MAP_ANONYMOUS) || file >= 0)
-		return -MM_EBADF; /* file mappings: the page-cache issue */
+	/* ksys_mmap_pgoff(): the descriptor first (anonymous maps ignore it) */
+	if (!(flags & MM_MAP_ANONYMOUS) && !mm_file_get(m, file))
+		return -MM_EBADF;
 	uint64_t pgoff = offset >> MM_PAGE_SHIFT;
 	if (!len)
 		return -MM_EINVAL;
@@ -441,19 +443,28 @@ int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	 * neither MAP_SHARED nor MAP_PRIVATE is EINVAL, but only once
 	 * ENOMEM/EINVAL of the address and EEXIST had their say. */
 	uint32_t shm = 0;
-	if (type == MM_MAP_SHARED) {
+	bool anon = flags & MM_MAP_ANONYMOUS;
+	if (type != MM_MAP_SHARED && type != MM_MAP_PRIVATE &&
+	    (anon || type != MM_MAP_SHARED_VALIDATE))
+		return -MM_EINVAL;
+	if (!anon) {
+		/* a file opened O_RDWR: both types map it; no growing */
+		if (vm_flags & MM_VM_GROWSDOWN)
+			return -MM_EINVAL;
+		if (type != MM_MAP_PRIVATE)
+			vm_flags |= MM_VM_SHARED | MM_VM_MAYSHARE;
+		shm = MM_FILE_REG | (uint32_t)file;
+	} else if (type == MM_MAP_SHARED) {
 		if (vm_flags & MM_VM_GROWSDOWN)
 			return -MM_EINVAL;
 		pgoff = 0;
 		vm_flags |= MM_VM_SHARED | MM_VM_MAYSHARE;
-	} else if (type == MM_MAP_PRIVATE) {
-		pgoff = a >> MM_PAGE_SHIFT;
 	} else {
-		return -MM_EINVAL;
+		pgoff = a >> MM_PAGE_SHIFT;
 	}
 	if ((flags & MM_MAP_NORESERVE) && m->cfg.overcommit != MM_OVERCOMMIT_NEVER)
 		vm_flags |= MM_VM_NORESERVE;
-	if (type == MM_MAP_SHARED)
+	if (anon && type == MM_MAP_SHARED)
 		shm = mm__shmem_object(m);
 	int rc = mm__mmap_region(m, mm, t, a, len, vm_flags, pgoff, shm);
 	if (rc)

@@ -391,7 +391,7 @@ static void mm__prep_new_page(struct mm_machine *m, uint32_t pfn,
 		for (uint32_t i = 1; i < (1u << order); i++)
 			mm__set(&m->pages[pfn + i], MM_PG_tail);
 	}
-	/* __GFP_ZERO: contents are zero until written (paging issue). */
+	/* __GFP_ZERO: a frame reads as zeros until written (content.c). */
 }
 
 int mm__alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
@@ -564,6 +564,8 @@ void mm__free_pages(struct mm_machine *m, uint32_t pfn, unsigned order, int cpu)
 	p->index = 0;
 	for (uint32_t i = 1; i < (1u << order); i++)
 		mm__clear(&m->pages[pfn + i], MM_PG_tail);
+	if (m->nr_content)
+		mm__content_drop(m, pfn, 1u << order);
 	m->events[MM_PGFREE] += 1u << order;
 
 	int mt = mm__pb_mt(m, z, pfn);

@@ -18,8 +18,10 @@
  * deactivates pages (clearing their accessed bits through the reverse
  * map); shrink_inactive_list() gives a referenced page a second trip
  * (folio_check_references: one reference rotates it, two activate it) and
- * frees the rest — anon pages only into swap, so with no swap area they
- * are not scanned at all (can_reclaim_anon_pages).
+ * frees the rest: a file page is unmapped through the reverse map,
+ * written back if dirty and dropped from the page cache; anon pages only
+ * go to swap, so with no swap area they are not scanned at all
+ * (can_reclaim_anon_pages).
  *
  * kswapd is woken when an allocation finds (or leaves) a zone below its
  * low watermark and runs on tick until a zone of the node is above high;
@@ -203,10 +205,11 @@ void mm__mark_page_accessed(struct mm_machine *m, uint32_t pfn)
 
 /*
  * Calls fn for every PTE that maps pfn (rmap_walk): an anonymous page sits
- * at vma->start + (index - pgoff) pages of each anonymous VMA that may
- * hold it (its own and its fork relatives, which keep the address), a
- * shmem page likewise in each VMA of its object.  Only PTEs that really
- * map pfn count.  fn returns false to stop the walk.
+ * at vma->start + (index - pgoff) pages of each VMA with an anon_vma that
+ * may hold it (its own and its fork relatives, which keep the address), a
+ * page-cache page (file, shmem) likewise in each VMA of its file (the
+ * i_mmap, found by scanning).  Only PTEs that really map pfn count.  fn
+ * returns false to stop the walk.
  */
 typedef bool (*mm__rmap_fn)(struct mm_machine *m, struct mm_vma *v,
 			    uint64_t va, uint64_t *pte, void *arg);
@@ -215,13 +218,13 @@ static void mm__rmap_walk(struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,
 			  void *arg)
 {
 	const struct mm_page *p = &m->pages[pfn];
-	bool shmem = mm__file_is_shmem(p->mapping);
+	bool cache = !mm_page_test(p, MM_PG_swapbacked) ||
+		     mm__file_is_shmem(p->mapping);
 	int left = p->mapcount;
 
 	for (uint32_t i = 0; i < m->nr_vmas && left > 0; i++) {
 		struct mm_vma *v = &m->vmas[i];
-		if (!v->end || (shmem ? v->file != p->mapping
-				      : v->file || !v->anon_vma))
+		if (!v->end || (cache ? v->file != p->mapping : !v->anon_vma))
 			continue;
 		uint64_t pages = (v->end - v->start) >> MM_PAGE_SHIFT;
 		if (p->index < v->pgoff || p->index - v->pgoff >= pages)
@@ -561,17 +564,37 @@ static enum mm__folio_ref mm__check_references(struct mm_machine *m,
 	return MM_REF_RECLAIM;
 }
 
-/*
- * pageout(): frees a page chosen for eviction.  Anonymous and shmem pages
- * first need a swap slot (add_to_swap), and this machine has no swap area
- * yet; there are no file pages yet.  So the answer is always "kept", and
- * shrink_folio_list() activates the page (activate_locked_split).
- */
-static bool mm__pageout(struct mm_machine *m, uint32_t pfn)
+static bool mm__unmap_one(struct mm_machine *m, struct mm_vma *v,
+			  uint64_t va, uint64_t *pte, void *arg)
 {
-	(void)m;
-	(void)pfn;
-	return false;
+	(void)pte;
+	mm__zap_one(m, &m->mms[v->mm], va, *(int *)arg);
+	return true;
+}
+
+/*
+ * The end of a page chosen for eviction: try_to_unmap() through the
+ * reverse map (a dirty PTE dirties the page), then pageout() of a dirty
+ * file page and its removal from the page cache.  Anonymous and shmem
+ * pages need a swap slot first (add_to_swap), and this machine has no
+ * swap area: they are kept (shrink_folio_list activates them).  A dirty
+ * page that was only worth reclaiming clean stays too.
+ */
+static bool mm__pageout(struct mm_machine *m, uint32_t pfn,
+			enum mm__folio_ref ref, const struct mm__scan_control *sc)
+{
+	struct mm_page *p = &m->pages[pfn];
+	int cpu = sc->cpu;
+
+	if (mm_page_test(p, MM_PG_swapbacked))
+		return false;
+	if (ref == MM_REF_RECLAIM_CLEAN && mm_page_test(p, MM_PG_dirty))
+		return false;
+	if (p->mapcount > 0)
+		mm__rmap_walk(m, pfn, mm__unmap_one, &cpu);
+	if (p->mapcount > 0)
+		return false;
+	return mm__pagecache_evict(m, pfn, cpu);
 }
 
 /*
@@ -594,10 +617,12 @@ static uint64_t mm__shrink_folio_list(struct mm_machine *m,
 		if (!mm_page_test(p, MM_PG_mlocked))
 			ref = mm__check_references(m, pfn);
 		if ((ref == MM_REF_RECLAIM || ref == MM_REF_RECLAIM_CLEAN) &&
-		    mm__pageout(m, pfn)) {
+		    mm__pageout(m, pfn, ref, sc)) {
 			reclaimed++;
 			continue;
 		}
+		if (ref == MM_REF_RECLAIM_CLEAN)
+			ref = MM_REF_KEEP; /* dirty: keep_locked */
 		if (ref != MM_REF_KEEP && !mm_page_test(p, MM_PG_mlocked)) {
 			/* activate_locked */
 			mm__set(p, MM_PG_active);

@@ -837,10 +837,10 @@ TEST(ops_mmap_family)
 			  "[\"MAP_PRIVATE\", \"MAP_ANONYMOUS\", "
 			  "\"MAP_FIXED_NOREPLACE\"]}", (unsigned long long)a),
 		   422, "EEXIST", NULL);
+	/* a name no file has: a descriptor that is not open */
 	EXPECT_ERR(apply(m, "{\"op\": \"mmap\", \"pid\": 1, \"length\": 4096, "
-		   "\"prot\": \"rw-\", \"flags\": [\"MAP_PRIVATE\", "
-		   "\"MAP_ANONYMOUS\"], \"file\": \"f\"}", &r, &e), 422, "EBADF",
-		   NULL);
+		   "\"prot\": \"rw-\", \"flags\": [\"MAP_PRIVATE\"], "
+		   "\"file\": \"f\"}", &r, &e), 422, "EBADF", NULL);
 	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"munmap\", \"pid\": 1, \"addr\": "
 			  "%llu, \"length\": 1}", (unsigned long long)a + 1), 422,
 		   "EINVAL", NULL);
