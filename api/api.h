@@ -72,8 +72,9 @@ int api_parse_base64(const json_t *v, const char *field, size_t *len,
 /* Decodes a string api_parse_base64() accepted into out (room for the
  * size it reported); returns the number of bytes written. */
 size_t api_base64_decode(const char *s, uint8_t *out);
-/* n bytes as a padded base64 string (NULL when out of memory). */
-json_t *api_base64(const uint8_t *p, size_t n);
+/* The base64 text (standard alphabet, "=" padding) of len bytes, as a new
+ * JSON string; NULL when out of memory. */
+json_t *api_base64_string(const uint8_t *p, size_t len);
 
 /*
  * Decodes a machine config object (unknown keys rejected, types and ranges

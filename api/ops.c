@@ -71,6 +71,10 @@ static int api__decode_one(const struct api_arg *a, const json_t *v,
 		size_t len;
 		if (api_parse_base64(v, a->name, &len, err))
 			return -1;
+		if (a->uhi && len > a->uhi)
+			return api_fail(err, a->name, "%s: %zu bytes, more than "
+					 "%llu", a->name, len,
+					 (unsigned long long)a->uhi);
 		out->s = json_string_value(v);
 		return 0;
 	}
@@ -230,12 +234,13 @@ int api_op_apply(struct mm_machine *m, const json_t *record, json_t **result,
 	}
 	memset(&res, 0, sizeof(res));
 	int rc = args.op->apply(m, &args, &res);
-	if (rc < 0) {
+	if (rc < 0)
 		*error = api_error_errno(args.op->name, rc);
-		return 422;
-	}
-	*result = args.op->encode(m, &args, &res);
-	return 200;
+	else
+		*result = args.op->encode(m, &args, &res);
+	if (args.op->release)
+		args.op->release(&res);
+	return rc < 0 ? 422 : 200;
 }
 
 /* ---- shared argument helpers ------------------------------------------------ */
@@ -999,6 +1004,86 @@ static json_t *api__touch_encode(const struct mm_machine *m,
 			 "zero", (json_int_t)t->zero, "signal", sig);
 }
 
+/* write, read: bytes at any address */
+enum { IO_ADDR = PROC_PID + 1, IO_DATA, IO_LENGTH = IO_DATA };
+#define API_ARG_IO_ADDR                                                       \
+	{"addr", API_T_ADDR, true, 0, 0, 0, NULL, 0,                         \
+	 "first byte (any alignment); each page from there faults as a user " \
+	 "access would"}
+static const struct api_arg api_write_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[IO_ADDR] = API_ARG_IO_ADDR,
+	[IO_DATA] = {"data", API_T_BASE64, true, 0, 0, API_IO_MAX, NULL, 0,
+		     "the bytes, base64 (standard alphabet), at most 64 KiB"},
+};
+static const struct api_arg api_read_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[IO_ADDR] = API_ARG_IO_ADDR,
+	[IO_LENGTH] = {"length", API_T_SIZE, true, 0, 0, API_IO_MAX, NULL, 0,
+		       "bytes to read (\"4K\"), at most 64 KiB"},
+};
+#define API_IO_RESULTS                                                        \
+	{"pages", "integer", "pages accessed"},                              \
+	{"minor", "integer", "minor faults taken"},                          \
+	{"major", "integer", "major faults taken"},                          \
+	{"cow", "integer", "write-protect faults that copied a page"},       \
+	{"zero", "integer", "read faults that mapped the shared zero page"}, \
+	{"signal", "object", "null, or {\"name\", \"code\", \"addr\"}: the "  \
+	 "access stopped at addr (bytes before it were moved) and the "      \
+	 "process was killed"}
+static const struct api_field api_write_results[] = {API_IO_RESULTS};
+static const struct api_field api_read_results[] = {
+	API_IO_RESULTS,
+	{"data", "string", "base64 of the bytes read (up to the signal's "
+	 "address when one stopped the read)"},
+};
+
+static int api__write(struct mm_machine *m, const struct api_args *a,
+		      union api_result *res)
+{
+	const char *b64 = a->v[IO_DATA].s;
+	uint8_t *buf = malloc(strlen(b64) / 4 * 3 + 3);
+
+	if (!buf)
+		return -MM_ENOMEM;
+	size_t len = api_base64_decode(b64, buf);
+	int rc = mm_write(m, api__pid(a), a->v[IO_ADDR].u, buf, len,
+			  &res->io.touch);
+	free(buf);
+	return rc == -MM_ENODEV ? -MM_EINVAL : rc;
+}
+
+static int api__read(struct mm_machine *m, const struct api_args *a,
+		     union api_result *res)
+{
+	uint64_t addr = a->v[IO_ADDR].u, len = a->v[IO_LENGTH].u;
+
+	res->io.data = malloc(len ? len : 1);
+	if (!res->io.data)
+		return -MM_ENOMEM;
+	int rc = mm_read(m, api__pid(a), addr, res->io.data, len,
+			 &res->io.touch);
+	const struct mm_touch_result *t = &res->io.touch;
+	res->io.len = t->signal.signo ? t->signal.addr - addr : len;
+	return rc == -MM_ENODEV ? -MM_EINVAL : rc;
+}
+
+static void api__io_release(union api_result *res)
+{
+	free(res->io.data);
+}
+
+static json_t *api__read_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	json_t *r = api__touch_encode(m, a, res);
+
+	json_object_set_new(r, "data", api_base64_string(res->io.data,
+							 res->io.len));
+	return r;
+}
+
 static int api__munlock(struct mm_machine *m, const struct api_args *a,
 			union api_result *res)
 {
@@ -1131,8 +1216,6 @@ static int api__trace(struct mm_machine *m, const struct api_args *a,
 	res->trace.resident = malloc((n ? n : 1) * sizeof(uint64_t));
 	if (!pages || !res->trace.seq || !res->trace.resident) {
 		free(pages);
-		free(res->trace.seq);
-		free(res->trace.resident);
 		return -MM_ENOMEM;
 	}
 	json_array_foreach(arr, k, e)
@@ -1141,11 +1224,13 @@ static int api__trace(struct mm_machine *m, const struct api_args *a,
 			  (enum mm_access)a->v[TRACE_ACCESS].i, res->trace.seq,
 			  res->trace.resident, &res->trace.r);
 	free(pages);
-	if (rc) {
-		free(res->trace.seq);
-		free(res->trace.resident);
-	}
 	return rc;
+}
+
+static void api__trace_release(union api_result *res)
+{
+	free(res->trace.seq);
+	free(res->trace.resident);
 }
 
 static json_t *api__trace_encode(const struct mm_machine *m,
@@ -1161,14 +1246,13 @@ static json_t *api__trace_encode(const struct mm_machine *m,
 		json_array_append_new(resident,
 				      json_integer((json_int_t)res->trace.resident[i]));
 	if (r->sig)
-		sig = json_pack("{s:s}", "name",
-				r->sig == MM_SIGKILL ? "SIGKILL" : "SIGSEGV");
+		sig = json_pack("{s:s}", "name", r->sig == MM_SIGKILL ? "SIGKILL"
+						 : r->sig == MM_SIGBUS ? "SIGBUS"
+								       : "SIGSEGV");
 	json_t *out = json_pack("{s:I, s:I, s:s, s:o, s:o}", "hits",
 				(json_int_t)r->hits, "misses",
 				(json_int_t)r->misses, "sequence", res->trace.seq,
 				"resident", resident, "signal", sig);
-	free(res->trace.seq);
-	free(res->trace.resident);
 	return out;
 }
 
@@ -1447,7 +1531,7 @@ static json_t *api__file_read_encode(const struct mm_machine *m,
 {
 	(void)m;
 	(void)a;
-	json_t *data = api_base64(res->read.data, res->read.len);
+	json_t *data = api_base64_string(res->read.data, res->read.len);
 	free(res->read.data);
 	return json_pack("{s:o*, s:I}", "data", data, "major",
 			 (json_int_t)res->read.major);
@@ -1626,6 +1710,20 @@ const struct api_op api_ops[] = {
 	 API_ARGS(api_touch_args), API_RESULTS(api_touch_results),
 	 .check = api__pid_check, .apply = api__touch,
 	 .encode = api__touch_encode},
+	{.name = "write", .path = "/processes/{pid}:write",
+	 .summary = "a user write of bytes at addr: every page faults as a "
+		    "write touch would, then takes its bytes (a fork child's "
+		    "write is private after COW, shared anonymous memory is "
+		    "shared); SIGSEGV stops it and kills the process",
+	 API_ARGS(api_write_args), API_RESULTS(api_write_results),
+	 .check = api__pid_check, .apply = api__write,
+	 .encode = api__touch_encode},
+	{.name = "read", .path = "/processes/{pid}:read",
+	 .summary = "a user read of length bytes at addr: every page faults "
+		    "as a read touch would; never-written memory reads zeros",
+	 API_ARGS(api_read_args), API_RESULTS(api_read_results),
+	 .check = api__pid_check, .apply = api__read,
+	 .encode = api__read_encode, .release = api__io_release},
 	{.name = "mlock", .path = "/processes/{pid}:mlock",
 	 .summary = "mlock(addr, length): sets VM_LOCKED and faults the range "
 		    "in (write faults for private writable memory)",
@@ -1648,7 +1746,7 @@ const struct api_op api_ops[] = {
 		    "machine's page_policy (fifo, lru, opt, clock, random)",
 	 API_ARGS(api_trace_args), API_RESULTS(api_trace_results),
 	 .check = api__pid_check, .apply = api__trace,
-	 .encode = api__trace_encode},
+	 .encode = api__trace_encode, .release = api__trace_release},
 	{.name = "tick", .path = ":tick",
 	 .summary = "advance the simulated clock; every woken kswapd reclaims "
 		    "in SWAP_CLUSTER_MAX batches until its node is balanced "
@@ -1723,6 +1821,8 @@ API_ARGS_FIT(api_range_args);
 API_ARGS_FIT(api_mprotect_args);
 API_ARGS_FIT(api_madvise_args);
 API_ARGS_FIT(api_touch_args);
+API_ARGS_FIT(api_write_args);
+API_ARGS_FIT(api_read_args);
 API_ARGS_FIT(api_brk_args);
 API_ARGS_FIT(api_oom_adj_args);
 API_ARGS_FIT(api_trace_args);

@@ -44,7 +44,7 @@ enum api_type {
 	API_T_SLAB_FLAGS, /* array of SLAB_* flag names (kmem_cache_create) */
 	API_T_PROT,   /* protection triplet "rw-" (names only, no numbers) */
 	API_T_MAP_FLAGS, /* array of MAP_* flag names */
-	API_T_BASE64, /* base64 string, validated (decoded by the op) */
+	API_T_BASE64, /* base64 string, validated (decoded by the op); at most uhi bytes if set */
 	API_T_INT_ARRAY, /* array of at most hi integers, each in [0, uhi] */
 };
 
@@ -54,7 +54,7 @@ struct api_arg {
 	enum api_type type;
 	bool required;
 	int64_t lo, hi;           /* INT: inclusive range; STRING: hi = max len */
-	uint64_t uhi;             /* SIZE / ADDR: inclusive maximum (0 = none) */
+	uint64_t uhi;             /* SIZE / ADDR / BASE64 (decoded bytes): inclusive maximum (0 = none) */
 	const char *const *names; /* ENUM: NULL-terminated */
 	int64_t dflt;             /* INT / BOOL / ENUM value when absent */
 	const char *doc;
@@ -107,6 +107,11 @@ union api_result {
 	struct mm_exec_result exec;
 	struct mm_touch_result touch;
 	struct {
+		struct mm_touch_result touch; /* first: touch's encoder reads it */
+		uint8_t *data;  /* read: the bytes (malloc'd, freed by release) */
+		uint64_t len;   /* bytes moved */
+	} io;                   /* read, write */
+	struct {
 		uint64_t minor, major;
 	} faults;               /* mlock: populate's faults */
 	struct mm_tick_result tick;
@@ -116,7 +121,7 @@ union api_result {
 	} reclaim;
 	struct {
 		struct mm_trace_result r;
-		char *seq;          /* malloc'd by apply, freed by encode */
+		char *seq;          /* malloc'd by apply, freed by release */
 		uint64_t *resident;
 	} trace;
 	struct {
@@ -156,7 +161,14 @@ struct api_op {
 	/* Encodes a successful result; returns a new reference. */
 	json_t *(*encode)(const struct mm_machine *m, const struct api_args *a,
 			  const union api_result *res);
+	/* Frees what apply allocated in res (may be NULL); called after
+	 * apply, whatever it returned. */
+	void (*release)(union api_result *res);
 };
+
+/* Largest read or write (bytes): the data travels in one JSON record and
+ * in the journal. */
+#define API_IO_MAX (64u << 10)
 
 extern const struct api_op api_ops[];
 extern const size_t api_nops;

@@ -293,27 +293,28 @@ size_t api_base64_decode(const char *s, uint8_t *out)
 	return n;
 }
 
-json_t *api_base64(const uint8_t *p, size_t n)
+json_t *api_base64_string(const uint8_t *p, size_t len)
 {
-	static const char abc[] =
+	static const char digits[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc(n / 3 * 4 + 5);
-	size_t o = 0;
+	size_t n = (len + 2) / 3 * 4;
+	char *s = malloc(n + 1);
 
-	if (!out)
+	if (!s)
 		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		out[o++] = abc[v >> 18];
-		out[o++] = abc[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? abc[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? abc[v & 63] : '=';
+	for (size_t i = 0, o = 0; i < len; i += 3, o += 4) {
+		uint32_t w = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			w |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			w |= p[i + 2];
+		s[o] = digits[w >> 18];
+		s[o + 1] = digits[(w >> 12) & 63];
+		s[o + 2] = i + 1 < len ? digits[(w >> 6) & 63] : '=';
+		s[o + 3] = i + 2 < len ? digits[w & 63] : '=';
 	}
-	json_t *j = json_stringn(out, o);
-	free(out);
+	s[n] = 0;
+	json_t *j = json_stringn(s, n);
+	free(s);
 	return j;
 }

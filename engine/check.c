@@ -63,8 +63,13 @@
  *                    allocated anonymous (PG_swapbacked) frame, inside a VMA
  *   page-mapcount    an anonymous frame's mapcount equals the PTEs mapping
  *                    it (and is > 0), its refcount is >= its mapcount
+ *   pte-prot         a PTE allows no more than its VMA: RW only under
+ *                    VM_WRITE, present (not PROT_NONE) exactly when the
+ *                    VMA grants some access
  *   cow-readonly     a frame mapped more than once is read-only in every
- *                    PTE; the zero page is never writable
+ *                    PTE, a writable anonymous PTE maps an exclusive page;
+ *                    the zero page is never writable
+ *   anon-exclusive   a PG_anon_exclusive page is mapped by exactly one PTE
  *   rss-count        each mm's rss_anon and NR_ANON_PAGES equal the recount
  *   pgtable-reach    every PG_pgtable frame is reached exactly once from
  *                    the kernel's or an mm's top table
@@ -854,9 +859,22 @@ static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 			continue;
 		uint32_t pfn = (uint32_t)((e[i] & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT);
 		uint32_t vid = mm__find_vma(m, x->mm, va);
-		if (vid == MM_NIL || m->vmas[vid].start > va)
+		if (vid == MM_NIL || m->vmas[vid].start > va) {
 			mm__report(c, "pte-frame", "mm %u: PTE of 0x%llx outside "
 				   "every VMA", x->mm->id, (unsigned long long)va);
+		} else {
+			uint64_t vf = m->vmas[vid].flags;
+			bool none = !(vf & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC));
+			if (((e[i] & MM_PTE_RW) && !(vf & MM_VM_WRITE)) ||
+			    ((e[i] & MM_PTE_PRESENT) && none) ||
+			    ((e[i] & MM_PTE_PROTNONE) && !none))
+				mm__report(c, "pte-prot", "mm %u: PTE of 0x%llx "
+					   "(%#llx) allows more than, or differs "
+					   "from, its VMA's flags %#llx", x->mm->id,
+					   (unsigned long long)va,
+					   (unsigned long long)e[i],
+					   (unsigned long long)vf);
+		}
 		if (pfn == m->zero_pfn) {
 			if (e[i] & MM_PTE_RW)
 				mm__report(c, "cow-readonly", "mm %u: zero page "
@@ -882,6 +900,13 @@ static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 			x->rss++;
 		if (e[i] & MM_PTE_RW)
 			x->writable[pfn] = 1;
+		if ((e[i] & MM_PTE_RW) && !mm__file_is_shmem(p->mapping) &&
+		    !mm__file_is_reg(p->mapping) &&
+		    !mm_page_test(p, MM_PG_anon_exclusive))
+			mm__report(c, "cow-readonly", "mm %u: 0x%llx maps pfn %u "
+				   "writable, but the page is not exclusive "
+				   "(a COW page)", x->mm->id,
+				   (unsigned long long)va, pfn);
 	}
 }
 
@@ -1076,6 +1101,10 @@ static void mm__check_paging(struct mm__checker *c)
 		if (x.maps[pfn] > 1 && x.writable[pfn]) /* anonymous only */
 			mm__report(c, "cow-readonly", "pfn %u mapped %d times, "
 				   "writable in one", pfn, x.maps[pfn]);
+		if (mm_page_test(p, MM_PG_anon_exclusive) && x.maps[pfn] != 1)
+			mm__report(c, "anon-exclusive", "pfn %u is "
+				   "PG_anon_exclusive but %d PTEs map it", pfn,
+				   x.maps[pfn]);
 		if (p->mapcount > 0)
 			anon[mm_page_zone(m, pfn)->node]++;
 	}

@@ -820,7 +820,13 @@ int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
 	       enum mm_access access, int *code)
 {
 	struct mm_fault_counts fc = {0, 0};
-	return mm__user_access(m, t, va, access, &fc, code);
+	int rc = mm__user_access(m, t, va, access, &fc, code);
+
+	if (rc == MM__FAULT_SIGBUS) {
+		*code = MM_BUS_ADRERR;
+		return -MM_ENXIO; /* SIGBUS */
+	}
+	return rc;
 }
 
 void mm__zap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu)
@@ -833,8 +839,20 @@ void mm__zap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu)
 	mm__zap_pte(m, mm, va, pte, cpu);
 }
 
-int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
-	     enum mm_access access, struct mm_touch_result *r)
+/* What a user access does with the bytes of one page once it is mapped:
+ * [off, off + len) of frame pfn, done bytes of the whole access before. */
+typedef int (*mm__bytes_fn)(struct mm_machine *m, uint32_t pfn, uint32_t off,
+			    uint32_t len, uint64_t done, void *arg);
+
+/*
+ * The loop behind touch, read and write: one user access at addr and at
+ * the first byte of each following page below addr + len, then fn (may
+ * be NULL) on the page's part of the range.  A SIGSEGV stops the loop,
+ * fills r->signal and kills the process.
+ */
+static int mm__access_range(struct mm_machine *m, int pid, uint64_t addr,
+			    uint64_t len, enum mm_access access,
+			    struct mm_touch_result *r, mm__bytes_fn fn, void *arg)
 {
 	struct mm_task *t = mm_task_get(m, pid);
 
@@ -875,9 +893,18 @@ int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 		}
 		if (rc < 0)
 			break;
+		uint64_t next = (va | (MM_PAGE_SIZE - 1)) + 1;
+		if (fn) {
+			uint64_t *pte = mm__pte_lookup(m, &m->mms[t->mm], va);
+			uint64_t stop = next <= va ? end : MM_MIN(next, end);
+			rc = fn(m, mm__pte_pfn(*pte),
+				(uint32_t)(va & (MM_PAGE_SIZE - 1)),
+				(uint32_t)(stop - va), va - addr, arg);
+			if (rc)
+				break;
+		}
 		rc = 0;
 		r->pages++;
-		uint64_t next = (va | (MM_PAGE_SIZE - 1)) + 1;
 		if (next <= va)
 			break;
 		va = next;
@@ -898,6 +925,39 @@ int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	if (r->signal.signo)
 		mm_exit(m, pid, 128 + r->signal.signo);
 	return rc;
+}
+
+int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
+	     enum mm_access access, struct mm_touch_result *r)
+{
+	return mm__access_range(m, pid, addr, len, access, r, NULL, NULL);
+}
+
+static int mm__write_bytes(struct mm_machine *m, uint32_t pfn, uint32_t off,
+			   uint32_t len, uint64_t done, void *arg)
+{
+	return mm_frame_write(m, pfn, off, (const uint8_t *)arg + done, len);
+}
+
+static int mm__read_bytes(struct mm_machine *m, uint32_t pfn, uint32_t off,
+			  uint32_t len, uint64_t done, void *arg)
+{
+	mm_frame_read(m, pfn, off, (uint8_t *)arg + done, len);
+	return 0;
+}
+
+int mm_write(struct mm_machine *m, int pid, uint64_t addr, const void *buf,
+	     uint64_t len, struct mm_touch_result *r)
+{
+	return mm__access_range(m, pid, addr, len, MM_ACCESS_WRITE, r,
+				mm__write_bytes, (void *)buf);
+}
+
+int mm_read(struct mm_machine *m, int pid, uint64_t addr, void *buf,
+	    uint64_t len, struct mm_touch_result *r)
+{
+	return mm__access_range(m, pid, addr, len, MM_ACCESS_READ, r,
+				mm__read_bytes, buf);
 }
 
 /* ---- populate (__mm_populate / populate_vma_page_range) ---------------- */

@@ -294,8 +294,9 @@ void mm__mlock_pages(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
 			 uint64_t va);
 /* One user access at va as the MMU and the fault handler do it: 1 = no
- * fault needed, 0 = fault handled, -MM_EFAULT with *code = SEGV_*, or the
- * fault's -errno. */
+ * fault needed, 0 = fault handled, -MM_EFAULT with *code = SEGV_*
+ * (SIGSEGV), -MM_ENXIO (SIGBUS: a file page past EOF), or the fault's
+ * -errno. */
 int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
 	       enum mm_access access, int *code);
 /* Unmaps the page at va (zap of one PTE; tables stay). */

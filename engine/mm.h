@@ -741,6 +741,18 @@ struct mm_touch_result {
 };
 int mm_touch(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	     enum mm_access access, struct mm_touch_result *r);
+/*
+ * write / read: len bytes from buf to the process's memory at addr (or
+ * from its memory into buf), each page faulting exactly as touch's write
+ * (read) access would, then moving the bytes of that page.  A SIGSEGV
+ * stops at the page it names: the bytes before r->signal.addr were moved,
+ * none after (buf is left alone there), and the process is killed.
+ * Returns as mm_touch.
+ */
+int mm_write(struct mm_machine *m, int pid, uint64_t addr, const void *buf,
+	     uint64_t len, struct mm_touch_result *r);
+int mm_read(struct mm_machine *m, int pid, uint64_t addr, void *buf,
+	    uint64_t len, struct mm_touch_result *r);
 
 /* The walk of a user address in pid's page tables (GET …/pagetable):
  * kind "user", mapped when the PTE is present (PROT_NONE entries are not),
@@ -939,7 +951,7 @@ int mm_page_lru(const struct mm_machine *m, uint32_t pfn);
 struct mm_trace_result {
 	uint64_t hits, misses;
 	uint64_t nr_resident;
-	int sig;               /* 0, or MM_SIGKILL (killed by the OOM killer) */
+	int sig;               /* 0, MM_SIGSEGV, MM_SIGBUS, MM_SIGKILL (OOM) */
 };
 int mm_trace(struct mm_machine *m, int pid, uint64_t addr,
 	     const uint64_t *pages, size_t n, enum mm_access access,

@@ -388,8 +388,8 @@ int mm_trace(struct mm_machine *m, int pid, uint64_t addr,
 		}
 		int code;
 		rc = mm__access(m, t, va, access, &code);
-		if (rc == -MM_EFAULT) {
-			out->sig = MM_SIGSEGV;
+		if (rc == -MM_EFAULT || rc == -MM_ENXIO) {
+			out->sig = rc == -MM_EFAULT ? MM_SIGSEGV : MM_SIGBUS;
 			rc = 0;
 		}
 		if (rc < 0 || out->sig) {

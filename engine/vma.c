@@ -273,6 +273,7 @@ uint32_t mm__vma_split(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 	n->flags = v->flags;
 	n->file = v->file;
 	n->anon_vma = v->anon_vma;
+	n->anon_chained = v->anon_chained; /* anon_vma_clone(): the whole chain */
 	if (new_below) {
 		n->start = v->start;
 		n->end = addr;

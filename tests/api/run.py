@@ -1246,6 +1246,68 @@ def processes_fork_exit():
 
 
 @test
+def processes_write_read():
+    m = new_machine({"memory": "64M"})
+    parent = spawn(m, name="parent")
+    a = int(mmap(m, parent, length="16K").json["addr"], 16)
+    sh = int(mmap(m, parent, length="8K", flags=["MAP_SHARED", "MAP_ANONYMOUS"]).json["addr"], 16)
+    b64 = lambda b: base64.b64encode(b).decode()
+    none = {"major": 0, "signal": None}
+    # never written: zeros; a read fault maps the zero page
+    r = pop(m, parent, "read", {"addr": a + 4094, "length": 4})
+    eq((r.status, r.json), (200, dict(none, pages=2, minor=2, cow=0, zero=2, data=b64(bytes(4)))),
+       "read of untouched memory")
+    # a write across the page boundary: COW of the zero page on both pages
+    r = pop(m, parent, "write", {"addr": hex(a + 4093), "data": b64(b"parent")})
+    eq((r.status, r.json), (200, dict(none, pages=2, minor=2, cow=2, zero=0)), "write")
+    eq(pop(m, parent, "write", {"addr": sh, "data": b64(b"shared")}).json["minor"], 1,
+       "shared write")
+    child = pop(m, parent, "fork").json["pid"]
+    # the child's write copies; the parent still reads its bytes without a fault
+    r = pop(m, child, "write", {"addr": a + 4093, "data": b64(b"child!")})
+    eq(r.json, dict(none, pages=2, minor=2, cow=2, zero=0), "child's COW write")
+    r = pop(m, parent, "read", {"addr": a + 4093, "length": 6})
+    eq(r.json, dict(none, pages=2, minor=0, cow=0, zero=0, data=b64(b"parent")),
+       "parent reads its own bytes")
+    eq(pop(m, child, "read", {"addr": a + 4093, "length": 6}).json["data"], b64(b"child!"),
+       "child reads its bytes")
+    # shared anonymous memory: the child's write is the parent's
+    pop(m, child, "write", {"addr": sh + 2, "data": b64(b"ARED")})
+    eq(pop(m, parent, "read", {"addr": sh, "length": 6}).json["data"], b64(b"shARED"),
+       "shared across fork")
+    # DONTNEED: zeros again
+    eq(pop(m, parent, "madvise", {"addr": a, "length": "16K", "advice": "MADV_DONTNEED"}).status,
+       200, "dontneed")
+    eq(pop(m, parent, "read", {"addr": a + 4093, "length": 6}).json["data"], b64(bytes(6)),
+       "zeros after DONTNEED")
+    # SIGSEGV part-way: the data stops at the signal's address; the child dies
+    r = pop(m, child, "read", {"addr": a + 16384 - 3, "length": 8})
+    eq(r.json["signal"], {"name": "SIGSEGV", "code": "SEGV_MAPERR", "addr": hex(a + 16384)},
+       "read past the end")
+    eq(r.json["data"], b64(bytes(3)), "bytes before the fault")
+    expect_error(get(proc_path(m, child)), 404, "NOT_FOUND")
+    # bounds and bad input: 400, nothing changed
+    d0 = digest(m)
+    expect_error(pop(m, parent, "read", {"addr": a, "length": 65537}), 400,
+                 "INVALID_ARGUMENT", "length")
+    expect_error(pop(m, parent, "write", {"addr": a, "data": b64(bytes(65537))}), 400,
+                 "INVALID_ARGUMENT", "data")
+    expect_error(pop(m, parent, "write", {"addr": a, "data": "no base64!"}), 400,
+                 "INVALID_ARGUMENT", "data")
+    expect_error(pop(m, parent, "write", {"addr": a}), 400, "INVALID_ARGUMENT", "data")
+    expect_error(pop(m, parent, "read", {"addr": a}), 400, "INVALID_ARGUMENT", "length")
+    expect_error(pop(m, 99, "read", {"addr": a, "length": 1}), 404, "NOT_FOUND")
+    eq(digest(m)["digest"], d0["digest"], "400s change nothing")
+    # the largest read and write go through
+    r = pop(m, parent, "write", {"addr": a, "data": b64(bytes(range(256)) * 256)})
+    eq(r.json["signal"], {"name": "SIGSEGV", "code": "SEGV_MAPERR", "addr": hex(a + 16384)},
+       "64 KiB write past a 16 KiB mapping")
+    eq(r.json["pages"], 4, "the 4 pages before the fault were written")
+    eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
+    request("DELETE", "/v1/machines/" + m)
+
+
+@test
 def processes_batch_and_digest():
     cfg = {"memory": "64M", "seed": 5}
     m = new_machine(cfg)
@@ -1772,6 +1834,12 @@ def readme_tour():
     check(one + "\n{}\n" + split in out, "maps, mprotect, maps again:\n" + out[-1500:])
     check(re.search(r"^child [0-9]+\n" + re.escape(split), out, re.M),
           "the child's maps are the parent's:\n" + out[-1500:])
+    # write, fork, the child's COW write, the parent's bytes unchanged
+    check('"pages":1,"minor":1,"major":0,"cow":0,"zero":0,"signal":null}\nchild' in out,
+          "the parent's first write: one fault:\n" + out[-1500:])
+    check('"pages":1,"minor":1,"major":0,"cow":1,"zero":0,"signal":null}\n'
+          '{"pages":1,"minor":0,"major":0,"cow":0,"zero":0,"signal":null,"data":"cGFyZW50"}\n'
+          'parent\n' in out, "the child's COW write, the parent's read:\n" + out[-1500:])
 
 
 @test

@@ -620,6 +620,100 @@ TEST(fault_check_corruptions)
 	mm_machine_destroy(m);
 }
 
+/* The PTE slot of va in pid's tables (the test corrupts it). */
+static uint64_t *pte_slot(struct mm_machine *m, int pid, uint64_t va)
+{
+	uint64_t *pte;
+	ASSERT_EQ(mm__pt_walk(m, mm_task_mm(m, mm_task_get(m, pid))->pgd, va,
+			      false, 0, &pte, NULL, NULL), 0);
+	return pte;
+}
+
+TEST(fault_check_more_corruptions)
+{
+	struct mm_machine *m = mk(true);
+	int pid = spawn(m);
+	map(m, pid, W, 4 * PG, RW, FIX);
+	map(m, pid, W + 8 * PG, 2 * PG, RW,
+	    MM_MAP_SHARED | MM_MAP_FIXED | MM_MAP_ANONYMOUS);
+	touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
+	touch(m, pid, W + 8 * PG, 2 * PG, MM_ACCESS_WRITE);
+	ASSERT_EQ(mm_mprotect(m, pid, W + 2 * PG, PG, RO), 0);
+	ASSERT_EQ(mm_mprotect(m, pid, W + 3 * PG, PG, MM_PROT_NONE), 0);
+	int child;
+	ASSERT_EQ(mm_fork(m, pid, &child), 0);
+	ASSERT_EQ(mm_write(m, child, W + PG, "c", 1, &(struct mm_touch_result){0}), 0);
+	tu_check(m, "before");
+	uint32_t shared = pfn_of(m, pid, W);     /* COW, mapped twice */
+	uint32_t copy = pfn_of(m, child, W + PG); /* the child's copy: exclusive */
+	uint64_t *e, saved;
+
+	/* refcount below mapcount */
+	m->pages[shared].refcount = 1;
+	expect_violation(m, "page-mapcount");
+	m->pages[shared].refcount = 2;
+
+	/* a PTE mapping a free frame */
+	struct mm_alloc_result r;
+	ASSERT_EQ(mm_alloc_pages(m, MM_GFP_KERNEL, 0, 0, -1, &r), 0);
+	ASSERT_EQ(mm_free_pages(m, r.pfn, 0, 0), 0);
+	e = pte_slot(m, child, W + PG);
+	saved = *e;
+	*e = (saved & ~MM_PTE_PFN_MASK) | ((uint64_t)r.pfn << 12);
+	expect_violation(m, "pte-frame");
+	*e = saved;
+
+	/* pte-prot: writable in a read-only VMA; present in a PROT_NONE one */
+	e = pte_slot(m, pid, W + 2 * PG);
+	*e |= MM_PTE_RW;
+	expect_violation(m, "pte-prot");
+	*e &= ~MM_PTE_RW;
+	e = pte_slot(m, pid, W + 3 * PG);
+	saved = *e;
+	*e = (saved & ~MM_PTE_PROTNONE) | MM_PTE_PRESENT;
+	expect_violation(m, "pte-prot");
+	*e = saved;
+
+	/* cow-readonly: a writable PTE of a page mapped once but not
+	 * exclusive (the parent's page after the child copied its own) */
+	e = pte_slot(m, pid, W + PG);
+	*e |= MM_PTE_RW;
+	expect_violation(m, "cow-readonly");
+	*e &= ~MM_PTE_RW;
+	/* ... and an exclusive page losing its mark */
+	mm__clear(&m->pages[copy], MM_PG_anon_exclusive);
+	expect_violation(m, "cow-readonly");
+	mm__set(&m->pages[copy], MM_PG_anon_exclusive);
+
+	/* anon-exclusive: the shared COW page marked exclusive */
+	mm__set(&m->pages[shared], MM_PG_anon_exclusive);
+	expect_violation(m, "anon-exclusive");
+	mm__clear(&m->pages[shared], MM_PG_anon_exclusive);
+
+	/* shmem-object: a shmem page naming another index */
+	uint32_t sp = pfn_of(m, pid, W + 8 * PG);
+	m->pages[sp].index++;
+	expect_violation(m, "shmem-object");
+	m->pages[sp].index--;
+	m->pages[sp].refcount++;
+	expect_violation(m, "page-mapcount");
+	m->pages[sp].refcount--;
+
+	/* page-table frames accounted: a PTE table loses PG_pgtable */
+	struct mm_walk_step steps[MM_MAX_LEVELS];
+	int n;
+	uint64_t leaf;
+	ASSERT_EQ(mm__pt_lookup(m, mmof(m, pid)->pgd, W, steps, &n, &leaf), 0);
+	uint32_t table = steps[n - 1].table_pfn;
+	mm__clear(&m->pages[table], MM_PG_pgtable);
+	expect_violation(m, "pgtable-frame");
+	expect_violation(m, "pgtable-reach");
+	mm__set(&m->pages[table], MM_PG_pgtable);
+
+	tu_check(m, "restored");
+	mm_machine_destroy(m);
+}
+
 TEST(fault_shmem_fault_around_and_fork)
 {
 	struct mm_machine *m = mk(true);
@@ -697,5 +791,134 @@ TEST(fault_uncowed_parents_block_merges)
 	ASSERT_EQ(mm_mprotect(m, pid, W + 2 * PG, 2 * PG, RW), 0);
 	ASSERT_EQ(mmof(m, pid)->map_count, 1);
 	tu_check(m, "parent merges");
+	mm_machine_destroy(m);
+}
+
+/* ---- write / read: real bytes ------------------------------------------ */
+
+static struct mm_touch_result wr(struct mm_machine *m, int pid, uint64_t addr,
+				 const char *s)
+{
+	struct mm_touch_result r;
+	ASSERT_EQ(mm_write(m, pid, addr, s, strlen(s), &r), 0);
+	tu_check(m, "write");
+	return r;
+}
+
+/* Reads len bytes and compares them with want (NUL bytes as '.'). */
+static struct mm_touch_result rd_eq(struct mm_machine *m, int pid,
+				    uint64_t addr, const char *want)
+{
+	struct mm_touch_result r;
+	size_t n = strlen(want);
+	char got[64];
+	ASSERT(n < sizeof(got));
+	memset(got, '?', sizeof(got));
+	ASSERT_EQ(mm_read(m, pid, addr, got, n, &r), 0);
+	tu_check(m, "read");
+	for (size_t i = 0; i < n; i++)
+		if (!got[i])
+			got[i] = '.';
+	got[n] = 0;
+	ASSERT_EQ_STR(got, want);
+	return r;
+}
+
+static void bytes_cow_and_shared(bool zero_page)
+{
+	struct mm_machine *m = mk(zero_page);
+	int pid = spawn(m);
+	map(m, pid, W, 4 * PG, RW, FIX);
+	map(m, pid, W + 16 * PG, 2 * PG, RW,
+	    MM_MAP_SHARED | MM_MAP_FIXED | MM_MAP_ANONYMOUS);
+
+	/* Untouched memory reads zeros; a read faults like touch. */
+	struct mm_touch_result r = rd_eq(m, pid, W + PG - 2, "....");
+	ASSERT_EQ_U64(r.pages, 2);
+	ASSERT_EQ_U64(r.minor, 2);
+	ASSERT_EQ_U64(r.zero, zero_page ? 2 : 0);
+	/* A write across a page boundary: 2 faults (COW of the zero page),
+	 * none when the read mapped writable pages. */
+	r = wr(m, pid, W + PG - 3, "parent");
+	ASSERT_EQ_U64(r.pages, 2);
+	ASSERT_EQ_U64(r.minor, zero_page ? 2 : 0);
+	ASSERT_EQ_U64(r.cow, zero_page ? 2 : 0);
+	rd_eq(m, pid, W + PG - 4, ".parent.");
+	wr(m, pid, W + 16 * PG, "shared");
+
+	int child;
+	ASSERT_EQ(mm_fork(m, pid, &child), 0);
+	rd_eq(m, child, W + PG - 3, "parent");
+	/* The child's write copies the page: the parent keeps its bytes. */
+	r = wr(m, child, W + PG - 3, "child!");
+	ASSERT_EQ_U64(r.minor, 2);
+	ASSERT_EQ_U64(r.cow, 2);
+	rd_eq(m, child, W + PG - 3, "child!");
+	r = rd_eq(m, pid, W + PG - 3, "parent");
+	ASSERT_EQ_U64(r.minor, 0);
+	/* The parent writes its page: reuse (the child copied), no COW. */
+	r = wr(m, pid, W + PG - 3, "PA");
+	ASSERT_EQ_U64(r.cow, 0);
+	rd_eq(m, child, W + PG - 3, "child!");
+	/* Shared anonymous memory is one object for both. */
+	rd_eq(m, child, W + 16 * PG, "shared");
+	wr(m, child, W + 16 * PG + 2, "ARED");
+	rd_eq(m, pid, W + 16 * PG, "shARED");
+
+	/* DONTNEED: private bytes go (zeros), shared ones stay in the object. */
+	ASSERT_EQ(mm_madvise(m, pid, W, 4 * PG, MM_MADV_DONTNEED), 0);
+	ASSERT_EQ(mm_madvise(m, pid, W + 16 * PG, 2 * PG, MM_MADV_DONTNEED), 0);
+	tu_check(m, "dontneed");
+	rd_eq(m, pid, W + PG - 3, "......");
+	rd_eq(m, pid, W + 16 * PG, "shARED");
+	rd_eq(m, child, W + PG - 3, "child!");
+
+	/* Exit frees every buffer with its frame. */
+	ASSERT_EQ(mm_exit(m, child, 0), 0);
+	ASSERT_EQ(mm_exit(m, pid, 0), 0);
+	ASSERT_EQ(m->nr_content, 0);
+	tu_check(m, "exit");
+	mm_machine_destroy(m);
+}
+
+TEST(fault_bytes_cow_and_shared_zero_page)
+{
+	bytes_cow_and_shared(true);
+}
+
+TEST(fault_bytes_cow_and_shared_no_zero_page)
+{
+	bytes_cow_and_shared(false);
+}
+
+TEST(fault_bytes_segv_midway)
+{
+	struct mm_machine *m = mk(true);
+	int pid = spawn(m);
+	map(m, pid, W, 2 * PG, RW, FIX);
+	map(m, pid, W + 2 * PG, PG, RO, FIX);
+	/* The write stops at the read-only page: the bytes before landed. */
+	char big[3 * 4096];
+	memset(big, 'x', sizeof(big));
+	struct mm_touch_result r;
+	ASSERT_EQ(mm_write(m, pid, W + 10, big, sizeof(big), &r), 0);
+	ASSERT_EQ_U64(r.pages, 2);
+	ASSERT_EQ(r.signal.signo, MM_SIGSEGV);
+	ASSERT_EQ(r.signal.code, MM_SEGV_ACCERR);
+	ASSERT_EQ_HEX(r.signal.addr, W + 2 * PG);
+	ASSERT(mm_task_get(m, pid) == NULL);
+	ASSERT_EQ(m->nr_content, 0); /* killed: its frames went */
+	tu_check(m, "killed");
+
+	/* A read past the mapping: MAPERR; buf keeps what follows. */
+	pid = spawn(m);
+	map(m, pid, W, PG, RW, FIX);
+	wr(m, pid, W + PG - 2, "ab");
+	char got[4] = {'?', '?', '?', '?'};
+	ASSERT_EQ(mm_read(m, pid, W + PG - 2, got, 4, &r), 0);
+	ASSERT_EQ(r.signal.code, MM_SEGV_MAPERR);
+	ASSERT_EQ_HEX(r.signal.addr, W + PG);
+	ASSERT(got[0] == 'a' && got[1] == 'b' && got[2] == '?' && got[3] == '?');
+	tu_check(m, "maperr");
 	mm_machine_destroy(m);
 }
