@@ -95,10 +95,10 @@ $(O)/bench-policy: $(O)/bench/policy.o $(O)/libmmengine.a
 
 # ---- server: mmsimd (libuv loop + libmicrohttpd + jansson) -------------------
 #   make run   = deps + build + ./build/mmsimd --listen 127.0.0.1:8080 --data ./var
-SRV_PKGS   := libmicrohttpd libuv jansson sqlite3
+SRV_PKGS   := libmicrohttpd libuv jansson sqlite3 libsodium
 SRV_CFLAGS := $(shell pkg-config --cflags $(SRV_PKGS) 2>/dev/null)
 SRV_LIBS   := $(or $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null),\
-                   -lmicrohttpd -luv -ljansson -lsqlite3)
+                   -lmicrohttpd -luv -ljansson -lsqlite3 -lsodium)
 SRV_SRC    := $(sort $(wildcard server/*.c))
 SRV_OBJ    := $(SRV_SRC:%.c=$(O)/%.o)
 $(SRV_OBJ): CPPFLAGS += $(SRV_CFLAGS)
@@ -148,6 +148,7 @@ test: deps
 	  "api ops" "$(O)/api-op-tests" \
 	  "api" "python3 tests/api/run.py $(O)/mmsimd" \
 	  "durability" "python3 tests/durability/run.py $(O)/mmsimd" \
+	  "tenants, limits, events, metrics" "python3 tests/tenants/run.py $(O)/mmsimd" \
 	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder"
 
 unit: $(O)/unit-tests

@@ -86,6 +86,12 @@ int api_config_decode(const json_t *obj, struct mm_config *cfg,
 /* Encodes a config back to JSON (every key, canonical units as numbers). */
 json_t *api_config_encode(const struct mm_config *cfg);
 
+/* ---- events (api/event.c) ---- */
+/* An engine event as JSON (new reference; see api/event.c for the shape). */
+json_t *api_event_json(const struct mm_event *e);
+/* "op,oom_kill" → a mask of 1 << type; -1 with err for an unknown name. */
+int api_event_types(const char *list, uint32_t *mask, struct api_error *err);
+
 /* ---- JSON views of the engine's /proc data (api/proc.c) ---- */
 /*
  * Renders /proc/NAME of machine m as Linux text (*text, malloc'd, caller

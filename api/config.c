@@ -9,7 +9,8 @@
  *    "min_free_kbytes":…, "watermark_scale_factor":10, "zero_page":true,
  *    "fault_around_bytes":65536, "swappiness":60, "overcommit":"heuristic",
  *    "overcommit_ratio":50, "kswapd_pages_per_tick":1024, "seed":0,
- *    "max_map_count":65530, "pid_max":32768, "randomize_va_space":0}
+ *    "max_map_count":65530, "pid_max":32768, "randomize_va_space":0,
+ *    "event_ring":1024}
  */
 #include "api/api.h"
 
@@ -227,6 +228,10 @@ int api_config_decode(const json_t *obj, struct mm_config *cfg,
 			if (api__int(v, "pid_max", 301, 4194304, &i, err))
 				return -1;
 			cfg->pid_max = (int)i;
+		} else if (!strcmp(key, "event_ring")) {
+			if (api__int(v, "event_ring", 16, MM_EVENT_RING_MAX, &i, err))
+				return -1;
+			cfg->event_ring = (uint32_t)i;
 		} else if (!strcmp(key, "randomize_va_space")) {
 			if (api__int(v, "randomize_va_space", 0, 2, &i, err))
 				return -1;
@@ -318,5 +323,6 @@ json_t *api_config_encode(const struct mm_config *c)
 	json_object_set_new(o, "max_map_count", json_integer(c->max_map_count));
 	json_object_set_new(o, "pid_max", json_integer(c->pid_max));
 	json_object_set_new(o, "randomize_va_space", json_integer(c->randomize_va_space));
+	json_object_set_new(o, "event_ring", json_integer(c->event_ring));
 	return o;
 }

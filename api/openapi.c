@@ -253,7 +253,7 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 		"swap, page_policy, min_free_kbytes, watermark_scale_factor, "
 		"zero_page, fault_around_bytes, swappiness, overcommit, "
 		"overcommit_ratio, kswapd_pages_per_tick, seed, max_map_count, "
-		"pid_max, randomize_va_space"));
+		"pid_max, randomize_va_space, event_ring"));
 	json_object_set_new(schemas, "MachineCreate", json_pack(
 		"{s:s, s:{s:{s:s, s:i}, s:o}, s:b}", "type", "object", "properties",
 		"name", "type", "string", "maxLength", 63, "config",
@@ -268,6 +268,20 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 		"A page of machines; next_page_token is \"\" on the last page",
 		json_pack("{s:{s:s, s:o}, s:{s:s}}", "items", "type", "array",
 			  "items", api__ref("Machine"), "next_page_token", "type",
+			  "string"),
+		json_pack("[s,s]", "items", "next_page_token")));
+	json_object_set_new(schemas, "Tenant", json_pack(
+		"{s:s, s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}", "type",
+		"object", "description", "A tenant (admin routes).  PUT sends "
+		"{\"quotas\"?: {machines, memory, requests_per_second, burst}}; "
+		"answers carry id, quotas (in force), quotas_given, usage, and "
+		"api_key once (creation, :rotateKey)", "properties", "id", "type",
+		"string", "api_key", "type", "string", "quotas", "type", "object",
+		"usage", "type", "object"));
+	json_object_set_new(schemas, "TenantList", api__obj(
+		"A page of tenants by id; next_page_token is \"\" on the last page",
+		json_pack("{s:{s:s, s:o}, s:{s:s}}", "items", "type", "array",
+			  "items", api__ref("Tenant"), "next_page_token", "type",
 			  "string"),
 		json_pack("[s,s]", "items", "next_page_token")));
 	json_object_set_new(schemas, "Empty", json_pack(

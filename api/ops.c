@@ -233,7 +233,9 @@ int api_op_apply(struct mm_machine *m, const json_t *record, json_t **result,
 		return 400;
 	}
 	memset(&res, 0, sizeof(res));
+	mm_event_op_begin(m);
 	int rc = args.op->apply(m, &args, &res);
+	mm_event_op_end(m, args.op->name, rc < 0 ? rc : 0);
 	if (rc < 0)
 		*error = api_error_errno(args.op->name, rc);
 	else

@@ -1247,6 +1247,29 @@ static void mm__check_lru(struct mm__checker *c)
 	free(seen);
 }
 
+/* The event ring: every held id in its slot, valid types, seq never going
+ * back, and no event from beyond the operations recorded. */
+static void mm__check_events(struct mm__checker *c)
+{
+	const struct mm_events *ev = &c->m->ev;
+	uint64_t seq = 0;
+
+	for (uint64_t id = mm_event_oldest(c->m); id < ev->next_id; id++) {
+		const struct mm_event *e = &ev->ring[(id - 1) % ev->cap];
+		if (e->id != id || e->type >= MM_NR_EVENT_TYPES ||
+		    e->seq < seq || e->seq > ev->ops) {
+			mm__report(c, "event-ring", "slot of event %llu holds id "
+				   "%llu type %u seq %llu (ops %llu)",
+				   (unsigned long long)id,
+				   (unsigned long long)e->id, e->type,
+				   (unsigned long long)e->seq,
+				   (unsigned long long)ev->ops);
+			return;
+		}
+		seq = e->seq;
+	}
+}
+
 int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 {
 	struct mm__checker c = {m, v, max, 0, calloc(m->nr_pfns, 1)};
@@ -1266,6 +1289,7 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	mm__check_mms(&c);
 	mm__check_paging(&c);
 	mm__check_lru(&c);
+	mm__check_events(&c);
 	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0, content = 0;
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];

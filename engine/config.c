@@ -33,6 +33,7 @@ void mm_config_default(struct mm_config *cfg)
 	cfg->max_map_count = 65530;
 	cfg->pid_max = 32768;
 	cfg->randomize_va_space = 0;
+	cfg->event_ring = MM_EVENT_RING_DEFAULT;
 }
 
 #define MM_FAIL(...)                                   \
@@ -130,6 +131,9 @@ int mm_config_validate(const struct mm_config *cfg, char *err, size_t errlen)
 			cfg->max_map_count);
 	if (cfg->pid_max < 301 || cfg->pid_max > 4194304)
 		MM_FAIL("pid_max: %d is outside [301, 4194304]", cfg->pid_max);
+	if (cfg->event_ring < 16 || cfg->event_ring > MM_EVENT_RING_MAX)
+		MM_FAIL("event_ring: %u is outside [16, %u]", cfg->event_ring,
+			MM_EVENT_RING_MAX);
 	if (cfg->randomize_va_space < 0 || cfg->randomize_va_space > 2)
 		MM_FAIL("randomize_va_space: %d is not 0, 1 or 2",
 			cfg->randomize_va_space);

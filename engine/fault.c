@@ -835,7 +835,8 @@ void mm__zap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu)
 
 	if (!pte)
 		return;
-	mm->hiwater_rss = MM_MAX(mm->hiwater_rss, mm->rss_anon + mm->rss_shmem);
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss,
+				 mm->rss_anon + mm->rss_file + mm->rss_shmem);
 	mm__zap_pte(m, mm, va, pte, cpu);
 }
 

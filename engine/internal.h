@@ -383,6 +383,9 @@ bool mm__pagecache_evict(struct mm_machine *m, uint32_t pfn, int cpu);
 
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);
+/* event.c */
+int mm__events_init(struct mm_machine *m);
+void mm__events_destroy(struct mm_machine *m);
 void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm);
 void mm__process_destroy(struct mm_machine *m);
 

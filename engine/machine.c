@@ -568,6 +568,8 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **out,
 		rc = mm__vmalloc_init(m);
 	if (!rc)
 		rc = mm__process_init(m);
+	if (!rc)
+		rc = mm__events_init(m);
 	if (rc)
 		goto err_free_zones;
 	*out = m;
@@ -585,6 +587,7 @@ void mm_machine_destroy(struct mm_machine *m)
 {
 	if (!m)
 		return;
+	mm__events_destroy(m);
 	mm__process_destroy(m);
 	mm__pagecache_destroy(m);
 	mm__content_destroy(m);

@@ -103,6 +103,7 @@ struct mm_config {
 	int max_map_count;
 	int pid_max;
 	int randomize_va_space;
+	uint32_t event_ring;                 /* events kept (engine/event.c) */
 };
 
 /* Zone types of an arch: how many, and their Linux names ("DMA32", …). */
@@ -773,6 +774,74 @@ size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
 size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
 			 size_t len);
 
+/* ---- the event ring (event.c) ----------------------------------------------
+ *
+ * A bounded ring of the machine's recent events: one per applied operation
+ * (its name, seq, errno and the fault/allocation counts it caused) and the
+ * typed events the engine emits as things happen (kswapd waking and going
+ * to sleep, a reclaim pass, a swap batch, an OOM kill).  Ids count from 1
+ * and never repeat; the oldest event is overwritten when the ring is full.
+ * The ring is machine state for snapshots (plain fields of struct
+ * mm_events) but not for the digest: it records, it never decides.
+ */
+#define MM_EVENT_RING_DEFAULT 1024
+#define MM_EVENT_RING_MAX (1u << 20)
+#define MM_EVENT_OP_MAX 32
+
+enum mm_event_type {
+	MM_EV_OP,            /* an operation: op, err, v = counts below */
+	MM_EV_KSWAPD_WAKE,   /* node, v[0] = order, v[1] = highest zone idx */
+	MM_EV_KSWAPD_SLEEP,  /* node, v[0] = pages reclaimed while awake,
+			      * v[1] = 1 balanced / 0 gave up */
+	MM_EV_RECLAIM,       /* node, v[0] scanned, v[1] reclaimed,
+			      * v[2] = 0 kswapd / 1 direct / 2 proactive,
+			      * v[3] = priority (node -1: a zonelist) */
+	MM_EV_SWAP_OUT,      /* node, v[0] = pages written in the batch */
+	MM_EV_SWAP_IN,       /* node, v[0] = pages read in the batch */
+	MM_EV_OOM_KILL,      /* v[0] = victim pid, v[1] = its rss pages,
+			      * v[2] = oom_score_adj (two's complement) */
+	MM_NR_EVENT_TYPES
+};
+
+/* MM_EV_OP counts: deltas of these vm events across the operation. */
+enum { MM_EVOP_PGFAULT, MM_EVOP_PGMAJFAULT, MM_EVOP_PGALLOC, MM_EVOP_PGFREE,
+       MM_EVOP_NV };
+
+struct mm_event {
+	uint64_t id;         /* 1, 2, 3, … */
+	uint64_t seq;        /* operations applied when emitted (MM_EV_OP: its own) */
+	uint64_t clock;      /* simulated ticks */
+	uint16_t type;       /* enum mm_event_type */
+	int16_t node;        /* -1 = machine-wide */
+	int32_t err;         /* MM_EV_OP: 0 or -MM_E… */
+	uint64_t v[4];
+	char op[MM_EVENT_OP_MAX]; /* MM_EV_OP: the operation name */
+};
+
+struct mm_events {
+	struct mm_event *ring;  /* [cap]; event id i lives at (i - 1) % cap */
+	uint32_t cap;
+	uint64_t next_id;       /* id of the next event (1 when empty) */
+	uint64_t ops;           /* operations recorded (= the machine's seq) */
+	uint64_t op_mark[MM_EVOP_NV]; /* counters at mm_event_op_begin */
+};
+
+/* "op", "kswapd_wake", …; NULL for an unknown type. */
+const char *mm_event_type_name(int type);
+/* The type of a name, or -1. */
+int mm_event_type_find(const char *name);
+/* Appends an event (id and clock filled in). */
+void mm_event_emit(struct mm_machine *m, enum mm_event_type type, int node,
+		   uint64_t v0, uint64_t v1, uint64_t v2, uint64_t v3);
+/* Brackets one operation: begin notes the counters, end emits MM_EV_OP
+ * with their deltas (err = 0 or the -MM_E… it failed with). */
+void mm_event_op_begin(struct mm_machine *m);
+void mm_event_op_end(struct mm_machine *m, const char *op, int err);
+/* Oldest id still held (next_id when empty). */
+uint64_t mm_event_oldest(const struct mm_machine *m);
+/* The event with this id, or NULL when overwritten or not yet emitted. */
+const struct mm_event *mm_event_get(const struct mm_machine *m, uint64_t id);
+
 struct mm_machine {
 	struct mm_config cfg;
 	struct mm_env env;
@@ -844,6 +913,7 @@ struct mm_machine {
 	int32_t oom_current, oom_victim;
 	bool oom_allowed;
 	uint64_t user_reserve_pages; /* sysctl_user_reserve_kbytes */
+	struct mm_events ev;         /* event.c: not digested */
 };
 
 /*

@@ -753,15 +753,21 @@ void mm__wakeup_kswapd(struct mm_machine *m, struct mm_zone *z,
 	n->kswapd_priority = MM_DEF_PRIORITY;
 	n->kswapd_reclaimed = 0;
 	m->events[MM_PAGEOUTRUN]++;
+	mm_event_emit(m, MM_EV_KSWAPD_WAKE, n->id, 0, (uint64_t)highest_zoneidx,
+		      0, 0);
 }
 
-/* The run ends at priority 0 unbalanced: a failure if it freed nothing. */
-static void mm__kswapd_sleep(struct mm_node *n, struct mm_tick_result *out)
+/* kswapd goes back to sleep: the node is balanced, or the run ended at
+ * priority 0 unbalanced (a failure if it freed nothing). */
+static void mm__kswapd_sleep(struct mm_machine *m, struct mm_node *n,
+			     bool balanced, struct mm_tick_result *out)
 {
-	if (!n->kswapd_reclaimed)
+	if (!balanced && !n->kswapd_reclaimed)
 		n->kswapd_failures++;
 	n->kswapd_awake = false;
 	out->sleeps++;
+	mm_event_emit(m, MM_EV_KSWAPD_SLEEP, n->id, n->kswapd_reclaimed,
+		      balanced, 0, 0);
 }
 
 /* One tick of kswapd on node n (balance_pgdat in slices): passes of
@@ -775,8 +781,7 @@ static void mm__kswapd_tick(struct mm_machine *m, struct mm_node *n,
 	out->kswapd_runs++;
 	for (;;) {
 		if (mm__pgdat_balanced(n, n->kswapd_highest_zoneidx)) {
-			n->kswapd_awake = false; /* balanced: no failure */
-			out->sleeps++;
+			mm__kswapd_sleep(m, n, true, out);
 			return;
 		}
 		if (!budget)
@@ -789,13 +794,15 @@ static void mm__kswapd_tick(struct mm_machine *m, struct mm_node *n,
 			.may_swap = true,
 		};
 		mm__shrink_node(m, n, &sc);
+		mm_event_emit(m, MM_EV_RECLAIM, n->id, sc.nr_scanned,
+			      sc.nr_reclaimed, 0, (uint64_t)sc.priority);
 		out->r.passes++;
 		out->r.scanned += sc.nr_scanned;
 		out->r.reclaimed += sc.nr_reclaimed;
 		n->kswapd_reclaimed += sc.nr_reclaimed;
 		budget -= MM_MIN(budget, MM_MAX(sc.nr_scanned, 1));
 		if (!sc.nr_reclaimed && --n->kswapd_priority < 0) {
-			mm__kswapd_sleep(n, out);
+			mm__kswapd_sleep(m, n, false, out);
 			return;
 		}
 	}
@@ -833,6 +840,11 @@ static void mm__do_try_to_free_pages(struct mm_machine *m,
 		if (sc->nr_reclaimed >= sc->nr_to_reclaim)
 			break;
 	}
+	/* one event per run: node -1 when it spanned a zonelist */
+	mm_event_emit(m, MM_EV_RECLAIM, nzl == 1 ? zl[0]->node : -1,
+		      sc->nr_scanned, sc->nr_reclaimed,
+		      sc->who == MM_RECLAIM_DIRECT ? 1 : 2,
+		      (uint64_t)MM_MAX(sc->priority, 0));
 }
 
 uint64_t mm__try_to_free_pages(struct mm_machine *m, struct mm_node *nd,
@@ -885,15 +897,16 @@ int mm_reclaim(struct mm_machine *m, uint64_t pages, int node,
 
 /* ---- the OOM killer ------------------------------------------------------------ */
 
-/* oom_badness(): rss + swap entries + page tables, plus oom_score_adj
- * thousandths of all memory; INT64_MIN for the unkillable. */
+/* oom_badness(): rss (anon + file + shmem) + swap entries (none without a
+ * swap area) + page tables, plus oom_score_adj thousandths of all memory;
+ * INT64_MIN for the unkillable. */
 static int64_t mm__oom_badness(const struct mm_machine *m,
 			       const struct mm_task *t, uint64_t totalpages)
 {
 	if (t->oom_score_adj == MM_OOM_SCORE_ADJ_MIN)
 		return INT64_MIN;
 	const struct mm_mm *mm = &m->mms[t->mm];
-	int64_t points = (int64_t)(mm->rss_anon + mm->rss_shmem +
+	int64_t points = (int64_t)(mm->rss_anon + mm->rss_file + mm->rss_shmem +
 				   mm__nr_ptables(m, mm));
 	return points + (int64_t)t->oom_score_adj * (int64_t)(totalpages / 1000);
 }
@@ -927,7 +940,12 @@ bool mm__out_of_memory(struct mm_machine *m)
 	}
 	if (!victim)
 		return false;
+	const struct mm_task *t = mm_task_get(m, victim);
+	const struct mm_mm *mm = &m->mms[t->mm];
 	m->events[MM_OOM_KILL]++;
+	mm_event_emit(m, MM_EV_OOM_KILL, -1, (uint64_t)victim,
+		      mm->rss_anon + mm->rss_file + mm->rss_shmem,
+		      (uint64_t)(int64_t)t->oom_score_adj, 0);
 	if (victim == m->oom_current) {
 		m->oom_victim = victim;
 		return false;

@@ -5,7 +5,13 @@
  *
  *   schema_version(version)                  one row: the schema of the file
  *   meta(key, value)                         next_machine: ids never reused
- *   machines(id, name, config, created_seq)  id = the N of "m-N"
+ *   machines(id, name, config, created_seq, tenant)
+ *                                            id = the N of "m-N"; tenant
+ *                                            its owner ("default" when
+ *                                            single-tenant)
+ *   tenants(id, key_hash, quotas)            key_hash: hex of the keyed
+ *                                            hash of the key (never the
+ *                                            key); quotas: a JSON object
  *   operations(machine, seq, status, record, result)
  *                                            the journal: PRIMARY KEY
  *                                            (machine, seq), seq from 1;
@@ -34,7 +40,7 @@
 #include <stdint.h>
 
 #define PST_APPLICATION_ID 0x6d6d7369 /* "mmsi" */
-#define PST_SCHEMA_VERSION 1
+#define PST_SCHEMA_VERSION 2 /* 2: tenants, machines.tenant */
 #define PST_DB_NAME "mmsim.db"
 #define PST_BUSY_MS 2000 /* a locked database fails a commit after this */
 
@@ -44,6 +50,9 @@ enum pst_kind {
 	PST_OP,              /* one journaled operation */
 	PST_MACHINE_CREATE,  /* a new machine row (and next_machine) */
 	PST_MACHINE_DELETE,  /* the machine row and its journal go */
+	PST_TENANT_PUT,      /* a tenant row, created or replaced */
+	PST_TENANT_DELETE,   /* the tenant row goes (its machines first, by
+			      * their own PST_MACHINE_DELETE entries) */
 };
 
 /* One change of a group commit.  Strings are borrowed for the call. */
@@ -53,7 +62,10 @@ struct pst_entry {
 	uint64_t seq;        /* OP: its seq; CREATE: the created seq */
 	int status;          /* OP: 200 or 422 */
 	const char *record;  /* OP: the record JSON; CREATE: the config JSON */
-	const char *result;  /* OP: result / error JSON; CREATE: name or NULL */
+	const char *result;  /* OP: result / error JSON; CREATE: name or NULL;
+			      * TENANT_PUT: the key hash (hex) */
+	const char *tenant;  /* CREATE and TENANT_*: the tenant id;
+			      * TENANT_PUT: record = the quotas JSON */
 };
 
 /*
@@ -84,7 +96,17 @@ struct pst_machine_row {
 	const char *name;        /* NULL = none */
 	const char *config;      /* JSON */
 	uint64_t created_seq;
+	const char *tenant;
 };
+
+struct pst_tenant_row {
+	const char *id, *key_hash, *quotas;
+};
+/* Calls fn for every tenant in id order (strings live for the call).
+ * Returns 0, fn's nonzero value or -1. */
+int pst_tenants_each(struct pst_store *st,
+		     int (*fn)(void *arg, const struct pst_tenant_row *row),
+		     void *arg);
 
 /* The next machine number to assign (1 for an empty store). */
 int pst_next_machine(struct pst_store *st, uint64_t *next);

@@ -27,7 +27,8 @@ struct pst_store {
 	char path[1100];
 	sqlite3 *w;                 /* writer: pst_commit only */
 	sqlite3 *r;                 /* reader: the loop thread */
-	sqlite3_stmt *ins_op, *ins_machine, *set_next, *del_ops, *del_machine;
+	sqlite3_stmt *ins_op, *ins_machine, *set_next, *del_ops, *del_machine,
+		     *put_tenant, *del_tenant;
 	_Atomic int fail_commits;   /* test hook */
 };
 
@@ -50,6 +51,10 @@ static const char *const pst__migrations[] = {
 	"CREATE TABLE snapshots(machine INTEGER NOT NULL, name TEXT NOT NULL,"
 	" seq INTEGER NOT NULL, format INTEGER NOT NULL, blob BLOB NOT NULL,"
 	" PRIMARY KEY(machine, name));",
+	/* 1 → 2: tenants; every machine belongs to one */
+	"CREATE TABLE tenants(id TEXT PRIMARY KEY, key_hash TEXT NOT NULL,"
+	" quotas TEXT NOT NULL) WITHOUT ROWID;"
+	"ALTER TABLE machines ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';",
 };
 _Static_assert(sizeof(pst__migrations) / sizeof(pst__migrations[0]) ==
 	       PST_SCHEMA_VERSION, "one migration per schema version");
@@ -303,8 +308,13 @@ int pst_open(const char *dir, struct pst_store **out, char *err, size_t errlen)
 			 "record, result) VALUES(?1, ?2, ?3, ?4, ?5)",
 			 &st->ins_op, sub, sizeof(sub)) ||
 	    pst__prepare(st->w, "INSERT INTO machines(id, name, config, "
-			 "created_seq) VALUES(?1, ?2, ?3, ?4)", &st->ins_machine,
-			 sub, sizeof(sub)) ||
+			 "created_seq, tenant) VALUES(?1, ?2, ?3, ?4, ?5)",
+			 &st->ins_machine, sub, sizeof(sub)) ||
+	    pst__prepare(st->w, "INSERT OR REPLACE INTO tenants(id, key_hash, "
+			 "quotas) VALUES(?1, ?2, ?3)", &st->put_tenant, sub,
+			 sizeof(sub)) ||
+	    pst__prepare(st->w, "DELETE FROM tenants WHERE id = ?1",
+			 &st->del_tenant, sub, sizeof(sub)) ||
 	    pst__prepare(st->w, "INSERT INTO meta(key, value) VALUES("
 			 "'next_machine', ?1) ON CONFLICT(key) DO UPDATE SET "
 			 "value = max(value, excluded.value)", &st->set_next,
@@ -343,6 +353,8 @@ void pst_close(struct pst_store *st)
 	sqlite3_finalize(st->set_next);
 	sqlite3_finalize(st->del_ops);
 	sqlite3_finalize(st->del_machine);
+	sqlite3_finalize(st->put_tenant);
+	sqlite3_finalize(st->del_tenant);
 	sqlite3_close(st->r);
 	sqlite3_close(st->w);
 	free(st);
@@ -397,6 +409,8 @@ int pst_commit(struct pst_store *st, const struct pst_entry *v, size_t n,
 				sqlite3_bind_text(s, 2, e->result, -1, SQLITE_STATIC);
 			sqlite3_bind_text(s, 3, e->record, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(s, 4, (sqlite3_int64)e->seq);
+			sqlite3_bind_text(s, 5, e->tenant ? e->tenant : "default",
+					  -1, SQLITE_STATIC);
 			rc = pst__run(s);
 			if (rc == SQLITE_OK) {
 				sqlite3_bind_int64(st->set_next, 1,
@@ -412,6 +426,18 @@ int pst_commit(struct pst_store *st, const struct pst_entry *v, size_t n,
 						   (sqlite3_int64)e->machine);
 				rc = pst__run(st->del_machine);
 			}
+			break;
+		case PST_TENANT_PUT:
+			s = st->put_tenant;
+			sqlite3_bind_text(s, 1, e->tenant, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 2, e->result, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 3, e->record, -1, SQLITE_STATIC);
+			rc = pst__run(s);
+			break;
+		case PST_TENANT_DELETE:
+			sqlite3_bind_text(st->del_tenant, 1, e->tenant, -1,
+					  SQLITE_STATIC);
+			rc = pst__run(st->del_tenant);
 			break;
 		}
 	}
@@ -462,9 +488,10 @@ static int pst__machines(struct pst_store *st, const char *sql, int64_t id,
 			.name = (const char *)sqlite3_column_text(s, 1),
 			.config = (const char *)sqlite3_column_text(s, 2),
 			.created_seq = (uint64_t)sqlite3_column_int64(s, 3),
+			.tenant = (const char *)sqlite3_column_text(s, 4),
 		};
 		*found = true;
-		if (!row.config) {
+		if (!row.config || !row.tenant) {
 			ret = -1;
 			break;
 		}
@@ -483,8 +510,8 @@ int pst_machines_each(struct pst_store *st,
 		      void *arg)
 {
 	bool found = false;
-	return pst__machines(st, "SELECT id, name, config, created_seq FROM "
-			     "machines ORDER BY id", 0, fn, arg, &found);
+	return pst__machines(st, "SELECT id, name, config, created_seq, tenant "
+			     "FROM machines ORDER BY id", 0, fn, arg, &found);
 }
 
 int pst_machine_get(struct pst_store *st, uint64_t id,
@@ -492,10 +519,39 @@ int pst_machine_get(struct pst_store *st, uint64_t id,
 		    void *arg)
 {
 	bool found = false;
-	int rc = pst__machines(st, "SELECT id, name, config, created_seq FROM "
-			       "machines WHERE id = ?1", (int64_t)id, fn, arg,
+	int rc = pst__machines(st, "SELECT id, name, config, created_seq, tenant "
+			       "FROM machines WHERE id = ?1", (int64_t)id, fn, arg,
 			       &found);
 	return rc < 0 ? -1 : found ? 1 : 0;
+}
+
+int pst_tenants_each(struct pst_store *st,
+		     int (*fn)(void *, const struct pst_tenant_row *), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(st->r, "SELECT id, key_hash, quotas FROM tenants "
+			       "ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pst_tenant_row row = {
+			.id = (const char *)sqlite3_column_text(s, 0),
+			.key_hash = (const char *)sqlite3_column_text(s, 1),
+			.quotas = (const char *)sqlite3_column_text(s, 2),
+		};
+		if (!row.id || !row.key_hash || !row.quotas) {
+			ret = -1;
+			break;
+		}
+		ret = fn(arg, &row);
+		if (ret)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_finalize(s);
+	return ret;
 }
 
 int pst_ops_open(struct pst_store *st, uint64_t machine, uint64_t after,

@@ -6,7 +6,7 @@
  * `curl -d` sends); any other → 415.  An empty (or all-whitespace) body
  * means {}.  Before parsing, the nesting depth is measured with a bracket
  * scan that skips strings (O(n), no recursion), so 10,000 '[' are answered
- * 400 without ever reaching the parser; jansson then rejects bad syntax,
+ * 413 (naming the limit, --max-json-depth) without ever reaching the parser; jansson then rejects bad syntax,
  * invalid UTF-8, NUL characters, integers beyond 64 bits and duplicate keys.
  */
 #include "server/srv.h"
@@ -80,12 +80,14 @@ json_t *srv_body_object(const struct srv_request *req, struct srv_response *res)
 		i++;
 	if (!req->body || i == req->body_len)
 		return json_object();
-	int depth = srv_json_depth(req->body, req->body_len, SRV_JSON_MAX_DEPTH);
-	if (depth > SRV_JSON_MAX_DEPTH) {
-		srv_reply_error(res, 400, json_pack("{s:i}", "max_depth",
-						    SRV_JSON_MAX_DEPTH),
-				"JSON nesting deeper than %d levels",
-				SRV_JSON_MAX_DEPTH);
+	int limit = req->max_depth ? req->max_depth : SRV_JSON_MAX_DEPTH;
+	int depth = srv_json_depth(req->body, req->body_len, limit);
+	if (depth > limit) {
+		srv_reply_error(res, 413, json_pack("{s:s, s:i}", "limit",
+						    "max_json_depth",
+						    "max_json_depth", limit),
+				"JSON nesting deeper than %d levels "
+				"(--max-json-depth)", limit);
 		return NULL;
 	}
 	json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);

@@ -17,8 +17,21 @@
  *     body); a chunked body over the limit is drained and answered 413 on
  *     the final call, keeping the connection usable; the per-request state
  *     is freed only in NOTIFY_COMPLETED;
- *   - CONNECTION_TIMEOUT is set (P11), CONNECTION_LIMIT is left at MHD's
- *     default (P8);
+ *   - CONNECTION_TIMEOUT is --idle-timeout (P11); MHD's CONNECTION_LIMIT
+ *     is set well above --max-connections (P8: MHD's own limit can leave
+ *     the daemon deaf) and the application enforces --max-connections
+ *     itself: a connection over it is shut down as soon as MHD reports it
+ *     (a connection-level refusal, no HTTP answer); the per-IP limit is
+ *     MHD's (P10), off with --behind-proxy, where every client shares the
+ *     proxy's address;
+ *   - slowloris: MHD has no header deadline (its timeout is reset by every
+ *     byte), so each connection records when it started waiting for a
+ *     request's headers (opened, or its previous request completed); the
+ *     1 s sweep shuts down every connection that waited longer than
+ *     --header-timeout;
+ *   - event streams (events.c) are callback responses that suspend when
+ *     idle; after every request srv_sse_publish() resumes those with new
+ *     events, and MHD is run once more (P2);
  *   - SIGINT/SIGTERM (§4): MHD_quiesce_daemon + close the listening socket,
  *     answer new requests 503 with Connection: close, wait until no request
  *     is in flight (10 s deadline), then uv_close(poll) BEFORE
@@ -66,6 +79,17 @@ struct srv_http {
 	uint64_t inflight;    /* requests between first call and completion */
 	uint64_t next_id;
 	char id_prefix[12];
+	bool need_run;        /* connections were resumed inside MHD_run */
+	struct srv_conn *conns; /* open connections (header deadlines) */
+};
+
+/* Per connection (MHD's socket context): waiting for a request's headers
+ * since t_wait when waiting. */
+struct srv_conn {
+	struct srv_conn *prev, *next;
+	struct MHD_Connection *c;
+	uint64_t t_wait;
+	bool waiting;
 };
 
 /* Per-request state, *con_cls of MHD; freed in srv__completed only. */
@@ -83,6 +107,8 @@ struct srv_req {
 	struct MHD_Connection *conn;
 	struct srv_response res; /* the answer to send once committed */
 	char commit_err[200];
+	int route;            /* srv_response.route, for the metrics */
+	char tenant[SRV_TENANT_ID_MAX + 1]; /* for the access log */
 };
 
 /* ---- replies (shared with routes.c) ---------------------------------------- */
@@ -197,6 +223,16 @@ static bool srv__id_ok(const char *s)
 	return n > 0;
 }
 
+/* Ends a connection from outside MHD's callbacks' reach: shutdown(2)
+ * makes MHD see the end of the stream and close it in its next run. */
+static void srv__shut(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci)
+		shutdown(ci->connect_fd, SHUT_RDWR);
+}
+
 static enum MHD_Result srv__queue(struct srv_http *h, struct MHD_Connection *c,
 				  struct srv_req *r, const char *method,
 				  const char *path, struct srv_response *res)
@@ -204,19 +240,37 @@ static enum MHD_Result srv__queue(struct srv_http *h, struct MHD_Connection *c,
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	if (!res->body)
-		srv_reply_json(res, 500, NULL);
-	resp = MHD_create_response_from_buffer(res->len, res->body,
-					       MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(res->body);
-		res->body = NULL;
-		return MHD_NO;
+	if (res->route)
+		r->route = res->route;
+	if (res->tenant)
+		snprintf(r->tenant, sizeof(r->tenant), "%s", res->tenant);
+	if (res->sse) {
+		/* An event stream: MHD pulls it through events.c's reader. */
+		resp = srv_sse_response(res->sse);
+		res->sse = NULL;
+		if (!resp)
+			return MHD_NO;
+		res->content_type = "text/event-stream";
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"no-cache");
+	} else {
+		if (!res->body)
+			srv_reply_json(res, 500, NULL);
+		resp = MHD_create_response_from_buffer(res->len, res->body,
+						       MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(res->body);
+			res->body = NULL;
+			return MHD_NO;
+		}
+		res->body = NULL; /* MHD owns it now */
 	}
-	res->body = NULL; /* MHD owns it now */
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				res->content_type ? res->content_type
 						  : "application/json");
+	if (res->www_authenticate)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"mmsim\"");
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	if (res->allow[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, res->allow);
@@ -231,8 +285,11 @@ static enum MHD_Result srv__queue(struct srv_http *h, struct MHD_Connection *c,
 	ret = MHD_queue_response(c, (unsigned)res->status, resp);
 	MHD_destroy_response(resp);
 	r->answered = true;
-	srv_log_access(r->id, method, path, res->status, res->len,
-		       (uv_hrtime() - r->t0) / 1000);
+	uint64_t us = (uv_hrtime() - r->t0) / 1000;
+	srv_metrics_request(&h->app->metrics, r->route, res->status,
+			    (double)us / 1e6);
+	srv_log_access(r->id, method, path, r->tenant[0] ? r->tenant : NULL,
+		       res->status, res->len, us);
 	return ret;
 }
 
@@ -254,6 +311,10 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 		*con_cls = r;
 		h->inflight++;
 		r->t0 = uv_hrtime();
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci && ci->socket_context)
+			((struct srv_conn *)ci->socket_context)->waiting = false;
 		const char *given = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 								"X-Request-Id");
 		if (given && srv__id_ok(given))
@@ -352,10 +413,19 @@ static enum MHD_Result srv__ahc(void *cls, struct MHD_Connection *c,
 				c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
 			.accept = MHD_lookup_connection_value(
 				c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+			.authorization = MHD_lookup_connection_value(
+				c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+			.max_depth = h->app->opt->max_json_depth,
 			.id = r->id,
 			.conn = c,
 		};
 		srv_route(h->app, &req, &res);
+		if (srv_sse_publish(h->app->sse))
+			h->need_run = true;
+		if (res.route)
+			r->route = res.route;
+		if (res.tenant)
+			snprintf(r->tenant, sizeof(r->tenant), "%s", res.tenant);
 		if (j && h->app->opt->durability == SRV_DURABILITY_STRICT &&
 		    srv_journal_appended(j) != before) {
 			/* Acknowledge only once committed: suspend (the
@@ -400,7 +470,6 @@ static void srv__completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct srv_http *h = cls;
 	struct srv_req *r = *con_cls;
-	(void)c;
 	(void)toe;
 	if (!r)
 		return;
@@ -409,6 +478,14 @@ static void srv__completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(r);
 	*con_cls = NULL;
 	h->inflight--;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci && ci->socket_context) {
+		/* keep-alive: now waiting for the next request's headers */
+		struct srv_conn *sc = ci->socket_context;
+		sc->waiting = true;
+		sc->t_wait = uv_hrtime();
+	}
 }
 
 static void srv__conn_notify(void *cls, struct MHD_Connection *c,
@@ -416,10 +493,57 @@ static void srv__conn_notify(void *cls, struct MHD_Connection *c,
 			     enum MHD_ConnectionNotificationCode toe)
 {
 	struct srv_http *h = cls;
-	(void)c;
-	(void)socket_context;
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-		h->conn_closed = true;
+	struct srv_metrics *mt = &h->app->metrics;
+	struct srv_conn *sc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		mt->conns_total++;
+		mt->conns_open++;
+		sc = calloc(1, sizeof(*sc));
+		if (sc) {
+			sc->c = c;
+			sc->t_wait = uv_hrtime();
+			sc->waiting = true;
+			sc->next = h->conns;
+			if (h->conns)
+				h->conns->prev = sc;
+			h->conns = sc;
+		}
+		*socket_context = sc;
+		if (!sc || mt->conns_open > h->app->opt->max_connections) {
+			/* over --max-connections: refuse at the connection level */
+			mt->conns_refused++;
+			srv__shut(c);
+		}
+		return;
+	}
+	if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
+		return;
+	h->conn_closed = true;
+	mt->conns_open--;
+	if (!sc)
+		return;
+	if (sc->prev)
+		sc->prev->next = sc->next;
+	else
+		h->conns = sc->next;
+	if (sc->next)
+		sc->next->prev = sc->prev;
+	free(sc);
+	*socket_context = NULL;
+}
+
+/* Header deadlines (slowloris): shuts connections that waited too long. */
+static void srv__sweep(struct srv_http *h)
+{
+	uint64_t now = uv_hrtime();
+	uint64_t limit = (uint64_t)h->app->opt->header_timeout * 1000000000ull;
+	for (struct srv_conn *sc = h->conns; sc; sc = sc->next)
+		if (sc->waiting && now - sc->t_wait > limit) {
+			h->app->metrics.header_timeouts++;
+			sc->waiting = false; /* once */
+			srv__shut(sc->c);
+		}
 }
 
 /* libmicrohttpd's own messages go to the access log as events. */
@@ -477,6 +601,18 @@ static void srv__on_timer(uv_timer_t *t)
 	srv__run(t->data);
 }
 
+/* Every second: header deadlines, event-stream heartbeats and dropped
+ * readers' deadlines, then MHD (P8's safety run). */
+static void srv__on_safety(uv_timer_t *t)
+{
+	struct srv_http *h = t->data;
+	if (h->stopped)
+		return;
+	srv__sweep(h);
+	srv_sse_tick(h->app->sse);
+	srv__run(h);
+}
+
 /* The only caller of MHD_run (never from inside an MHD callback). */
 static void srv__run(struct srv_http *h)
 {
@@ -485,8 +621,9 @@ static void srv__run(struct srv_http *h)
 	if (h->stopped)
 		return;
 	h->conn_closed = false;
+	h->need_run = false;
 	MHD_run(h->d);
-	if (h->conn_closed)
+	if (h->conn_closed || h->need_run)
 		uv_timer_start(&h->timer, srv__on_timer, 0, 0); /* P8 */
 	else if (MHD_get_timeout(h->d, &ms) == MHD_YES)
 		uv_timer_start(&h->timer, srv__on_timer, (uint64_t)ms, 0); /* P3 */
@@ -546,6 +683,7 @@ static void srv__on_signal(uv_signal_t *s, int signum)
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
 	h->listen_fd = -1;
+	srv_sse_shutdown(h->app->sse);
 	uv_timer_start(&h->deadline, srv__on_deadline, SRV_SHUTDOWN_DEADLINE_MS, 0);
 	srv__run(h);
 }
@@ -668,6 +806,11 @@ int srv_http_run(struct srv_app *app)
 		MHD_OPTION_NOTIFY_COMPLETED, srv__completed, h,
 		MHD_OPTION_NOTIFY_CONNECTION, srv__conn_notify, h,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->opt->conn_timeout,
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)(app->opt->max_connections + 64),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)(app->opt->behind_proxy ? 0
+			       : app->opt->max_conn_per_ip),
 		MHD_OPTION_END);
 	if (!h->d) {
 		fprintf(stderr, "mmsimd: MHD_start_daemon failed\n");
@@ -695,7 +838,7 @@ int srv_http_run(struct srv_app *app)
 	h->poll.data = h->timer.data = h->safety.data = h->deadline.data = h;
 	h->sigterm.data = h->sigint.data = h;
 	uv_poll_start(&h->poll, UV_READABLE, srv__on_poll);
-	uv_timer_start(&h->safety, srv__on_timer, SRV_SAFETY_MS, SRV_SAFETY_MS);
+	uv_timer_start(&h->safety, srv__on_safety, SRV_SAFETY_MS, SRV_SAFETY_MS);
 	uv_unref((uv_handle_t *)&h->safety);
 	uv_signal_start(&h->sigterm, srv__on_signal, SIGTERM);
 	uv_signal_start(&h->sigint, srv__on_signal, SIGINT);

@@ -49,6 +49,7 @@ struct srv_jbatch {
 	size_t nw, capw;
 	int rc;
 	char err[256];
+	uint64_t t0;            /* handed to the threadpool (uv_hrtime) */
 };
 
 struct srv_journal {
@@ -73,6 +74,7 @@ static void srv__batch_free(struct srv_jbatch *b)
 	for (size_t i = 0; i < b->n; i++) {
 		free((char *)b->v[i].record);
 		free((char *)b->v[i].result);
+		free((char *)b->v[i].tenant);
 	}
 	free(b->v);
 	free(b->waiters);
@@ -136,6 +138,14 @@ uint64_t srv_journal_appended(const struct srv_journal *j)
 	return j->appended;
 }
 
+void srv_journal_stats(const struct srv_journal *j, uint64_t *batches,
+		       uint64_t *rows, uint64_t *failures)
+{
+	*batches = j->batches;
+	*rows = j->rows;
+	*failures = j->failures;
+}
+
 bool srv_journal_idle(const struct srv_journal *j)
 {
 	return !j->inflight && (!j->pending || j->pending->n == 0);
@@ -152,12 +162,18 @@ static struct srv_jbatch *srv__pending(struct srv_journal *j)
 	return j->pending;
 }
 
-/* Appends one entry, taking ownership of record and result (even on failure). */
+/* Appends one entry, taking ownership of record, result and e.tenant (even
+ * on failure). */
 static int srv__append(struct srv_journal *j, struct pst_entry e, char *record,
 		       char *result)
 {
 	struct srv_jbatch *b = srv__pending(j);
-	if (!b || (!record && e.kind != PST_MACHINE_DELETE))
+	bool needs_record = e.kind == PST_OP || e.kind == PST_MACHINE_CREATE ||
+			    e.kind == PST_TENANT_PUT;
+	bool needs_tenant = e.kind == PST_MACHINE_CREATE ||
+			    e.kind == PST_TENANT_PUT || e.kind == PST_TENANT_DELETE;
+	if (!b || (!record && needs_record) || (!e.tenant && needs_tenant) ||
+	    (e.kind == PST_TENANT_PUT && !result))
 		goto err_free;
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
@@ -179,6 +195,7 @@ static int srv__append(struct srv_journal *j, struct pst_entry e, char *record,
 err_free:
 	free(record);
 	free(result);
+	free((char *)e.tenant);
 	return -1;
 }
 
@@ -194,13 +211,14 @@ int srv_journal_op(struct srv_journal *j, uint64_t machine, uint64_t seq,
 int srv_journal_create(struct srv_journal *j, const struct srv_machine *sm)
 {
 	struct pst_entry e = {.kind = PST_MACHINE_CREATE, .machine = sm->num,
-			      .seq = sm->seq};
+			      .seq = sm->seq, .tenant = strdup(sm->tenant)};
 	json_t *cfg = api_config_encode(&sm->mm->cfg);
 	char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
 	json_decref(cfg);
 	char *name = sm->name ? strdup(sm->name) : NULL;
 	if (sm->name && !name) {
 		free(text);
+		free((char *)e.tenant);
 		return -1;
 	}
 	return srv__append(j, e, text, name);
@@ -209,6 +227,20 @@ int srv_journal_create(struct srv_journal *j, const struct srv_machine *sm)
 int srv_journal_delete(struct srv_journal *j, uint64_t machine)
 {
 	struct pst_entry e = {.kind = PST_MACHINE_DELETE, .machine = machine};
+	return srv__append(j, e, NULL, NULL);
+}
+
+int srv_journal_tenant_put(struct srv_journal *j, const char *id,
+			   const char *hash_hex, const json_t *quotas)
+{
+	struct pst_entry e = {.kind = PST_TENANT_PUT, .tenant = strdup(id)};
+	return srv__append(j, e, json_dumps(quotas, JSON_COMPACT),
+			   strdup(hash_hex));
+}
+
+int srv_journal_tenant_delete(struct srv_journal *j, const char *id)
+{
+	struct pst_entry e = {.kind = PST_TENANT_DELETE, .tenant = strdup(id)};
 	return srv__append(j, e, NULL, NULL);
 }
 
@@ -262,6 +294,9 @@ static void srv__after_work(uv_work_t *w, int status)
 
 	j->inflight = NULL;
 	j->batches++;
+	if (j->app)
+		srv_metrics_commit(&j->app->metrics,
+				   (double)(uv_hrtime() - b->t0) / 1e9);
 	if (ok) {
 		j->rows += b->n;
 	} else {
@@ -291,6 +326,7 @@ static void srv__kick(struct srv_journal *j)
 	j->pending = NULL;
 	j->inflight = b;
 	b->work.data = b;
+	b->t0 = uv_hrtime();
 	int rc = uv_queue_work(j->loop, &b->work, srv__work, srv__after_work);
 	if (rc) {
 		b->rc = -1;
@@ -341,8 +377,8 @@ static int srv__machine_from_row(void *arg, const struct pst_machine_row *row)
 		return x->rc = -1;
 	}
 	json_decref(c);
-	int rc = srv_machines_create_num(&x->app->machines, row->id, row->name,
-					 &cfg, &sm, x->err, x->errlen);
+	int rc = srv_machines_create_num(&x->app->machines, row->id, row->tenant,
+					 row->name, &cfg, &sm, x->err, x->errlen);
 	if (rc)
 		return x->rc = -1;
 	sm->seq = row->created_seq;
@@ -351,9 +387,7 @@ static int srv__machine_from_row(void *arg, const struct pst_machine_row *row)
 
 static struct srv_machine *srv__by_num(struct srv_app *app, uint64_t num)
 {
-	struct srv_machines *t = &app->machines;
-	size_t i = srv_machines_after(t, num - 1);
-	return i < t->n && t->v[i]->num == num ? t->v[i] : NULL;
+	return srv_machines_by_num(&app->machines, num);
 }
 
 /*
@@ -421,6 +455,8 @@ static int srv__rebuild(struct srv_app *app, uint64_t num)
 	int rc;
 
 	snprintf(id, sizeof(id), "m-%llu", (unsigned long long)num);
+	srv_sse_machine_gone(app->sse, num, "the machine was rebuilt after a "
+			     "failed commit; reconnect with Last-Event-ID");
 	srv_machines_delete(&app->machines, id);
 	rc = pst_machine_get(app->store, num, srv__machine_from_row, &x);
 	if (rc <= 0 || x.rc) {
@@ -454,6 +490,37 @@ static bool srv__has(const uint64_t *v, size_t n, uint64_t x)
 	return false;
 }
 
+struct srv__trow {
+	struct srv_app *app;
+	const char *id;
+};
+
+static int srv__tenant_row(void *arg, const struct pst_tenant_row *row)
+{
+	struct srv__trow *x = arg;
+	json_error_t je;
+	if (strcmp(row->id, x->id))
+		return 0;
+	json_t *q = json_loads(row->quotas, 0, &je);
+	srv_tenant_add(&x->app->tenants, row->id, row->key_hash,
+		       json_is_object(q) ? q : NULL);
+	if (q && !json_is_object(q))
+		json_decref(q);
+	return 1;
+}
+
+/* A tenant change was not committed: the tenant becomes what the store
+ * holds (absent, or its stored key and quotas). */
+static void srv__tenant_reload(struct srv_app *app, const char *id)
+{
+	struct srv__trow x = {app, id};
+	if (!app->tenants.multi)
+		return;
+	srv_tenant_remove(&app->tenants, id);
+	if (pst_tenants_each(app->store, srv__tenant_row, &x) < 0)
+		srv_log_event("rebuild-failed", pst_reader_error(app->store));
+}
+
 /*
  * The failed batch's entries are not in the store.  Entries appended since
  * (the pending batch) for the same machines were computed on top of them:
@@ -485,6 +552,7 @@ static void srv__rebuild_after_failure(struct srv_journal *j,
 			if (d) {
 				free((char *)p->v[i].record);
 				free((char *)p->v[i].result);
+				free((char *)p->v[i].tenant);
 				continue;
 			}
 			p->v[k++] = p->v[i];
@@ -513,7 +581,12 @@ static void srv__rebuild_after_failure(struct srv_journal *j,
 		free(drop);
 	}
 	for (size_t i = 0; i < n; i++)
-		srv__rebuild(j->app, nums[i]);
+		if (nums[i])
+			srv__rebuild(j->app, nums[i]);
+	for (size_t i = 0; i < failed->n; i++)
+		if (failed->v[i].kind == PST_TENANT_PUT ||
+		    failed->v[i].kind == PST_TENANT_DELETE)
+			srv__tenant_reload(j->app, failed->v[i].tenant);
 }
 
 void srv_journal_set_app(struct srv_journal *j, struct srv_app *app)
@@ -522,6 +595,25 @@ void srv_journal_set_app(struct srv_journal *j, struct srv_app *app)
 }
 
 /* ---- recovery ------------------------------------------------------------------------ */
+
+/* Loads one stored tenant (multi-tenant only; single-tenant runs as
+ * "default" and stored tenants wait for an admin key). */
+static int srv__tenant_from_row(void *arg, const struct pst_tenant_row *row)
+{
+	struct srv_app *app = arg;
+	json_error_t je;
+
+	if (!app->tenants.multi)
+		return 0;
+	json_t *q = json_loads(row->quotas, 0, &je);
+	if (!json_is_object(q)) {
+		json_decref(q);
+		q = NULL;
+		srv_log_event("recovery", "a tenant's stored quotas are not an "
+			      "object; the flags' defaults apply");
+	}
+	return srv_tenant_add(&app->tenants, row->id, row->key_hash, q) ? 0 : -1;
+}
 
 struct srv__recovery {
 	struct pst_cursor *c;
@@ -556,7 +648,10 @@ int srv_journal_recover(struct srv_app *app, size_t budget, char *err,
 		}
 		r->t0 = uv_hrtime();
 		app->recover_state = r;
-		rc = pst_machines_each(app->store, srv__machine_from_row, &x);
+		rc = pst_tenants_each(app->store, srv__tenant_from_row, app);
+		if (rc == 0)
+			rc = pst_machines_each(app->store, srv__machine_from_row,
+					       &x);
 		if (rc || x.rc || pst_next_machine(app->store, &next) ||
 		    pst_ops_open(app->store, 0, 0, &r->c)) {
 			if (!x.rc)

@@ -1,6 +1,7 @@
 /*
  * log.c — the JSON access log (SPEC §7 --log): one line per answered
- * request, {"ts","id","method","path","status","bytes","us"}, and a line
+ * request, {"ts","id","method","path","tenant"?,"status","bytes","us"} —
+ * never a header, so no key reaches it — and a line
  * per server event.  Lines are built with jansson (so paths with quotes or
  * control characters stay valid JSON) and flushed one by one.  The log is
  * written from the loop thread only.
@@ -67,7 +68,7 @@ static void srv__log_emit(json_t *o)
 }
 
 void srv_log_access(const char *id, const char *method, const char *path,
-		    int status, size_t bytes, uint64_t usec)
+		    const char *tenant, int status, size_t bytes, uint64_t usec)
 {
 	if (!srv_log_file)
 		return;
@@ -77,6 +78,8 @@ void srv_log_access(const char *id, const char *method, const char *path,
 	/* The path came off the wire: it may be any bytes. */
 	json_t *p = json_string(path);
 	json_object_set_new(o, "path", p ? p : json_string("(not UTF-8)"));
+	if (tenant)
+		json_object_set_new(o, "tenant", json_string(tenant));
 	json_object_set_new(o, "status", json_integer(status));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)bytes));
 	json_object_set_new(o, "us", json_integer((json_int_t)usec));

@@ -41,15 +41,16 @@ void srv_machines_free(struct srv_machines *t)
 
 static size_t srv__index(const struct srv_machines *t, const char *id);
 
-int srv_machines_create(struct srv_machines *t, const char *name,
-			const struct mm_config *cfg, struct srv_machine **out,
-			char *err, size_t errlen)
+int srv_machines_create(struct srv_machines *t, const char *tenant,
+			const char *name, const struct mm_config *cfg,
+			struct srv_machine **out, char *err, size_t errlen)
 {
-	return srv_machines_create_num(t, 0, name, cfg, out, err, errlen);
+	return srv_machines_create_num(t, 0, tenant, name, cfg, out, err, errlen);
 }
 
 int srv_machines_create_num(struct srv_machines *t, uint64_t num,
-			    const char *name, const struct mm_config *cfg,
+			    const char *tenant, const char *name,
+			    const struct mm_config *cfg,
 			    struct srv_machine **out, char *err, size_t errlen)
 {
 	struct srv_machine *sm;
@@ -102,6 +103,7 @@ int srv_machines_create_num(struct srv_machines *t, uint64_t num,
 		free(sm);
 		return rc;
 	}
+	snprintf(sm->tenant, sizeof(sm->tenant), "%s", tenant);
 	sm->num = num ? num : t->next;
 	if (sm->num >= t->next)
 		t->next = sm->num + 1;
@@ -157,10 +159,31 @@ static size_t srv__index(const struct srv_machines *t, const char *id)
 }
 
 struct srv_machine *srv_machines_get(const struct srv_machines *t,
-				     const char *id)
+				     const char *tenant, const char *id)
 {
 	size_t i = srv__index(t, id);
-	return i < t->n ? t->v[i] : NULL;
+	if (i == t->n || (tenant && strcmp(t->v[i]->tenant, tenant)))
+		return NULL;
+	return t->v[i];
+}
+
+struct srv_machine *srv_machines_by_num(const struct srv_machines *t,
+					uint64_t num)
+{
+	size_t i = num ? srv_machines_after(t, num - 1) : t->n;
+	return i < t->n && t->v[i]->num == num ? t->v[i] : NULL;
+}
+
+void srv_machines_usage(const struct srv_machines *t, const char *tenant,
+			size_t *count, uint64_t *memory)
+{
+	*count = 0;
+	*memory = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i]->tenant, tenant)) {
+			(*count)++;
+			*memory += t->v[i]->mm->cfg.memory;
+		}
 }
 
 int srv_machines_delete(struct srv_machines *t, const char *id)

@@ -2,8 +2,8 @@
  * main.c — mmsimd: parse the flags (SPEC §7), prepare the data directory
  * and the log, start the HTTP server, and turn the outcome into an exit
  * status: 0 after a clean SIGINT/SIGTERM shutdown, 2 for a usage or policy
- * error (bad flag, non-loopback address without an admin key, multi-tenancy
- * asked for), 1 when the server could not start.
+ * error (bad flag, non-loopback address without an admin key, an unusable
+ * admin key file), 1 when the server could not start.
  */
 #include "server/srv.h"
 
@@ -49,12 +49,6 @@ int main(int argc, char **argv)
 		srv_options_usage(stderr);
 		return 2;
 	}
-	if (opt.admin_key_file[0]) {
-		fprintf(stderr, "mmsimd: --admin-key-file: multi-tenancy is not "
-			"implemented yet; start without it to run single-tenant "
-			"on a loopback address\n");
-		return 2;
-	}
 	if (srv__mkdirs(opt.data_dir)) {
 		fprintf(stderr, "mmsimd: --data %s: cannot create the directory: "
 			"%s\n", opt.data_dir, strerror(errno));
@@ -72,6 +66,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mmsimd: out of memory at start-up\n");
 		srv_log_close();
 		return 1;
+	}
+	if (srv_tenants_init(&app.tenants, &opt, err, sizeof(err))) {
+		fprintf(stderr, "mmsimd: %s\n", err);
+		srv_app_free(&app);
+		srv_log_close();
+		return 2;
 	}
 	char perr[1400];
 	app.journal = NULL;

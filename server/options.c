@@ -9,6 +9,7 @@
 #include "server/srv.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,10 @@ void srv_options_usage(FILE *f)
 	      "127.0.0.1:8080; port 0 = any free port)\n"
 	      "  --data DIR               data directory, created if missing "
 	      "(MMSIM_DATA; default ./var)\n"
-	      "  --admin-key-file FILE    enable multi-tenancy (MMSIM_ADMIN_KEY_FILE;"
-	      " not implemented yet)\n"
+	      "  --admin-key-file FILE    multi-tenant: the admin key, one line "
+	      "(MMSIM_ADMIN_KEY_FILE;\n"
+	      "                           without it: single-tenant, loopback "
+	      "addresses only)\n"
 	      "  --durability strict|relaxed   (MMSIM_DURABILITY; default strict)\n"
 	      "  --threads N              libuv threadpool size (UV_THREADPOOL_SIZE;"
 	      " default 4)\n"
@@ -46,6 +49,34 @@ void srv_options_usage(FILE *f)
 	      "(MMSIM_MAX_MACHINES; default 4096)\n"
 	      "  --log FILE|-             JSON access log, - = stderr (MMSIM_LOG; "
 	      "default -)\n"
+	      "  --max-memory SIZE        simulated memory of all machines "
+	      "(MMSIM_MAX_MEMORY; default 256G)\n"
+	      "  --tenant-max-machines N  default quota: machines per tenant "
+	      "(MMSIM_TENANT_MAX_MACHINES; 256)\n"
+	      "  --tenant-max-memory SIZE default quota: simulated memory per "
+	      "tenant (MMSIM_TENANT_MAX_MEMORY; 64G)\n"
+	      "  --rate N                 default quota: requests/s per tenant, "
+	      "0 = unlimited (MMSIM_RATE; 0)\n"
+	      "  --rate-burst N           default quota: token bucket size "
+	      "(MMSIM_RATE_BURST; 100)\n"
+	      "  --max-json-depth N       deepest JSON nesting of a body "
+	      "(MMSIM_MAX_JSON_DEPTH; 64)\n"
+	      "  --max-connections N      open connections (MMSIM_MAX_CONNECTIONS;"
+	      " 1000)\n"
+	      "  --max-connections-per-ip N   (MMSIM_MAX_CONNECTIONS_PER_IP; 256; "
+	      "0 = off)\n"
+	      "  --behind-proxy           clients share the proxy's address: no "
+	      "per-IP limit (MMSIM_BEHIND_PROXY=1)\n"
+	      "  --header-timeout S       seconds to send a request's headers "
+	      "(MMSIM_HEADER_TIMEOUT; 10)\n"
+	      "  --idle-timeout S         seconds an idle connection stays open "
+	      "(MMSIM_IDLE_TIMEOUT; 30)\n"
+	      "  --sse-max-lag N          events an event-stream reader may fall "
+	      "behind before it is dropped (MMSIM_SSE_MAX_LAG; 256)\n"
+	      "  --sse-heartbeat S        seconds between heartbeat comments "
+	      "(MMSIM_SSE_HEARTBEAT; 15)\n"
+	      "  --max-subscribers N      open event streams (MMSIM_MAX_SUBSCRIBERS;"
+	      " 1024)\n"
 	      "  --help                   this text\n"
 	      "When ready, prints \"listening on http://HOST:PORT\" on stdout.\n",
 	      f);
@@ -156,6 +187,60 @@ static int srv__set(struct srv_options *o, const char *flag, const char *v,
 		o->max_machines = (size_t)n;
 		return 0;
 	}
+	static const struct {
+		const char *flag;
+		long lo, hi;
+		size_t off;
+		int size;
+	} counts[] = {
+#define SRV_OPT(f, lo, hi, field) \
+	{f, lo, hi, offsetof(struct srv_options, field), \
+	 sizeof(((struct srv_options *)0)->field)}
+		SRV_OPT("--tenant-max-machines", 0, 1000000, tenant_max_machines),
+		SRV_OPT("--rate", 0, 1000000, rate),
+		SRV_OPT("--rate-burst", 1, 1000000, rate_burst),
+		SRV_OPT("--max-json-depth", 1, 10000, max_json_depth),
+		SRV_OPT("--max-connections", 1, 100000, max_connections),
+		SRV_OPT("--max-connections-per-ip", 0, 100000, max_conn_per_ip),
+		SRV_OPT("--header-timeout", 1, 3600, header_timeout),
+		SRV_OPT("--idle-timeout", 1, 86400, conn_timeout),
+		SRV_OPT("--sse-max-lag", 1, (long)MM_EVENT_RING_MAX, sse_max_lag),
+		SRV_OPT("--sse-heartbeat", 1, 3600, sse_heartbeat),
+		SRV_OPT("--max-subscribers", 1, 100000, max_subscribers),
+#undef SRV_OPT
+	};
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		if (strcmp(flag, counts[i].flag))
+			continue;
+		if (srv__count(flag, v, counts[i].lo, counts[i].hi, &n, err, len))
+			return -1;
+		char *p = (char *)o + counts[i].off;
+		if (counts[i].size == sizeof(uint64_t))
+			*(uint64_t *)p = (uint64_t)n;
+		else if (counts[i].size == sizeof(unsigned))
+			*(unsigned *)p = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(flag, "--behind-proxy")) {
+		if (strcmp(v, "1") && strcmp(v, "0"))
+			return srv__fail(err, len, "--behind-proxy: \"%s\" is not "
+					 "1 or 0", v);
+		o->behind_proxy = v[0] == '1';
+		return 0;
+	}
+	if (!strcmp(flag, "--max-memory") || !strcmp(flag, "--tenant-max-memory")) {
+		struct api_error e;
+		uint64_t bytes;
+		json_t *j = json_string(v);
+		int rc = j ? api_parse_size(j, flag, &bytes, &e) : -1;
+		json_decref(j);
+		if (rc || bytes < (1u << 20) || bytes > (1ull << 46))
+			return srv__fail(err, len, "%s: \"%s\" is not a size in "
+					 "[1M, 64T]", flag, v);
+		*(!strcmp(flag, "--max-memory") ? &o->max_memory
+						: &o->tenant_max_memory) = bytes;
+		return 0;
+	}
 	if (!strcmp(flag, "--max-body")) {
 		struct api_error e;
 		uint64_t bytes;
@@ -186,6 +271,20 @@ static const struct {
 	{"--max-batch", "MMSIM_MAX_BATCH"},
 	{"--max-machines", "MMSIM_MAX_MACHINES"},
 	{"--log", "MMSIM_LOG"},
+	{"--max-memory", "MMSIM_MAX_MEMORY"},
+	{"--tenant-max-machines", "MMSIM_TENANT_MAX_MACHINES"},
+	{"--tenant-max-memory", "MMSIM_TENANT_MAX_MEMORY"},
+	{"--rate", "MMSIM_RATE"},
+	{"--rate-burst", "MMSIM_RATE_BURST"},
+	{"--max-json-depth", "MMSIM_MAX_JSON_DEPTH"},
+	{"--max-connections", "MMSIM_MAX_CONNECTIONS"},
+	{"--max-connections-per-ip", "MMSIM_MAX_CONNECTIONS_PER_IP"},
+	{"--behind-proxy", "MMSIM_BEHIND_PROXY"},
+	{"--header-timeout", "MMSIM_HEADER_TIMEOUT"},
+	{"--idle-timeout", "MMSIM_IDLE_TIMEOUT"},
+	{"--sse-max-lag", "MMSIM_SSE_MAX_LAG"},
+	{"--sse-heartbeat", "MMSIM_SSE_HEARTBEAT"},
+	{"--max-subscribers", "MMSIM_MAX_SUBSCRIBERS"},
 };
 
 int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
@@ -203,6 +302,17 @@ int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
 	o->max_machines = 4096;
 	o->max_memory = 256ull << 30; /* 2 GiB of frame descriptors */
 	o->conn_timeout = 30;
+	o->tenant_max_machines = 256;
+	o->tenant_max_memory = 64ull << 30;
+	o->rate = 0;
+	o->rate_burst = 100;
+	o->max_json_depth = SRV_JSON_MAX_DEPTH;
+	o->max_connections = 1000;
+	o->max_conn_per_ip = 256;
+	o->header_timeout = 10;
+	o->sse_max_lag = 256;
+	o->sse_heartbeat = 15;
+	o->max_subscribers = 1024;
 
 	for (size_t i = 0; i < sizeof(srv_envs) / sizeof(srv_envs[0]); i++) {
 		const char *v = getenv(srv_envs[i].env);
@@ -236,6 +346,8 @@ int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
 			return srv__fail(err, errlen, "unknown option %s", flag);
 		if (eq) {
 			v = eq + 1;
+		} else if (!strcmp(flag, "--behind-proxy")) {
+			v = "1"; /* a switch */
 		} else {
 			if (i + 1 >= argc)
 				return srv__fail(err, errlen, "%s needs a value", flag);
@@ -244,5 +356,7 @@ int srv_options_parse(struct srv_options *o, int argc, char **argv, char *err,
 		if (srv__set(o, flag, v, err, errlen))
 			return -1;
 	}
+	if (o->behind_proxy)
+		o->max_conn_per_ip = 0;
 	return 0;
 }

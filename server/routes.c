@@ -11,13 +11,21 @@
  * characters up to the next '/' or ':' (ids never contain either), so
  * "/v1/machines/{m}:check" and "/v1/machines/{m}/digest" are distinct.
  * Dispatch: no pattern matches → 404; patterns match but not the method →
- * 405 with Allow; unknown query parameter → 400; {m} not a machine → 404;
- * then the handler, which always fills the response.
+ * 405 with Allow; then who is asking (SPEC §5): /v1/machines… needs a
+ * tenant key (401 without or with a bad one, 403 for the admin key),
+ * /v1/tenants… and /metrics the admin key (403 for a tenant key) — in
+ * single-tenant mode every caller is the tenant "default" and needs no
+ * key; then the tenant's rate limit (429 + Retry-After); unknown query
+ * parameter → 400; {m} not a machine OF THIS TENANT → 404, word for word
+ * what a never-made id answers; then the handler, which always fills the
+ * response.
  */
 #include "server/srv.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "api/ops.h"
 
@@ -35,6 +43,7 @@ struct srv_ctx {
 	struct srv_response *res;
 	const struct srv_route *route;
 	struct srv_machine *m;   /* the {m} of the path, when there is one */
+	struct srv_tenant *tenant; /* the caller (tenant routes) */
 	int ncap;
 	struct {
 		char name[32];
@@ -185,11 +194,37 @@ static void srv__machine_create(struct srv_ctx *x)
 		srv_reply_error_json(x->res, api_error_invalid(&e));
 		goto out;
 	}
-	int rc = srv_machines_create(&x->app->machines, name, &cfg, &sm, err,
-				     sizeof(err));
+	const struct srv_quotas *q = &x->tenant->q;
+	size_t count;
+	uint64_t used;
+	srv_machines_usage(&x->app->machines, x->tenant->id, &count, &used);
+	if (count >= q->machines) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "60");
+		srv_reply_error(x->res, 429, json_pack("{s:s, s:I}", "limit",
+						       "machines", "machines",
+						       (json_int_t)q->machines),
+				"tenant quota: at most %llu machines; delete one "
+				"first", (unsigned long long)q->machines);
+		goto out;
+	}
+	if (cfg.memory > q->memory || used > q->memory - cfg.memory) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "60");
+		srv_reply_error(x->res, 429, json_pack("{s:s, s:I, s:I}", "limit",
+						       "memory", "memory",
+						       (json_int_t)q->memory, "used",
+						       (json_int_t)used),
+				"tenant quota: at most %llu MiB of simulated memory "
+				"in all machines; %llu MiB are in use",
+				(unsigned long long)(q->memory >> 20),
+				(unsigned long long)(used >> 20));
+		goto out;
+	}
+	int rc = srv_machines_create(&x->app->machines, x->tenant->id, name, &cfg,
+				     &sm, err, sizeof(err));
 	if (rc == -MM_ENOSPC) {
 		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "60");
-		srv_reply_error(x->res, 429, NULL, "%s", err);
+		srv_reply_error(x->res, 429, json_pack("{s:s}", "limit",
+						       "server"), "%s", err);
 	} else if (rc == -MM_ENOMEM) {
 		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
 		srv_reply_error(x->res, 503, NULL, "%s", err);
@@ -251,11 +286,19 @@ static void srv__machine_list(struct srv_ctx *x)
 	if (srv__page_args(x, "m-", 1, UINT64_MAX, &size, &after, &given))
 		return;
 	json_t *items = json_array();
-	size_t i = srv_machines_after(t, after), end = i;
-	for (; end < t->n && end - i < size; end++)
-		json_array_append_new(items, srv_machine_json(t->v[end]));
-	json_t *next = end < t->n && end > i ? json_string(t->v[end - 1]->id)
-					     : json_string("");
+	const char *last = NULL;
+	size_t i = srv_machines_after(t, after), got = 0;
+	for (; i < t->n; i++) {
+		if (strcmp(t->v[i]->tenant, x->tenant->id))
+			continue;
+		if (got == size)
+			break;
+		json_array_append_new(items, srv_machine_json(t->v[i]));
+		last = t->v[i]->id;
+		got++;
+	}
+	/* a next page only if another of this tenant's machines follows */
+	json_t *next = json_string(i < t->n && last ? last : "");
 	srv_reply_json(x->res, 200, json_pack("{s:o, s:o}", "items", items,
 					      "next_page_token", next));
 }
@@ -272,9 +315,179 @@ static void srv__machine_delete(struct srv_ctx *x)
 		srv_reply_error(x->res, 503, NULL, "the host is out of memory");
 		return;
 	}
+	srv_sse_machine_gone(x->app->sse, x->m->num, "the machine was deleted");
 	srv_machines_delete(&x->app->machines, x->m->id);
 	x->m = NULL;
 	srv_reply_json(x->res, 200, json_object());
+}
+
+/* ---- tenants (admin) --------------------------------------------------------------- */
+
+static json_t *srv__tenant_json(struct srv_ctx *x, const struct srv_tenant *tn)
+{
+	size_t count;
+	uint64_t used;
+	srv_machines_usage(&x->app->machines, tn->id, &count, &used);
+	return srv_tenant_json(tn, count, used);
+}
+
+/* The {t} of the path as an existing tenant, or NULL (answered 404). */
+static struct srv_tenant *srv__tenant_arg(struct srv_ctx *x)
+{
+	const char *id = srv__cap(x, "t");
+	struct srv_tenant *tn = srv_tenant_get(&x->app->tenants, id);
+	if (!tn)
+		srv_reply_error(x->res, 404, json_pack("{s:o}", "tenant",
+						       srv__jstr(id)),
+				"no tenant \"%.63s\"", id);
+	return tn;
+}
+
+/* A new key for tn, journaled; answers {"id","api_key"} with status. */
+static void srv__tenant_key(struct srv_ctx *x, struct srv_tenant *tn,
+			    int status)
+{
+	char key[160], hash[SRV_HASH_LEN * 2 + 1];
+	srv_tenant_new_key(&x->app->tenants, tn, key, sizeof(key), hash);
+	if (x->app->journal &&
+	    srv_journal_tenant_put(x->app->journal, tn->id, hash, tn->given)) {
+		snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
+		srv_reply_error(x->res, 503, NULL, "the host is out of memory");
+		return;
+	}
+	srv_reply_json(x->res, status, json_pack("{s:s, s:s, s:o}", "id", tn->id,
+						 "api_key", key, "tenant",
+						 srv__tenant_json(x, tn)));
+}
+
+static void srv__tenant_put(struct srv_ctx *x)
+{
+	static const char *const keys[] = {"quotas", NULL};
+	const char *id = srv__cap(x, "t");
+	char err[200];
+	json_t *q;
+
+	if (!srv_tenant_id_ok(id)) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "tenant"),
+				"tenant id: \"%.80s\" is not [a-z0-9-]{1,63}", id);
+		return;
+	}
+	json_t *b = srv__body(x, keys);
+	if (!b)
+		return;
+	if (srv_quotas_decode(json_object_get(b, "quotas"), &q, err,
+			      sizeof(err))) {
+		srv_reply_error(x->res, 400, json_pack("{s:s}", "field", "quotas"),
+				"%s", err);
+		json_decref(b);
+		return;
+	}
+	json_decref(b);
+	struct srv_tenant *tn = srv_tenant_get(&x->app->tenants, id);
+	if (tn) {
+		/* An existing tenant: new quotas, the key stays. */
+		char hash[SRV_HASH_LEN * 2 + 1];
+		sodium_bin2hex(hash, sizeof(hash), tn->hash, SRV_HASH_LEN);
+		srv_tenant_add(&x->app->tenants, id, NULL, q);
+		if (x->app->journal &&
+		    srv_journal_tenant_put(x->app->journal, id, hash, tn->given)) {
+			srv_reply_error(x->res, 503, NULL, "the host is out of "
+					"memory");
+			return;
+		}
+		srv_reply_json(x->res, 200, srv__tenant_json(x, tn));
+		return;
+	}
+	tn = srv_tenant_add(&x->app->tenants, id, NULL, q);
+	if (!tn) {
+		srv_reply_error(x->res, 503, NULL, "the host is out of memory");
+		return;
+	}
+	snprintf(x->res->location, sizeof(x->res->location), "/v1/tenants/%s", id);
+	srv__tenant_key(x, tn, 201);
+}
+
+static void srv__tenant_rotate(struct srv_ctx *x)
+{
+	struct srv_tenant *tn = srv__tenant_arg(x);
+	json_t *b = tn ? srv__body(x, NULL) : NULL;
+	if (!b)
+		return;
+	json_decref(b);
+	srv__tenant_key(x, tn, 200);
+}
+
+static void srv__tenant_get(struct srv_ctx *x)
+{
+	struct srv_tenant *tn = srv__tenant_arg(x);
+	if (tn)
+		srv_reply_json(x->res, 200, srv__tenant_json(x, tn));
+}
+
+static void srv__tenant_list(struct srv_ctx *x)
+{
+	const struct srv_tenants *t = &x->app->tenants;
+	uint64_t size;
+	if (srv__query_u64(x, "page_size", SRV_PAGE_SIZE_DEFAULT, 1,
+			   SRV_PAGE_SIZE_MAX, &size))
+		return;
+	const char *tok = srv_query(x->req, "page_token");
+	size_t i = tok && *tok ? srv_tenants_after(t, tok) : 0, end = i;
+	json_t *items = json_array();
+	for (; end < t->n && end - i < size; end++)
+		json_array_append_new(items, srv__tenant_json(x, t->v[end]));
+	json_t *next = json_string(end < t->n && end > i ? t->v[end - 1]->id : "");
+	srv_reply_json(x->res, 200, json_pack("{s:o, s:o}", "items", items,
+					      "next_page_token", next));
+}
+
+/* DELETE /v1/tenants/{t}: its machines go first, then the tenant. */
+static void srv__tenant_delete(struct srv_ctx *x)
+{
+	struct srv_tenant *tn = srv__tenant_arg(x);
+	struct srv_machines *t = &x->app->machines;
+	if (!tn)
+		return;
+	for (size_t i = t->n; i-- > 0;) {
+		struct srv_machine *sm = t->v[i];
+		if (strcmp(sm->tenant, tn->id))
+			continue;
+		if (x->app->journal && srv_journal_delete(x->app->journal, sm->num))
+			goto err_oom;
+		srv_sse_machine_gone(x->app->sse, sm->num, "the machine's tenant "
+				     "was deleted");
+		srv_machines_delete(t, sm->id);
+	}
+	if (x->app->journal && srv_journal_tenant_delete(x->app->journal, tn->id))
+		goto err_oom;
+	srv_tenant_remove(&x->app->tenants, tn->id);
+	srv_reply_json(x->res, 200, json_object());
+	return;
+err_oom:
+	snprintf(x->res->retry_after, sizeof(x->res->retry_after), "10");
+	srv_reply_error(x->res, 503, NULL, "the host is out of memory");
+}
+
+/* ---- events and metrics ------------------------------------------------------------------ */
+
+static void srv__events(struct srv_ctx *x)
+{
+	srv_events_route(x->app, x->req, x->m, x->res);
+}
+
+static void srv__metrics(struct srv_ctx *x)
+{
+	size_t len;
+	char *text = srv_metrics_text(x->app, &len);
+	if (!text) {
+		srv_reply_error(x->res, 503, NULL, "out of memory");
+		return;
+	}
+	free(x->res->body);
+	x->res->status = 200;
+	x->res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	x->res->body = text;
+	x->res->len = len;
 }
 
 /* ---- operations ---------------------------------------------------------------------- */
@@ -697,6 +910,7 @@ static void srv__pagetable(struct srv_ctx *x)
 static const char *const srv_q_list[] = {"page_size", "page_token", NULL};
 static const char *const srv_q_frames[] = {"start", "count", NULL};
 static const char *const srv_q_addr[] = {"addr", NULL};
+static const char *const srv_q_events[] = {"since", "types", "limit", NULL};
 
 #define SRV_DOC(m, p, sum, st, req, resp, q) \
 	{m, p, sum, st, req, resp, q}
@@ -710,6 +924,28 @@ static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/v1/openapi.json", srv__openapi, NULL, NULL,
 	 SRV_DOC("get", "/v1/openapi.json", "this OpenAPI 3.1 document", 200,
 		 NULL, "OpenAPI", NULL)},
+	{"GET", "/metrics", srv__metrics, NULL, NULL,
+	 SRV_DOC("get", "/metrics", "Prometheus text format (admin key when "
+		 "multi-tenant)", 200, NULL, "text", NULL)},
+	{"PUT", "/v1/tenants/{t}", srv__tenant_put, NULL, NULL,
+	 SRV_DOC("put", "/v1/tenants/{t}", "admin: create tenant t ([a-z0-9-]"
+		 "{1,63}) with optional quotas {machines, memory, "
+		 "requests_per_second, burst}; 201 with its api_key (shown once), "
+		 "or 200 with new quotas when it exists", 201, "Tenant", "Tenant",
+		 NULL)},
+	{"GET", "/v1/tenants", srv__tenant_list, srv_q_list, NULL,
+	 SRV_DOC("get", "/v1/tenants", "admin: list tenants", 200, NULL,
+		 "TenantList", "page_size:integer,page_token:string")},
+	{"GET", "/v1/tenants/{t}", srv__tenant_get, NULL, NULL,
+	 SRV_DOC("get", "/v1/tenants/{t}", "admin: one tenant, its quotas and "
+		 "usage", 200, NULL, "Tenant", NULL)},
+	{"DELETE", "/v1/tenants/{t}", srv__tenant_delete, NULL, NULL,
+	 SRV_DOC("delete", "/v1/tenants/{t}", "admin: delete a tenant and all "
+		 "its machines", 200, NULL, "Empty", NULL)},
+	{"POST", "/v1/tenants/{t}:rotateKey", srv__tenant_rotate, NULL, NULL,
+	 SRV_DOC("post", "/v1/tenants/{t}:rotateKey", "admin: a new api_key "
+		 "(shown once); the old one stops working, the id stays", 200,
+		 "Empty", "Tenant", NULL)},
 	{"POST", "/v1/machines", srv__machine_create, NULL, NULL,
 	 SRV_DOC("post", "/v1/machines", "create a machine", 201,
 		 "MachineCreate", "Machine", NULL)},
@@ -732,6 +968,14 @@ static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/v1/machines/{m}/digest", srv__digest, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/digest", "state digest after seq", 200,
 		 NULL, "Digest", NULL)},
+	{"GET", "/v1/machines/{m}/events", srv__events, srv_q_events, NULL,
+	 SRV_DOC("get", "/v1/machines/{m}/events", "the machine's events: "
+		 "Server-Sent Events (id, event: TYPE, data: JSON; resume with "
+		 "Last-Event-ID; heartbeat comments; a reader that falls "
+		 "--sse-max-lag events behind gets a final \"dropped\" event), "
+		 "or with ?since=ID a JSON page {items, last_id, oldest_id}; "
+		 "?types=op,oom_kill,… filters", 200, NULL, "text",
+		 "since:integer,types:string,limit:integer")},
 	{"GET", "/v1/machines/{m}/journal", srv__journal, NULL, NULL,
 	 SRV_DOC("get", "/v1/machines/{m}/journal", "the operation journal as "
 		 "NDJSON: a header line {\"mmsim_journal\":1,\"machine\":{…}}, "
@@ -869,6 +1113,84 @@ static bool srv__test_hook(struct srv_app *app, const struct srv_request *req,
 	return true;
 }
 
+enum srv_access { SRV_PUBLIC, SRV_TENANT, SRV_ADMIN };
+
+static enum srv_access srv__access(const struct srv_app *app,
+				   const struct srv_route *r)
+{
+	if (!strncmp(r->pattern, "/v1/machines", 12))
+		return SRV_TENANT;
+	if (!strncmp(r->pattern, "/v1/tenants", 11))
+		return SRV_ADMIN;
+	if (!strcmp(r->pattern, "/metrics") && app->tenants.multi)
+		return SRV_ADMIN;
+	return SRV_PUBLIC;
+}
+
+/*
+ * Who may call route r: answers 401/403/429 itself and returns -1, or
+ * returns 0 with *tenant set for tenant routes.
+ */
+static int srv__authorize(struct srv_app *app, const struct srv_route *r,
+			  const struct srv_request *req, struct srv_response *res,
+			  struct srv_tenant **tenant)
+{
+	enum srv_access need = srv__access(app, r);
+	unsigned retry;
+
+	*tenant = NULL;
+	if (need == SRV_PUBLIC)
+		return 0;
+	enum srv_who who = srv_tenants_auth(&app->tenants, req->authorization,
+					    tenant);
+	res->tenant = *tenant ? (*tenant)->id : who == SRV_WHO_ADMIN ? "(admin)"
+								      : NULL;
+	if (need == SRV_ADMIN && !app->tenants.multi) {
+		srv_reply_error(res, 403, NULL, "tenant administration needs an "
+				"admin key: start mmsimd with --admin-key-file "
+				"(single-tenant mode)");
+		return -1;
+	}
+	if (who == SRV_WHO_NONE || who == SRV_WHO_BAD) {
+		app->metrics.auth_failures++;
+		res->www_authenticate = true;
+		srv_reply_error(res, 401, NULL, who == SRV_WHO_NONE
+				? "this route needs a key: Authorization: Bearer "
+				  "mmk_<tenant>_<secret>%s"
+				: "the key is not valid (unknown, mistyped or "
+				  "rotated)%s", need == SRV_ADMIN
+				? " (the admin key for /v1/tenants and /metrics)"
+				: "");
+		return -1;
+	}
+	if (need == SRV_ADMIN && who != SRV_WHO_ADMIN) {
+		srv_reply_error(res, 403, NULL, "this route needs the admin key; "
+				"a tenant key manages machines only");
+		return -1;
+	}
+	if (need == SRV_TENANT && who != SRV_WHO_TENANT) {
+		srv_reply_error(res, 403, NULL, "the admin key manages tenants; "
+				"machines need a tenant key");
+		return -1;
+	}
+	if (need == SRV_TENANT &&
+	    srv_tenant_take(*tenant, uv_hrtime(), &retry)) {
+		app->metrics.rate_limited++;
+		snprintf(res->retry_after, sizeof(res->retry_after), "%u", retry);
+		srv_reply_error(res, 429, json_pack("{s:s, s:f, s:f}", "limit",
+						    "requests_per_second",
+						    "requests_per_second",
+						    (*tenant)->q.rps, "burst",
+						    (*tenant)->q.burst),
+				"tenant %s is over its rate limit of %.0f "
+				"requests/s (burst %.0f); retry after %u s",
+				(*tenant)->id, (*tenant)->q.rps, (*tenant)->q.burst,
+				retry);
+		return -1;
+	}
+	return 0;
+}
+
 void srv_route(struct srv_app *app, const struct srv_request *req,
 	       struct srv_response *res)
 {
@@ -909,6 +1231,7 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 	}
 	x.route = hit; /* the loop stopped right after matching hit: x holds
 			* its captures */
+	res->route = (int)(hit - routes) + 1;
 	if (app->recovering && hit->fn != srv__healthz && hit->fn != srv__readyz &&
 	    hit->fn != srv__openapi) {
 		snprintf(res->retry_after, sizeof(res->retry_after), "1");
@@ -916,6 +1239,8 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 				"journal; retry when /readyz answers 200");
 		return;
 	}
+	if (srv__authorize(app, hit, req, res, &x.tenant))
+		return;
 	const char *bad = srv_query_unknown(req, hit->query);
 	if (bad) {
 		srv_reply_error(res, 400, json_pack("{s:o}", "field", srv__jstr(bad)),
@@ -924,7 +1249,7 @@ void srv_route(struct srv_app *app, const struct srv_request *req,
 	}
 	const char *mid = srv__cap(&x, "m");
 	if (mid) {
-		x.m = srv_machines_get(&app->machines, mid);
+		x.m = srv_machines_get(&app->machines, x.tenant->id, mid);
 		if (!x.m) {
 			srv_reply_error(res, 404, json_pack("{s:o}", "machine",
 							    srv__jstr(mid)),
@@ -969,6 +1294,11 @@ int srv_app_init(struct srv_app *app, const struct srv_options *opt)
 	}
 	app->routes = routes;
 	app->nroutes = n;
+	if (srv_metrics_init(&app->metrics, n))
+		goto err_free_app;
+	app->sse = srv_sse_new(app);
+	if (!app->sse)
+		goto err_free_app;
 	app->openapi = api_openapi(docs, SRV_NFIXED, SRV_VERSION);
 	free(docs);
 	if (!app->openapi)
@@ -987,6 +1317,16 @@ err_free_app:
 	return -1;
 }
 
+const char *srv_route_pattern(const struct srv_app *app, size_t i)
+{
+	return i < app->nroutes ? app->routes[i].pattern : "(none)";
+}
+
+const char *srv_route_method(const struct srv_app *app, size_t i)
+{
+	return i < app->nroutes ? app->routes[i].method : "";
+}
+
 void srv_app_free(struct srv_app *app)
 {
 	struct srv_route *routes = app->routes;
@@ -994,6 +1334,9 @@ void srv_app_free(struct srv_app *app)
 		free((char *)routes[i].pattern);
 	free(routes);
 	json_decref(app->openapi);
+	srv_sse_free(app->sse);
+	srv_metrics_free(&app->metrics);
+	srv_tenants_free(&app->tenants);
 	srv_machines_free(&app->machines);
 	memset(app, 0, sizeof(*app));
 }

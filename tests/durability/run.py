@@ -634,7 +634,7 @@ def interrupted_first_start_is_initialised():
         eq(srv.stop(), 0, "exit")
     c = sqlite3.connect(os.path.join(data, "mmsim.db"))
     eq(c.execute("PRAGMA application_id").fetchone()[0], 0x6d6d7369, "application_id")
-    eq(c.execute("SELECT version FROM schema_version").fetchone()[0], 1, "schema version")
+    eq(c.execute("SELECT version FROM schema_version").fetchone()[0], 2, "schema version")
     eq(c.execute("PRAGMA journal_mode").fetchone()[0], "wal", "WAL")
     c.close()
 
