@@ -592,7 +592,12 @@ static int mm__do_file_fault(struct mm_machine *m, struct mm_task *t,
 		/* do_cow_fault(): a private copy of the cache page */
 		uint32_t anon;
 		mm__anon_vma_prepare(m, v);
-		if ((rc = mm__anon_page_new(m, v, va, t->cpu, &anon)))
+		/* the source is held while the copy is allocated (reclaim
+		 * leaves a page with an extra reference alone) */
+		m->pages[pfn].refcount++;
+		rc = mm__anon_page_new(m, v, va, t->cpu, &anon);
+		m->pages[pfn].refcount--;
+		if (rc)
 			return rc;
 		if ((rc = mm__content_copy(m, anon, pfn))) {
 			mm__anon_page_put(m, anon, t->cpu);

@@ -350,7 +350,11 @@ static uint32_t mm__alloc_direct(struct mm_machine *m, uint32_t gfp,
 			return pfn;
 		if (!mm__out_of_memory(m))
 			return MM_NIL;
+		/* a victim's memory is free: retry, the freelists first */
 		rounds = 0;
+		pfn = mm__get_page_from_freelist(m, order, flags, ac, z);
+		if (pfn != MM_NIL)
+			return pfn;
 	}
 }
 

@@ -553,8 +553,13 @@ int mm__filemap_fault(struct mm_machine *m, struct mm_file *f,
 		if (!(vm_flags & MM_VM_RAND_READ)) {
 			if (f->mmap_miss)
 				f->mmap_miss--;
-			if (mm_page_test(&m->pages[p], MM_PG_reclaim))
+			if (mm_page_test(&m->pages[p], MM_PG_reclaim)) {
+				/* the lookup's reference: reclaim for the
+				 * readahead's pages must not take this one */
+				m->pages[p].refcount++;
 				mm__async_ra(m, f, p, idx, 1, cpu);
+				m->pages[p].refcount--;
+			}
 		}
 		*pfn = p;
 		return 0;
@@ -783,7 +788,9 @@ int mm_file_read(struct mm_machine *m, int id, uint64_t offset, uint64_t len,
 				(*major)++;
 			}
 		} else if (mm_page_test(&m->pages[pfn], MM_PG_reclaim)) {
+			m->pages[pfn].refcount++; /* held across the readahead */
 			*major += mm__async_ra(m, f, pfn, idx, last - idx + 1, 0);
+			m->pages[pfn].refcount--;
 		}
 		mm__mark_page_accessed(m, pfn); /* filemap_read() */
 		uint64_t lo = MM_MAX(offset, idx << MM_PAGE_SHIFT);

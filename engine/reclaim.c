@@ -590,6 +590,10 @@ static bool mm__pageout(struct mm_machine *m, uint32_t pfn,
 		return false;
 	if (ref == MM_REF_RECLAIM_CLEAN && mm_page_test(p, MM_PG_dirty))
 		return false;
+	/* someone holds a reference beyond the cache's and the PTEs' (a
+	 * fault in progress): folio_ref_freeze() would fail */
+	if (p->refcount != 1 + p->mapcount)
+		return false;
 	if (p->mapcount > 0)
 		mm__rmap_walk(m, pfn, mm__unmap_one, &cpu);
 	if (p->mapcount > 0)
@@ -757,22 +761,28 @@ void mm__wakeup_kswapd(struct mm_machine *m, struct mm_zone *z,
 		      0, 0);
 }
 
-/* kswapd goes back to sleep: the node is balanced, or the run ended at
- * priority 0 unbalanced (a failure if it freed nothing). */
+/* kswapd goes back to sleep: the node is balanced, or it is hopeless
+ * (MAX_RECLAIM_RETRIES runs in a row freed nothing). */
 static void mm__kswapd_sleep(struct mm_machine *m, struct mm_node *n,
 			     bool balanced, struct mm_tick_result *out)
 {
-	if (!balanced && !n->kswapd_reclaimed)
-		n->kswapd_failures++;
 	n->kswapd_awake = false;
 	out->sleeps++;
 	mm_event_emit(m, MM_EV_KSWAPD_SLEEP, n->id, n->kswapd_reclaimed,
 		      balanced, 0, 0);
 }
 
-/* One tick of kswapd on node n (balance_pgdat in slices): passes of
- * SWAP_CLUSTER_MAX until balanced, the budget is scanned, or priority 0
- * made no progress (a failed run). */
+/*
+ * One tick of kswapd on node n: balance_pgdat() in slices.  Each pass
+ * asks shrink_node() for SWAP_CLUSTER_MAX pages at the run's priority; a
+ * pass that frees less raises the priority (DEF_PRIORITY 12 down to 1).
+ * A run that ends unbalanced starts over at DEF_PRIORITY, and counts as
+ * a failure if it freed nothing; after MAX_RECLAIM_RETRIES failures the
+ * node is hopeless and kswapd sleeps (kswapd_failures; it is not woken
+ * again until reclaim somewhere frees a page).  The tick ends when the
+ * node is balanced (kswapd sleeps) or kswapd_pages_per_tick pages were
+ * scanned (a pass that scans nothing costs one).
+ */
 static void mm__kswapd_tick(struct mm_machine *m, struct mm_node *n,
 			    struct mm_tick_result *out)
 {
@@ -801,10 +811,17 @@ static void mm__kswapd_tick(struct mm_machine *m, struct mm_node *n,
 		out->r.reclaimed += sc.nr_reclaimed;
 		n->kswapd_reclaimed += sc.nr_reclaimed;
 		budget -= MM_MIN(budget, MM_MAX(sc.nr_scanned, 1));
-		if (!sc.nr_reclaimed && --n->kswapd_priority < 0) {
+		if (sc.nr_reclaimed >= sc.nr_to_reclaim || --n->kswapd_priority >= 1)
+			continue;
+		/* the run is over, unbalanced */
+		if (!n->kswapd_reclaimed &&
+		    ++n->kswapd_failures >= MM_MAX_RECLAIM_RETRIES) {
 			mm__kswapd_sleep(m, n, false, out);
 			return;
 		}
+		n->kswapd_priority = MM_DEF_PRIORITY;
+		n->kswapd_reclaimed = 0;
+		m->events[MM_PAGEOUTRUN]++;
 	}
 }
 
