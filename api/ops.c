@@ -1120,8 +1120,10 @@ static const struct api_arg api_madvise_args[] = {
 	[RANGE_ADDR] = API_ARG_RANGE_ADDR(""),
 	[RANGE_LENGTH] = API_ARG_LENGTH,
 	[MADV_ADVICE] = {"advice", API_T_ENUM, true, 0, 0, 0, api_madv_names, 0,
-			 "MADV_* name; DONTNEED, COLD, PAGEOUT and WILLNEED "
-			 "change no VMA until paging and reclaim exist"},
+			 "MADV_* name; DONTNEED zaps the pages, COLD "
+			 "deactivates them, PAGEOUT reclaims them now (file "
+			 "pages; anonymous ones need swap); these and WILLNEED "
+			 "change no VMA"},
 };
 
 static int api__madvise(struct mm_machine *m, const struct api_args *a,

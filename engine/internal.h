@@ -353,6 +353,10 @@ static inline bool mm__oom_leave(struct mm_machine *m)
 	m->oom_allowed = false;
 	return self;
 }
+/* MADV_COLD (deactivate) / MADV_PAGEOUT (reclaim now) of [start, end). */
+void mm__madvise_cold_pageout(struct mm_machine *m, struct mm_mm *mm,
+			      uint64_t start, uint64_t end, bool pageout,
+			      int cpu);
 /* out_of_memory(): true when a victim was killed (memory freed). */
 bool mm__out_of_memory(struct mm_machine *m);
 /* ---- page cache (pagecache.c) ---- */

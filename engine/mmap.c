@@ -724,7 +724,9 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 	case MM_MADV_PAGEOUT:
 		if (v->flags & (MM_VM_LOCKED | MM_VM_PFNMAP | MM_VM_HUGETLB))
 			return -MM_EINVAL;
-		return 0; /* LRU moves: the reclaim issue */
+		mm__madvise_cold_pageout(m, mm, start, end,
+					 advice == MM_MADV_PAGEOUT, cpu);
+		return 0;
 	case MM_MADV_WILLNEED:
 		return 0; /* readahead / swapin: later issues */
 	}

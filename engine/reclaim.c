@@ -292,6 +292,7 @@ struct mm__scan_control {
 	int who;                /* MM_RECLAIM_*: which pgscan/pgsteal count */
 	uint8_t may_deactivate;
 	bool may_swap;
+	bool ignore_references; /* reclaim_pages(): MADV_PAGEOUT */
 	bool cache_trim_mode, file_is_tiny;
 	uint64_t anon_cost, file_cost;
 	int cpu;
@@ -618,7 +619,9 @@ static uint64_t mm__shrink_folio_list(struct mm_machine *m,
 		uint32_t pfn = b->pfn[i];
 		struct mm_page *p = &m->pages[pfn];
 		enum mm__folio_ref ref = MM_REF_ACTIVATE;
-		if (!mm_page_test(p, MM_PG_mlocked))
+		if (sc->ignore_references)
+			ref = MM_REF_RECLAIM;
+		else if (!mm_page_test(p, MM_PG_mlocked))
 			ref = mm__check_references(m, pfn);
 		if ((ref == MM_REF_RECLAIM || ref == MM_REF_RECLAIM_CLEAN) &&
 		    mm__pageout(m, pfn, ref, sc)) {
@@ -910,6 +913,72 @@ int mm_reclaim(struct mm_machine *m, uint64_t pages, int node,
 			break;
 	}
 	return 0;
+}
+
+/* ---- MADV_COLD / MADV_PAGEOUT (mm/madvise.c) ------------------------------ */
+
+/* reclaim_pages(): the isolated batch through shrink_folio_list() with
+ * references ignored; survivors go back (activated ones to the active
+ * list).  No pgscan/pgsteal: this is not LRU scanning. */
+static void mm__reclaim_batch(struct mm_machine *m, struct mm__batch *b,
+			      int cpu)
+{
+	struct mm__scan_control sc = {.ignore_references = true, .cpu = cpu,
+				      .may_swap = true};
+	uint64_t nr_activate = 0;
+
+	mm__shrink_folio_list(m, b, &sc, &nr_activate);
+	mm__putback(m, b);
+	b->n = 0;
+}
+
+/*
+ * madvise_cold_or_pageout_pte_range() over [start, end) of mm: each page
+ * on the LRU that only this PTE maps loses its accessed bit and
+ * PG_referenced (an active one is marked workingset); MADV_COLD then
+ * deactivates it (to the inactive list, pgdeactivate), MADV_PAGEOUT
+ * reclaims it at once (a file page written back and dropped; an anonymous
+ * one needs swap, so it is activated instead).
+ */
+void mm__madvise_cold_pageout(struct mm_machine *m, struct mm_mm *mm,
+			      uint64_t start, uint64_t end, bool pageout,
+			      int cpu)
+{
+	struct mm__batch b = {.n = 0};
+
+	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
+		uint64_t *pte = mm__pte_lookup(m, mm, va);
+		if (!pte || !(*pte & MM_PTE_PRESENT))
+			continue;
+		uint32_t pfn = (uint32_t)((*pte & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT);
+		struct mm_page *p = &m->pages[pfn];
+		if (pfn == m->zero_pfn || !mm_page_test(p, MM_PG_lru) ||
+		    p->mapcount != 1)
+			continue;
+		*pte &= ~MM_PTE_ACCESSED;
+		mm__clear(p, MM_PG_referenced);
+		if (mm_page_test(p, MM_PG_active))
+			mm__set(p, MM_PG_workingset);
+		if (mm_page_test(p, MM_PG_unevictable))
+			continue;
+		if (!pageout) {
+			if (!mm_page_test(p, MM_PG_active))
+				continue;
+			/* lru_deactivate() */
+			mm__lruvec_del(m, pfn);
+			mm__clear(p, MM_PG_active);
+			mm__lruvec_add(m, pfn, false);
+			m->events[MM_PGDEACTIVATE]++;
+			continue;
+		}
+		mm__lruvec_del(m, pfn);
+		mm__clear(p, MM_PG_active);
+		b.pfn[b.n++] = pfn;
+		if (b.n == MM_SWAP_CLUSTER_MAX)
+			mm__reclaim_batch(m, &b, cpu);
+	}
+	if (b.n)
+		mm__reclaim_batch(m, &b, cpu);
 }
 
 /* ---- the OOM killer ------------------------------------------------------------ */

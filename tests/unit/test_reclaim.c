@@ -497,6 +497,84 @@ TEST(working_set_survives_streaming)
 	mm_machine_destroy(m);
 }
 
+/* MADV_COLD deactivates the range's pages (clearing their accessed bits);
+ * MADV_PAGEOUT reclaims file pages at once (dirty ones written back) and,
+ * with no swap, activates anonymous ones. */
+TEST(madvise_cold_and_pageout)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int pid = spawn(m), id;
+	uint64_t a;
+	struct mm_touch_result r;
+
+	ASSERT_EQ(mm_file_create(m, "f", 8 * PG, NULL, 0, &id), 0);
+	ASSERT_EQ(mm_mmap(m, pid, W, 8 * PG, RW, MM_MAP_SHARED | MM_MAP_FIXED,
+			  id, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, 8 * PG, MM_ACCESS_WRITE, &r), 0);
+	for (uint64_t i = 0; i < 8; i++) {
+		uint32_t pfn = file_pfn(m, id, i);
+		mm__mark_page_accessed(m, pfn);
+		mm__mark_page_accessed(m, pfn);
+	}
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_FILE), 8);
+	uint64_t deact = m->events[MM_PGDEACTIVATE];
+	ASSERT_EQ(mm_madvise(m, pid, W, 4 * PG, MM_MADV_COLD), 0);
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_FILE), 4);
+	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_FILE), 4);
+	ASSERT_EQ_U64(m->events[MM_PGDEACTIVATE], deact + 4);
+	struct mm_mm *mm = mm_task_mm(m, mm_task_get(m, pid));
+	ASSERT_EQ(*mm__pte_lookup(m, mm, W) & MM_PTE_ACCESSED, 0);
+	ASSERT(mm_page_test(&m->pages[file_pfn(m, id, 0)], MM_PG_workingset));
+	/* pageout: unmapped, written back, dropped */
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 8);
+	ASSERT_EQ(mm_madvise(m, pid, W + 2 * PG, 6 * PG, MM_MADV_PAGEOUT), 0);
+	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, 2);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 2);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 6);
+	ASSERT_EQ_U64(mm->rss_file, 2);
+	/* anonymous memory without swap: kept, activated */
+	ASSERT_EQ(mm_mmap(m, pid, W + 64 * PG, 4 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W + 64 * PG, 4 * PG, MM_ACCESS_WRITE, &r), 0);
+	ASSERT_EQ(mm_madvise(m, pid, W + 64 * PG, 4 * PG, MM_MADV_PAGEOUT), 0);
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_ANON), 4);
+	ASSERT_EQ_U64(mm->rss_anon, 4);
+	tu_check(m, "madvise");
+	mm_machine_destroy(m);
+}
+
+/* The digest covers the LRU: the order within a list and kswapd state. */
+TEST(digest_covers_lru)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int pid = spawn(m);
+	uint64_t a;
+	struct mm_touch_result r;
+	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX];
+
+	ASSERT_EQ(mm_mmap(m, pid, W, 4 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE, &r), 0);
+	mm_digest(m, d0);
+	struct mm_plist *l = &m->nodes[0].lru[MM_LRU_INACTIVE_ANON];
+	uint32_t pfn = l->head;
+	mm__plist_del(m, l, pfn);
+	mm__plist_add_tail(m, l, pfn);
+	tu_check(m, "rotated");
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	mm__plist_del(m, l, pfn);
+	mm__plist_add(m, l, pfn);
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+	m->nodes[0].kswapd_failures++;
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	m->nodes[0].kswapd_failures--;
+	m->nodes[0].file_cost++;
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	mm_machine_destroy(m);
+}
+
 /* ---- the checker ----------------------------------------------------------- */
 
 static void expect(struct mm_machine *m, const char *inv)
