@@ -76,6 +76,7 @@ static void mm__h_config(struct mm__hash *h, const struct mm_config *c)
 	mm__h(h, (uint64_t)c->watermark_scale_factor);
 	mm__h(h, c->zero_page);
 	mm__h(h, c->fault_around_bytes);
+	mm__h(h, c->read_ahead_kb);
 	mm__h(h, (uint64_t)c->swappiness);
 	mm__h(h, (uint64_t)c->overcommit);
 	mm__h(h, (uint64_t)c->overcommit_ratio);

@@ -552,8 +552,8 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
  * A fault on a file VMA (do_read_fault / do_cow_fault / do_shared_fault,
  * wp_page_shared).  A read fault tries fault-around first; a page missing
  * from the cache is a major fault whose read-around drops the fault
- * (VM_FAULT_RETRY): the retry counts pgfault again and faults around the
- * pages just read.  *major is set for a major fault.  -MM_ENOMEM, or
+ * (VM_FAULT_RETRY), as a hit on a readahead mark does: the retry faults
+ * around the pages just read.  *major is set for a major fault.  -MM_ENOMEM, or
  * MM__FAULT_SIGBUS past EOF.
  */
 static int mm__do_file_fault(struct mm_machine *m, struct mm_task *t,
@@ -578,16 +578,16 @@ static int mm__do_file_fault(struct mm_machine *m, struct mm_task *t,
 		return 0;
 	if (mm__file_beyond_eof(f, idx))
 		return MM__FAULT_SIGBUS;
-	int rc = mm__filemap_fault(m, f, v->flags, idx, t->cpu, &pfn, major);
+	bool retry;
+	int rc = mm__filemap_fault(m, f, v->flags, idx, t->cpu, &pfn, major,
+				   &retry);
 	if (rc)
 		return rc;
-	if (*major) {
-		/* the retry after the read-around I/O */
-		m->events[MM_PGFAULT]++;
-		if (!write && mm__should_fault_around(m) &&
-		    mm__fault_around(m, mm, v, va))
-			return 0;
-	}
+	/* VM_FAULT_RETRY: the fault runs again (counted once, major when
+	 * the first try was), faulting around the pages just read */
+	if (retry && !write && mm__should_fault_around(m) &&
+	    mm__fault_around(m, mm, v, va))
+		return 0;
 	if (write && !shared) {
 		/* do_cow_fault(): a private copy of the cache page */
 		uint32_t anon;

@@ -373,7 +373,7 @@ uint64_t mm__pagecache_next(const struct mm_machine *m, const struct mm_file *f,
 			    uint64_t idx, uint64_t end);
 int mm__filemap_fault(struct mm_machine *m, struct mm_file *f,
 		      uint64_t vm_flags, uint64_t idx, int cpu, uint32_t *pfn,
-		      bool *major);
+		      bool *major, bool *retry);
 bool mm__file_beyond_eof(const struct mm_file *f, uint64_t idx);
 uint32_t mm__filemap_map_page(struct mm_machine *m, struct mm_file *f,
 			      uint64_t idx);

@@ -95,6 +95,7 @@ struct mm_config {
 	int watermark_scale_factor;
 	bool zero_page;
 	uint32_t fault_around_bytes;
+	uint32_t read_ahead_kb;              /* the disk's: ra_pages * 4 */
 	int swappiness;
 	enum mm_overcommit overcommit;
 	int overcommit_ratio;

@@ -33,6 +33,12 @@
 
 #define MM_MMAP_LOTSAMISS 100
 
+/* The disk's ra_pages (read_ahead_kb / 4; 32 by default). */
+static uint32_t mm__ra_pages(const struct mm_machine *m)
+{
+	return m->cfg.read_ahead_kb / 4;
+}
+
 /* ---- file records ------------------------------------------------------ */
 
 struct mm_file *mm__file(const struct mm_machine *m, uint32_t handle)
@@ -478,7 +484,7 @@ static uint32_t mm__next_ra_size(uint32_t cur, uint32_t max)
 static uint64_t mm__async_ra(struct mm_machine *m, struct mm_file *f,
 			     uint32_t pfn, uint64_t idx, uint64_t req, int cpu)
 {
-	uint32_t max = MM_MAX((uint32_t)MM_MIN(req, UINT32_MAX), MM_RA_PAGES);
+	uint32_t max = MM_MAX((uint32_t)MM_MIN(req, UINT32_MAX), mm__ra_pages(m));
 
 	mm__clear(&m->pages[pfn], MM_PG_reclaim);
 	if (idx == f->ra_start + f->ra_size - f->ra_async_size) {
@@ -503,7 +509,7 @@ static uint64_t mm__async_ra(struct mm_machine *m, struct mm_file *f,
 static uint64_t mm__sync_ra(struct mm_machine *m, struct mm_file *f,
 			    uint64_t idx, uint64_t req, int cpu)
 {
-	uint32_t max = MM_MAX((uint32_t)MM_MIN(req, UINT32_MAX), MM_RA_PAGES);
+	uint32_t max = MM_MAX((uint32_t)MM_MIN(req, UINT32_MAX), mm__ra_pages(m));
 	uint64_t prev = f->prev_pos < 0 ? UINT64_MAX
 					: (uint64_t)f->prev_pos >> MM_PAGE_SHIFT;
 
@@ -539,17 +545,19 @@ static uint64_t mm__sync_ra(struct mm_machine *m, struct mm_file *f,
  * filemap_fault() for page idx of f: a cached page answers at once (with
  * async readahead at a PG_readahead mark); a missing one is a major fault
  * that reads the mmap read-around window first (do_sync_mmap_readahead).
- * Returns 0 with *pfn (*major set when it was read), -MM_ENOMEM.
+ * Returns 0 with *pfn, *major set when it was read, *retry when readahead
+ * I/O would have dropped the fault (VM_FAULT_RETRY); -MM_ENOMEM.
  */
 int mm__filemap_fault(struct mm_machine *m, struct mm_file *f,
 		      uint64_t vm_flags, uint64_t idx, int cpu, uint32_t *pfn,
-		      bool *major)
+		      bool *major, bool *retry)
 {
 	uint32_t p = mm__xa_load(m, f, idx);
 
-	*major = false;
+	*major = *retry = false;
 	if (p != MM_NIL) {
-		/* do_async_mmap_readahead() */
+		/* do_async_mmap_readahead(): the I/O drops the lock, so the
+		 * fault is retried */
 		if (!(vm_flags & MM_VM_RAND_READ)) {
 			if (f->mmap_miss)
 				f->mmap_miss--;
@@ -557,25 +565,26 @@ int mm__filemap_fault(struct mm_machine *m, struct mm_file *f,
 				/* the lookup's reference: reclaim for the
 				 * readahead's pages must not take this one */
 				m->pages[p].refcount++;
-				mm__async_ra(m, f, p, idx, 1, cpu);
+				mm__async_ra(m, f, p, idx, mm__ra_pages(m), cpu);
 				m->pages[p].refcount--;
+				*retry = true;
 			}
 		}
 		*pfn = p;
 		return 0;
 	}
-	*major = true;
+	*major = *retry = true;
 	m->events[MM_PGMAJFAULT]++;
 	/* do_sync_mmap_readahead() */
 	if (vm_flags & MM_VM_SEQ_READ) {
-		mm__sync_ra(m, f, idx, MM_RA_PAGES, cpu);
+		mm__sync_ra(m, f, idx, mm__ra_pages(m), cpu);
 	} else if (!(vm_flags & MM_VM_RAND_READ)) {
 		if (f->mmap_miss < MM_MMAP_LOTSAMISS * 10)
 			f->mmap_miss++;
 		if (f->mmap_miss <= MM_MMAP_LOTSAMISS) {
-			f->ra_start = idx > MM_RA_PAGES / 2 ? idx - MM_RA_PAGES / 2 : 0;
-			f->ra_size = MM_RA_PAGES;
-			f->ra_async_size = MM_RA_PAGES / 4;
+			f->ra_start = idx > mm__ra_pages(m) / 2 ? idx - mm__ra_pages(m) / 2 : 0;
+			f->ra_size = mm__ra_pages(m);
+			f->ra_async_size = mm__ra_pages(m) / 4;
 			mm__ra_submit(m, f, cpu);
 		}
 	}
