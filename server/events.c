@@ -319,8 +319,9 @@ bool srv_sse_shutdown(struct srv_sse *s)
 
 /* ---- the route ----------------------------------------------------------------- */
 
-static int srv__u64(const struct srv_request *req, const char *key,
-		    const char *text, uint64_t *out, struct srv_response *res)
+/* A decimal event id or count; -1 = answered 400. */
+static int srv__u64(const char *key, const char *text, uint64_t *out,
+		    struct srv_response *res)
 {
 	char *end;
 	errno = 0;
@@ -332,7 +333,6 @@ static int srv__u64(const struct srv_request *req, const char *key,
 				"integer >= 0)", key, text);
 		return -1;
 	}
-	(void)req;
 	*out = v;
 	return 0;
 }
@@ -344,7 +344,7 @@ static void srv__since(const struct srv_request *req, const struct mm_machine *m
 {
 	uint64_t limit = SRV_EVENTS_PAGE_DEFAULT;
 	const char *l = srv_query(req, "limit");
-	if (l && srv__u64(req, "limit", l, &limit, res))
+	if (l && srv__u64("limit", l, &limit, res))
 		return;
 	if (limit < 1 || limit > SRV_EVENTS_PAGE_MAX) {
 		srv_reply_error(res, 400, json_pack("{s:s}", "field", "limit"),
@@ -386,7 +386,7 @@ void srv_events_route(struct srv_app *app, const struct srv_request *req,
 	}
 	const char *q = srv_query(req, "since");
 	if (q) {
-		if (!srv__u64(req, "since", q, &since, res))
+		if (!srv__u64("since", q, &since, res))
 			srv__since(req, m, since, types, res);
 		return;
 	}
@@ -409,7 +409,7 @@ void srv_events_route(struct srv_app *app, const struct srv_request *req,
 	const char *lei = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
 						      "Last-Event-ID");
 	if (lei && *lei) {
-		if (srv__u64(req, "Last-Event-ID", lei, &since, res))
+		if (srv__u64("Last-Event-ID", lei, &since, res))
 			return;
 		cursor = since + 1 < m->ev.next_id ? since + 1 : m->ev.next_id;
 	}

@@ -1,16 +1,19 @@
 /*
  * machines.c — the in-memory machine table.
  *
- * Ids are "m-N" with N assigned from 1 upward and never reused, so the
- * table (an array of pointers) stays sorted by N simply by appending; a
- * lookup parses N and binary-searches, a page of the list starts after a
- * given N (the page token), and a delete closes the gap.  Bounded: at most
+ * Ids are "m-N".  Single-tenant, N is assigned from 1 upward and never
+ * reused; multi-tenant, N is random below 2^53 (libsodium), so a tenant's
+ * ids reveal nothing of how many machines others made.  The table (an
+ * array of pointers) is kept sorted by N (an insertion); a lookup parses N
+ * and binary-searches, a page of the list starts after a given N (the page
+ * token), and a delete closes the gap.  Bounded: at most
  * max machines and max_memory simulated bytes in total (the host pays about
  * 1/128 of the simulated memory for frame descriptors).
  */
 #include "server/srv.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,8 +57,16 @@ int srv_machines_create_num(struct srv_machines *t, uint64_t num,
 			    struct srv_machine **out, char *err, size_t errlen)
 {
 	struct srv_machine *sm;
+	bool fresh = num == 0;
 	int rc;
 
+	if (fresh && t->random_ids) {
+		/* multi-tenant: an id says nothing of other tenants' machines */
+		do
+			num = 1 + (randombytes_random() |
+				   (uint64_t)(randombytes_random() & 0x1fffff) << 32);
+		while (srv_machines_by_num(t, num));
+	}
 	if (num) {
 		size_t i = srv_machines_after(t, num - 1);
 		if (i < t->n && t->v[i]->num == num) {
@@ -67,12 +78,12 @@ int srv_machines_create_num(struct srv_machines *t, uint64_t num,
 
 	/* Limits bound new machines; recovery and rebuilds (num given)
 	 * restore what the store holds even if the limits shrank. */
-	if (!num && t->n >= t->max) {
+	if (fresh && t->n >= t->max) {
 		snprintf(err, errlen, "this server holds at most %zu machines; "
 			 "delete one first", t->max);
 		return -MM_ENOSPC;
 	}
-	if (!num && cfg->memory > t->max_memory - t->memory) {
+	if (fresh && cfg->memory > t->max_memory - t->memory) {
 		snprintf(err, errlen, "this server simulates at most %llu MiB in "
 			 "total; %llu MiB are in use",
 			 (unsigned long long)(t->max_memory >> 20),
@@ -105,7 +116,8 @@ int srv_machines_create_num(struct srv_machines *t, uint64_t num,
 	}
 	snprintf(sm->tenant, sizeof(sm->tenant), "%s", tenant);
 	sm->num = num ? num : t->next;
-	if (sm->num >= t->next)
+	/* t->next stays the sequential counter of single-tenant mode */
+	if (sm->num >= t->next && !t->random_ids)
 		t->next = sm->num + 1;
 	snprintf(sm->id, sizeof(sm->id), "m-%llu", (unsigned long long)sm->num);
 	size_t at = srv_machines_after(t, sm->num);

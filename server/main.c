@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 		srv_log_close();
 		return 2;
 	}
+	app.machines.random_ids = app.tenants.multi;
 	char perr[1400];
 	app.journal = NULL;
 	if (pst_open(opt.data_dir, &app.store, perr, sizeof(perr))) {

@@ -94,7 +94,8 @@ struct srv_machine {
 struct srv_machines {
 	struct srv_machine **v;
 	size_t n, cap;
-	uint64_t next;           /* next num to assign */
+	uint64_t next;           /* next num to assign (single-tenant) */
+	bool random_ids;         /* multi-tenant: random nums */
 	uint64_t memory;         /* simulated bytes of all machines */
 	size_t max;
 	uint64_t max_memory;

@@ -321,6 +321,48 @@ def tenants_persist_across_restart():
 
 
 @test
+def schema_1_migrates():
+    """A version-1 database (before tenants) opens as version 2; its
+    machines belong to the tenant "default"."""
+    data = os.path.join(TMP, "v1")
+    os.makedirs(data)
+    c = sqlite3.connect(os.path.join(data, "mmsim.db"))
+    c.executescript(
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+        "INSERT INTO schema_version VALUES(1);"
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES('next_machine', 4);"
+        "CREATE TABLE machines(id INTEGER PRIMARY KEY, name TEXT,"
+        " config TEXT NOT NULL, created_seq INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE operations(machine INTEGER NOT NULL,"
+        " seq INTEGER NOT NULL, status INTEGER NOT NULL,"
+        " record TEXT NOT NULL, result TEXT NOT NULL,"
+        " PRIMARY KEY(machine, seq)) WITHOUT ROWID;"
+        "CREATE TABLE snapshots(machine INTEGER NOT NULL, name TEXT NOT NULL,"
+        " seq INTEGER NOT NULL, format INTEGER NOT NULL, blob BLOB NOT NULL,"
+        " PRIMARY KEY(machine, name));"
+        "INSERT INTO machines VALUES(3, 'old', '{\"memory\":16777216}', 0);"
+        "INSERT INTO operations VALUES(3, 1, 200, '{\"op\":\"spawn\"}', '{\"pid\":1}');"
+        "PRAGMA application_id=1835889513;")
+    c.commit()
+    c.close()
+    srv = api.Server("--data", data)
+    try:
+        wait_until(lambda: req(srv, "GET", "/readyz").status == 200, what="recovery")
+        r = req(srv, "GET", "/v1/machines/m-3")
+        eq((r.status, r.json["seq"], r.json["name"]), (200, 1, "old"), "the old machine")
+        eq(machine(srv, None), "m-4", "ids continue")
+    finally:
+        eq(srv.stop(), 0, "exit")
+    c = sqlite3.connect(os.path.join(data, "mmsim.db"))
+    eq(c.execute("SELECT version FROM schema_version").fetchone()[0], 2, "migrated")
+    eq(c.execute("SELECT id, tenant FROM machines ORDER BY id").fetchall(),
+       [(3, "default"), (4, "default")], "owners")
+    c.close()
+
+
+@test
 def tenant_commit_failure():
     """A tenant change whose commit fails answers 503 and is undone: the
     tenant is what the store holds."""
@@ -348,6 +390,10 @@ def isolation_matrix():
         ka, kb = put_tenant(srv, "ta"), put_tenant(srv, "tb")
         mb = machine(srv, kb)
         ma = machine(srv, ka)
+        ma2 = machine(srv, ka)
+        for mid in (ma, ma2, mb):  # random ids: nothing to count from
+            check(re.fullmatch(r"m-[1-9][0-9]*", mid) and int(mid[2:]) > 1000000, mid)
+        eq(req(srv, "DELETE", "/v1/machines/" + ma2, ka).status, 200, "delete")
         pid = req(srv, "POST", "/v1/machines/%s/processes" % mb, kb, {}).json["pid"]
         eq(req(srv, "POST", "/v1/machines/%s/kmemCaches" % mb, kb,
                {"name": "cb", "size": 64}).status, 200, "cache")
