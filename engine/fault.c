@@ -178,6 +178,16 @@ static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t *pte,
 	mm__page_unmap(m, mm, mm__pte_pfn(e), e, cpu);
 }
 
+void mm__unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu)
+{
+	uint64_t *pte = mm__pte_lookup(m, mm, va);
+
+	MM_ASSERT(pte && mm__pte_present(*pte));
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss,
+				 mm->rss_anon + mm->rss_shmem + mm->rss_file);
+	mm__zap_pte(m, mm, pte, cpu);
+}
+
 /* ---- range walks ------------------------------------------------------- */
 
 static uint64_t mm__level_span(const struct mm_machine *m, int level)
@@ -316,7 +326,7 @@ void mm__anon_vma_prepare(struct mm_machine *m, struct mm_vma *v)
 		 mm__anon_vma_compat(pv, v))
 		v->anon_vma = pv->anon_vma;
 	else
-		v->anon_vma = ++m->nr_anon_vmas;
+		v->anon_vma = mm__anon_vma_new(m, 0);
 }
 
 /* ---- the fault handler -------------------------------------------------- */

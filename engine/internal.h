@@ -328,6 +328,24 @@ void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn);
 void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu);
 void mm__pagecache_destroy(struct mm_machine *m);
 
+/* ---- reverse mapping (rmap.c) ---- */
+/* A new anon_vma id chained to parent (0: none); shmem object ids come
+ * from the same counter. */
+uint32_t mm__anon_vma_new(struct mm_machine *m, uint32_t parent);
+/* folio_mkclean(): every PTE mapping pfn is write-protected and cleaned,
+ * its dirty bit moved to the page. */
+void mm__mkclean(struct mm_machine *m, uint32_t pfn);
+/* try_to_unmap(): clears every PTE mapping pfn. */
+void mm__try_to_unmap(struct mm_machine *m, uint32_t pfn, int cpu);
+/* Clears the PTE of va in mm (present), dropping its page. */
+void mm__unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu);
+/* Reclaims a clean, unmapped page-cache page of a file (shrink_folio_list's
+ * remove_mapping); false when it must stay (dirty, mapped). */
+bool mm__pagecache_reclaim(struct mm_machine *m, uint32_t pfn, int cpu);
+/* force_page_cache_ra() of [idx, idx + nr) (MADV_WILLNEED). */
+void mm__file_willneed(struct mm_machine *m, struct mm_file *f, uint64_t idx,
+		       uint64_t nr, int cpu);
+
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);
 void mm__pick_mmap_layout(struct mm_machine *m, struct mm_mm *mm);

@@ -304,7 +304,7 @@ static bool mm__accountable(uint64_t vm_flags)
  * from a machine counter, never equal, so they never merge. */
 static uint32_t mm__shmem_object(struct mm_machine *m)
 {
-	return 0x80000000u | ++m->nr_anon_vmas;
+	return 0x80000000u | mm__anon_vma_new(m, 0);
 }
 
 /* mmap_region() for an anonymous mapping at a chosen address. */
@@ -689,6 +689,36 @@ static bool mm__madv_valid(int advice)
 	return false;
 }
 
+/*
+ * madvise_pageout(): each page of [start, end) mapped only here is
+ * unmapped through the rmap (try_to_unmap) and reclaimed: a clean
+ * page-cache page leaves the cache; a dirty one stays (direct reclaim
+ * does not write file pages back).  Anonymous pages need swap space to go:
+ * without a swap area they stay mapped.
+ */
+static void mm__madvise_pageout(struct mm_machine *m, struct mm_mm *mm,
+				const struct mm_vma *v, uint64_t start,
+				uint64_t end, int cpu)
+{
+	if (!mm__file_is_reg(v->file))
+		return;
+	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
+		struct mm_walk_step steps[MM_MAX_LEVELS];
+		int nsteps;
+		uint64_t e = 0;
+		if (mm__pt_lookup(m, mm->pgd, va, steps, &nsteps, &e) ||
+		    !(e & MM_PTE_PRESENT))
+			continue;
+		uint32_t pfn = (uint32_t)((e & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT);
+		const struct mm_page *p = &m->pages[pfn];
+		if (pfn == m->zero_pfn || !mm__file_is_reg(p->mapping) ||
+		    p->mapcount != 1)
+			continue; /* folio_maybe_mapped_shared(), COW copies */
+		mm__try_to_unmap(m, pfn, cpu);
+		mm__pagecache_reclaim(m, pfn, cpu);
+	}
+}
+
 static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 			   uint64_t start, uint64_t end, int advice, int cpu,
 			   uint32_t *covering)
@@ -721,12 +751,23 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 		mm__zap_range(m, mm, start, end, cpu);
 		return 0;
 	case MM_MADV_COLD:
-	case MM_MADV_PAGEOUT:
 		if (v->flags & (MM_VM_LOCKED | MM_VM_PFNMAP | MM_VM_HUGETLB))
 			return -MM_EINVAL;
 		return 0; /* LRU moves: the reclaim issue */
+	case MM_MADV_PAGEOUT:
+		if (v->flags & (MM_VM_LOCKED | MM_VM_PFNMAP | MM_VM_HUGETLB))
+			return -MM_EINVAL;
+		mm__madvise_pageout(m, mm, v, start, end, cpu);
+		return 0;
 	case MM_MADV_WILLNEED:
-		return 0; /* readahead / swapin: later issues */
+		/* madvise_willneed(): file readahead; anonymous swap-in is
+		 * the swap issue */
+		if (mm__file_is_reg(v->file)) {
+			uint64_t idx = v->pgoff + ((start - v->start) >> MM_PAGE_SHIFT);
+			mm__file_willneed(m, mm__file(m, v->file), idx,
+					  (end - start) >> MM_PAGE_SHIFT, cpu);
+		}
+		return 0;
 	}
 	if (newflags == v->flags)
 		return 0;
