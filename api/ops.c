@@ -1557,6 +1557,14 @@ static int api__file_truncate(struct mm_machine *m, const struct api_args *a,
 	return mm_file_truncate(m, api__file_id(m, a), a->v[FTRUNC_SIZE].u);
 }
 
+/* syncFile */
+static int api__file_sync(struct mm_machine *m, const struct api_args *a,
+			  union api_result *res)
+{
+	(void)res;
+	return mm_file_sync(m, api__file_id(m, a));
+}
+
 /* dropCaches */
 static const struct api_arg api_drop_args[] = {
 	{"mode", API_T_INT, true, 1, 3, 0, NULL, 0,
@@ -1790,6 +1798,11 @@ const struct api_op api_ops[] = {
 	 API_ARGS(api_file_read_args), API_RESULTS(api_file_read_results),
 	 .check = api__file_check, .apply = api__file_read,
 	 .encode = api__file_read_encode},
+	{.name = "syncFile", .path = "/files/{file}:sync",
+	 .summary = "fsync(): dirty pages (and dirty PTEs) written to the disk; "
+		    "they stay cached, clean",
+	 API_ARGS(api_file_args), .check = api__file_check,
+	 .apply = api__file_sync, .encode = api__empty_encode},
 	{.name = "truncateFile", .path = "/files/{file}:truncate",
 	 .summary = "ftruncate(): shrinking unmaps and drops the pages past "
 		    "the end (SIGBUS for mappings touching them)",

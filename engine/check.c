@@ -83,6 +83,9 @@
  *                    a live radix_tree_node object, each file a filp
  *                    object; nr_pages, NR_FILE_PAGES (shmem + files),
  *                    NR_DIRTY and NR_MAPPED equal the recount
+ *   rmap             (rmap.c) the reverse-mapping walk of every mapped
+ *                    anonymous or cache frame finds exactly its mapcount
+ *                    PTEs: anon_vma chains and file VMAs are complete
  *   frame-content    content buffers sit only on allocated frames (never
  *                    free, reserved or the zero page); nr_content counts
  *                    them
@@ -1136,6 +1139,16 @@ static void mm__check_paging(struct mm__checker *c)
 	}
 	int64_t files[MM_MAX_NODES] = {0};
 	mm__check_page_cache(c, x.maps, files);
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		if (!x.maps[pfn] || pfn == m->zero_pfn)
+			continue;
+		int found = mm_rmap_walk(m, pfn, NULL, 0);
+		if (found != x.maps[pfn])
+			mm__report(c, "rmap", "pfn %u (mapping %#x index %u): %d "
+				   "PTEs map it, the rmap walk finds %d", pfn,
+				   p->mapping, p->index, x.maps[pfn], found);
+	}
 	for (int n = 0; n < m->nr_nodes; n++)
 		if (shmem[n] != 0 ||
 		    m->nodes[n].vm_stat[MM_NR_SHMEM] + files[n] !=

@@ -273,6 +273,9 @@ static void mm__h_processes(struct mm__hash *h, const struct mm_machine *m)
 {
 	mm__h(h, ((uint64_t)(uint32_t)m->last_pid << 32) | m->nr_tasks);
 	mm__h(h, ((uint64_t)m->nr_anon_vmas << 32) | m->nr_mms);
+	for (uint32_t i = 0; i <= m->nr_anon_vmas && i < m->cap_anon_parent; i++)
+		if (m->anon_parent[i])
+			mm__h(h, ((uint64_t)i << 32) | m->anon_parent[i]);
 	mm__h(h, (uint64_t)m->committed);
 	mm__h(h, m->user_reserve_pages);
 	for (uint32_t i = 0; m->tasks && i < MM_MAX_TASKS; i++) {

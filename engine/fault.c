@@ -186,6 +186,16 @@ static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t va,
 	mm__page_unmap(m, mm, pfn, e, cpu);
 }
 
+void mm__unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu)
+{
+	uint64_t *pte = mm__pte_lookup(m, mm, va);
+
+	MM_ASSERT(pte && mm__pte_present(*pte));
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss,
+				 mm->rss_anon + mm->rss_shmem + mm->rss_file);
+	mm__zap_pte(m, mm, va, pte, cpu);
+}
+
 /* ---- range walks ------------------------------------------------------- */
 
 static uint64_t mm__level_span(const struct mm_machine *m, int level)
@@ -324,7 +334,7 @@ void mm__anon_vma_prepare(struct mm_machine *m, struct mm_vma *v)
 		 mm__anon_vma_compat(pv, v))
 		v->anon_vma = pv->anon_vma;
 	else
-		v->anon_vma = ++m->nr_anon_vmas;
+		v->anon_vma = mm__anon_vma_new(m, 0);
 }
 
 /* ---- the fault handler -------------------------------------------------- */
@@ -832,17 +842,6 @@ int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
 		return -MM_ENXIO; /* SIGBUS */
 	}
 	return rc;
-}
-
-void mm__zap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu)
-{
-	uint64_t *pte = mm__pte_lookup(m, mm, va);
-
-	if (!pte)
-		return;
-	mm->hiwater_rss = MM_MAX(mm->hiwater_rss,
-				 mm->rss_anon + mm->rss_file + mm->rss_shmem);
-	mm__zap_pte(m, mm, va, pte, cpu);
 }
 
 /* What a user access does with the bytes of one page once it is mapped:

@@ -299,8 +299,6 @@ uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
  * -errno. */
 int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
 	       enum mm_access access, int *code);
-/* Unmaps the page at va (zap of one PTE; tables stay). */
-void mm__zap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu);
 /* A VMA record with shmem object file went away: frees the object's pages
  * when no VMA maps it any more. */
 void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu);
@@ -382,8 +380,26 @@ void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn);
  * is freed. */
 void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu);
 void mm__pagecache_destroy(struct mm_machine *m);
-/* Reclaim frees an unmapped file page: written back first if dirty. */
-bool mm__pagecache_evict(struct mm_machine *m, uint32_t pfn, int cpu);
+
+/* ---- reverse mapping (rmap.c) ---- */
+/* A new anon_vma id chained to parent (0: none); shmem object ids come
+ * from the same counter. */
+uint32_t mm__anon_vma_new(struct mm_machine *m, uint32_t parent);
+/* folio_mkclean(): every PTE mapping pfn is write-protected and cleaned,
+ * its dirty bit moved to the page. */
+void mm__mkclean(struct mm_machine *m, uint32_t pfn);
+/* try_to_unmap(): clears every PTE mapping pfn. */
+void mm__try_to_unmap(struct mm_machine *m, uint32_t pfn, int cpu);
+/* Clears the PTE of va in mm (present), dropping its page. */
+void mm__unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu);
+/* Reclaims an unmapped page-cache page of a file (shrink_folio_list's
+ * pageout + remove_mapping): a dirty page is written back only when
+ * may_write (kswapd) and it was flagged PG_reclaim before; otherwise it is
+ * flagged and kept.  false when it must stay (dirty, mapped). */
+bool mm__pagecache_reclaim(struct mm_machine *m, uint32_t pfn, bool may_write,
+			   int cpu);/* force_page_cache_ra() of [idx, idx + nr) (MADV_WILLNEED). */
+void mm__file_willneed(struct mm_machine *m, struct mm_file *f, uint64_t idx,
+		       uint64_t nr, int cpu);
 
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);

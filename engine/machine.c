@@ -590,6 +590,7 @@ void mm_machine_destroy(struct mm_machine *m)
 	mm__events_destroy(m);
 	mm__process_destroy(m);
 	mm__pagecache_destroy(m);
+	free(m->anon_parent);
 	mm__content_destroy(m);
 	mm__slab_destroy(m);
 	mm__vmalloc_destroy(m);

@@ -892,6 +892,10 @@ struct mm_machine {
 	struct mm_vma *vmas;
 	uint32_t nr_vmas, cap_vmas, free_vmas;
 	uint32_t nr_anon_vmas;       /* anon_vma ids handed out */
+	/* rmap.c: the anon_vma a fork chained each one to (0: a root), by
+	 * id; [cap_anon_parent] */
+	uint32_t *anon_parent;
+	uint32_t cap_anon_parent;
 	/* fault.c: shmem objects of shared anonymous mappings (file id
 	 * 0x80000000 | n), their page cache as an array by page index. */
 	struct mm_shmem *shmem;
@@ -1069,6 +1073,10 @@ int mm_file_read(struct mm_machine *m, int id, uint64_t offset, uint64_t len,
 /* ftruncate(): shrinking unmaps and drops the pages past the new end
  * (private COW copies too) and zeroes the tail of the last page. */
 int mm_file_truncate(struct mm_machine *m, int id, uint64_t size);
+/* fsync(): every dirty page (dirty PTEs included) is written to the disk
+ * and stays cached, clean; writable shared PTEs are write-protected again
+ * (folio_mkclean).  -MM_EBADF, -MM_ENOMEM. */
+int mm_file_sync(struct mm_machine *m, int id);
 /* unlink(): the name goes at once; pages, tree and object when no VMA
  * maps the file any more.  -MM_ENOENT. */
 int mm_file_delete(struct mm_machine *m, int id);
@@ -1080,6 +1088,22 @@ struct mm_drop_result {
 	uint64_t slab;          /* slab pages given back */
 };
 int mm_drop_caches(struct mm_machine *m, int mode, struct mm_drop_result *r);
+
+/* ---- reverse mapping (rmap.c) --------------------------------------------
+ * Every PTE mapping a frame, found from the frame alone: an anonymous page
+ * through the anon_vma chains of the VMAs (a fork child's VMAs chain to
+ * the parent's anon_vma), a page-cache page through its file's VMAs.
+ */
+struct mm_rmap_entry {
+	uint32_t mm;            /* mm id */
+	int pid;                /* its task (0 while it has none) */
+	uint64_t vaddr;
+	uint64_t pte;
+};
+/* Fills up to max entries (in VMA id order) and returns how many PTEs map
+ * pfn (may exceed max).  The zero page and unmapped frames: 0. */
+int mm_rmap_walk(const struct mm_machine *m, uint32_t pfn,
+		 struct mm_rmap_entry *out, int max);
 
 /* ---- state digest --------------------------------------------------------- */
 #define MM_DIGEST_HEX 33

@@ -304,7 +304,7 @@ static bool mm__accountable(uint64_t vm_flags)
  * from a machine counter, never equal, so they never merge. */
 static uint32_t mm__shmem_object(struct mm_machine *m)
 {
-	return 0x80000000u | ++m->nr_anon_vmas;
+	return 0x80000000u | mm__anon_vma_new(m, 0);
 }
 
 /* mmap_region() for an anonymous mapping at a chosen address. */
@@ -728,7 +728,14 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 					 advice == MM_MADV_PAGEOUT, cpu);
 		return 0;
 	case MM_MADV_WILLNEED:
-		return 0; /* readahead / swapin: later issues */
+		/* madvise_willneed(): file readahead; anonymous swap-in is
+		 * the swap issue */
+		if (mm__file_is_reg(v->file)) {
+			uint64_t idx = v->pgoff + ((start - v->start) >> MM_PAGE_SHIFT);
+			mm__file_willneed(m, mm__file(m, v->file), idx,
+					  (end - start) >> MM_PAGE_SHIFT, cpu);
+		}
+		return 0;
 	}
 	if (newflags == v->flags)
 		return 0;

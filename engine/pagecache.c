@@ -346,6 +346,8 @@ static int mm__page_writeback(struct mm_machine *m, struct mm_file *f,
 {
 	struct mm_page *p = &m->pages[pfn];
 
+	if (p->mapcount)
+		mm__mkclean(m, pfn); /* folio_clear_dirty_for_io() */
 	if (!mm_page_test(p, MM_PG_dirty))
 		return 0;
 	if (p->index >= f->disk_nr) {
@@ -368,6 +370,7 @@ static int mm__page_writeback(struct mm_machine *m, struct mm_file *f,
 		f->disk[p->index] = NULL;
 	}
 	mm__clear(p, MM_PG_dirty);
+	mm__clear(p, MM_PG_reclaim); /* folio_end_writeback() */
 	mm__file_stat(m, pfn, MM_NR_DIRTY, -1);
 	m->events[MM_PGPGOUT] += MM_PAGE_SIZE >> 10;
 	return 0;
@@ -392,24 +395,6 @@ static void mm__pagecache_remove(struct mm_machine *m, struct mm_file *f,
 	p->mapping = 0;
 	p->index = 0;
 	mm__free_pages(m, pfn, 0, cpu);
-}
-
-/* Reclaim's end of a file page nothing maps any more (shrink_folio_list:
- * pageout() of a dirty page, then __remove_mapping()): written back if
- * dirty, dropped from the cache and freed.  false (kept) when the write
- * fails. */
-bool mm__pagecache_evict(struct mm_machine *m, uint32_t pfn, int cpu)
-{
-	struct mm_file *f = mm__file(m, m->pages[pfn].mapping);
-	bool dirty = mm_page_test(&m->pages[pfn], MM_PG_dirty);
-
-	MM_ASSERT(f && m->pages[pfn].mapcount == 0);
-	if (mm__page_writeback(m, f, pfn))
-		return false;
-	if (dirty)
-		mm__file_stat(m, pfn, MM_NR_VMSCAN_WRITE, 1);
-	mm__pagecache_remove(m, f, pfn, cpu);
-	return true;
 }
 
 /* ---- readahead (mm/readahead.c, order-0 folios) -------------------------- */
@@ -620,6 +605,42 @@ uint32_t mm__filemap_map_page(struct mm_machine *m, struct mm_file *f,
 	if (f->mmap_miss)
 		f->mmap_miss--;
 	return pfn;
+}
+
+bool mm__pagecache_reclaim(struct mm_machine *m, uint32_t pfn, bool may_write,
+			   int cpu)
+{
+	struct mm_page *p = &m->pages[pfn];
+	struct mm_file *f = mm__file(m, p->mapping);
+
+	if (!f || p->mapcount)
+		return false;
+	if (mm_page_test(p, MM_PG_dirty)) {
+		/* shrink_folio_list(): only kswapd writes file pages, and
+		 * only one already flagged for reclaim (PG_reclaim, the bit
+		 * of PG_readahead); others are flagged and kept */
+		if (!may_write || !mm_page_test(p, MM_PG_reclaim)) {
+			mm__set(p, MM_PG_reclaim);
+			mm__file_stat(m, pfn, MM_NR_VMSCAN_IMMEDIATE_RECLAIM, 1);
+			return false;
+		}
+		/* pageout(): the simulated disk is instant, so the page is
+		 * clean at once and freed in the same pass */
+		if (mm__page_writeback(m, f, pfn))
+			return false;
+		mm__file_stat(m, pfn, MM_NR_VMSCAN_WRITE, 1);
+	}
+	mm__pagecache_remove(m, f, pfn, cpu);
+	return true;
+}
+
+void mm__file_willneed(struct mm_machine *m, struct mm_file *f, uint64_t idx,
+		       uint64_t nr, int cpu)
+{
+	/* force_page_cache_ra(): at most max(io_pages, ra_pages) pages (the
+	 * disk's io_pages taken as no larger), no readahead marks, clipped
+	 * to EOF; read in 2 MiB chunks, which changes nothing here */
+	mm__do_page_cache_ra(m, f, idx, MM_MIN(nr, mm__ra_pages(m)), 0, cpu);
 }
 
 /* ---- unmapping a range of a file (unmap_mapping_range) -------------------- */
@@ -838,6 +859,21 @@ int mm_file_truncate(struct mm_machine *m, int id, uint64_t size)
 		}
 		if (tail && last < f->disk_nr && f->disk[last])
 			memset(f->disk[last] + tail, 0, MM_PAGE_SIZE - tail);
+	}
+	return 0;
+}
+
+int mm_file_sync(struct mm_machine *m, int id)
+{
+	struct mm_file *f = (struct mm_file *)mm_file_get(m, id);
+
+	if (!f)
+		return -MM_EBADF;
+	for (uint64_t idx = mm__pagecache_next(m, f, 0, UINT64_MAX);
+	     idx != UINT64_MAX; idx = mm__pagecache_next(m, f, idx + 1, UINT64_MAX)) {
+		int rc = mm__page_writeback(m, f, mm__xa_load(m, f, idx));
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

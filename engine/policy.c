@@ -204,7 +204,7 @@ static uint32_t mm__policy_evict(struct mm__trace *x)
 	}
 	x->resident[s] = 0;
 	x->nres--;
-	mm__zap_one(x->m, x->mm, mm__slot_va(x, s), x->t->cpu);
+	mm__unmap_one(x->m, x->mm, mm__slot_va(x, s), x->t->cpu);
 	return f;
 }
 
@@ -318,7 +318,7 @@ static int mm__trace_setup(struct mm__trace *x, size_t n)
 			uint32_t nu = first ? first[s] : MM_NONE;
 			mm__policy_load(x, s, nu, MM_NONE);
 		} else {
-			mm__zap_one(x->m, x->mm, mm__slot_va(x, s), x->t->cpu);
+			mm__unmap_one(x->m, x->mm, mm__slot_va(x, s), x->t->cpu);
 		}
 	}
 	free(order);
@@ -398,7 +398,7 @@ int mm_trace(struct mm_machine *m, int pid, uint64_t addr,
 		}
 		rc = 0;
 		if (miss && x.limit == 0)
-			mm__zap_one(m, x.mm, va, t->cpu);
+			mm__unmap_one(m, x.mm, va, t->cpu);
 		else if (miss)
 			mm__policy_load(&x, s, x.next_use ? x.next_use[i] : MM_NONE,
 					f);

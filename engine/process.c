@@ -274,7 +274,7 @@ static int mm__dup_mmap(struct mm_machine *m, struct mm_mm *old,
 		n->file = v->file;
 		/* anon_vma_fork(): a new anon_vma chained to the parent's. */
 		if (v->anon_vma) {
-			n->anon_vma = ++m->nr_anon_vmas;
+			n->anon_vma = mm__anon_vma_new(m, v->anon_vma);
 			n->anon_chained = 1;
 		}
 		mm__vma_link(m, mm, nid);

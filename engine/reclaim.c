@@ -18,8 +18,9 @@
  * deactivates pages (clearing their accessed bits through the reverse
  * map); shrink_inactive_list() gives a referenced page a second trip
  * (folio_check_references: one reference rotates it, two activate it) and
- * frees the rest: a file page is unmapped through the reverse map,
- * written back if dirty and dropped from the page cache; anon pages only
+ * frees the rest: a file page is unmapped through the reverse map and
+ * dropped from the page cache (a dirty one is flagged PG_reclaim and kept,
+ * and written back by kswapd when it comes round again); anon pages only
  * go to swap, so with no swap area they are not scanned at all
  * (can_reclaim_anon_pages).
  *
@@ -29,6 +30,8 @@
  * makes no progress the OOM killer kills the task of highest oom_badness.
  */
 #include "engine/internal.h"
+
+#include <stdlib.h>
 
 #define MM_SWAP_CLUSTER_MAX 32u
 #define MM_DEF_PRIORITY 12
@@ -201,82 +204,46 @@ void mm__mark_page_accessed(struct mm_machine *m, uint32_t pfn)
 	}
 }
 
-/* ---- reverse mapping ----------------------------------------------------- */
+/* ---- reverse mapping ------------------------------------------------------ */
 
 /*
- * Calls fn for every PTE that maps pfn (rmap_walk): an anonymous page sits
- * at vma->start + (index - pgoff) pages of each VMA with an anon_vma that
- * may hold it (its own and its fork relatives, which keep the address), a
- * page-cache page (file, shmem) likewise in each VMA of its file (the
- * i_mmap, found by scanning).  Only PTEs that really map pfn count.  fn
- * returns false to stop the walk.
+ * folio_referenced(): through the reverse map (rmap.c), tests and clears
+ * the accessed bit of every PTE mapping pfn; returns how many had it, and
+ * ORs the flags of their VMAs into *vm_flags.  A VM_LOCKED mapping stops
+ * the walk (the page belongs on the unevictable list).
  */
-typedef bool (*mm__rmap_fn)(struct mm_machine *m, struct mm_vma *v,
-			    uint64_t va, uint64_t *pte, void *arg);
-
-static void mm__rmap_walk(struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,
-			  void *arg)
-{
-	const struct mm_page *p = &m->pages[pfn];
-	bool cache = !mm_page_test(p, MM_PG_swapbacked) ||
-		     mm__file_is_shmem(p->mapping);
-	int left = p->mapcount;
-
-	for (uint32_t i = 0; i < m->nr_vmas && left > 0; i++) {
-		struct mm_vma *v = &m->vmas[i];
-		if (!v->end || (cache ? v->file != p->mapping : !v->anon_vma))
-			continue;
-		uint64_t pages = (v->end - v->start) >> MM_PAGE_SHIFT;
-		if (p->index < v->pgoff || p->index - v->pgoff >= pages)
-			continue;
-		uint64_t va = v->start + ((p->index - v->pgoff) << MM_PAGE_SHIFT);
-		uint64_t *pte;
-		if (mm__pt_walk(m, m->mms[v->mm].pgd, va, false, 0, &pte, NULL,
-				NULL) ||
-		    !(*pte & (MM_PTE_PRESENT | MM_PTE_PROTNONE)) ||
-		    ((*pte & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT) != pfn)
-			continue;
-		left--;
-		if (!fn(m, v, va, pte, arg))
-			return;
-	}
-}
-
-struct mm__referenced {
-	int referenced;
-	uint64_t vm_flags;
-};
-
-/* folio_referenced_one(): harvest (test and clear) the accessed bit. */
-static bool mm__referenced_one(struct mm_machine *m, struct mm_vma *v,
-			       uint64_t va, uint64_t *pte, void *arg)
-{
-	struct mm__referenced *r = arg;
-
-	(void)m;
-	(void)va;
-	if (v->flags & MM_VM_LOCKED) {
-		r->vm_flags |= MM_VM_LOCKED;
-		return false;
-	}
-	if (*pte & MM_PTE_ACCESSED) {
-		*pte &= ~MM_PTE_ACCESSED;
-		r->referenced++;
-		r->vm_flags |= v->flags;
-	}
-	return true;
-}
-
-/* folio_referenced(): how many PTEs had the page's accessed bit set. */
 static int mm__folio_referenced(struct mm_machine *m, uint32_t pfn,
 				uint64_t *vm_flags)
 {
-	struct mm__referenced r = {0, 0};
+	struct mm_rmap_entry one[8], *e = one;
+	int n = m->pages[pfn].mapcount > 0 ? mm_rmap_walk(m, pfn, NULL, 0) : 0;
+	int referenced = 0;
 
-	if (m->pages[pfn].mapcount > 0)
-		mm__rmap_walk(m, pfn, mm__referenced_one, &r);
-	*vm_flags = r.vm_flags;
-	return r.referenced;
+	*vm_flags = 0;
+	if (n > 8 && !(e = malloc((size_t)n * sizeof(*e)))) {
+		e = one; /* no host memory for the list: the first eight */
+		n = 8;
+	}
+	n = MM_MIN(n, mm_rmap_walk(m, pfn, e, n));
+	for (int k = 0; k < n; k++) {
+		struct mm_mm *mm = &m->mms[e[k].mm];
+		uint32_t id = mm__find_vma(m, mm, e[k].vaddr);
+		uint64_t *pte = mm__pte_lookup(m, mm, e[k].vaddr);
+		if (id == MM_NIL || !pte)
+			continue;
+		if (m->vmas[id].flags & MM_VM_LOCKED) {
+			*vm_flags |= MM_VM_LOCKED;
+			break;
+		}
+		if (*pte & MM_PTE_ACCESSED) {
+			*pte &= ~MM_PTE_ACCESSED;
+			referenced++;
+			*vm_flags |= m->vmas[id].flags;
+		}
+	}
+	if (e != one)
+		free(e);
+	return referenced;
 }
 
 /* ---- scan control -------------------------------------------------------- */
@@ -565,27 +532,19 @@ static enum mm__folio_ref mm__check_references(struct mm_machine *m,
 	return MM_REF_RECLAIM;
 }
 
-static bool mm__unmap_one(struct mm_machine *m, struct mm_vma *v,
-			  uint64_t va, uint64_t *pte, void *arg)
-{
-	(void)pte;
-	mm__zap_one(m, &m->mms[v->mm], va, *(int *)arg);
-	return true;
-}
-
 /*
  * The end of a page chosen for eviction: try_to_unmap() through the
- * reverse map (a dirty PTE dirties the page), then pageout() of a dirty
- * file page and its removal from the page cache.  Anonymous and shmem
- * pages need a swap slot first (add_to_swap), and this machine has no
- * swap area: they are kept (shrink_folio_list activates them).  A dirty
- * page that was only worth reclaiming clean stays too.
+ * reverse map (a dirty PTE dirties the page), then the page cache lets it
+ * go (a dirty page only from kswapd, written back first — see
+ * mm__pagecache_reclaim).  Anonymous and shmem pages need a swap slot
+ * first (add_to_swap), and this machine has no swap area: they are kept
+ * (shrink_folio_list activates them).  A dirty page that was only worth
+ * reclaiming clean stays on the inactive list.
  */
 static bool mm__pageout(struct mm_machine *m, uint32_t pfn,
 			enum mm__folio_ref ref, const struct mm__scan_control *sc)
 {
 	struct mm_page *p = &m->pages[pfn];
-	int cpu = sc->cpu;
 
 	if (mm_page_test(p, MM_PG_swapbacked))
 		return false;
@@ -596,10 +555,11 @@ static bool mm__pageout(struct mm_machine *m, uint32_t pfn,
 	if (p->refcount != 1 + p->mapcount)
 		return false;
 	if (p->mapcount > 0)
-		mm__rmap_walk(m, pfn, mm__unmap_one, &cpu);
+		mm__try_to_unmap(m, pfn, sc->cpu);
 	if (p->mapcount > 0)
 		return false;
-	return mm__pagecache_evict(m, pfn, cpu);
+	return mm__pagecache_reclaim(m, pfn, sc->who == MM_RECLAIM_KSWAPD,
+				     sc->cpu);
 }
 
 /*
@@ -924,7 +884,8 @@ static void mm__reclaim_batch(struct mm_machine *m, struct mm__batch *b,
 			      int cpu)
 {
 	struct mm__scan_control sc = {.ignore_references = true, .cpu = cpu,
-				      .may_swap = true};
+				      .may_swap = true,
+				      .who = MM_RECLAIM_PROACTIVE};
 	uint64_t nr_activate = 0;
 
 	mm__shrink_folio_list(m, b, &sc, &nr_activate);
@@ -937,8 +898,9 @@ static void mm__reclaim_batch(struct mm_machine *m, struct mm__batch *b,
  * on the LRU that only this PTE maps loses its accessed bit and
  * PG_referenced (an active one is marked workingset); MADV_COLD then
  * deactivates it (to the inactive list, pgdeactivate), MADV_PAGEOUT
- * reclaims it at once (a file page written back and dropped; an anonymous
- * one needs swap, so it is activated instead).
+ * reclaims it at once (a clean file page is unmapped and dropped, a dirty
+ * one unmapped, flagged PG_reclaim and kept; an anonymous one needs swap,
+ * so it is activated instead).
  */
 void mm__madvise_cold_pageout(struct mm_machine *m, struct mm_mm *mm,
 			      uint64_t start, uint64_t end, bool pageout,

@@ -1714,7 +1714,7 @@ def openapi_generated():
                     ("GET", "/v1/machines/{m}/processes/{pid}/status")):
         check((meth, p) in documented, "%s %s documented" % (meth, p))
     for op in ("fork", "exit", "exec", "mmap", "munmap", "mprotect", "madvise", "mlock",
-               "munlock", "brk", "setOomScoreAdj"):
+               "munlock", "brk", "setOomScoreAdj", "trace"):
         p = paths.get("/v1/machines/{m}/processes/{pid}:" + op, {}).get("post")
         check(p, op + " documented")
         eq(p["operationId"], op, "operationId")
@@ -1968,6 +1968,56 @@ def sigterm_drains_in_flight():
         if srv.proc.poll() is None:
             srv.stop(signal.SIGKILL)
     eq(rc, 0, "exit status after SIGTERM")
+
+
+@test
+def reclaim_routes():
+    """:tick, :reclaim, …:trace, GET …/lru, /proc counters, journaled."""
+    m = new_machine({"memory": "64M", "page_policy": "lru", "swappiness": 100})
+    pid = spawn(m, rss_limit_pages=2)
+    eq(mmap(m, pid, length="16K", addr="0x100000000",
+            flags=ANON + ["MAP_FIXED"]).status, 200, "mmap")
+    r = pop(m, pid, "trace", {"addr": "0x100000000", "pages": [0, 1, 0, 2, 1],
+                              "access": "write"})
+    eq(r.status, 200, "trace: %r" % r.body[:300])
+    eq(r.json, {"hits": 1, "misses": 4, "sequence": "MMHMM", "resident": [1, 2],
+                "signal": None}, "trace under lru, 2 frames")
+    expect_error(pop(m, pid, "trace", {"addr": 0, "pages": "0", "access": "read"}),
+                 400, "INVALID_ARGUMENT", "pages")
+    expect_error(pop(m, 99, "trace", {"addr": 0, "pages": [], "access": "read"}),
+                 404, "NOT_FOUND")
+    # the LRU: the two resident pages on node 0's inactive anon list
+    r = get("/v1/machines/%s/lru" % m)
+    eq(r.status, 200, "lru")
+    node = r.json["items"][0]
+    eq(node["lists"]["inactive_anon"]["count"], 2, "inactive anon")
+    eq(len(node["lists"]["inactive_anon"]["pfns"]), 2, "their pfns")
+    eq(node["kswapd"]["awake"], False, "kswapd asleep")
+    # a file in the page cache, reclaimed on request
+    eq(post("/v1/machines/%s/files" % m, {"name": "f", "size": "64K",
+            "content": base64.b64encode(b"x" * 65536).decode()}).status, 200, "file")
+    r = post("/v1/machines/%s:reclaim" % m, {"pages": 16})
+    eq(r.status, 200, "reclaim: %r" % r.body[:300])
+    eq(r.json["requested"], 16, "requested")
+    eq(r.json["reclaimed"], 16, "reclaimed")
+    check(r.json["scanned"] >= 16 and r.json["passes"] >= 1, "scanned, passes")
+    expect_error(post("/v1/machines/%s:reclaim" % m, {"pages": 1, "node": 3}),
+                 400, "INVALID_ARGUMENT", "node")
+    r = post("/v1/machines/%s:tick" % m, {"n": 2})
+    eq(r.json, {"ticks": 2, "kswapd_runs": 0, "sleeps": 0, "passes": 0,
+                "scanned": 0, "reclaimed": 0}, "tick with kswapd asleep")
+    vmstat = get("/v1/machines/%s/proc/vmstat" % m).body.decode()
+    check("pgsteal_proactive 16\n" in vmstat, "pgsteal_proactive in vmstat")
+    check("nr_vmscan_write 16\n" in vmstat, "dirty pages written back")
+    meminfo = get("/v1/machines/%s/proc/meminfo" % m).body.decode()
+    check(re.search(r"^Inactive\(anon\): +8 kB$", meminfo, re.M), "Inactive(anon)")
+    # all of it is in the journal: a replay gives the same digest
+    d = digest(m)
+    check(d, "digest")
+    journal = get("/v1/machines/%s/journal" % m).body.decode().splitlines()
+    ops = [json.loads(ln).get("op") for ln in journal[1:]]
+    for op in ("trace", "reclaim", "tick"):
+        check(op in ops, op + " journaled")
 
 
 # ---- runner --------------------------------------------------------------------------

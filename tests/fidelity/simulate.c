@@ -381,6 +381,8 @@ static bool sim_run(struct mm_machine *m, int pid, const struct scn_scenario *s,
 				    op->len * MM_PAGE_SIZE, b,
 				    op->len * MM_PAGE_SIZE, &sim_files[op->file - 1]);
 		free(b);
+		if (!rc) /* the recorder fsyncs: clean cached pages */
+			rc = mm_file_sync(m, sim_files[op->file - 1]);
 		break;
 	}
 	case SCN_DROP: {

@@ -632,3 +632,81 @@ TEST(files_differential)
 	for (uint64_t seed = 1; seed <= 12; seed++)
 		diff_run(seed * 0x9e3779b97f4a7c15ull);
 }
+
+/* ---- reverse mapping, pageout, sync ----------------------------------- */
+
+TEST(files_rmap_fork_chain_and_pageout)
+{
+	struct mm_machine *m = mk();
+	int id = mkfile(m, "f", 16), a = spawn(m), b, c;
+	struct mm_rmap_entry e[8];
+
+	/* an anonymous page shared by a parent, child and grandchild */
+	uint64_t out;
+	ASSERT_EQ(mm_mmap(m, a, W, 4 * PG, RW, MM_MAP_PRIVATE | MM_MAP_FIXED |
+			  MM_MAP_ANONYMOUS, -1, 0, &out), 0);
+	touch(m, a, W, 4 * PG, MM_ACCESS_WRITE);
+	uint32_t anon = pfn_at(m, a, W);
+	ASSERT_EQ(mm_fork(m, a, &b), 0);
+	ASSERT_EQ(mm_fork(m, b, &c), 0);
+	tu_check(m, "forks");
+	ASSERT_EQ(mm_rmap_walk(m, anon, e, 8), 3);
+	ASSERT_EQ(e[0].pid + e[1].pid + e[2].pid, a + b + c);
+	ASSERT_EQ_HEX(e[2].vaddr, W);
+	/* the grandchild's COW copy is its own */
+	touch(m, c, W, 1, MM_ACCESS_WRITE);
+	ASSERT_EQ(mm_rmap_walk(m, anon, e, 8), 2);
+	ASSERT_EQ(mm_rmap_walk(m, pfn_at(m, c, W), e, 8), 1);
+	ASSERT_EQ(e[0].pid, c);
+	/* a broken chain is named by the checker */
+	uint32_t av = m->vmas[mm__find_vma(m, mm_task_mm(m, mm_task_get(m, b)),
+					   W)].anon_vma;
+	uint32_t parent = m->anon_parent[av];
+	m->anon_parent[av] = 0;
+	struct mm_violation v[8];
+	int n = mm_check(m, v, 8);
+	bool named = false;
+	for (int i = 0; i < n && i < 8; i++)
+		named |= !strcmp(v[i].invariant, "rmap");
+	ASSERT(named);
+	m->anon_parent[av] = parent;
+	tu_check(m, "chain restored");
+
+	/* file pages: every mapper, shared and private */
+	fmap(m, a, W + (1 << 21), 16 * PG, RW, MM_MAP_SHARED, id, 0);
+	fmap(m, b, W + (2 << 21), 16 * PG, MM_PROT_READ, MM_MAP_PRIVATE, id, 0);
+	touch(m, a, W + (1 << 21), 16 * PG, MM_ACCESS_READ);
+	touch(m, b, W + (2 << 21), 16 * PG, MM_ACCESS_READ);
+	uint32_t fp = pfn_at(m, a, W + (1 << 21) + 3 * PG);
+	ASSERT_EQ(mm_rmap_walk(m, fp, e, 8), 2);
+	ASSERT_EQ(m->pages[fp].mapcount, 2);
+	/* PAGEOUT leaves a page mapped twice alone */
+	ASSERT_EQ(mm_madvise(m, a, W + (1 << 21), 16 * PG, MM_MADV_PAGEOUT), 0);
+	ASSERT_EQ(m->pages[fp].mapcount, 2);
+	/* mapped once: unmapped and dropped (clean), or kept (dirty) */
+	ASSERT_EQ(mm_munmap(m, b, W + (2 << 21), 16 * PG), 0);
+	touch(m, a, W + (1 << 21), PG, MM_ACCESS_WRITE);
+	ASSERT_EQ(mm_file_sync(m, id), 0); /* write-protects: a write faults */
+	struct mm_touch_result r = touch(m, a, W + (1 << 21), PG, MM_ACCESS_WRITE);
+	ASSERT_EQ(r.minor, 1);
+	ASSERT_EQ(mm_madvise(m, a, W + (1 << 21), 16 * PG, MM_MADV_PAGEOUT), 0);
+	tu_check(m, "pageout");
+	ASSERT_EQ(mm_file_get(m, id)->nr_pages, 1); /* the dirty page */
+	ASSERT(mm_page_test(&m->pages[mm__xa_load(m, mm_file_get(m, id), 0)],
+			    MM_PG_reclaim));
+	ASSERT_EQ(mm_task_mm(m, mm_task_get(m, a))->rss_file, 0);
+	r = touch(m, a, W + (1 << 21) + 5 * PG, PG, MM_ACCESS_READ);
+	ASSERT_EQ(r.major, 1);
+	/* WILLNEED reads ahead without faults */
+	struct mm_drop_result dr;
+	ASSERT_EQ(mm_madvise(m, a, W + (1 << 21), 16 * PG, MM_MADV_DONTNEED), 0);
+	ASSERT_EQ(mm_drop_caches(m, 1, &dr), 0);
+	ASSERT_EQ(mm_file_get(m, id)->nr_pages, 0);
+	ASSERT_EQ(mm_madvise(m, a, W + (1 << 21), 16 * PG, MM_MADV_WILLNEED), 0);
+	ASSERT_EQ(mm_file_get(m, id)->nr_pages, 16);
+	r = touch(m, a, W + (1 << 21), 16 * PG, MM_ACCESS_READ);
+	ASSERT_EQ(r.major, 0);
+	ASSERT_EQ(r.minor, 1);
+	tu_check(m, "willneed");
+	mm_machine_destroy(m);
+}

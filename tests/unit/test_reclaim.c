@@ -192,32 +192,6 @@ TEST(lru_demotion_of_active_pages)
 	mm_machine_destroy(m);
 }
 
-/* A dirty file page is written back before it is freed: its bytes come
- * back from the disk on the next read (a major fault). */
-TEST(reclaim_writes_dirty_pages_back)
-{
-	struct mm_machine *m = mk(64ull << 20);
-	int id;
-	struct mm_reclaim_stats st;
-	static const uint8_t msg[] = "written before freed";
-
-	ASSERT_EQ(mm_file_create(m, "f", PG, msg, sizeof(msg), &id), 0);
-	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 1);
-	ASSERT_EQ(mm_reclaim(m, 1, -1, &st), 0);
-	ASSERT_EQ_U64(st.reclaimed, 1);
-	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 0);
-	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 1);
-	ASSERT_EQ(file_pfn(m, id, 0), MM_NIL);
-	uint8_t back[sizeof(msg)];
-	uint64_t got, major;
-	ASSERT_EQ(mm_file_read(m, id, 0, sizeof(back), back, &got, &major), 0);
-	ASSERT_EQ_U64(major, 1);
-	ASSERT_EQ_STR((const char *)back, (const char *)msg);
-	ASSERT_EQ_U64(m->events[MM_PGSTEAL_PROACTIVE], 1);
-	tu_check(m, "writeback");
-	mm_machine_destroy(m);
-}
-
 static bool zone_below(const struct mm_zone *z, enum mm_wmark w)
 {
 	return z->vm_stat[MM_NR_FREE_PAGES] < (int64_t)mm_wmark_pages(z, w);
@@ -283,6 +257,60 @@ TEST(kswapd_wakes_at_low_sleeps_at_high)
 	 * the lowmem reserve of a Movable-class allocation) */
 	ASSERT(!zone_below(z, MM_WMARK_HIGH));
 	tu_check(m, "kswapd");
+	mm_machine_destroy(m);
+}
+
+/* A dirty file page is not written by proactive or direct reclaim: it is
+ * flagged PG_reclaim and activated (nr_vmscan_immediate_reclaim).  Back on
+ * the inactive list, kswapd writes it back before freeing it, and its
+ * bytes come back from the disk on the next read (a major fault). */
+TEST(kswapd_writes_dirty_pages_back)
+{
+	struct mm_machine *m = mk(256ull << 20);
+	int pid = spawn(m), id;
+	uint64_t a;
+	struct mm_reclaim_stats st;
+	struct mm_touch_result r;
+	struct mm_tick_result tr;
+	struct mm_zone *z;
+	static const uint8_t msg[] = "written before freed";
+
+	ASSERT_EQ(mm_file_create(m, "d", PG, msg, sizeof(msg), &id), 0);
+	uint32_t pfn = file_pfn(m, id, 0);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 1);
+	ASSERT_EQ(mm_reclaim(m, 1, -1, &st), 0);
+	ASSERT_EQ_U64(st.reclaimed, 0);
+	ASSERT_EQ(file_pfn(m, id, 0), pfn);
+	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_reclaim));
+	/* the retries found it again (demoted, flagged, activated) */
+	ASSERT_GE(m->nodes[0].vm_stat[MM_NR_VMSCAN_IMMEDIATE_RECLAIM], 1);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 0);
+	/* back to the inactive list (mapped once, MADV_COLD, unmapped;
+	 * MADV_RANDOM: no readahead, which would take PG_readahead — the
+	 * same bit — off the page) */
+	ASSERT_EQ(mm_mmap(m, pid, W, PG, MM_PROT_READ,
+			  MM_MAP_SHARED | MM_MAP_FIXED, id, 0, &a), 0);
+	ASSERT_EQ(mm_madvise(m, pid, W, PG, MM_MADV_RANDOM), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, PG, MM_ACCESS_READ, &r), 0);
+	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_reclaim));
+	ASSERT_EQ(mm_madvise(m, pid, W, PG, MM_MADV_COLD), 0);
+	ASSERT_EQ(mm_munmap(m, pid, W, PG), 0);
+	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_INACTIVE_FILE);
+	/* pressure: kswapd reaches it first (it is the oldest) */
+	fill_below_low(m, &z);
+	for (int t = 0; m->nodes[0].kswapd_awake; t++) {
+		mm_tick(m, 1, &tr);
+		ASSERT(t < 1000);
+	}
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 1);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 0);
+	ASSERT_EQ(file_pfn(m, id, 0), MM_NIL);
+	uint8_t back[sizeof(msg)];
+	uint64_t got, major;
+	ASSERT_EQ(mm_file_read(m, id, 0, sizeof(back), back, &got, &major), 0);
+	ASSERT_EQ_U64(major, 1);
+	ASSERT_EQ_STR((const char *)back, (const char *)msg);
+	tu_check(m, "writeback");
 	mm_machine_destroy(m);
 }
 
@@ -525,12 +553,18 @@ TEST(madvise_cold_and_pageout)
 	struct mm_mm *mm = mm_task_mm(m, mm_task_get(m, pid));
 	ASSERT_EQ(*mm__pte_lookup(m, mm, W) & MM_PTE_ACCESSED, 0);
 	ASSERT(mm_page_test(&m->pages[file_pfn(m, id, 0)], MM_PG_workingset));
-	/* pageout: unmapped, written back, dropped */
+	/* pageout: unmapped; dirty pages flagged and kept, clean ones
+	 * dropped */
 	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 8);
-	ASSERT_EQ(mm_madvise(m, pid, W + 2 * PG, 6 * PG, MM_MADV_PAGEOUT), 0);
-	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, 2);
+	ASSERT_EQ(mm_file_sync(m, id), 0);
+	ASSERT_EQ(mm_touch(m, pid, W + 2 * PG, 2 * PG, MM_ACCESS_WRITE, &r), 0);
 	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 2);
-	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 6);
+	ASSERT_EQ(mm_madvise(m, pid, W + 2 * PG, 6 * PG, MM_MADV_PAGEOUT), 0);
+	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, 4);
+	ASSERT(file_pfn(m, id, 2) != MM_NIL && file_pfn(m, id, 3) != MM_NIL);
+	ASSERT(mm_page_test(&m->pages[file_pfn(m, id, 2)], MM_PG_reclaim));
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 0);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_IMMEDIATE_RECLAIM], 2);
 	ASSERT_EQ_U64(mm->rss_file, 2);
 	/* anonymous memory without swap: kept, activated */
 	ASSERT_EQ(mm_mmap(m, pid, W + 64 * PG, 4 * PG, RW, FIX, -1, 0, &a), 0);
