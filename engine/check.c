@@ -93,8 +93,8 @@
  *   lru-membership   every frame on an LRU list is PG_lru, allocated, of
  *                    the list's node, and on the list its flags name
  *                    (swapbacked/active/unevictable); every PG_lru frame
- *                    is on a list; every user page (anonymous, shmem) is
- *                    on one; unevictable exactly when mlocked
+ *                    is on a list; every user page (anonymous, shmem,
+ *                    file) is on one; unevictable exactly when mlocked
  *   lru-count        each node's and zone's NR_{IN,}ACTIVE_{ANON,FILE}
  *                    and NR_UNEVICTABLE equal the list recount; NR_MLOCK
  *                    equals the PG_mlocked frames
@@ -1230,7 +1230,8 @@ static void mm__check_lru(struct mm__checker *c)
 	}
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];
-		bool user = mm_page_test(p, MM_PG_swapbacked) && p->refcount > 0 &&
+		bool user = (mm_page_test(p, MM_PG_swapbacked) ||
+			     mm__file_is_reg(p->mapping)) && p->refcount > 0 &&
 			    !mm_page_test(p, MM_PG_buddy) &&
 			    !mm_page_test(p, MM_PG_pcp);
 		if ((mm_page_test(p, MM_PG_lru) || user) && !seen[pfn])
