@@ -349,6 +349,11 @@ static int mm__mmap_region(struct mm_machine *m, struct mm_mm *mm,
 	vm_flags |= MM_VM_SOFTDIRTY;
 	if (left && right) {
 		pv->end = nx->end;
+		/* dup_anon_vma(): next's pages keep their anon_vma */
+		if (!pv->anon_vma) {
+			pv->anon_vma = nx->anon_vma;
+			pv->anon_chained = nx->anon_chained;
+		}
 		mm__vma_unlink(m, mm, next);
 		/* next's pages and accounting now belong to prev */
 		mm__vma_free(m, next, t->cpu);
