@@ -59,13 +59,15 @@
  *   task-objects     every live task holds a task_struct, its mm an
  *                    mm_struct and each VMA a vm_area_struct object
  * and of paging (fault.c):
- *   pte-frame        every present user PTE maps the zero page or an
- *                    allocated anonymous (PG_swapbacked) frame, inside a VMA
+ *   pte-frame        every present user PTE maps the zero page, an
+ *                    allocated anonymous (PG_swapbacked) frame or a file's
+ *                    page-cache frame, inside a VMA
  *   page-mapcount    an anonymous frame's mapcount equals the PTEs mapping
  *                    it (and is > 0), its refcount is >= its mapcount
  *   cow-readonly     a frame mapped more than once is read-only in every
  *                    PTE; the zero page is never writable
- *   rss-count        each mm's rss_anon and NR_ANON_PAGES equal the recount
+ *   rss-count        each mm's rss_anon/rss_shmem/rss_file and
+ *                    NR_ANON_PAGES equal the recount
  *   pgtable-reach    every PG_pgtable frame is reached exactly once from
  *                    the kernel's or an mm's top table
  *   shmem-object     a shmem object's pages name it (mapping, index) and
