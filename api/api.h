@@ -145,6 +145,8 @@ int api_process_pids(const struct mm_machine *m, int32_t *pids);
  * with detail also "oom_score_adj", "rss_limit_pages" (null: none),
  * "mmap_base", "start_brk", "brk" (hex) and "map_count".  New reference.
  */
+/* One file (GET …/files/{f}): name, size, inode, cached and dirty pages. */
+json_t *api_file_json(const struct mm_machine *m, int id);
 json_t *api_process_json(const struct mm_machine *m, const struct mm_task *t,
 			 bool detail);
 /*

@@ -324,6 +324,14 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 			  "type", "object"),
 		json_pack("[s,s,s,s,s]", "start", "count", "nr_pfns", "states",
 			  "legend")));
+	json_object_set_new(schemas, "File", api__obj(
+		"An in-memory file and its page cache",
+		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "name",
+			  "type", "string", "size", "type", "integer", "inode",
+			  "type", "integer", "cached_pages", "type", "integer",
+			  "dirty_pages", "type", "integer"),
+		json_pack("[s,s,s,s,s]", "name", "size", "inode", "cached_pages",
+			  "dirty_pages")));
 	json_object_set_new(schemas, "Frame", api__obj(
 		"One frame descriptor",
 		json_pack("{s:{s:s}, s:{s:s, s:{s:s}}, s:{s:s}, s:{s:s}}", "pfn",

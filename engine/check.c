@@ -59,8 +59,9 @@
  *   task-objects     every live task holds a task_struct, its mm an
  *                    mm_struct and each VMA a vm_area_struct object
  * and of paging (fault.c):
- *   pte-frame        every present user PTE maps the zero page or an
- *                    allocated anonymous (PG_swapbacked) frame, inside a VMA
+ *   pte-frame        every present user PTE maps the zero page, an
+ *                    allocated anonymous (PG_swapbacked) frame or a file's
+ *                    page-cache frame, inside a VMA
  *   page-mapcount    an anonymous frame's mapcount equals the PTEs mapping
  *                    it (and is > 0), its refcount is >= its mapcount
  *   pte-prot         a PTE allows no more than its VMA: RW only under
@@ -70,7 +71,8 @@
  *                    PTE, a writable anonymous PTE maps an exclusive page;
  *                    the zero page is never writable
  *   anon-exclusive   a PG_anon_exclusive page is mapped by exactly one PTE
- *   rss-count        each mm's rss_anon and NR_ANON_PAGES equal the recount
+ *   rss-count        each mm's rss_anon/rss_shmem/rss_file and
+ *                    NR_ANON_PAGES equal the recount
  *   pgtable-reach    every PG_pgtable frame is reached exactly once from
  *                    the kernel's or an mm's top table
  *   shmem-object     a shmem object's pages name it (mapping, index) and
@@ -920,7 +922,7 @@ struct mm__pc_ctx {
 	uint32_t handle;
 	const int32_t *maps;
 	uint8_t *seen;          /* per pfn */
-	uint32_t nodes, pages;
+	uint32_t nodes, pages, dirty_pages;
 	int64_t *files, dirty[MM_MAX_NODES];
 };
 
@@ -967,8 +969,10 @@ static void mm__check_xa_node(struct mm__checker *c, struct mm__pc_ctx *x,
 		x->pages++;
 		int node = mm_page_zone(m, slot)->node;
 		x->files[node]++;
-		if (mm_page_test(p, MM_PG_dirty))
+		if (mm_page_test(p, MM_PG_dirty)) {
 			x->dirty[node]++;
+			x->dirty_pages++;
+		}
 	}
 	if (used != n->count || !used)
 		mm__report(c, "page-cache", "file %s: node %u counts %u slots, "
@@ -979,8 +983,8 @@ static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
 				 int64_t *files)
 {
 	const struct mm_machine *m = c->m;
-	struct mm__pc_ctx x = {NULL, 0, maps, calloc(m->nr_pfns, 1), 0, 0, files,
-			       {0}};
+	struct mm__pc_ctx x = {NULL, 0, maps, calloc(m->nr_pfns, 1), 0, 0, 0,
+			       files, {0}};
 	int64_t mapped[MM_MAX_NODES] = {0};
 
 	if (!x.seen)
@@ -991,7 +995,7 @@ static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
 			continue;
 		x.f = f;
 		x.handle = MM_FILE_REG | i;
-		x.pages = 0;
+		x.pages = x.dirty_pages = 0;
 		if (!mm__object_live(m, m->engine_caches[MM_CACHE_FILP], f->slab_addr))
 			mm__report(c, "page-cache", "file %s holds no filp object",
 				   f->name);
@@ -1000,9 +1004,10 @@ static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
 				? m->xa_nodes[f->xa_root].shift : 0;
 			mm__check_xa_node(c, &x, f->xa_root, MM_NIL, 0, shift, 0);
 		}
-		if (x.pages != f->nr_pages)
-			mm__report(c, "page-cache", "file %s: nr_pages %u, its "
-				   "tree holds %u", f->name, f->nr_pages, x.pages);
+		if (x.pages != f->nr_pages || x.dirty_pages != f->nr_dirty)
+			mm__report(c, "page-cache", "file %s: nr_pages %u nr_dirty "
+				   "%u, its tree holds %u (%u dirty)", f->name,
+				   f->nr_pages, f->nr_dirty, x.pages, x.dirty_pages);
 	}
 	uint32_t free_nodes = 0;
 	for (uint32_t id = m->free_xa_nodes; id != MM_NIL && free_nodes <= m->nr_xa_nodes;

@@ -247,7 +247,8 @@ static void mm__h_files(struct mm__hash *h, const struct mm_machine *m)
 		mm__h_bytes(h, f->name, strnlen(f->name, sizeof(f->name)));
 		mm__h(h, f->size);
 		mm__h(h, ((uint64_t)f->ino << 32) | f->xa_root);
-		mm__h(h, ((uint64_t)f->nr_pages << 1) | f->unlinked);
+		mm__h(h, ((uint64_t)f->nr_pages << 33) | ((uint64_t)f->nr_dirty << 1) |
+			     f->unlinked);
 		mm__h(h, f->ra_start);
 		mm__h(h, ((uint64_t)f->ra_size << 32) | f->ra_async_size);
 		mm__h(h, ((uint64_t)f->mmap_miss << 32) ^ (uint64_t)f->prev_pos);

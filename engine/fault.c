@@ -13,10 +13,11 @@
  * linear page index, mapcount = the PTEs mapping it, refcount = mapcount
  * (no other references yet), PG_anon_exclusive while only one mm maps it.
  *
- * Invariants (check.c): every present PTE points to the zero page or to an
- * allocated anonymous frame; mapcount = the PTEs found; refcount >=
- * mapcount; a page mapped more than once is read-only everywhere (COW);
- * each mm's rss_anon = its PTEs of anonymous pages.
+ * Invariants (check.c): every present PTE points to the zero page, to an
+ * allocated anonymous frame or to a page-cache frame; mapcount = the PTEs
+ * found (and what the rmap finds); refcount >= mapcount; an anonymous page
+ * mapped more than once is read-only everywhere (COW); each mm's
+ * rss_anon/rss_shmem/rss_file = its PTEs of each kind.
  *
  * Shared anonymous memory is a shmem object (m->shmem): its pages stay in
  * its cache (refcount = 1 + mapcount) until no VMA maps the object; read
@@ -24,8 +25,12 @@
  *
  * A COW copy copies the frame's bytes (content.c) with it.
  *
- * Not yet: file mappings answer -MM_ENODEV; no LRU lists, no swap, no
- * anon_vma/anon_vma_chain slab objects.
+ * File VMAs fault through the page cache (pagecache.c): do_read_fault
+ * with fault-around, do_cow_fault, do_shared_fault, wp_page_shared with
+ * write-notify, major faults retried after read-around, SIGBUS past EOF;
+ * a page-cache page's PTE holds a reference next to the cache's.
+ *
+ * Not yet: no LRU lists, no swap, no anon_vma/anon_vma_chain slab objects.
  */
 #include "engine/internal.h"
 

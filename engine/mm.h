@@ -488,6 +488,7 @@ struct mm_file {
 	uint32_t ino;
 	uint32_t xa_root;           /* root node id, MM_NIL: empty cache */
 	uint32_t nr_pages;          /* pages in the cache */
+	uint32_t nr_dirty;          /* of them PG_dirty */
 	bool unlinked;              /* deleted, kept while VMAs map it */
 	/* file_ra_state (one open file per in-memory file) */
 	uint64_t ra_start;

@@ -349,8 +349,7 @@ static int mm__mmap_region(struct mm_machine *m, struct mm_mm *mm,
 	vm_flags |= MM_VM_SOFTDIRTY;
 	if (left && right) {
 		pv->end = nx->end;
-		/* vma_merge(): prev takes next's anon_vma (dup_anon_vma), or
-		 * the rmap would lose next's pages */
+		/* dup_anon_vma(): next's pages keep their anon_vma */
 		if (!pv->anon_vma) {
 			pv->anon_vma = nx->anon_vma;
 			pv->anon_chained = nx->anon_chained;

@@ -296,6 +296,7 @@ void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn)
 	if (mm_page_test(p, MM_PG_dirty))
 		return;
 	mm__set(p, MM_PG_dirty);
+	mm__file(m, p->mapping)->nr_dirty++;
 	mm__file_stat(m, pfn, MM_NR_DIRTY, 1);
 }
 
@@ -371,6 +372,7 @@ static int mm__page_writeback(struct mm_machine *m, struct mm_file *f,
 	}
 	mm__clear(p, MM_PG_dirty);
 	mm__clear(p, MM_PG_reclaim); /* folio_end_writeback() */
+	f->nr_dirty--;
 	mm__file_stat(m, pfn, MM_NR_DIRTY, -1);
 	m->events[MM_PGPGOUT] += MM_PAGE_SIZE >> 10;
 	return 0;
@@ -387,8 +389,10 @@ static void mm__pagecache_remove(struct mm_machine *m, struct mm_file *f,
 	mm__lru_remove(m, pfn);
 	mm__xa_erase(m, f, p->index, cpu);
 	f->nr_pages--;
-	if (mm_page_test(p, MM_PG_dirty))
+	if (mm_page_test(p, MM_PG_dirty)) {
+		f->nr_dirty--;
 		mm__file_stat(m, pfn, MM_NR_DIRTY, -1);
+	}
 	mm__file_stat(m, pfn, MM_NR_FILE_PAGES, -1);
 	p->flags &= ~((1u << MM_PG_uptodate) | (1u << MM_PG_dirty) |
 		      (1u << MM_PG_reclaim) | (1u << MM_PG_referenced));

@@ -8,7 +8,8 @@
  *    VMA, the chain of the parent VMA it was copied from (anon_vma_fork):
  *    m->anon_parent[id] links each anon_vma to the one it was chained to.
  *    The page may be mapped by every VMA whose chain holds its anon_vma,
- *    at vma->start + (index - vma->pgoff) pages;
+ *    at vma->start + (index - vma->pgoff) pages (index is 32 bits wide:
+ *    the difference is taken modulo 2^32);
  *  - a page-cache page (file or shmem) names its file: every VMA of that
  *    file (the i_mmap, found by a scan of the VMAs) covering its index.
  * A candidate address counts when its PTE is present and maps the frame.
@@ -61,8 +62,13 @@ static int mm__mm_pid(const struct mm_machine *m, uint32_t mm)
 	return 0;
 }
 
-int mm_rmap_walk(const struct mm_machine *m, uint32_t pfn,
-		 struct mm_rmap_entry *out, int max)
+/* Calls fn(mm id, va, pte) for every PTE mapping pfn, in VMA id order
+ * (rmap_walk); fn may change or clear that PTE.  Returns the count. */
+typedef void (*mm__rmap_fn)(struct mm_machine *m, uint32_t mm, uint64_t va,
+			    uint64_t pte, void *arg);
+
+static int mm__rmap_each(const struct mm_machine *m, uint32_t pfn,
+			 mm__rmap_fn fn, void *arg)
 {
 	if (pfn >= m->nr_pfns || pfn == m->zero_pfn)
 		return 0;
@@ -80,10 +86,14 @@ int mm_rmap_walk(const struct mm_machine *m, uint32_t pfn,
 		if (cache ? v->file != p->mapping
 			  : !mm__anon_chain_has(m, v->anon_vma, p->mapping))
 			continue;
+		/* index holds the low 32 bits of an anonymous page's linear
+		 * index (start >> 12 passes 2^32 above 16 TiB): the offset in
+		 * the VMA is computed modulo 2^32 */
 		uint64_t pages = (v->end - v->start) >> MM_PAGE_SHIFT;
-		if (p->index < v->pgoff || p->index >= v->pgoff + pages)
+		uint64_t off = (uint32_t)(p->index - (uint32_t)v->pgoff);
+		if (off >= pages)
 			continue;
-		uint64_t va = v->start + ((p->index - v->pgoff) << MM_PAGE_SHIFT);
+		uint64_t va = v->start + (off << MM_PAGE_SHIFT);
 		const struct mm_mm *mm = &m->mms[v->mm];
 		struct mm_walk_step steps[MM_MAX_LEVELS];
 		int nsteps;
@@ -93,43 +103,72 @@ int mm_rmap_walk(const struct mm_machine *m, uint32_t pfn,
 		    !(e & (MM_PTE_PRESENT | MM_PTE_PROTNONE)) ||
 		    ((e & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT) != pfn)
 			continue;
-		if (n < max)
-			out[n] = (struct mm_rmap_entry){v->mm, mm__mm_pid(m, v->mm),
-							va, e};
 		n++;
+		if (fn) /* the walk only reads; fn is the caller's writer */
+			fn((struct mm_machine *)m, v->mm, va, e, arg);
 	}
 	return n;
 }
 
+struct mm__rmap_list {
+	struct mm_rmap_entry *out;
+	int max, n;
+};
+
+static void mm__rmap_collect(struct mm_machine *m, uint32_t mm, uint64_t va,
+			     uint64_t pte, void *arg)
+{
+	struct mm__rmap_list *l = arg;
+
+	if (l->n < l->max)
+		l->out[l->n] = (struct mm_rmap_entry){mm, mm__mm_pid(m, mm), va, pte};
+	l->n++;
+}
+
+int mm_rmap_walk(const struct mm_machine *m, uint32_t pfn,
+		 struct mm_rmap_entry *out, int max)
+{
+	struct mm__rmap_list l = {out, max, 0};
+
+	return mm__rmap_each(m, pfn, out && max > 0 ? mm__rmap_collect : NULL, &l);
+}
+
+static void mm__mkclean_one(struct mm_machine *m, uint32_t mm, uint64_t va,
+			    uint64_t e, void *arg)
+{
+	uint64_t *pte;
+	uint32_t pfn = *(uint32_t *)arg;
+
+	(void)e;
+	if (mm__pt_walk(m, m->mms[mm].pgd, va, false, 0, &pte, NULL, NULL))
+		return;
+	if (*pte & MM_PTE_DIRTY)
+		mm__page_set_dirty(m, pfn);
+	*pte &= ~(MM_PTE_DIRTY | MM_PTE_RW);
+}
+
 void mm__mkclean(struct mm_machine *m, uint32_t pfn)
 {
-	/* The PTEs change, not which ones map the page: one walk. */
-	int n = mm_rmap_walk(m, pfn, NULL, 0);
-	struct mm_rmap_entry one, *e = n > 1 ? malloc((size_t)n * sizeof(*e)) : &one;
+	mm__rmap_each(m, pfn, mm__mkclean_one, &pfn);
+}
 
-	if (!e) { /* no host memory for the list: one mapper at a time */
-		e = &one;
-		n = 1;
-	}
-	for (int k = 0, got = mm_rmap_walk(m, pfn, e, n); k < got && k < n; k++) {
-		uint64_t *pte;
-		if (mm__pt_walk(m, m->mms[e[k].mm].pgd, e[k].vaddr, false, 0, &pte,
-				NULL, NULL))
-			continue;
-		if (*pte & MM_PTE_DIRTY)
-			mm__page_set_dirty(m, pfn);
-		*pte &= ~(MM_PTE_DIRTY | MM_PTE_RW);
-	}
-	if (e != &one)
-		free(e);
+struct mm__unmap_ctx {
+	int cpu;
+};
+
+static void mm__unmap_one_cb(struct mm_machine *m, uint32_t mm, uint64_t va,
+			     uint64_t e, void *arg)
+{
+	(void)e;
+	mm__unmap_one(m, &m->mms[mm], va, ((struct mm__unmap_ctx *)arg)->cpu);
 }
 
 void mm__try_to_unmap(struct mm_machine *m, uint32_t pfn, int cpu)
 {
-	struct mm_rmap_entry e;
+	struct mm__unmap_ctx x = {cpu};
 
-	/* one mapping at a time: each unmap changes what the walk finds */
-	while (m->pages[pfn].mapcount && mm_rmap_walk(m, pfn, &e, 1)) {
-		mm__unmap_one(m, &m->mms[e.mm], e.vaddr, cpu);
-	}
+	/* a page-cache page survives its unmaps (the cache holds it); an
+	 * anonymous one would be freed with its last PTE: callers unmap
+	 * only what stays allocated */
+	mm__rmap_each(m, pfn, mm__unmap_one_cb, &x);
 }

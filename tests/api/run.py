@@ -1081,7 +1081,8 @@ def processes_mmap_family():
                        (dict(length="64K", addr=a, flags=ANON + ["MAP_FIXED_NOREPLACE"]),
                         "EEXIST"),
                        (dict(length="64K", flags=["MAP_PRIVATE"]), "EBADF"),
-                       (dict(length="64K", file="data.bin"), "EBADF")):
+                       (dict(length="64K", flags=["MAP_SHARED"], file="data.bin"),
+                        "EBADF")):
         e = expect_error(mmap(m, pid, **body), 422, code)
         eq(e["details"], {"op": "mmap"}, "details.op")
     e = expect_error(pop(m, pid, "mprotect", {"addr": a + 1, "length": 4096, "prot": "r--"}),
@@ -1137,7 +1138,8 @@ def processes_mmap_family():
         eq(e["details"], {"pid": 4242}, "%s: 404 names the pid" % op)
     expect_error(pop(m, "x", "fork"), 400, "INVALID_ARGUMENT", "pid")
     eq(digest(m), d1, "404s change neither state nor seq")
-    eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
+    r = post("/v1/machines/%s:check" % m).json
+    eq((r["ok"], r["violations"]), (True, []), "checker clean")
     request("DELETE", "/v1/machines/" + m)
 
 
@@ -1303,6 +1305,56 @@ def processes_write_read():
     eq(r.json["signal"], {"name": "SIGSEGV", "code": "SEGV_MAPERR", "addr": hex(a + 16384)},
        "64 KiB write past a 16 KiB mapping")
     eq(r.json["pages"], 4, "the 4 pages before the fault were written")
+
+
+@test
+def files_and_page_cache():
+    import base64
+    m = new_machine({"memory": "64M"})
+    base = "/v1/machines/%s/files" % m
+    content = bytes(range(256)) * 40  # 10240 bytes: 3 pages
+    r = post(base, {"name": "data", "size": "16K",
+                    "content": base64.b64encode(content).decode()})
+    eq((r.status, r.json), (200, {"name": "data", "size": 16384}), "createFile: %r" % r.body)
+    expect_error(post(base, {"name": "data", "size": 1}), 422, "EEXIST")
+    expect_error(post(base, {"name": "x", "size": 1, "content": "QUJD"}), 400,
+                 "INVALID_ARGUMENT", "content")
+    f = get(base + "/data").json
+    eq((f["size"], f["cached_pages"], f["dirty_pages"]), (16384, 3, 3), "GET file")
+    eq([x["name"] for x in get(base).json["items"]], ["data"], "GET files")
+    expect_error(get(base + "/nope"), 404, "NOT_FOUND")
+    r = post(base + "/data:read", {"offset": 10000, "length": 1000})
+    eq(r.status, 200, "readFile: %r" % r.body)
+    eq(base64.b64decode(r.json["data"]), content[10000:] + bytes(1000 - 240), "bytes read")
+    eq(post(base + "/data:write", {"offset": 1, "data": "eHl6"}).status, 200, "writeFile")
+    eq(base64.b64decode(post(base + "/data:read", {"offset": 0, "length": 4}).json["data"]),
+       b"\x00xyz", "written bytes")
+    # shared mapping: a touch write dirties, sync cleans, drop then reads from disk
+    pid = spawn(m)
+    a = mmap(m, pid, length="16K", prot="rw-", flags=["MAP_SHARED"], file="data").json["addr"]
+    r = pop(m, pid, "touch", {"addr": a, "length": "16K", "access": "read"})
+    eq((r.json["minor"], r.json["major"]), (1, 1), "fault-around, then a hole from the disk")
+    fr = get("/v1/machines/%s/frames/%d" % (m, int(get(proc_path(m, pid, "/pagetable?addr=" + a))
+                                                   .json["pfn"]))).json
+    eq([(x["pid"], x["vaddr"]) for x in fr["mappings"]], [(pid, a)], "rmap of the frame")
+    eq(post(base + "/data:sync").status, 200, "syncFile")
+    eq(get(base + "/data").json["dirty_pages"], 0, "clean after sync")
+    r = post("/v1/machines/%s:dropCaches" % m, {"mode": 3})
+    eq(r.status, 200, "dropCaches: %r" % r.body)
+    eq(r.json["pagecache"], 0, "mapped pages stay")
+    eq(pop(m, pid, "munmap", {"addr": a, "length": "16K"}).status, 200, "munmap")
+    eq(post("/v1/machines/%s:dropCaches" % m, {"mode": 1}).json["pagecache"], 4, "now dropped")
+    r = post(base + "/data:read", {"offset": 0, "length": 4})
+    eq((base64.b64decode(r.json["data"]), r.json["major"]), (b"\x00xyz", 4), "read back from disk")
+    expect_error(post("/v1/machines/%s:dropCaches" % m, {"mode": 4}), 400, "INVALID_ARGUMENT", "mode")
+    meminfo = get("/v1/machines/%s/proc/meminfo" % m).body.decode()
+    check("Cached:" in meminfo, "meminfo")
+    eq(post(base + "/data:truncate", {"size": 5}).status, 200, "truncateFile")
+    eq(get(base + "/data").json["size"], 5, "truncated")
+    expect_error(pop(m, pid, "mmap", {"length": 4096, "prot": "r--", "flags": ["MAP_SHARED"],
+                                       "file": "nope"}), 422, "EBADF")
+    eq(request("DELETE", base + "/data").status, 200, "deleteFile")
+    expect_error(get(base + "/data"), 404, "NOT_FOUND")
     eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
     request("DELETE", "/v1/machines/" + m)
 
@@ -1677,10 +1729,12 @@ def openapi_generated():
     walk(doc)
     # every documented route exists (not 404/405) and nothing is undocumented
     m = new_machine({"memory": "16M"})
+    eq(post("/v1/machines/%s/files" % m, {"name": "f", "size": 4096}).status, 200, "a file")
     for path, item in paths.items():
         for method in item:
             real = (path.replace("{m}", m).replace("{name}", "buddyinfo")
-                    .replace("{pfn}", "1").replace("{cache}", "kmalloc-64"))
+                    .replace("{pfn}", "1").replace("{cache}", "kmalloc-64")
+                    .replace("{file}", "f"))
             if method == "delete":
                 continue
             if path.endswith("/events"):

@@ -710,3 +710,21 @@ TEST(files_rmap_fork_chain_and_pageout)
 	tu_check(m, "willneed");
 	mm_machine_destroy(m);
 }
+
+TEST(files_rmap_high_addresses)
+{
+	/* above 16 TiB an anonymous page's linear index passes 2^32 */
+	struct mm_machine *m = mk();
+	int a = spawn(m), b;
+	uint64_t hi = 0x7f0000000000ull, out;
+	struct mm_rmap_entry e[4];
+
+	ASSERT_EQ(mm_mmap(m, a, hi, 4 * PG, RW, MM_MAP_PRIVATE | MM_MAP_FIXED |
+			  MM_MAP_ANONYMOUS, -1, 0, &out), 0);
+	touch(m, a, hi, 4 * PG, MM_ACCESS_WRITE);
+	ASSERT_EQ(mm_fork(m, a, &b), 0);
+	ASSERT_EQ(mm_rmap_walk(m, pfn_at(m, a, hi + 2 * PG), e, 4), 2);
+	ASSERT_EQ_HEX(e[0].vaddr, hi + 2 * PG);
+	tu_check(m, "high");
+	mm_machine_destroy(m);
+}
