@@ -382,6 +382,12 @@ void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu);
 void mm__pagecache_destroy(struct mm_machine *m);
 
 /* ---- reverse mapping (rmap.c) ---- */
+/* Calls fn(mm id, va, pte) for every PTE mapping pfn, in VMA id order
+ * (rmap_walk); fn may change or clear that PTE.  Returns the count. */
+typedef void (*mm__rmap_fn)(struct mm_machine *m, uint32_t mm, uint64_t va,
+			    uint64_t pte, void *arg);
+int mm__rmap_each(const struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,
+		  void *arg);
 /* A new anon_vma id chained to parent (0: none); shmem object ids come
  * from the same counter. */
 uint32_t mm__anon_vma_new(struct mm_machine *m, uint32_t parent);

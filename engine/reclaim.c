@@ -31,8 +31,6 @@
  */
 #include "engine/internal.h"
 
-#include <stdlib.h>
-
 #define MM_SWAP_CLUSTER_MAX 32u
 #define MM_DEF_PRIORITY 12
 #define MM_MAX_RECLAIM_RETRIES 16
@@ -206,44 +204,44 @@ void mm__mark_page_accessed(struct mm_machine *m, uint32_t pfn)
 
 /* ---- reverse mapping ------------------------------------------------------ */
 
-/*
- * folio_referenced(): through the reverse map (rmap.c), tests and clears
- * the accessed bit of every PTE mapping pfn; returns how many had it, and
- * ORs the flags of their VMAs into *vm_flags.  A VM_LOCKED mapping stops
- * the walk (the page belongs on the unevictable list).
- */
+struct mm__referenced {
+	int referenced;
+	uint64_t vm_flags;
+};
+
+/* folio_referenced_one(): harvest (test and clear) one accessed bit; a
+ * VM_LOCKED mapping marks the page for the unevictable list. */
+static void mm__referenced_one(struct mm_machine *m, uint32_t mmid, uint64_t va,
+			       uint64_t e, void *arg)
+{
+	struct mm__referenced *r = arg;
+	struct mm_mm *mm = &m->mms[mmid];
+	uint32_t id = mm__find_vma(m, mm, va);
+
+	if (id == MM_NIL)
+		return;
+	if (m->vmas[id].flags & MM_VM_LOCKED) {
+		r->vm_flags |= MM_VM_LOCKED;
+		return;
+	}
+	if (e & MM_PTE_ACCESSED) {
+		*mm__pte_lookup(m, mm, va) &= ~MM_PTE_ACCESSED;
+		r->referenced++;
+		r->vm_flags |= m->vmas[id].flags;
+	}
+}
+
+/* folio_referenced(): through the reverse map, how many PTEs mapping pfn
+ * had the accessed bit (now cleared); their VMAs' flags in *vm_flags. */
 static int mm__folio_referenced(struct mm_machine *m, uint32_t pfn,
 				uint64_t *vm_flags)
 {
-	struct mm_rmap_entry one[8], *e = one;
-	int n = m->pages[pfn].mapcount > 0 ? mm_rmap_walk(m, pfn, NULL, 0) : 0;
-	int referenced = 0;
+	struct mm__referenced r = {0, 0};
 
-	*vm_flags = 0;
-	if (n > 8 && !(e = malloc((size_t)n * sizeof(*e)))) {
-		e = one; /* no host memory for the list: the first eight */
-		n = 8;
-	}
-	n = MM_MIN(n, mm_rmap_walk(m, pfn, e, n));
-	for (int k = 0; k < n; k++) {
-		struct mm_mm *mm = &m->mms[e[k].mm];
-		uint32_t id = mm__find_vma(m, mm, e[k].vaddr);
-		uint64_t *pte = mm__pte_lookup(m, mm, e[k].vaddr);
-		if (id == MM_NIL || !pte)
-			continue;
-		if (m->vmas[id].flags & MM_VM_LOCKED) {
-			*vm_flags |= MM_VM_LOCKED;
-			break;
-		}
-		if (*pte & MM_PTE_ACCESSED) {
-			*pte &= ~MM_PTE_ACCESSED;
-			referenced++;
-			*vm_flags |= m->vmas[id].flags;
-		}
-	}
-	if (e != one)
-		free(e);
-	return referenced;
+	if (m->pages[pfn].mapcount > 0)
+		mm__rmap_each(m, pfn, mm__referenced_one, &r);
+	*vm_flags = r.vm_flags;
+	return r.referenced;
 }
 
 /* ---- scan control -------------------------------------------------------- */

@@ -62,13 +62,8 @@ static int mm__mm_pid(const struct mm_machine *m, uint32_t mm)
 	return 0;
 }
 
-/* Calls fn(mm id, va, pte) for every PTE mapping pfn, in VMA id order
- * (rmap_walk); fn may change or clear that PTE.  Returns the count. */
-typedef void (*mm__rmap_fn)(struct mm_machine *m, uint32_t mm, uint64_t va,
-			    uint64_t pte, void *arg);
-
-static int mm__rmap_each(const struct mm_machine *m, uint32_t pfn,
-			 mm__rmap_fn fn, void *arg)
+int mm__rmap_each(const struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,
+		  void *arg)
 {
 	if (pfn >= m->nr_pfns || pfn == m->zero_pfn)
 		return 0;
