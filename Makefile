@@ -45,9 +45,9 @@ BENCH_PKGS := wrk nginx-light sqlite3 gnuplot-nox linux-perf
 .PHONY: all deps bench-deps test unit soak bench plots clean \
         check-engine-purity run fuzz fuzz-build
 
-all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-fault $(O)/bench-baseline \
-     $(O)/bench-growth $(O)/bench-snapshot $(O)/mmsimd $(O)/mmsim \
-     $(O)/api-op-tests $(O)/fidelity-sim build/fidelity/recorder \
+all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-fault $(O)/bench-policy \
+     $(O)/bench-baseline $(O)/bench-growth $(O)/bench-snapshot $(O)/mmsimd \
+     $(O)/mmsim $(O)/api-op-tests $(O)/fidelity-sim build/fidelity/recorder \
      $(O)/engine-soak $(O)/web/.stamp $(O)/labs/.stamp
 
 # npm packages (package.json, exact versions in package-lock.json): uPlot for
@@ -139,6 +139,10 @@ $(O)/bench-baseline: $(O)/bench/baseline.o
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -ljansson $(LDLIBS)
 
 $(O)/bench-growth: $(O)/bench/growth.o $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/bench-policy: $(O)/bench/policy.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

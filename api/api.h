@@ -103,6 +103,10 @@ int api_proc_text(const struct mm_machine *m, const char *name, char **text);
 json_t *api_proc_json(const struct mm_machine *m, const char *name);
 /* The zones of every node: layout, watermarks, free lists, pcp lists. */
 json_t *api_zones_json(const struct mm_machine *m);
+/* Each node's LRU lists (count, the first `limit` pfns from the head —
+ * the most recently added — and whether more follow), kswapd state and
+ * reclaim costs. */
+json_t *api_lru_json(const struct mm_machine *m, uint32_t limit);
 
 /* ---- kernel allocators: kmem caches, vmalloc areas, translation
  *      (api/kernel.c) ---- */
@@ -141,6 +145,8 @@ int api_process_pids(const struct mm_machine *m, int32_t *pids);
  * with detail also "oom_score_adj", "rss_limit_pages" (null: none),
  * "mmap_base", "start_brk", "brk" (hex) and "map_count".  New reference.
  */
+/* One file (GET …/files/{f}): name, size, inode, cached and dirty pages. */
+json_t *api_file_json(const struct mm_machine *m, int id);
 json_t *api_process_json(const struct mm_machine *m, const struct mm_task *t,
 			 bool detail);
 /*

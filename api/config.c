@@ -7,7 +7,7 @@
  *    "distance":[[10,20],[20,10]], "zones_managed_pages":{"DMA":3840,…} |
  *    [{…node 0…},{…node 1…}], "cpus":2, "swap":"0", "page_policy":"linux",
  *    "min_free_kbytes":…, "watermark_scale_factor":10, "zero_page":true,
- *    "fault_around_bytes":65536, "swappiness":60, "overcommit":"heuristic",
+ *    "fault_around_bytes":65536, "read_ahead_kb":128, "swappiness":60, "overcommit":"heuristic",
  *    "overcommit_ratio":50, "kswapd_pages_per_tick":1024, "seed":0,
  *    "max_map_count":65530, "pid_max":32768, "randomize_va_space":0,
  *    "event_ring":1024}
@@ -201,6 +201,10 @@ int api_config_decode(const json_t *obj, struct mm_config *cfg,
 			if (s > UINT32_MAX)
 				return api__err(err, "fault_around_bytes", "too large");
 			cfg->fault_around_bytes = (uint32_t)s;
+		} else if (!strcmp(key, "read_ahead_kb")) {
+			if (api__int(v, "read_ahead_kb", 4, 65536, &i, err))
+				return -1;
+			cfg->read_ahead_kb = (uint32_t)i;
 		} else if (!strcmp(key, "swappiness")) {
 			if (api__int(v, "swappiness", 0, 200, &i, err))
 				return -1;
@@ -312,6 +316,7 @@ json_t *api_config_encode(const struct mm_config *c)
 	json_object_set_new(o, "watermark_scale_factor", json_integer(c->watermark_scale_factor));
 	json_object_set_new(o, "zero_page", json_boolean(c->zero_page));
 	json_object_set_new(o, "fault_around_bytes", json_integer(c->fault_around_bytes));
+	json_object_set_new(o, "read_ahead_kb", json_integer(c->read_ahead_kb));
 	json_object_set_new(o, "swappiness", json_integer(c->swappiness));
 	json_object_set_new(o, "overcommit", json_string(api_overcommit_names[c->overcommit]));
 	json_object_set_new(o, "overcommit_ratio", json_integer(c->overcommit_ratio));

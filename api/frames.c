@@ -233,5 +233,15 @@ json_t *api_frame_json(const struct mm_machine *m, uint32_t pfn)
 	}
 	json_object_set_new(o, "state", json_string(st));
 	json_object_set_new(o, "rmap", api__rmap(m, pfn));
+	/* the reverse mappings: every PTE mapping it, found through the rmap */
+	struct mm_rmap_entry e[64];
+	int n = mm_rmap_walk(m, pfn, e, 64);
+	json_t *maps = json_array();
+	for (int i = 0; i < n && i < 64; i++)
+		json_array_append_new(maps, json_pack("{s:i, s:o, s:o}", "pid",
+			e[i].pid, "vaddr", api_hex(e[i].vaddr), "pte",
+			api_hex(e[i].pte)));
+	json_object_set_new(o, "mappings", maps);
+	json_object_set_new(o, "nr_mappings", json_integer(n));
 	return o;
 }

@@ -73,6 +73,12 @@ static json_t *api__arg_schema(const struct api_arg *a)
 					    json_string(a->names[a->dflt]));
 		break;
 	}
+	case API_T_INT_ARRAY:
+		s = json_pack("{s:s, s:I, s:{s:s, s:i, s:I}}", "type", "array",
+			      "maxItems", (json_int_t)a->hi, "items", "type",
+			      "integer", "minimum", 0, "maximum",
+			      (json_int_t)a->uhi);
+		break;
 	case API_T_STRING:
 		s = json_pack("{s:s, s:I}", "type", "string", "maxLength",
 			      (json_int_t)a->hi);
@@ -346,6 +352,14 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 			  "type", "object"),
 		json_pack("[s,s,s,s,s]", "start", "count", "nr_pfns", "states",
 			  "legend")));
+	json_object_set_new(schemas, "File", api__obj(
+		"An in-memory file and its page cache",
+		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "name",
+			  "type", "string", "size", "type", "integer", "inode",
+			  "type", "integer", "cached_pages", "type", "integer",
+			  "dirty_pages", "type", "integer"),
+		json_pack("[s,s,s,s,s]", "name", "size", "inode", "cached_pages",
+			  "dirty_pages")));
 	json_object_set_new(schemas, "Frame", api__obj(
 		"One frame descriptor: flags, counts, zone, migrate type, state "
 		"(the frame-map character) and rmap (every pid and address "

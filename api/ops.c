@@ -96,6 +96,25 @@ static int api__decode_one(const struct api_arg *a, const json_t *v,
 					      k ? ", " : " ", a->names[k]);
 		return api_fail(err, a->name, "%s: %s", a->name, msg);
 	}
+	case API_T_INT_ARRAY: {
+		if (!json_is_array(v))
+			return api_fail(err, a->name, "%s: expected an array of "
+					 "integers", a->name);
+		if ((int64_t)json_array_size(v) > a->hi)
+			return api_fail(err, a->name, "%s: more than %lld items",
+					 a->name, (long long)a->hi);
+		size_t k;
+		json_t *e;
+		json_array_foreach(v, k, e) {
+			if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+			    (uint64_t)json_integer_value(e) > a->uhi)
+				return api_fail(err, a->name, "%s[%zu]: expected an "
+						 "integer in [0, %llu]", a->name, k,
+						 (unsigned long long)a->uhi);
+		}
+		out->arr = v;
+		return 0;
+	}
 	case API_T_STRING:
 		if (!json_is_string(v))
 			return api_fail(err, a->name, "%s: expected a string",
@@ -727,8 +746,9 @@ static const struct api_arg api_spawn_args[] = {
 			"ASCII characters (TASK_COMM_LEN); default \"proc\""},
 	[SPAWN_RSS_LIMIT] = {"rss_limit_pages", API_T_INT, false, -1, UINT32_MAX,
 			     0, NULL, -1, "resident-set limit in pages for the "
-			     "paging-policy experiments (-1, the default: none); "
-			     "recorded now, enforced once demand paging exists"},
+			     "paging-policy experiments (-1, the default: none): "
+			     "the trace operation keeps at most this many of its "
+			     "pages resident"},
 	[SPAWN_OOM_ADJ] = {"oom_score_adj", API_T_INT, false, -1000, 1000, 0,
 			   NULL, 0, "/proc/PID/oom_score_adj: added to the OOM "
 			   "killer's badness"},
@@ -853,12 +873,12 @@ static const struct api_arg api_mmap_args[] = {
 		       "\"---\" (PROT_NONE); raw PROT_* numbers are not accepted"},
 	[MMAP_FLAGS] = {"flags", API_T_MAP_FLAGS, true, 0, 0, 0, NULL, 0,
 			"MAP_* names, e.g. [\"MAP_PRIVATE\", \"MAP_ANONYMOUS\"]; "
-			"neither MAP_SHARED nor MAP_PRIVATE is EINVAL, no "
-			"MAP_ANONYMOUS is EBADF (no files yet); raw numbers are "
-			"not accepted"},
+			"neither MAP_SHARED nor MAP_PRIVATE is EINVAL; without "
+			"MAP_ANONYMOUS \"file\" names the file (EBADF if none); "
+			"raw numbers are not accepted"},
 	[MMAP_FILE] = {"file", API_T_STRING, false, 0, 255, 0, NULL, 0,
-		       "name of an in-memory file to map; machines have no files "
-		       "yet (the page-cache work), so any name answers EBADF"},
+		       "name of an in-memory file to map (createFile); an "
+		       "unknown name is EBADF; ignored with MAP_ANONYMOUS"},
 	[MMAP_OFFSET] = {"offset", API_T_SIZE, false, 0, 0, 0, NULL, 0,
 			 "file offset in bytes, a multiple of the page size "
 			 "(else EINVAL); default 0"},
@@ -870,13 +890,13 @@ static const struct api_field api_mmap_results[] = {
 static int api__mmap(struct mm_machine *m, const struct api_args *a,
 		     union api_result *res)
 {
-	/* A file name cannot name anything yet: Linux's answer to a
-	 * descriptor that is not open. */
-	if (a->present & (1u << MMAP_FILE))
-		return -MM_EBADF;
+	/* An unknown name is Linux's answer to a descriptor that is not
+	 * open: EBADF (a file mapping without one too). */
+	int file = (a->present & (1u << MMAP_FILE))
+			   ? mm_file_lookup(m, a->v[MMAP_FILE].s) : -1;
 	return mm_mmap(m, api__pid(a), a->v[MMAP_ADDR].u, a->v[MMAP_LENGTH].u,
-		       a->v[MMAP_PROT].prot, (int)a->v[MMAP_FLAGS].flags, -1,
-		       a->v[MMAP_OFFSET].u, &res->addr);
+		       a->v[MMAP_PROT].prot, (int)a->v[MMAP_FLAGS].flags,
+		       file < 0 ? -1 : file, a->v[MMAP_OFFSET].u, &res->addr);
 }
 
 static json_t *api__mmap_encode(const struct mm_machine *m,
@@ -953,8 +973,9 @@ static const struct api_field api_touch_results[] = {
 	 "included)"},
 	{"zero", "integer", "read faults that mapped the shared zero page"},
 	{"signal", "object", "null, or {\"name\", \"code\", \"addr\"} of the "
-	 "fatal signal (SIGSEGV SEGV_MAPERR/SEGV_ACCERR); the process was "
-	 "killed and its memory freed"},
+	 "fatal signal (SIGSEGV SEGV_MAPERR/SEGV_ACCERR; SIGBUS BUS_ADRERR: "
+	 "a file page past EOF; SIGKILL SI_KERNEL when the OOM killer chose "
+	 "this process); the process was killed and its memory freed"},
 };
 
 static int api__touch(struct mm_machine *m, const struct api_args *a,
@@ -963,8 +984,7 @@ static int api__touch(struct mm_machine *m, const struct api_args *a,
 	int rc = mm_touch(m, api__pid(a), a->v[RANGE_ADDR].u,
 			  a->v[RANGE_LENGTH].u,
 			  (enum mm_access)a->v[TOUCH_ACCESS].i, &res->touch);
-	/* file memory faults through the page cache, which does not exist
-	 * yet */
+	/* exec images and special mappings are not faulted */
 	return rc == -MM_ENODEV ? -MM_EINVAL : rc;
 }
 
@@ -1100,8 +1120,10 @@ static const struct api_arg api_madvise_args[] = {
 	[RANGE_ADDR] = API_ARG_RANGE_ADDR(""),
 	[RANGE_LENGTH] = API_ARG_LENGTH,
 	[MADV_ADVICE] = {"advice", API_T_ENUM, true, 0, 0, 0, api_madv_names, 0,
-			 "MADV_* name; DONTNEED, COLD, PAGEOUT and WILLNEED "
-			 "change no VMA until paging and reclaim exist"},
+			 "MADV_* name; DONTNEED zaps the pages, COLD "
+			 "deactivates them, PAGEOUT reclaims them now (file "
+			 "pages; anonymous ones need swap); these and WILLNEED "
+			 "change no VMA"},
 };
 
 static int api__madvise(struct mm_machine *m, const struct api_args *a,
@@ -1160,9 +1182,415 @@ static int api__set_oom_adj(struct mm_machine *m, const struct api_args *a,
 	return mm_set_oom_score_adj(m, api__pid(a), (int)a->v[OOMADJ_VALUE].i);
 }
 
+/* trace (experiment mode) */
+#define API_TRACE_MAX (1 << 24)
+enum { TRACE_ADDR = PROC_PID + 1, TRACE_PAGES, TRACE_ACCESS };
+static const struct api_arg api_trace_args[] = {
+	[PROC_PID] = API_ARG_PID,
+	[TRACE_ADDR] = {"addr", API_T_ADDR, true, 0, 0, 0, NULL, 0,
+			"base address, page aligned (else EINVAL)"},
+	[TRACE_PAGES] = {"pages", API_T_INT_ARRAY, true, 0, API_TRACE_MAX,
+			 UINT32_MAX, NULL, 0, "the reference string: page "
+			 "indices from addr, accessed in order"},
+	[TRACE_ACCESS] = {"access", API_T_ENUM, true, 0, 0, 0, api_access_names,
+			  0, "\"read\", \"write\" or \"exec\" for every "
+			  "reference"},
+};
+static const struct api_field api_trace_results[] = {
+	{"hits", "integer", "references to a resident page"},
+	{"misses", "integer", "references that faulted the page in (after "
+	 "evicting one when rss_limit_pages was reached)"},
+	{"sequence", "string", "'H' or 'M' per reference, in order"},
+	{"resident", "array", "page indices of the traced pages resident at "
+	 "the end, ascending"},
+	{"signal", "object", "null, or {\"name\"} of the signal that ended "
+	 "the trace (SIGSEGV; SIGKILL from the OOM killer): the process was "
+	 "killed"},
+};
+
+static int api__trace(struct mm_machine *m, const struct api_args *a,
+		      union api_result *res)
+{
+	const json_t *arr = a->v[TRACE_PAGES].arr;
+	size_t n = json_array_size(arr), k;
+	uint64_t *pages = malloc((n ? n : 1) * sizeof(*pages));
+	json_t *e;
+
+	res->trace.seq = malloc(n + 1);
+	res->trace.resident = malloc((n ? n : 1) * sizeof(uint64_t));
+	if (!pages || !res->trace.seq || !res->trace.resident) {
+		free(pages);
+		return -MM_ENOMEM;
+	}
+	json_array_foreach(arr, k, e)
+		pages[k] = (uint64_t)json_integer_value(e);
+	int rc = mm_trace(m, api__pid(a), a->v[TRACE_ADDR].u, pages, n,
+			  (enum mm_access)a->v[TRACE_ACCESS].i, res->trace.seq,
+			  res->trace.resident, &res->trace.r);
+	free(pages);
+	return rc;
+}
+
+static void api__trace_release(union api_result *res)
+{
+	free(res->trace.seq);
+	free(res->trace.resident);
+}
+
+static json_t *api__trace_encode(const struct mm_machine *m,
+				 const struct api_args *a,
+				 const union api_result *res)
+{
+	const struct mm_trace_result *r = &res->trace.r;
+	json_t *resident = json_array(), *sig = json_null();
+
+	(void)m;
+	(void)a;
+	for (uint64_t i = 0; i < r->nr_resident; i++)
+		json_array_append_new(resident,
+				      json_integer((json_int_t)res->trace.resident[i]));
+	if (r->sig)
+		sig = json_pack("{s:s}", "name", r->sig == MM_SIGKILL ? "SIGKILL"
+						 : r->sig == MM_SIGBUS ? "SIGBUS"
+								       : "SIGSEGV");
+	json_t *out = json_pack("{s:I, s:I, s:s, s:o, s:o}", "hits",
+				(json_int_t)r->hits, "misses",
+				(json_int_t)r->misses, "sequence", res->trace.seq,
+				"resident", resident, "signal", sig);
+	return out;
+}
+
+/* ---- reclaim ---------------------------------------------------------------------- */
+
+/* tick */
+enum { TICK_N };
+static const struct api_arg api_tick_args[] = {
+	[TICK_N] = {"n", API_T_INT, false, 1, 1000000, 0, NULL, 1,
+		    "ticks to run (default 1): each runs every woken kswapd "
+		    "for up to kswapd_pages_per_tick scanned pages"},
+};
+static const struct api_field api_tick_results[] = {
+	{"ticks", "integer", "ticks run (the clock advanced by as many)"},
+	{"kswapd_runs", "integer", "node-ticks in which a kswapd ran"},
+	{"sleeps", "integer", "kswapds that went back to sleep"},
+	{"passes", "integer", "shrink passes (SWAP_CLUSTER_MAX batches)"},
+	{"scanned", "integer", "inactive-list pages scanned"},
+	{"reclaimed", "integer", "pages freed"},
+};
+
+static int api__tick(struct mm_machine *m, const struct api_args *a,
+		     union api_result *res)
+{
+	mm_tick(m, (uint64_t)a->v[TICK_N].i, &res->tick);
+	return 0;
+}
+
+static json_t *api__reclaim_stats(const struct mm_reclaim_stats *r)
+{
+	return json_pack("{s:I, s:I, s:I}", "passes", (json_int_t)r->passes,
+			 "scanned", (json_int_t)r->scanned, "reclaimed",
+			 (json_int_t)r->reclaimed);
+}
+
+static json_t *api__tick_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	const struct mm_tick_result *t = &res->tick;
+	json_t *o = api__reclaim_stats(&t->r);
+
+	(void)m;
+	(void)a;
+	json_object_set_new(o, "ticks", json_integer((json_int_t)t->ticks));
+	json_object_set_new(o, "kswapd_runs",
+			    json_integer((json_int_t)t->kswapd_runs));
+	json_object_set_new(o, "sleeps", json_integer((json_int_t)t->sleeps));
+	return o;
+}
+
+/* reclaim */
+enum { RECLAIM_PAGES, RECLAIM_NODE };
+static const struct api_arg api_reclaim_args[] = {
+	[RECLAIM_PAGES] = {"pages", API_T_INT, true, 1, UINT32_MAX, 0, NULL, 0,
+			   "pages to reclaim"},
+	[RECLAIM_NODE] = {"node", API_T_INT, false, -1, MM_MAX_NODES - 1, 0, NULL,
+			  -1, "NUMA node (nodeN/reclaim); -1, the default: every "
+			  "node (memory.reclaim)"},
+};
+static const struct api_field api_reclaim_results[] = {
+	{"requested", "integer", "pages asked for"},
+	{"passes", "integer", "shrink passes"},
+	{"scanned", "integer", "inactive-list pages scanned"},
+	{"reclaimed", "integer", "pages freed (less than requested: Linux's "
+	 "write would fail with EAGAIN)"},
+};
+
+static int api__reclaim_check(const struct mm_machine *m,
+			      const struct api_args *a, struct api_error *err)
+{
+	if (a->v[RECLAIM_NODE].i >= m->nr_nodes)
+		return api_fail(err, "node", "node: %lld is outside [-1, %d] (the "
+				 "machine has %d nodes)",
+				 (long long)a->v[RECLAIM_NODE].i, m->nr_nodes - 1,
+				 m->nr_nodes);
+	return 0;
+}
+
+static int api__reclaim(struct mm_machine *m, const struct api_args *a,
+			union api_result *res)
+{
+	res->reclaim.requested = (uint64_t)a->v[RECLAIM_PAGES].i;
+	return mm_reclaim(m, res->reclaim.requested, (int)a->v[RECLAIM_NODE].i,
+			  &res->reclaim.r);
+}
+
+static json_t *api__reclaim_encode(const struct mm_machine *m,
+				   const struct api_args *a,
+				   const union api_result *res)
+{
+	json_t *o = api__reclaim_stats(&res->reclaim.r);
+
+	(void)m;
+	(void)a;
+	json_object_set_new(o, "requested",
+			    json_integer((json_int_t)res->reclaim.requested));
+	return o;
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 #define API_N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+/* ---- files and the page cache --------------------------------------------- */
+
+#define API_FILE_READ_MAX (16ull << 20) /* bytes one readFile answers */
+#define API_FILE_SIZE_MAX ((uint64_t)MM_FILE_MAX_PAGES << MM_PAGE_SHIFT)
+
+/* ops on …/files/{file}: args[0] is the path id "file" */
+enum { FILE_NAME };
+#define API_ARG_FILE                                                          \
+	{"file", API_T_STRING, true, 0, MM_FILE_NAME_MAX - 1, 0, NULL, 0,    \
+	 "file name (path id); 404 if no file has it"}
+
+static int api__file_check(const struct mm_machine *m, const struct api_args *a,
+			   struct api_error *err)
+{
+	if (mm_file_lookup(m, a->v[FILE_NAME].s) >= 0)
+		return 0;
+	api_fail(err, "file", "file: no file \"%.60s\"", a->v[FILE_NAME].s);
+	return API_CHECK_NOT_FOUND;
+}
+
+static int api__file_id(const struct mm_machine *m, const struct api_args *a)
+{
+	return mm_file_lookup(m, a->v[FILE_NAME].s);
+}
+
+/* Decodes a validated base64 argument into a malloc'd buffer (*len). */
+static uint8_t *api__bytes(const char *b64, size_t *len)
+{
+	uint8_t *p = malloc(strlen(b64) / 4 * 3 + 3);
+	if (p)
+		*len = api_base64_decode(b64, p);
+	return p;
+}
+
+/* createFile */
+enum { CREATE_NAME, CREATE_SIZE, CREATE_CONTENT };
+static const struct api_arg api_file_create_args[] = {
+	[CREATE_NAME] = {"name", API_T_STRING, true, 0, MM_FILE_NAME_MAX - 1, 0,
+			 NULL, 0, "1 to 63 bytes, no '/'; unique among the "
+			 "machine's files (EEXIST)"},
+	[CREATE_SIZE] = {"size", API_T_SIZE, true, 0, 0, API_FILE_SIZE_MAX, NULL,
+			 0, "i_size in bytes (\"1M\"); pages past the content "
+			 "are holes on the disk"},
+	[CREATE_CONTENT] = {"content", API_T_BASE64, false, 0, 0, 0, NULL, 0,
+			    "the first bytes, base64; they start dirty in the "
+			    "page cache, as after a write"},
+};
+static const struct api_field api_file_results[] = {
+	{"name", "string", "the file's name"},
+	{"size", "integer", "its size in bytes"},
+};
+
+static int api__file_create_check(const struct mm_machine *m,
+				  const struct api_args *a, struct api_error *err)
+{
+	size_t len = 0;
+	(void)m;
+	if (a->present & (1u << CREATE_CONTENT)) {
+		const char *b = a->v[CREATE_CONTENT].s;
+		size_t n = strlen(b);
+		while (n && b[n - 1] == '=')
+			n--;
+		len = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+	}
+	if (len > a->v[CREATE_SIZE].u)
+		return api_fail(err, "content", "content: %zu bytes, longer than "
+				 "size %llu", len,
+				 (unsigned long long)a->v[CREATE_SIZE].u);
+	return 0;
+}
+
+static int api__file_create(struct mm_machine *m, const struct api_args *a,
+			    union api_result *res)
+{
+	size_t len = 0;
+	uint8_t *data = NULL;
+	int id;
+
+	(void)res;
+	if ((a->present & (1u << CREATE_CONTENT)) &&
+	    !(data = api__bytes(a->v[CREATE_CONTENT].s, &len)))
+		return -MM_ENOMEM;
+	int rc = mm_file_create(m, a->v[CREATE_NAME].s, a->v[CREATE_SIZE].u, data,
+				len, &id);
+	free(data);
+	return rc;
+}
+
+static json_t *api__file_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	(void)res;
+	const struct mm_file *f = mm_file_get(m, mm_file_lookup(m, a->v[0].s));
+	return json_pack("{s:s, s:I}", "name", f->name, "size",
+			 (json_int_t)f->size);
+}
+
+/* deleteFile */
+static const struct api_arg api_file_args[] = {
+	[FILE_NAME] = API_ARG_FILE,
+};
+
+static int api__file_delete(struct mm_machine *m, const struct api_args *a,
+			    union api_result *res)
+{
+	(void)res;
+	return mm_file_delete(m, api__file_id(m, a));
+}
+
+/* writeFile */
+enum { FWRITE_OFFSET = FILE_NAME + 1, FWRITE_DATA };
+static const struct api_arg api_file_write_args[] = {
+	[FILE_NAME] = API_ARG_FILE,
+	[FWRITE_OFFSET] = {"offset", API_T_SIZE, true, 0, 0, API_FILE_SIZE_MAX,
+			   NULL, 0, "byte offset (pwrite); the file grows to "
+			   "offset + bytes"},
+	[FWRITE_DATA] = {"data", API_T_BASE64, true, 0, 0, 0, NULL, 0,
+			 "the bytes, base64"},
+};
+
+static int api__file_write(struct mm_machine *m, const struct api_args *a,
+			   union api_result *res)
+{
+	size_t len;
+	uint8_t *data = api__bytes(a->v[FWRITE_DATA].s, &len);
+
+	(void)res;
+	if (!data)
+		return -MM_ENOMEM;
+	int rc = mm_file_write(m, api__file_id(m, a), a->v[FWRITE_OFFSET].u, data,
+			       len);
+	free(data);
+	return rc;
+}
+
+/* readFile */
+enum { FREAD_OFFSET = FILE_NAME + 1, FREAD_LENGTH };
+static const struct api_arg api_file_read_args[] = {
+	[FILE_NAME] = API_ARG_FILE,
+	[FREAD_OFFSET] = {"offset", API_T_SIZE, true, 0, 0, 0, NULL, 0,
+			  "byte offset (pread)"},
+	[FREAD_LENGTH] = {"length", API_T_SIZE, true, 0, 0, API_FILE_READ_MAX,
+			  NULL, 0, "bytes to read (at most 16M); fewer come "
+			  "back at end of file"},
+};
+static const struct api_field api_file_read_results[] = {
+	{"data", "string", "the bytes read, base64"},
+	{"major", "integer", "pages read from the disk (the request and its "
+	 "readahead)"},
+};
+
+static int api__file_read(struct mm_machine *m, const struct api_args *a,
+			  union api_result *res)
+{
+	uint64_t len = a->v[FREAD_LENGTH].u;
+
+	res->read.data = malloc(len ? len : 1);
+	if (!res->read.data)
+		return -MM_ENOMEM;
+	int rc = mm_file_read(m, api__file_id(m, a), a->v[FREAD_OFFSET].u, len,
+			      res->read.data, &res->read.len, &res->read.major);
+	if (rc) {
+		free(res->read.data);
+		res->read.data = NULL;
+	}
+	return rc;
+}
+
+static json_t *api__file_read_encode(const struct mm_machine *m,
+				     const struct api_args *a,
+				     const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	json_t *data = api_base64_string(res->read.data, res->read.len);
+	free(res->read.data);
+	return json_pack("{s:o*, s:I}", "data", data, "major",
+			 (json_int_t)res->read.major);
+}
+
+/* truncateFile */
+enum { FTRUNC_SIZE = FILE_NAME + 1 };
+static const struct api_arg api_file_truncate_args[] = {
+	[FILE_NAME] = API_ARG_FILE,
+	[FTRUNC_SIZE] = {"size", API_T_SIZE, true, 0, 0, API_FILE_SIZE_MAX, NULL,
+			 0, "new i_size (ftruncate): pages past it are unmapped "
+			 "and dropped"},
+};
+
+static int api__file_truncate(struct mm_machine *m, const struct api_args *a,
+			      union api_result *res)
+{
+	(void)res;
+	return mm_file_truncate(m, api__file_id(m, a), a->v[FTRUNC_SIZE].u);
+}
+
+/* syncFile */
+static int api__file_sync(struct mm_machine *m, const struct api_args *a,
+			  union api_result *res)
+{
+	(void)res;
+	return mm_file_sync(m, api__file_id(m, a));
+}
+
+/* dropCaches */
+static const struct api_arg api_drop_args[] = {
+	{"mode", API_T_INT, true, 1, 3, 0, NULL, 0,
+	 "/proc/sys/vm/drop_caches after a sync: 1 page cache, 2 slab, 3 both"},
+};
+static const struct api_field api_drop_results[] = {
+	{"pagecache", "integer", "page-cache pages dropped"},
+	{"slab", "integer", "slab pages given back"},
+};
+
+static int api__drop_caches(struct mm_machine *m, const struct api_args *a,
+			    union api_result *res)
+{
+	return mm_drop_caches(m, (int)a->v[0].i, &res->drop);
+}
+
+static json_t *api__drop_encode(const struct mm_machine *m,
+				const struct api_args *a,
+				const union api_result *res)
+{
+	(void)m;
+	(void)a;
+	return json_pack("{s:I, s:I}", "pagecache", (json_int_t)res->drop.pagecache,
+			 "slab", (json_int_t)res->drop.slab);
+}
+
 #define API_ARGS(a) .args = (a), .nargs = API_N(a)
 #define API_RESULTS(r) .results = (r), .nresults = API_N(r)
 
@@ -1288,8 +1716,9 @@ const struct api_op api_ops[] = {
 	{.name = "touch", .path = "/processes/{pid}:touch",
 	 .summary = "user accesses to every page of a range, faulting as the "
 		    "MMU would (zero page, COW, stack growth, shmem with "
-		    "fault-around); SIGSEGV kills the process; file mappings "
-		    "are EINVAL until the page cache exists",
+		    "fault-around, files through the page cache: major faults "
+		    "with read-around, SIGBUS past EOF); a signal kills the "
+		    "process",
 	 API_ARGS(api_touch_args), API_RESULTS(api_touch_results),
 	 .check = api__pid_check, .apply = api__touch,
 	 .encode = api__touch_encode},
@@ -1322,10 +1751,68 @@ const struct api_op api_ops[] = {
 		    "(the old one when refused, as Linux)",
 	 API_ARGS(api_brk_args), API_RESULTS(api_brk_results),
 	 .check = api__pid_check, .apply = api__brk, .encode = api__brk_encode},
+	{.name = "trace", .path = "/processes/{pid}:trace",
+	 .summary = "experiment mode: run a reference string (page indices "
+		    "from addr) through the MMU; with rss_limit_pages set, each "
+		    "miss beyond it evicts a traced page chosen by the "
+		    "machine's page_policy (fifo, lru, opt, clock, random)",
+	 API_ARGS(api_trace_args), API_RESULTS(api_trace_results),
+	 .check = api__pid_check, .apply = api__trace,
+	 .encode = api__trace_encode, .release = api__trace_release},
+	{.name = "tick", .path = ":tick",
+	 .summary = "advance the simulated clock; every woken kswapd reclaims "
+		    "in SWAP_CLUSTER_MAX batches until its node is balanced "
+		    "(above the high watermark) or kswapd_pages_per_tick is spent",
+	 API_ARGS(api_tick_args), API_RESULTS(api_tick_results),
+	 .apply = api__tick, .encode = api__tick_encode},
+	{.name = "reclaim", .path = ":reclaim",
+	 .summary = "proactive reclaim of pages from a node or all "
+		    "(memory.reclaim): batches of a quarter of what remains, "
+		    "up to 16 without progress",
+	 API_ARGS(api_reclaim_args), API_RESULTS(api_reclaim_results),
+	 .check = api__reclaim_check, .apply = api__reclaim,
+	 .encode = api__reclaim_encode},
 	{.name = "setOomScoreAdj", .path = "/processes/{pid}:setOomScoreAdj",
 	 .summary = "write /proc/PID/oom_score_adj (-1000 .. 1000)",
 	 API_ARGS(api_oom_adj_args), .check = api__pid_check,
 	 .apply = api__set_oom_adj, .encode = api__empty_encode},
+	{.name = "createFile", .path = "/files",
+	 .summary = "an in-memory file (creat + write + ftruncate): its content "
+		    "pages start dirty in the page cache; EEXIST for a name in "
+		    "use, EFBIG past 64 GiB",
+	 API_ARGS(api_file_create_args), API_RESULTS(api_file_results),
+	 .check = api__file_create_check, .apply = api__file_create,
+	 .encode = api__file_encode},
+	{.name = "deleteFile", .method = "DELETE", .path = "/files/{file}",
+	 .summary = "unlink(): the name goes at once, the pages when no "
+		    "mapping is left",
+	 API_ARGS(api_file_args), .check = api__file_check,
+	 .apply = api__file_delete, .encode = api__empty_encode},
+	{.name = "writeFile", .path = "/files/{file}:write",
+	 .summary = "pwrite(): through the page cache (pages turn dirty)",
+	 API_ARGS(api_file_write_args), .check = api__file_check,
+	 .apply = api__file_write, .encode = api__empty_encode},
+	{.name = "readFile", .path = "/files/{file}:read",
+	 .summary = "pread(): pages missing from the cache are read from the "
+		    "disk with readahead",
+	 API_ARGS(api_file_read_args), API_RESULTS(api_file_read_results),
+	 .check = api__file_check, .apply = api__file_read,
+	 .encode = api__file_read_encode},
+	{.name = "syncFile", .path = "/files/{file}:sync",
+	 .summary = "fsync(): dirty pages (and dirty PTEs) written to the disk; "
+		    "they stay cached, clean",
+	 API_ARGS(api_file_args), .check = api__file_check,
+	 .apply = api__file_sync, .encode = api__empty_encode},
+	{.name = "truncateFile", .path = "/files/{file}:truncate",
+	 .summary = "ftruncate(): shrinking unmaps and drops the pages past "
+		    "the end (SIGBUS for mappings touching them)",
+	 API_ARGS(api_file_truncate_args), .check = api__file_check,
+	 .apply = api__file_truncate, .encode = api__empty_encode},
+	{.name = "dropCaches", .path = ":dropCaches",
+	 .summary = "sync; echo MODE > /proc/sys/vm/drop_caches: clean unmapped "
+		    "page-cache pages (1), slab caches shrunk (2), both (3)",
+	 API_ARGS(api_drop_args), API_RESULTS(api_drop_results),
+	 .apply = api__drop_caches, .encode = api__drop_encode},
 };
 const size_t api_nops = sizeof(api_ops) / sizeof(api_ops[0]);
 
@@ -1355,3 +1842,10 @@ API_ARGS_FIT(api_write_args);
 API_ARGS_FIT(api_read_args);
 API_ARGS_FIT(api_brk_args);
 API_ARGS_FIT(api_oom_adj_args);
+API_ARGS_FIT(api_trace_args);
+API_ARGS_FIT(api_tick_args);
+API_ARGS_FIT(api_reclaim_args);
+API_ARGS_FIT(api_file_create_args);
+API_ARGS_FIT(api_file_write_args);
+API_ARGS_FIT(api_file_read_args);
+API_ARGS_FIT(api_file_truncate_args);

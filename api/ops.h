@@ -45,6 +45,7 @@ enum api_type {
 	API_T_PROT,   /* protection triplet "rw-" (names only, no numbers) */
 	API_T_MAP_FLAGS, /* array of MAP_* flag names */
 	API_T_BASE64, /* base64 string, validated (decoded by the op); at most uhi bytes if set */
+	API_T_INT_ARRAY, /* array of at most hi integers, each in [0, uhi] */
 };
 
 /* One argument of an operation. */
@@ -74,6 +75,7 @@ union api_value {
 	uint32_t flags; /* SLAB_FLAGS: MM_SLAB_* bits; MAP_FLAGS: MM_MAP_* */
 	int prot;       /* PROT: MM_PROT_* bits */
 	const char *s;  /* STRING, BASE64: borrowed from the record */
+	const json_t *arr; /* INT_ARRAY: borrowed from the record */
 };
 
 struct api_op;
@@ -112,6 +114,21 @@ union api_result {
 	struct {
 		uint64_t minor, major;
 	} faults;               /* mlock: populate's faults */
+	struct mm_tick_result tick;
+	struct {
+		struct mm_reclaim_stats r;
+		uint64_t requested;
+	} reclaim;
+	struct {
+		struct mm_trace_result r;
+		char *seq;          /* malloc'd by apply, freed by release */
+		uint64_t *resident;
+	} trace;
+	struct {
+		uint8_t *data;  /* malloc'd by apply, freed by the encoder */
+		uint64_t len, major;
+	} read;                 /* readFile */
+	struct mm_drop_result drop; /* dropCaches */
 };
 
 /* Largest size argument of the kernel allocation ops: every engine size

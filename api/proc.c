@@ -176,6 +176,39 @@ json_t *api_zones_json(const struct mm_machine *m)
 	return items;
 }
 
+json_t *api_lru_json(const struct mm_machine *m, uint32_t limit)
+{
+	json_t *items = json_array();
+
+	for (int n = 0; n < m->nr_nodes; n++) {
+		const struct mm_node *nd = &m->nodes[n];
+		json_t *lists = json_object();
+		for (int l = 0; l < MM_NR_LRU_LISTS; l++) {
+			json_t *pfns = json_array();
+			uint32_t pfn = nd->lru[l].head;
+			for (uint32_t k = 0; k < limit && pfn != MM_NIL; k++) {
+				json_array_append_new(pfns, json_integer(pfn));
+				pfn = m->pages[pfn].lru_next;
+			}
+			json_object_set_new(lists, mm_lru_names[l],
+					    json_pack("{s:I, s:o, s:b}", "count",
+						      (json_int_t)nd->lru[l].count,
+						      "pfns", pfns, "truncated",
+						      pfn != MM_NIL));
+		}
+		json_t *o = json_pack("{s:i, s:o}", "node", n, "lists", lists);
+		json_object_set_new(o, "kswapd", json_pack(
+			"{s:b, s:i, s:i, s:i}", "awake", nd->kswapd_awake,
+			"priority", nd->kswapd_priority, "failures",
+			nd->kswapd_failures, "highest_zoneidx",
+			nd->kswapd_highest_zoneidx));
+		json_object_set_new(o, "anon_cost", json_integer((json_int_t)nd->anon_cost));
+		json_object_set_new(o, "file_cost", json_integer((json_int_t)nd->file_cost));
+		json_array_append_new(items, o);
+	}
+	return items;
+}
+
 json_t *api_proc_json(const struct mm_machine *m, const char *name)
 {
 	if (!strcmp(name, "buddyinfo"))

@@ -275,3 +275,13 @@ json_t *api_pid_proc_json(const struct mm_machine *m, int pid,
 	free(text);
 	return o;
 }
+
+json_t *api_file_json(const struct mm_machine *m, int id)
+{
+	const struct mm_file *f = mm_file_get(m, id);
+
+	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", f->name, "size",
+			 (json_int_t)f->size, "inode", (json_int_t)f->ino,
+			 "cached_pages", (json_int_t)f->nr_pages, "dirty_pages",
+			 (json_int_t)f->nr_dirty);
+}

@@ -59,8 +59,9 @@
  *   task-objects     every live task holds a task_struct, its mm an
  *                    mm_struct and each VMA a vm_area_struct object
  * and of paging (fault.c):
- *   pte-frame        every present user PTE maps the zero page or an
- *                    allocated anonymous (PG_swapbacked) frame, inside a VMA
+ *   pte-frame        every present user PTE maps the zero page, an
+ *                    allocated anonymous (PG_swapbacked) frame or a file's
+ *                    page-cache frame, inside a VMA
  *   page-mapcount    an anonymous frame's mapcount equals the PTEs mapping
  *                    it (and is > 0), its refcount is >= its mapcount
  *   pte-prot         a PTE allows no more than its VMA: RW only under
@@ -70,15 +71,35 @@
  *                    PTE, a writable anonymous PTE maps an exclusive page;
  *                    the zero page is never writable
  *   anon-exclusive   a PG_anon_exclusive page is mapped by exactly one PTE
- *   rss-count        each mm's rss_anon and NR_ANON_PAGES equal the recount
+ *   rss-count        each mm's rss_anon/rss_shmem/rss_file and
+ *                    NR_ANON_PAGES equal the recount
  *   pgtable-reach    every PG_pgtable frame is reached exactly once from
  *                    the kernel's or an mm's top table
  *   shmem-object     a shmem object's pages name it (mapping, index) and
  *                    every shmem frame is in its object, which some VMA
  *                    maps; shmem frames have refcount 1 + mapcount
+ *   page-cache       (pagecache.c) every radix-tree slot names a frame
+ *                    whose mapping/index name that slot, with refcount
+ *                    1 + mapcount; every file frame is in its file's tree;
+ *                    nodes' count/parent/offset/shift agree and each holds
+ *                    a live radix_tree_node object, each file a filp
+ *                    object; nr_pages, NR_FILE_PAGES (shmem + files),
+ *                    NR_DIRTY and NR_MAPPED equal the recount
+ *   rmap             (rmap.c) the reverse-mapping walk of every mapped
+ *                    anonymous or cache frame finds exactly its mapcount
+ *                    PTEs: anon_vma chains and file VMAs are complete
  *   frame-content    content buffers sit only on allocated frames (never
  *                    free, reserved or the zero page); nr_content counts
  *                    them
+ * and of reclaim (reclaim.c):
+ *   lru-membership   every frame on an LRU list is PG_lru, allocated, of
+ *                    the list's node, and on the list its flags name
+ *                    (swapbacked/active/unevictable); every PG_lru frame
+ *                    is on a list; every user page (anonymous, shmem,
+ *                    file) is on one; unevictable exactly when mlocked
+ *   lru-count        each node's and zone's NR_{IN,}ACTIVE_{ANON,FILE}
+ *                    and NR_UNEVICTABLE equal the list recount; NR_MLOCK
+ *                    equals the PG_mlocked frames
  */
 #include "engine/internal.h"
 
@@ -277,6 +298,9 @@ static void mm__check_zone(struct mm__checker *c, const struct mm_node *node,
 		if (mm_page_test(p, MM_PG_swapbacked) && p->refcount > 0 &&
 		    !mm_page_test(p, MM_PG_buddy) && !mm_page_test(p, MM_PG_pcp))
 			mm__claim(c, pfn, 1, OWN_ALLOC, "an anonymous page");
+		if (mm__file_is_reg(p->mapping) && p->refcount > 0 &&
+		    !mm_page_test(p, MM_PG_buddy) && !mm_page_test(p, MM_PG_pcp))
+			mm__claim(c, pfn, 1, OWN_ALLOC, "a page-cache page");
 		if (mm_page_test(p, MM_PG_kalloc) ||
 		    mm_page_test(p, MM_PG_large_kmalloc)) {
 			uint32_t nr = mm_page_test(p, MM_PG_head) ? 1u << p->private : 1;
@@ -807,7 +831,7 @@ struct mm__pt_ctx {
 	int32_t *maps;       /* per pfn: PTEs mapping it */
 	uint8_t *writable;   /* per pfn: some PTE maps it writable */
 	const struct mm_mm *mm;
-	uint64_t rss, rss_shmem;
+	uint64_t rss, rss_shmem, rss_file;
 };
 
 static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
@@ -867,21 +891,25 @@ static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 			continue;
 		}
 		const struct mm_page *p = pfn < m->nr_pfns ? &m->pages[pfn] : NULL;
-		if (!p || p->refcount < 1 || !mm_page_test(p, MM_PG_swapbacked) ||
+		if (!p || p->refcount < 1 ||
+		    !(mm_page_test(p, MM_PG_swapbacked) || mm__file_is_reg(p->mapping)) ||
 		    mm_page_test(p, MM_PG_buddy) || mm_page_test(p, MM_PG_pcp)) {
 			mm__report(c, "pte-frame", "mm %u: PTE of 0x%llx maps pfn "
-				   "%u, not an allocated anonymous frame",
+				   "%u, not an allocated anonymous or cache frame",
 				   x->mm->id, (unsigned long long)va, pfn);
 			continue;
 		}
 		x->maps[pfn]++;
 		if (mm__file_is_shmem(p->mapping))
 			x->rss_shmem++;
+		else if (mm__file_is_reg(p->mapping))
+			x->rss_file++;
 		else
 			x->rss++;
 		if (e[i] & MM_PTE_RW)
 			x->writable[pfn] = 1;
 		if ((e[i] & MM_PTE_RW) && !mm__file_is_shmem(p->mapping) &&
+		    !mm__file_is_reg(p->mapping) &&
 		    !mm_page_test(p, MM_PG_anon_exclusive))
 			mm__report(c, "cow-readonly", "mm %u: 0x%llx maps pfn %u "
 				   "writable, but the page is not exclusive "
@@ -890,12 +918,140 @@ static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 	}
 }
 
+/* ---- page cache ---------------------------------------------------------- */
+
+struct mm__pc_ctx {
+	const struct mm_file *f;
+	uint32_t handle;
+	const int32_t *maps;
+	uint8_t *seen;          /* per pfn */
+	uint32_t nodes, pages, dirty_pages;
+	int64_t *files, dirty[MM_MAX_NODES];
+};
+
+static void mm__check_xa_node(struct mm__checker *c, struct mm__pc_ctx *x,
+			      uint32_t id, uint32_t parent, unsigned offset,
+			      int shift, uint64_t base)
+{
+	const struct mm_machine *m = c->m;
+	const struct mm_xa_node *n = id < m->nr_xa_nodes ? &m->xa_nodes[id] : NULL;
+
+	if (!n || n->shift != shift || n->parent != parent ||
+	    (parent != MM_NIL && n->offset != offset) ||
+	    !mm__object_live(m, m->engine_caches[MM_CACHE_RADIX_TREE_NODE],
+			     n->slab_addr)) {
+		mm__report(c, "page-cache", "file %s: node %u (shift %d) is not "
+			   "a live node under %u slot %u", x->f->name, id, shift,
+			   parent, offset);
+		return;
+	}
+	x->nodes++;
+	unsigned used = 0;
+	for (unsigned k = 0; k < MM_XA_SLOTS; k++) {
+		uint32_t slot = n->slots[k];
+		uint64_t idx = base + ((uint64_t)k << shift);
+		if (slot == MM_NIL)
+			continue;
+		used++;
+		if (shift) {
+			mm__check_xa_node(c, x, slot, id, k, shift - MM_XA_SHIFT, idx);
+			continue;
+		}
+		const struct mm_page *p = slot < m->nr_pfns ? &m->pages[slot] : NULL;
+		if (!p || p->mapping != x->handle || p->index != idx ||
+		    p->refcount != 1 + p->mapcount || p->mapcount != x->maps[slot] ||
+		    x->seen[slot]++) {
+			mm__report(c, "page-cache", "file %s index %llu: pfn %u "
+				   "(mapping %#x index %u refcount %d mapcount %d, "
+				   "%d PTEs)", x->f->name, (unsigned long long)idx,
+				   slot, p ? p->mapping : 0, p ? p->index : 0,
+				   p ? p->refcount : 0, p ? p->mapcount : 0,
+				   p ? x->maps[slot] : 0);
+			continue;
+		}
+		x->pages++;
+		int node = mm_page_zone(m, slot)->node;
+		x->files[node]++;
+		if (mm_page_test(p, MM_PG_dirty)) {
+			x->dirty[node]++;
+			x->dirty_pages++;
+		}
+	}
+	if (used != n->count || !used)
+		mm__report(c, "page-cache", "file %s: node %u counts %u slots, "
+			   "%u used", x->f->name, id, n->count, used);
+}
+
+static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
+				 int64_t *files)
+{
+	const struct mm_machine *m = c->m;
+	struct mm__pc_ctx x = {NULL, 0, maps, calloc(m->nr_pfns, 1), 0, 0, 0,
+			       files, {0}};
+	int64_t mapped[MM_MAX_NODES] = {0};
+
+	if (!x.seen)
+		return;
+	for (uint32_t i = 0; i < m->nr_files; i++) {
+		const struct mm_file *f = &m->files[i];
+		if (!f->ino)
+			continue;
+		x.f = f;
+		x.handle = MM_FILE_REG | i;
+		x.pages = x.dirty_pages = 0;
+		if (!mm__object_live(m, m->engine_caches[MM_CACHE_FILP], f->slab_addr))
+			mm__report(c, "page-cache", "file %s holds no filp object",
+				   f->name);
+		if (f->xa_root != MM_NIL) {
+			int shift = f->xa_root < m->nr_xa_nodes
+				? m->xa_nodes[f->xa_root].shift : 0;
+			mm__check_xa_node(c, &x, f->xa_root, MM_NIL, 0, shift, 0);
+		}
+		if (x.pages != f->nr_pages || x.dirty_pages != f->nr_dirty)
+			mm__report(c, "page-cache", "file %s: nr_pages %u nr_dirty "
+				   "%u, its tree holds %u (%u dirty)", f->name,
+				   f->nr_pages, f->nr_dirty, x.pages, x.dirty_pages);
+	}
+	uint32_t free_nodes = 0;
+	for (uint32_t id = m->free_xa_nodes; id != MM_NIL && free_nodes <= m->nr_xa_nodes;
+	     id = m->xa_nodes[id].parent)
+		free_nodes++;
+	if (x.nodes + free_nodes != m->nr_xa_nodes)
+		mm__report(c, "page-cache", "%u tree nodes reached, %u free, %u "
+			   "records", x.nodes, free_nodes, m->nr_xa_nodes);
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		bool cache = mm__file_is_reg(p->mapping) ||
+			     (mm__file_is_shmem(p->mapping) &&
+			      mm_page_test(p, MM_PG_swapbacked));
+		if (cache && p->mapcount > 0)
+			mapped[mm_page_zone(m, pfn)->node]++;
+		if (mm__file_is_reg(p->mapping) && !x.seen[pfn])
+			mm__report(c, "page-cache", "pfn %u names file %#x index "
+				   "%u but is in no file's tree", pfn, p->mapping,
+				   p->index);
+	}
+	for (int n = 0; n < m->nr_nodes; n++) {
+		if (m->nodes[n].vm_stat[MM_NR_DIRTY] != x.dirty[n])
+			mm__report(c, "page-cache", "node %d: NR_DIRTY %ld, %ld "
+				   "dirty file pages", n,
+				   (long)m->nodes[n].vm_stat[MM_NR_DIRTY],
+				   (long)x.dirty[n]);
+		if (m->nodes[n].vm_stat[MM_NR_MAPPED] != mapped[n])
+			mm__report(c, "page-cache", "node %d: NR_MAPPED %ld, %ld "
+				   "mapped cache pages", n,
+				   (long)m->nodes[n].vm_stat[MM_NR_MAPPED],
+				   (long)mapped[n]);
+	}
+	free(x.seen);
+}
+
 static void mm__check_paging(struct mm__checker *c)
 {
 	const struct mm_machine *m = c->m;
 	struct mm__pt_ctx x = {calloc(m->nr_pfns, 1),
 			       calloc(m->nr_pfns, sizeof(int32_t)),
-			       calloc(m->nr_pfns, 1), NULL, 0, 0};
+			       calloc(m->nr_pfns, 1), NULL, 0, 0, 0};
 
 	if (!x.reach || !x.maps || !x.writable)
 		goto out;
@@ -920,14 +1076,16 @@ static void mm__check_paging(struct mm__checker *c)
 		if (mm->id != mi)
 			continue;
 		x.mm = mm;
-		x.rss = x.rss_shmem = 0;
+		x.rss = x.rss_shmem = x.rss_file = 0;
 		mm__check_pt_level(c, &x, mm->pgd, mm__pt_levels(m), 0);
-		if (x.rss != mm->rss_anon || x.rss_shmem != mm->rss_shmem)
+		if (x.rss != mm->rss_anon || x.rss_shmem != mm->rss_shmem ||
+		    x.rss_file != mm->rss_file)
 			mm__report(c, "rss-count", "mm %u: rss_anon %lu rss_shmem "
-				   "%lu, PTEs map %lu anonymous and %lu shmem pages",
+				   "%lu rss_file %lu, PTEs map %lu, %lu and %lu",
 				   mi, (unsigned long)mm->rss_anon,
-				   (unsigned long)mm->rss_shmem, (unsigned long)x.rss,
-				   (unsigned long)x.rss_shmem);
+				   (unsigned long)mm->rss_shmem,
+				   (unsigned long)mm->rss_file, (unsigned long)x.rss,
+				   (unsigned long)x.rss_shmem, (unsigned long)x.rss_file);
 	}
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];
@@ -987,9 +1145,21 @@ static void mm__check_paging(struct mm__checker *c)
 			shmem[mm_page_zone(m, pfn)->node]--;
 		}
 	}
+	int64_t files[MM_MAX_NODES] = {0};
+	mm__check_page_cache(c, x.maps, files);
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		if (!x.maps[pfn] || pfn == m->zero_pfn)
+			continue;
+		int found = mm_rmap_walk(m, pfn, NULL, 0);
+		if (found != x.maps[pfn])
+			mm__report(c, "rmap", "pfn %u (mapping %#x index %u): %d "
+				   "PTEs map it, the rmap walk finds %d", pfn,
+				   p->mapping, p->index, x.maps[pfn], found);
+	}
 	for (int n = 0; n < m->nr_nodes; n++)
 		if (shmem[n] != 0 ||
-		    m->nodes[n].vm_stat[MM_NR_SHMEM] !=
+		    m->nodes[n].vm_stat[MM_NR_SHMEM] + files[n] !=
 			    m->nodes[n].vm_stat[MM_NR_FILE_PAGES])
 			mm__report(c, "shmem-object", "node %d: %ld shmem frames "
 				   "outside (or missing from) their objects, "
@@ -1005,6 +1175,98 @@ out:
 	free(x.reach);
 	free(x.maps);
 	free(x.writable);
+}
+
+struct mm__lru_ctx {
+	int node, lru;
+	uint8_t *seen;
+	int64_t zone[MM_MAX_ZONES];
+};
+
+static void mm__check_lru_page(struct mm__checker *c, uint32_t pfn, void *arg)
+{
+	const struct mm_machine *m = c->m;
+	struct mm__lru_ctx *x = arg;
+	const struct mm_page *p = &m->pages[pfn];
+	const struct mm_zone *z = mm_page_zone(m, pfn);
+
+	if (x->seen[pfn])
+		mm__report(c, "lru-membership", "pfn %u is on two LRU lists", pfn);
+	x->seen[pfn] = 1;
+	x->zone[z->idx]++;
+	if (!mm_page_test(p, MM_PG_lru) || p->refcount < 1 ||
+	    mm_page_test(p, MM_PG_buddy) || mm_page_test(p, MM_PG_pcp) ||
+	    z->node != x->node || mm_page_lru(m, pfn) != x->lru)
+		mm__report(c, "lru-membership", "pfn %u on node %d's %s list: "
+			   "flags %#x refcount %d node %d", pfn, x->node,
+			   mm_lru_names[x->lru],
+			   p->flags & ((1u << MM_PAGE_ZONE_SHIFT) - 1),
+			   p->refcount, z->node);
+}
+
+static void mm__check_lru(struct mm__checker *c)
+{
+	const struct mm_machine *m = c->m;
+	uint8_t *seen = calloc(m->nr_pfns, 1);
+	int64_t mlocked[MM_MAX_NODES][MM_MAX_ZONES] = {{0}};
+
+	if (!seen)
+		return;
+	for (int n = 0; n < m->nr_nodes; n++) {
+		const struct mm_node *nd = &m->nodes[n];
+		for (int l = 0; l < MM_NR_LRU_LISTS; l++) {
+			struct mm__lru_ctx x = {n, l, seen, {0}};
+			char what[48];
+			snprintf(what, sizeof(what), "node %d %s", n, mm_lru_names[l]);
+			if (!mm__walk(c, &nd->lru[l], what, mm__check_lru_page, &x))
+				continue;
+			if (nd->vm_stat[MM_NR_INACTIVE_ANON + l] != nd->lru[l].count)
+				mm__report(c, "lru-count", "%s: counter %ld, %u on "
+					   "the list", what,
+					   (long)nd->vm_stat[MM_NR_INACTIVE_ANON + l],
+					   nd->lru[l].count);
+			for (int z = 0; z < m->nr_zone_types; z++)
+				if (nd->zones[z].vm_stat[MM_NR_ZONE_INACTIVE_ANON + l] !=
+				    x.zone[z])
+					mm__report(c, "lru-count", "%s zone %s: counter "
+						   "%ld, %ld on the list", what,
+						   nd->zones[z].name,
+						   (long)nd->zones[z].vm_stat[
+							   MM_NR_ZONE_INACTIVE_ANON + l],
+						   (long)x.zone[z]);
+		}
+	}
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		bool user = (mm_page_test(p, MM_PG_swapbacked) ||
+			     mm__file_is_reg(p->mapping)) && p->refcount > 0 &&
+			    !mm_page_test(p, MM_PG_buddy) &&
+			    !mm_page_test(p, MM_PG_pcp);
+		if ((mm_page_test(p, MM_PG_lru) || user) && !seen[pfn])
+			mm__report(c, "lru-membership", "pfn %u (flags %#x) is "
+				   "on no LRU list", pfn,
+				   p->flags & ((1u << MM_PAGE_ZONE_SHIFT) - 1));
+		if (mm_page_test(p, MM_PG_lru) &&
+		    mm_page_test(p, MM_PG_unevictable) !=
+			    mm_page_test(p, MM_PG_mlocked))
+			mm__report(c, "lru-membership", "pfn %u: unevictable %d "
+				   "but mlocked %d", pfn,
+				   mm_page_test(p, MM_PG_unevictable),
+				   mm_page_test(p, MM_PG_mlocked));
+		if (mm_page_test(p, MM_PG_mlocked)) {
+			const struct mm_zone *z = mm_page_zone(m, pfn);
+			mlocked[z->node][z->idx]++;
+		}
+	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		for (int z = 0; z < m->nr_zone_types; z++)
+			if (m->nodes[n].zones[z].vm_stat[MM_NR_MLOCK] != mlocked[n][z])
+				mm__report(c, "lru-count", "node %d zone %s: NR_MLOCK "
+					   "%ld, %ld mlocked frames", n,
+					   m->nodes[n].zones[z].name,
+					   (long)m->nodes[n].zones[z].vm_stat[MM_NR_MLOCK],
+					   (long)mlocked[n][z]);
+	free(seen);
 }
 
 /* The event ring: every held id in its slot, valid types, seq never going
@@ -1048,6 +1310,7 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	mm__check_kernel_maps(&c);
 	mm__check_mms(&c);
 	mm__check_paging(&c);
+	mm__check_lru(&c);
 	mm__check_events(&c);
 	uint32_t buddy = 0, pcp = 0, on_free = 0, on_pcp = 0, content = 0;
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {

@@ -25,6 +25,7 @@ void mm_config_default(struct mm_config *cfg)
 	cfg->watermark_scale_factor = 10;
 	cfg->zero_page = true;
 	cfg->fault_around_bytes = 65536;
+	cfg->read_ahead_kb = MM_RA_PAGES * 4; /* VM_READAHEAD_PAGES */
 	cfg->swappiness = 60;
 	cfg->overcommit = MM_OVERCOMMIT_HEURISTIC;
 	cfg->overcommit_ratio = 50;
@@ -121,6 +122,10 @@ int mm_config_validate(const struct mm_config *cfg, char *err, size_t errlen)
 	    (cfg->fault_around_bytes & (cfg->fault_around_bytes - 1)))
 		MM_FAIL("fault_around_bytes: must be a power of two in "
 			"[4096, 2097152]");
+	if (cfg->read_ahead_kb < 4 || cfg->read_ahead_kb > 65536 ||
+	    cfg->read_ahead_kb % 4)
+		MM_FAIL("read_ahead_kb: %u is not a multiple of 4 in [4, 65536]",
+			cfg->read_ahead_kb);
 	if (cfg->kswapd_pages_per_tick < 32 || cfg->kswapd_pages_per_tick > (1u << 24))
 		MM_FAIL("kswapd_pages_per_tick: %u is outside [32, 16777216]",
 			cfg->kswapd_pages_per_tick);

@@ -473,7 +473,7 @@ static int mm__exec_load(struct mm__exec *x, const struct mm__phdr *ph,
 			uint32_t id = mm__find_vma(x->m, &x->mm, zero_start);
 			MM_ASSERT(id != MM_NIL && x->m->vmas[id].start <= zero_start);
 			if (!x->m->vmas[id].anon_vma)
-				x->m->vmas[id].anon_vma = ++x->m->nr_anon_vmas;
+				x->m->vmas[id].anon_vma = mm__anon_vma_new(x->m, 0);
 		}
 	} else {
 		zero_start = MM_EXEC_PAGESTART(addr);
@@ -574,7 +574,7 @@ static int mm__exec_stack(struct mm__exec *x, int exstack, uint32_t *stack_id,
 	 * keeps vm_pgoff, each downward expansion lowers it. */
 	v->pgoff = (x->mm.task_size - stack_size) >> MM_PAGE_SHIFT;
 	/* get_arg_page() wrote the strings: the first fault's anon_vma. */
-	v->anon_vma = ++m->nr_anon_vmas;
+	v->anon_vma = mm__anon_vma_new(m, 0);
 	mm__vma_link(m, &x->mm, id);
 	mm__vm_stat_account(&x->mm, flags, (int64_t)arg_pages);
 	x->mm.start_stack = x->arg_p;
@@ -904,6 +904,7 @@ int mm_exec(struct mm_machine *m, int pid, const uint8_t *image, size_t len,
 	x.mm.rss_anon = 0;
 	x.mm.hiwater_rss = 0;
 	x.mm.rss_shmem = 0;
+	x.mm.rss_file = 0;
 	while (old->first != MM_NIL) {
 		uint32_t id = old->first;
 		mm__vma_unlink(m, old, id);

@@ -13,10 +13,11 @@
  * linear page index, mapcount = the PTEs mapping it, refcount = mapcount
  * (no other references yet), PG_anon_exclusive while only one mm maps it.
  *
- * Invariants (check.c): every present PTE points to the zero page or to an
- * allocated anonymous frame; mapcount = the PTEs found; refcount >=
- * mapcount; a page mapped more than once is read-only everywhere (COW);
- * each mm's rss_anon = its PTEs of anonymous pages.
+ * Invariants (check.c): every present PTE points to the zero page, to an
+ * allocated anonymous frame or to a page-cache frame; mapcount = the PTEs
+ * found (and what the rmap finds); refcount >= mapcount; an anonymous page
+ * mapped more than once is read-only everywhere (COW); each mm's
+ * rss_anon/rss_shmem/rss_file = its PTEs of each kind.
  *
  * Shared anonymous memory is a shmem object (m->shmem): its pages stay in
  * its cache (refcount = 1 + mapcount) until no VMA maps the object; read
@@ -24,8 +25,12 @@
  *
  * A COW copy copies the frame's bytes (content.c) with it.
  *
- * Not yet: file mappings answer -MM_ENODEV; no LRU lists, no swap, no
- * anon_vma/anon_vma_chain slab objects.
+ * File VMAs fault through the page cache (pagecache.c): do_read_fault
+ * with fault-around, do_cow_fault, do_shared_fault, wp_page_shared with
+ * write-notify, major faults retried after read-around, SIGBUS past EOF;
+ * a page-cache page's PTE holds a reference next to the cache's.
+ *
+ * Not yet: no LRU lists, no swap, no anon_vma/anon_vma_chain slab objects.
  */
 #include "engine/internal.h"
 
@@ -63,8 +68,8 @@ static uint64_t mm__vma_prot(const struct mm_machine *m, uint64_t flags)
 }
 
 /* The PTE slot of va, or NULL when a level above is missing. */
-static uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
-				uint64_t va)
+uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
+			 uint64_t va)
 {
 	uint64_t *pte;
 
@@ -98,6 +103,7 @@ static int mm__anon_page_new(struct mm_machine *m, const struct mm_vma *v,
 	p->index = (uint32_t)(v->pgoff + ((va - v->start) >> MM_PAGE_SHIFT));
 	p->mapcount = 1;
 	mm__anon_stat(m, r.pfn, 1);
+	mm__lru_add_new(m, r.pfn, v->flags);
 	*pfn = r.pfn;
 	return 0;
 }
@@ -115,36 +121,84 @@ static void mm__anon_page_put(struct mm_machine *m, uint32_t pfn, int cpu)
 		p->refcount--;
 		return;
 	}
+	mm__lru_remove(m, pfn);
 	p->flags &= ~((1u << MM_PG_swapbacked) | (1u << MM_PG_anon_exclusive) |
-		      (1u << MM_PG_uptodate) | (1u << MM_PG_dirty) |
-		      (1u << MM_PG_referenced));
+		      (1u << MM_PG_uptodate) | (1u << MM_PG_dirty));
 	p->mapping = 0;
 	p->index = 0;
 	mm__free_pages(m, pfn, 0, cpu);
 }
 
-/* Clears one PTE, dropping what it mapped (zap_present_ptes). */
-static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t *pte,
-			int cpu)
+/* A page-cache page (shmem or file) gets one more PTE (folio_add_file_rmap). */
+static void mm__cache_page_map(struct mm_machine *m, struct mm_mm *mm,
+			       uint32_t pfn)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	if (p->mapcount++ == 0)
+		m->nodes[mm_page_zone(m, pfn)->node].vm_stat[MM_NR_MAPPED]++;
+	p->refcount++;
+	if (mm__file_is_shmem(p->mapping))
+		mm->rss_shmem++;
+	else
+		mm->rss_file++;
+}
+
+/* Drops one PTE's mapping of pfn (PTE value e): a page-cache page keeps
+ * the cache's reference (and turns dirty with a dirty PTE); an anonymous
+ * page is freed with its last reference (zap_present_ptes). */
+static void mm__page_unmap(struct mm_machine *m, struct mm_mm *mm, uint32_t pfn,
+			   uint64_t e, int cpu)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	if (mm__file_is_shmem(p->mapping) || mm__file_is_reg(p->mapping)) {
+		MM_ASSERT(p->mapcount > 0 && p->refcount > p->mapcount);
+		if (--p->mapcount == 0)
+			m->nodes[mm_page_zone(m, pfn)->node].vm_stat[MM_NR_MAPPED]--;
+		p->refcount--;
+		if (mm__file_is_shmem(p->mapping)) {
+			if (e & MM_PTE_DIRTY)
+				mm__set(p, MM_PG_dirty);
+			mm->rss_shmem--;
+		} else {
+			if (e & MM_PTE_DIRTY)
+				mm__page_set_dirty(m, pfn);
+			mm->rss_file--;
+		}
+		return;
+	}
+	mm->rss_anon--;
+	mm__anon_page_put(m, pfn, cpu);
+}
+
+/* Clears one PTE at va, dropping what it mapped (zap_present_ptes); a page
+ * of a VM_LOCKED VMA loses that mlock (folio_remove_rmap_ptes). */
+static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t va,
+			uint64_t *pte, int cpu)
 {
 	uint64_t e = *pte;
 
 	*pte = 0;
 	if (!mm__pte_present(e) || mm__pte_pfn(e) == m->zero_pfn)
 		return;
-	struct mm_page *p = &m->pages[mm__pte_pfn(e)];
-	if (mm__file_is_shmem(p->mapping)) {
-		/* the page cache keeps its reference */
-		MM_ASSERT(p->mapcount > 0 && p->refcount > p->mapcount);
-		p->mapcount--;
-		p->refcount--;
-		if (e & MM_PTE_DIRTY)
-			mm__set(p, MM_PG_dirty);
-		mm->rss_shmem--;
-		return;
+	uint32_t pfn = mm__pte_pfn(e);
+	if (mm_page_test(&m->pages[pfn], MM_PG_mlocked)) {
+		uint32_t id = mm__find_vma(m, mm, va);
+		if (id != MM_NIL && (m->vmas[id].flags & MM_VM_LOCKED))
+			mm__munlock_page(m, pfn);
 	}
-	mm->rss_anon--;
-	mm__anon_page_put(m, mm__pte_pfn(e), cpu);
+	mm__page_unmap(m, mm, pfn, e, cpu);
+}
+
+void mm__unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu)
+{
+	uint64_t *pte = mm__pte_lookup(m, mm, va);
+
+	MM_ASSERT(pte && mm__pte_present(*pte));
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss,
+				 mm->rss_anon + mm->rss_shmem + mm->rss_file);
+	mm__zap_pte(m, mm, va, pte, cpu);
 }
 
 /* ---- range walks ------------------------------------------------------- */
@@ -185,7 +239,7 @@ static void mm__zap_level(struct mm_machine *m, struct mm_mm *mm,
 		uint64_t lo = base + span * i;
 		uint64_t *e = &mm__ptable_entries(m, table)[i];
 		if (level == 1) {
-			mm__zap_pte(m, mm, e, cpu);
+			mm__zap_pte(m, mm, lo, e, cpu);
 		} else if (*e & MM_PTE_PRESENT) {
 			mm__zap_level(m, mm, mm__entry_table(*e), level - 1, lo,
 				      start, end, cpu);
@@ -200,7 +254,8 @@ void mm__zap_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 	if (mm->pgd == MM_NIL || start >= end)
 		return;
 	/* update_hiwater_rss() */
-	mm->hiwater_rss = MM_MAX(mm->hiwater_rss, mm->rss_anon + mm->rss_shmem);
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss,
+				 mm->rss_anon + mm->rss_shmem + mm->rss_file);
 	mm__zap_level(m, mm, mm->pgd, mm__pt_levels(m), 0, start, end, cpu);
 }
 
@@ -263,7 +318,7 @@ void mm__mm_teardown(struct mm_machine *m, struct mm_mm *mm, bool keep_pgd,
 	mm__zap_range(m, mm, 0, UINT64_MAX, cpu);
 	mm__free_level(m, mm, mm->pgd, mm__pt_levels(m), 0, 0, UINT64_MAX, true,
 		       cpu);
-	MM_ASSERT(mm->rss_anon == 0 && mm->rss_shmem == 0);
+	MM_ASSERT(mm->rss_anon == 0 && mm->rss_shmem == 0 && mm->rss_file == 0);
 	if (!keep_pgd) {
 		mm__ptable_free(m, mm->pgd, cpu);
 		mm->pgd = MM_NIL;
@@ -294,7 +349,7 @@ void mm__anon_vma_prepare(struct mm_machine *m, struct mm_vma *v)
 		 mm__anon_vma_compat(pv, v))
 		v->anon_vma = pv->anon_vma;
 	else
-		v->anon_vma = ++m->nr_anon_vmas;
+		v->anon_vma = mm__anon_vma_new(m, 0);
 }
 
 /* ---- the fault handler -------------------------------------------------- */
@@ -355,6 +410,7 @@ void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu)
 			continue;
 		struct mm_page *p = &m->pages[pfn];
 		MM_ASSERT(p->mapcount == 0 && p->refcount == 1);
+		mm__lru_remove(m, pfn);
 		p->flags &= ~((1u << MM_PG_swapbacked) | (1u << MM_PG_uptodate) |
 			      (1u << MM_PG_dirty));
 		p->mapping = 0;
@@ -400,6 +456,7 @@ static int mm__shmem_page(struct mm_machine *m, uint32_t file, uint64_t idx,
 	p->mapping = file;
 	p->index = (uint32_t)idx;
 	mm__shmem_stat(m, r.pfn, 1);
+	mm__lru_add_new(m, r.pfn, 0); /* shmem_add_to_page_cache + folio_add_lru */
 	o = mm__shmem_find(m, file, false);
 	o->pages[idx] = r.pfn;
 	*pfn = r.pfn;
@@ -413,23 +470,76 @@ static uint32_t mm__shmem_lookup(struct mm_machine *m, uint32_t file,
 	return o && idx < o->nr ? o->pages[idx] : MM_NIL;
 }
 
-/* Maps shmem page pfn at pte (set_pte_range / finish_fault). */
-static void mm__shmem_map(struct mm_machine *m, struct mm_mm *mm,
+/* The page-cache page of v's page idx that fault-around may map, or
+ * MM_NIL (shmem: any cached page; files: filemap_map_pages' rules). */
+static uint32_t mm__around_page(struct mm_machine *m, const struct mm_vma *v,
+				uint64_t idx)
+{
+	if (mm__file_is_shmem(v->file))
+		return mm__shmem_lookup(m, v->file, idx);
+	return mm__filemap_map_page(m, mm__file(m, v->file), idx);
+}
+
+/* Maps page-cache page pfn at pte (set_pte_range / finish_fault): shared
+ * anonymous memory writable with the VMA; a shared file mapping only on a
+ * write (write-notify: the first write to a clean page faults); private
+ * mappings read-only. */
+static void mm__cache_map(struct mm_machine *m, struct mm_mm *mm,
 			  const struct mm_vma *v, uint64_t *pte, uint32_t pfn,
 			  bool write)
 {
-	struct mm_page *p = &m->pages[pfn];
 	uint64_t e = ((uint64_t)pfn << MM_PAGE_SHIFT) | mm__vma_prot(m, v->flags) |
 		     MM_PTE_ACCESSED;
 
-	if (v->flags & MM_VM_WRITE)
+	if ((v->flags & (MM_VM_WRITE | MM_VM_SHARED)) == (MM_VM_WRITE | MM_VM_SHARED) &&
+	    (write || mm__file_is_shmem(v->file)))
 		e |= MM_PTE_RW;
-	if (write)
+	if (write) {
 		e |= MM_PTE_DIRTY;
+		if (mm__file_is_reg(v->file))
+			mm__page_set_dirty(m, pfn);
+	}
 	*pte = e;
-	p->mapcount++;
-	p->refcount++;
-	mm->rss_shmem++;
+	mm__cache_page_map(m, mm, pfn);
+	if ((v->flags & (MM_VM_LOCKED | MM_VM_SPECIAL)) == MM_VM_LOCKED)
+		mm__mlock_page(m, pfn); /* mlock_vma_folio() */
+}
+
+/* do_fault_around(): maps the cached pages of the fault_around_bytes
+ * window around va (aligned to its size, clipped to the VMA and to the
+ * PTE table) whose PTEs are empty.  true when va itself got mapped. */
+static bool mm__fault_around(struct mm_machine *m, struct mm_mm *mm,
+			     const struct mm_vma *v, uint64_t va)
+{
+	uint64_t nr = m->cfg.fault_around_bytes >> MM_PAGE_SHIFT;
+	uint64_t ptrs = mm__pt_entries(m);
+	uint64_t pte_off = (va >> MM_PAGE_SHIFT) & (ptrs - 1);
+	uint64_t vma_off = (va - v->start) >> MM_PAGE_SHIFT;
+	uint64_t from = MM_MAX(pte_off & ~(nr - 1),
+			       pte_off - MM_MIN(pte_off, vma_off));
+	uint64_t vma_pages = (v->end - v->start) >> MM_PAGE_SHIFT;
+	uint64_t to = MM_MIN(MM_MIN(from + nr, ptrs),
+			     pte_off + vma_pages - vma_off);
+	uint64_t base = va - (pte_off << MM_PAGE_SHIFT);
+	bool hit = false;
+
+	for (uint64_t k = from; k < to; k++) {
+		uint64_t a = base + (k << MM_PAGE_SHIFT), *e;
+		if (mm__pt_walk(m, mm->pgd, a, false, 0, &e, NULL, NULL) || *e)
+			continue;
+		uint32_t pfn = mm__around_page(m, v, v->pgoff + ((a - v->start) >>
+								MM_PAGE_SHIFT));
+		if (pfn == MM_NIL)
+			continue;
+		mm__cache_map(m, mm, v, e, pfn, false);
+		hit |= a == va;
+	}
+	return hit;
+}
+
+static bool mm__should_fault_around(const struct mm_machine *m)
+{
+	return (m->cfg.fault_around_bytes >> MM_PAGE_SHIFT) > 1;
 }
 
 /* do_read_fault() / do_shared_fault() on a shared anonymous VMA: a read
@@ -447,36 +557,84 @@ static int mm__do_shmem_fault(struct mm_machine *m, struct mm_task *t,
 		*pte |= MM_PTE_RW | MM_PTE_DIRTY | MM_PTE_ACCESSED;
 		return 0;
 	}
-	uint64_t nr = m->cfg.fault_around_bytes >> MM_PAGE_SHIFT;
-	if (!write && nr > 1) {
-		uint64_t ptrs = mm__pt_entries(m);
-		uint64_t pte_off = (va >> MM_PAGE_SHIFT) & (ptrs - 1);
-		uint64_t vma_off = (va - v->start) >> MM_PAGE_SHIFT;
-		uint64_t from = MM_MAX(pte_off & ~(nr - 1),
-				       pte_off - MM_MIN(pte_off, vma_off));
-		uint64_t vma_pages = (v->end - v->start) >> MM_PAGE_SHIFT;
-		uint64_t to = MM_MIN(MM_MIN(from + nr, ptrs),
-				     pte_off + vma_pages - vma_off);
-		uint64_t base = va - (pte_off << MM_PAGE_SHIFT);
-		for (uint64_t k = from; k < to; k++) {
-			uint64_t a = base + (k << MM_PAGE_SHIFT);
-			uint32_t pfn = mm__shmem_lookup(m, v->file,
-				v->pgoff + ((a - v->start) >> MM_PAGE_SHIFT));
-			uint64_t *e;
-			if (pfn == MM_NIL ||
-			    mm__pt_walk(m, mm->pgd, a, false, 0, &e, NULL, NULL) ||
-			    *e)
-				continue;
-			mm__shmem_map(m, mm, v, e, pfn, false);
-		}
-		if (mm__pte_present(*pte))
-			return 0;
-	}
+	if (!write && mm__should_fault_around(m) && mm__fault_around(m, mm, v, va))
+		return 0;
 	uint32_t pfn;
 	int rc = mm__shmem_page(m, v->file, idx, t->cpu, &pfn);
 	if (rc)
 		return rc;
-	mm__shmem_map(m, mm, v, pte, pfn, write);
+	mm__cache_map(m, mm, v, pte, pfn, write);
+	return 0;
+}
+
+static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
+			  struct mm_vma *v, uint64_t va, uint64_t *pte, int cpu,
+			  struct mm_fault_counts *fc);
+
+#define MM__FAULT_SIGBUS (-1000) /* VM_FAULT_SIGBUS: access beyond EOF */
+
+/*
+ * A fault on a file VMA (do_read_fault / do_cow_fault / do_shared_fault,
+ * wp_page_shared).  A read fault tries fault-around first; a page missing
+ * from the cache is a major fault whose read-around drops the fault
+ * (VM_FAULT_RETRY), as a hit on a readahead mark does: the retry faults
+ * around the pages just read.  *major is set for a major fault.  -MM_ENOMEM, or
+ * MM__FAULT_SIGBUS past EOF.
+ */
+static int mm__do_file_fault(struct mm_machine *m, struct mm_task *t,
+			     struct mm_vma *v, uint64_t va, uint64_t *pte,
+			     bool write, struct mm_fault_counts *fc, bool *major)
+{
+	struct mm_mm *mm = &m->mms[t->mm];
+	struct mm_file *f = mm__file(m, v->file);
+	uint64_t idx = v->pgoff + ((va - v->start) >> MM_PAGE_SHIFT);
+	bool shared = v->flags & MM_VM_SHARED;
+	uint32_t pfn;
+
+	if (mm__pte_present(*pte)) {
+		if (!shared)
+			return mm__do_wp_page(m, mm, v, va, pte, t->cpu, fc);
+		/* wp_page_shared(): page_mkwrite, then dirty */
+		*pte |= MM_PTE_RW | MM_PTE_DIRTY | MM_PTE_ACCESSED;
+		mm__page_set_dirty(m, mm__pte_pfn(*pte));
+		return 0;
+	}
+	if (!write && mm__should_fault_around(m) && mm__fault_around(m, mm, v, va))
+		return 0;
+	if (mm__file_beyond_eof(f, idx))
+		return MM__FAULT_SIGBUS;
+	bool retry;
+	int rc = mm__filemap_fault(m, f, v->flags, idx, t->cpu, &pfn, major,
+				   &retry);
+	if (rc)
+		return rc;
+	/* VM_FAULT_RETRY: the fault runs again (counted once, major when
+	 * the first try was), faulting around the pages just read */
+	if (retry && !write && mm__should_fault_around(m) &&
+	    mm__fault_around(m, mm, v, va))
+		return 0;
+	if (write && !shared) {
+		/* do_cow_fault(): a private copy of the cache page */
+		uint32_t anon;
+		mm__anon_vma_prepare(m, v);
+		/* the source is held while the copy is allocated (reclaim
+		 * leaves a page with an extra reference alone) */
+		m->pages[pfn].refcount++;
+		rc = mm__anon_page_new(m, v, va, t->cpu, &anon);
+		m->pages[pfn].refcount--;
+		if (rc)
+			return rc;
+		if ((rc = mm__content_copy(m, anon, pfn))) {
+			mm__anon_page_put(m, anon, t->cpu);
+			return rc;
+		}
+		*pte = ((uint64_t)anon << MM_PAGE_SHIFT) |
+		       mm__vma_prot(m, v->flags) | MM_PTE_ACCESSED | MM_PTE_RW |
+		       MM_PTE_DIRTY;
+		mm->rss_anon++;
+		return 0;
+	}
+	mm__cache_map(m, mm, v, pte, pfn, write);
 	return 0;
 }
 
@@ -517,7 +675,7 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 	uint32_t old = mm__pte_pfn(*pte);
 	uint64_t prot = mm__vma_prot(m, v->flags);
 
-	if (old != m->zero_pfn) {
+	if (old != m->zero_pfn && mm_page_test(&m->pages[old], MM_PG_swapbacked)) {
 		struct mm_page *p = &m->pages[old];
 		if (mm_page_test(p, MM_PG_anon_exclusive) || p->refcount == 1) {
 			/* folio_move_anon_rmap() + wp_page_reuse() */
@@ -537,10 +695,12 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 		mm__anon_page_put(m, pfn, cpu);
 		return rc;
 	}
-	if (old != m->zero_pfn)
-		mm__anon_page_put(m, old, cpu);
-	else
-		mm->rss_anon++;
+	if (old != m->zero_pfn) {
+		if (v->flags & MM_VM_LOCKED)
+			mm__munlock_page(m, old);
+		mm__page_unmap(m, mm, old, *pte, cpu);
+	}
+	mm->rss_anon++;
 	*pte = ((uint64_t)pfn << MM_PAGE_SHIFT) | prot | MM_PTE_ACCESSED |
 	       MM_PTE_RW | MM_PTE_DIRTY;
 	fc->cow++;
@@ -549,12 +709,12 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 
 /*
  * handle_mm_fault() for an access the VMA allows at va (inside v): counts
- * pgfault and the task's min_flt (mm_account_fault), then maps or
- * un-write-protects the page.  ptep may be NULL; else *ptep is the PTE
- * slot of va when the caller has it (NULL: walk, creating tables) and
- * gets it on return.
- * Returns 0, -MM_ENOMEM (nothing changed but the counters), -MM_ENODEV
- * (file memory: not simulated yet).
+ * pgfault, then maps or un-write-protects the page, and counts the task's
+ * min_flt or maj_flt (mm_account_fault).  ptep may be NULL; else *ptep is
+ * the PTE slot of va when the caller has it (NULL: walk, creating tables)
+ * and gets it on return.  Returns 0, -MM_ENOMEM (nothing changed but the
+ * counters), MM__FAULT_SIGBUS (a file page past EOF), -MM_ENODEV (exec
+ * images and special mappings: not simulated).
  */
 int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		     uint64_t va, enum mm_access access,
@@ -562,10 +722,13 @@ int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 {
 	struct mm_mm *mm = &m->mms[t->mm];
 	struct mm_vma *v = &m->vmas[vma];
+	bool write = access == MM_ACCESS_WRITE, major = false;
 	uint64_t *pte;
 
 	bool shmem = mm__file_is_shmem(v->file) && (v->flags & MM_VM_SHARED);
-	if ((v->file && !shmem) || ((v->flags & MM_VM_SHARED) && !shmem))
+	bool file = mm__file_is_reg(v->file);
+	if ((v->file && !shmem && !file) ||
+	    ((v->flags & MM_VM_SHARED) && !shmem && !file))
 		return -MM_ENODEV;
 	va &= ~(uint64_t)(MM_PAGE_SIZE - 1);
 	m->events[MM_PGFAULT]++;
@@ -578,18 +741,23 @@ int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		return rc;
 	if (ptep)
 		*ptep = pte; /* table entries never move: valid after the fault */
-	t->min_flt++;
-	if (shmem)
-		return mm__do_shmem_fault(m, t, v, va, pte,
-					  access == MM_ACCESS_WRITE);
-	if (!mm__pte_present(*pte))
-		return mm__do_anonymous_page(m, mm, v, va, pte,
-					     access == MM_ACCESS_WRITE, t->cpu, fc);
-	if (access == MM_ACCESS_WRITE && !(*pte & MM_PTE_RW))
-		return mm__do_wp_page(m, mm, v, va, pte, t->cpu, fc);
-	/* A spurious fault: the PTE already allows it. */
-	*pte |= MM_PTE_ACCESSED;
-	return 0;
+	if (file)
+		rc = mm__do_file_fault(m, t, v, va, pte, write, fc, &major);
+	else if (shmem)
+		rc = mm__do_shmem_fault(m, t, v, va, pte, write);
+	else if (!mm__pte_present(*pte))
+		rc = mm__do_anonymous_page(m, mm, v, va, pte, write, t->cpu, fc);
+	else if (write && !(*pte & MM_PTE_RW))
+		rc = mm__do_wp_page(m, mm, v, va, pte, t->cpu, fc);
+	else
+		*pte |= MM_PTE_ACCESSED; /* spurious: the PTE already allows it */
+	if (rc == MM__FAULT_SIGBUS)
+		return rc;
+	if (major)
+		t->maj_flt++;
+	else
+		t->min_flt++;
+	return rc;
 }
 
 /* Does the PTE let the MMU do the access without a fault? */
@@ -688,6 +856,20 @@ static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 	return 0;
 }
 
+int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
+	       enum mm_access access, int *code)
+{
+	struct mm_fault_counts fc = {0, 0};
+	uint64_t *pte = NULL;
+	int rc = mm__user_access(m, t, va, access, &fc, code, &pte);
+
+	if (rc == MM__FAULT_SIGBUS) {
+		*code = MM_BUS_ADRERR;
+		return -MM_ENXIO; /* SIGBUS */
+	}
+	return rc;
+}
+
 /* What a user access does with the bytes of one page once it is mapped:
  * [off, off + len) of frame pfn, done bytes of the whole access before. */
 typedef int (*mm__bytes_fn)(struct mm_machine *m, uint32_t pfn, uint32_t off,
@@ -717,10 +899,20 @@ static int mm__access_range(struct mm_machine *m, int pid, uint64_t addr,
 	uint64_t min0 = t->min_flt, maj0 = t->maj_flt;
 	struct mm_fault_counts fc = {0, 0};
 	int rc = 0;
+	mm__oom_enter(m, pid);
 	for (uint64_t va = addr; va < end;) {
 		int code;
 		uint64_t *pte = NULL;
 		rc = mm__user_access(m, t, va, access, &fc, &code, &pte);
+		if (rc == MM__FAULT_SIGBUS) {
+			r->signal.signo = MM_SIGBUS;
+			r->signal.code = MM_BUS_ADRERR;
+			r->signal.addr = va;
+			r->signal.name = "SIGBUS";
+			r->signal.code_name = "BUS_ADRERR";
+			rc = 0;
+			break;
+		}
 		if (rc == -MM_EFAULT) {
 			r->signal.signo = MM_SIGSEGV;
 			r->signal.code = code;
@@ -752,6 +944,15 @@ static int mm__access_range(struct mm_machine *m, int pid, uint64_t addr,
 	r->major = t->maj_flt - maj0;
 	r->cow = fc.cow;
 	r->zero = fc.zero;
+	if (mm__oom_leave(m)) {
+		/* the OOM killer chose this task: SIGKILL ends the access */
+		rc = 0;
+		r->signal.signo = MM_SIGKILL;
+		r->signal.code = 0;
+		r->signal.addr = 0;
+		r->signal.name = "SIGKILL";
+		r->signal.code_name = "SI_KERNEL";
+	}
 	if (r->signal.signo)
 		mm_exit(m, pid, 128 + r->signal.signo);
 	return rc;
@@ -822,8 +1023,9 @@ int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 			va = vend;
 			continue;
 		}
-		if (v->file && !mm__file_is_shmem(v->file)) {
-			va = vend; /* the page cache: not simulated yet */
+		if (v->file && !mm__file_is_shmem(v->file) &&
+		    !mm__file_is_reg(v->file)) {
+			va = vend; /* exec images, special mappings */
 			continue;
 		}
 		/* FOLL_WRITE only for private writable memory */
@@ -834,6 +1036,8 @@ int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 			if (pte && mm__pte_allows(*pte, acc))
 				continue;
 			int rc = mm__handle_fault(m, t, id, va, acc, &fc, NULL);
+			if (rc == MM__FAULT_SIGBUS)
+				rc = -MM_EFAULT; /* GUP: past EOF */
 			if (rc && !ignore_errors)
 				return rc;
 			if (rc)
@@ -888,7 +1092,11 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 			return rc;
 		spte = mm__pte_lookup(m, src, va);
 		uint32_t pfn = mm__pte_pfn(*spte);
-		if (pfn != m->zero_pfn) {
+		if (pfn != m->zero_pfn && mm__file_is_reg(m->pages[pfn].mapping)) {
+			mm__cache_page_map(m, dst, pfn); /* folio_dup_file_rmap */
+			if (cow)
+				*spte &= ~MM_PTE_RW;
+		} else if (pfn != m->zero_pfn) {
 			struct mm_page *p = &m->pages[pfn];
 			p->refcount++;
 			p->mapcount++;
@@ -924,10 +1132,32 @@ void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 		uint32_t pfn = mm__pte_pfn(e);
 		if ((v->flags & MM_VM_WRITE) && (prot & MM_PTE_PRESENT) &&
 		    pfn != m->zero_pfn &&
-		    ((v->flags & MM_VM_SHARED) ||
+		    ((v->flags & MM_VM_SHARED) ?
+		     !mm__file_is_reg(v->file) || (e & MM_PTE_DIRTY) :
 		     mm_page_test(&m->pages[pfn], MM_PG_anon_exclusive)))
 			e |= MM_PTE_RW;
 		*pte = e;
+	}
+}
+
+/* mlock_vma_pages_range(): the pages mapped in [start, end) gain (lock) or
+ * lose one VM_LOCKED mapping; the zero page is no one's. */
+void mm__mlock_pages(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		     uint64_t end, bool lock)
+{
+	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
+		uint64_t *pte = mm__pte_lookup(m, mm, va);
+		if (!pte) {
+			if (!mm__skip_missing_table(m, &va))
+				break;
+			continue;
+		}
+		if (!mm__pte_present(*pte) || mm__pte_pfn(*pte) == m->zero_pfn)
+			continue;
+		if (lock)
+			mm__mlock_page(m, mm__pte_pfn(*pte));
+		else
+			mm__munlock_page(m, mm__pte_pfn(*pte));
 	}
 }
 

@@ -308,6 +308,16 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 			   const struct mm_vma *v, uint64_t start, uint64_t end);
 
+void mm__mlock_pages(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		     uint64_t end, bool lock);
+uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
+			 uint64_t va);
+/* One user access at va as the MMU and the fault handler do it: 1 = no
+ * fault needed, 0 = fault handled, -MM_EFAULT with *code = SEGV_*
+ * (SIGSEGV), -MM_ENXIO (SIGBUS: a file page past EOF), or the fault's
+ * -errno. */
+int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
+	       enum mm_access access, int *code);
 /* A VMA record with shmem object file went away: frees the object's pages
  * when no VMA maps it any more. */
 void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu);
@@ -322,6 +332,99 @@ void mm__walk_ptes(const struct mm_machine *m, const struct mm_mm *mm,
 		   uint64_t start, uint64_t end, mm__pte_fn fn, void *arg);
 /* Page tables below the pgd (mm_pgtables_bytes() / PAGE_SIZE). */
 uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm);
+
+/* ---- page frame reclaim (reclaim.c) ---- */
+/* folio_add_lru_vma(): a new user page joins its node's LRU (the
+ * unevictable list, mlocked, in a VM_LOCKED VMA). */
+void mm__lru_add_new(struct mm_machine *m, uint32_t pfn, uint64_t vm_flags);
+/* A page about to be freed leaves its list; LRU flags are cleared. */
+void mm__lru_remove(struct mm_machine *m, uint32_t pfn);
+/* mlock_folio() / munlock_folio(): one VM_LOCKED mapping more / less
+ * (mlock_count in mm_page.private while unevictable). */
+void mm__mlock_page(struct mm_machine *m, uint32_t pfn);
+void mm__munlock_page(struct mm_machine *m, uint32_t pfn);
+/* folio_mark_accessed(): referenced twice, an inactive page activates. */
+void mm__mark_page_accessed(struct mm_machine *m, uint32_t pfn);
+void mm__scan_fraction(uint64_t swappiness, uint64_t anon_cost,
+		       uint64_t file_cost, uint64_t fraction[2]);
+/* wakeup_kswapd() for zone z's node (an allocation of highest_zoneidx
+ * found it below low). */
+void mm__wakeup_kswapd(struct mm_machine *m, struct mm_zone *z,
+		       int highest_zoneidx);
+/* try_to_free_pages(): direct reclaim of SWAP_CLUSTER_MAX pages over nd's
+ * zonelist; pages freed. */
+uint64_t mm__try_to_free_pages(struct mm_machine *m, struct mm_node *nd,
+			       int highest_zoneidx, int cpu);
+/* An operation of pid that may OOM-kill (touch, trace) begins / ends;
+ * leave answers whether pid itself was chosen (and must now die). */
+static inline void mm__oom_enter(struct mm_machine *m, int pid)
+{
+	m->oom_current = pid;
+	m->oom_victim = 0;
+	m->oom_allowed = true;
+}
+static inline bool mm__oom_leave(struct mm_machine *m)
+{
+	bool self = m->oom_victim && m->oom_victim == m->oom_current;
+	m->oom_current = m->oom_victim = 0;
+	m->oom_allowed = false;
+	return self;
+}
+/* MADV_COLD (deactivate) / MADV_PAGEOUT (reclaim now) of [start, end). */
+void mm__madvise_cold_pageout(struct mm_machine *m, struct mm_mm *mm,
+			      uint64_t start, uint64_t end, bool pageout,
+			      int cpu);
+/* out_of_memory(): true when a victim was killed (memory freed). */
+bool mm__out_of_memory(struct mm_machine *m);
+/* ---- page cache (pagecache.c) ---- */
+static inline bool mm__file_is_reg(uint32_t file)
+{
+	return (file & 0xf0000000u) == MM_FILE_REG;
+}
+/* The file of a handle (MM_FILE_REG | id), NULL if none. */
+struct mm_file *mm__file(const struct mm_machine *m, uint32_t handle);
+uint32_t mm__xa_load(const struct mm_machine *m, const struct mm_file *f,
+		     uint64_t idx);
+/* The first cached index in [idx, end), or end. */
+uint64_t mm__pagecache_next(const struct mm_machine *m, const struct mm_file *f,
+			    uint64_t idx, uint64_t end);
+int mm__filemap_fault(struct mm_machine *m, struct mm_file *f,
+		      uint64_t vm_flags, uint64_t idx, int cpu, uint32_t *pfn,
+		      bool *major, bool *retry);
+bool mm__file_beyond_eof(const struct mm_file *f, uint64_t idx);
+uint32_t mm__filemap_map_page(struct mm_machine *m, struct mm_file *f,
+			      uint64_t idx);
+void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn);
+/* A VMA of file handle went away: an unlinked file unmapped by every VMA
+ * is freed. */
+void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu);
+void mm__pagecache_destroy(struct mm_machine *m);
+
+/* ---- reverse mapping (rmap.c) ---- */
+/* Calls fn(mm id, va, pte) for every PTE mapping pfn, in VMA id order
+ * (rmap_walk); fn may change or clear that PTE.  Returns the count. */
+typedef void (*mm__rmap_fn)(struct mm_machine *m, uint32_t mm, uint64_t va,
+			    uint64_t pte, void *arg);
+int mm__rmap_each(const struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,
+		  void *arg);
+/* A new anon_vma id chained to parent (0: none); shmem object ids come
+ * from the same counter. */
+uint32_t mm__anon_vma_new(struct mm_machine *m, uint32_t parent);
+/* folio_mkclean(): every PTE mapping pfn is write-protected and cleaned,
+ * its dirty bit moved to the page. */
+void mm__mkclean(struct mm_machine *m, uint32_t pfn);
+/* try_to_unmap(): clears every PTE mapping pfn. */
+void mm__try_to_unmap(struct mm_machine *m, uint32_t pfn, int cpu);
+/* Clears the PTE of va in mm (present), dropping its page. */
+void mm__unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu);
+/* Reclaims an unmapped page-cache page of a file (shrink_folio_list's
+ * pageout + remove_mapping): a dirty page is written back only when
+ * may_write (kswapd) and it was flagged PG_reclaim before; otherwise it is
+ * flagged and kept.  false when it must stay (dirty, mapped). */
+bool mm__pagecache_reclaim(struct mm_machine *m, uint32_t pfn, bool may_write,
+			   int cpu);/* force_page_cache_ra() of [idx, idx + nr) (MADV_WILLNEED). */
+void mm__file_willneed(struct mm_machine *m, struct mm_file *f, uint64_t idx,
+		       uint64_t nr, int cpu);
 
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);

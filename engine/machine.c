@@ -105,6 +105,8 @@ static void mm__init_zones(struct mm_machine *m, const uint32_t node_start[],
 		uint32_t ns = node_start[n] == 0 ? 1 : node_start[n];
 		node->id = n;
 		node->nr_zones = m->nr_zone_types;
+		for (int l = 0; l < MM_NR_LRU_LISTS; l++)
+			mm__plist_init(&node->lru[l]);
 		node->start_pfn = ns;
 		node->spanned = node_end[n] - ns;
 		for (int z = 0; z < m->nr_zone_types; z++) {
@@ -587,6 +589,8 @@ void mm_machine_destroy(struct mm_machine *m)
 		return;
 	mm__events_destroy(m);
 	mm__process_destroy(m);
+	mm__pagecache_destroy(m);
+	free(m->anon_parent);
 	mm__content_destroy(m);
 	mm__slab_destroy(m);
 	mm__vmalloc_destroy(m);

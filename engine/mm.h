@@ -95,6 +95,7 @@ struct mm_config {
 	int watermark_scale_factor;
 	bool zero_page;
 	uint32_t fault_around_bytes;
+	uint32_t read_ahead_kb;              /* the disk's: ra_pages * 4 */
 	int swappiness;
 	enum mm_overcommit overcommit;
 	int overcommit_ratio;
@@ -262,6 +263,13 @@ struct mm_zone {
 	uint64_t numa[6];           /* hit miss foreign interleave local other */
 };
 
+/* LRU lists of a node (Linux's enum lru_list; NR_LRU_BASE + lru orders the
+ * node and zone counters the same way). */
+enum mm_lru_list { MM_LRU_INACTIVE_ANON, MM_LRU_ACTIVE_ANON,
+		   MM_LRU_INACTIVE_FILE, MM_LRU_ACTIVE_FILE, MM_LRU_UNEVICTABLE,
+		   MM_NR_LRU_LISTS };
+extern const char *const mm_lru_names[MM_NR_LRU_LISTS];
+
 struct mm_node {
 	int id;
 	uint32_t start_pfn, spanned, present;
@@ -272,6 +280,19 @@ struct mm_node {
 	int zonelist_len;
 	uint64_t cpumask;
 	int64_t vm_stat[MM_NR_NODE_STAT];
+	/* The node's lruvec (reclaim.c): head = most recently added, reclaim
+	 * takes from the tail.  anon_cost/file_cost as lru_note_cost();
+	 * refaults: the workingset activations seen at the last reclaim. */
+	struct mm_plist lru[MM_NR_LRU_LISTS];
+	uint64_t anon_cost, file_cost;
+	int64_t refaults[2];
+	/* kswapd: woken by an allocation that found a zone below low; runs
+	 * on tick until the node is balanced or gives up. */
+	bool kswapd_awake;
+	int8_t kswapd_priority;     /* of the current balance run */
+	int8_t kswapd_highest_zoneidx;
+	uint8_t kswapd_failures;    /* runs that reclaimed nothing */
+	uint64_t kswapd_reclaimed;  /* in the current run */
 };
 
 
@@ -437,6 +458,49 @@ struct mm_shmem {
 	uint32_t *pages;    /* pfn by page index */
 };
 
+/*
+ * In-memory files (pagecache.c).  A file's page cache is an xarray-like
+ * radix tree: nodes of MM_XA_SLOTS slots, each node one object of the
+ * radix_tree_node slab cache; leaves (shift 0) hold pfns, inner nodes
+ * child node ids, MM_NIL an empty slot.  VMAs and page descriptors name
+ * file n by the handle MM_FILE_REG | n (mm_vma.file, mm_page.mapping).
+ */
+#define MM_FILE_REG 0x10000000u
+#define MM_FILE_NAME_MAX 64
+#define MM_FILE_MAX_PAGES (1u << 24)   /* 64 GiB: larger sizes are EFBIG */
+#define MM_XA_SHIFT 6
+#define MM_XA_SLOTS (1u << MM_XA_SHIFT)
+#define MM_RA_PAGES 32                 /* bdi ra_pages: 128 KiB */
+
+struct mm_xa_node {
+	uint32_t slots[MM_XA_SLOTS];
+	uint32_t parent;    /* node id, MM_NIL for the root; free-list link */
+	uint8_t shift;      /* 0: leaf; the node covers 64 << shift indices */
+	uint8_t offset;     /* slot in the parent */
+	uint8_t count;      /* used slots; 0 with shift 0xff: record free */
+	uint8_t pad;
+	uint64_t slab_addr; /* its radix_tree_node object */
+};
+
+struct mm_file {
+	char name[MM_FILE_NAME_MAX]; /* "": record free */
+	uint64_t size;              /* i_size in bytes */
+	uint32_t ino;
+	uint32_t xa_root;           /* root node id, MM_NIL: empty cache */
+	uint32_t nr_pages;          /* pages in the cache */
+	uint32_t nr_dirty;          /* of them PG_dirty */
+	bool unlinked;              /* deleted, kept while VMAs map it */
+	/* file_ra_state (one open file per in-memory file) */
+	uint64_t ra_start;
+	uint32_t ra_size, ra_async_size, mmap_miss;
+	int64_t prev_pos;
+	uint64_t slab_addr;         /* its filp object */
+	/* The simulated disk: written-back bytes by page index (NULL: a
+	 * hole, reads as zeros); disk_nr entries. */
+	uint8_t **disk;
+	uint32_t disk_nr;
+};
+
 /* One step of a page-table walk, for translate and pagetable answers. */
 struct mm_walk_step {
 	int level;          /* 4 = PGD … 1 = PTE on x86_64; 2, 1 on i386 */
@@ -584,6 +648,7 @@ struct mm_mm {
 	uint64_t rss_anon;      /* MM_ANONPAGES: anonymous pages mapped */
 	uint64_t hiwater_rss;   /* highest rss seen at an unmap (VmHWM) */
 	uint64_t rss_shmem;     /* MM_SHMEMPAGES: shmem pages mapped */
+	uint64_t rss_file;      /* MM_FILEPAGES: file pages mapped */
 };
 
 enum mm_task_state { MM_TASK_RUNNING, MM_TASK_DEAD };
@@ -663,7 +728,7 @@ int mm_exec(struct mm_machine *m, int pid, const uint8_t *image, size_t len,
  * fault yet (shared or file-backed memory; nothing past it is done).
  */
 enum mm_access { MM_ACCESS_READ, MM_ACCESS_WRITE, MM_ACCESS_EXEC };
-enum { MM_SIGBUS = 7, MM_SIGSEGV = 11 };
+enum { MM_SIGBUS = 7, MM_SIGKILL = 9, MM_SIGSEGV = 11 };
 enum { MM_SEGV_MAPERR = 1, MM_SEGV_ACCERR = 2, MM_BUS_ADRERR = 2 };
 struct mm_touch_result {
 	uint64_t pages;         /* accesses completed */
@@ -728,9 +793,11 @@ size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
 enum mm_event_type {
 	MM_EV_OP,            /* an operation: op, err, v = counts below */
 	MM_EV_KSWAPD_WAKE,   /* node, v[0] = order, v[1] = highest zone idx */
-	MM_EV_KSWAPD_SLEEP,  /* node, v[0] = pages reclaimed while awake */
+	MM_EV_KSWAPD_SLEEP,  /* node, v[0] = pages reclaimed while awake,
+			      * v[1] = 1 balanced / 0 gave up */
 	MM_EV_RECLAIM,       /* node, v[0] scanned, v[1] reclaimed,
-			      * v[2] = 1 direct / 0 kswapd, v[3] = priority */
+			      * v[2] = 0 kswapd / 1 direct / 2 proactive,
+			      * v[3] = priority (node -1: a zonelist) */
 	MM_EV_SWAP_OUT,      /* node, v[0] = pages written in the batch */
 	MM_EV_SWAP_IN,       /* node, v[0] = pages read in the batch */
 	MM_EV_OOM_KILL,      /* v[0] = victim pid, v[1] = its rss pages,
@@ -826,6 +893,10 @@ struct mm_machine {
 	struct mm_vma *vmas;
 	uint32_t nr_vmas, cap_vmas, free_vmas;
 	uint32_t nr_anon_vmas;       /* anon_vma ids handed out */
+	/* rmap.c: the anon_vma a fork chained each one to (0: a root), by
+	 * id; [cap_anon_parent] */
+	uint32_t *anon_parent;
+	uint32_t cap_anon_parent;
 	/* fault.c: shmem objects of shared anonymous mappings (file id
 	 * 0x80000000 | n), their page cache as an array by page index. */
 	struct mm_shmem *shmem;
@@ -836,7 +907,19 @@ struct mm_machine {
 #define MM_CONTENT_SHIFT 10
 	uint8_t ***content;
 	uint32_t nr_content;         /* frames holding a buffer */
+	/* pagecache.c: files by id, radix-tree nodes by id. */
+	struct mm_file *files;
+	uint32_t nr_files, cap_files;
+	uint32_t last_ino;
+	struct mm_xa_node *xa_nodes;
+	uint32_t nr_xa_nodes, cap_xa_nodes, free_xa_nodes;
 	int64_t committed;           /* vm_committed_as, pages */
+	/* reclaim.c, during one operation only (0 between operations, so not
+	 * state): the pid a user-page allocation is made for, which the OOM
+	 * killer marks (oom_victim) instead of freeing under its feet; and
+	 * whether the allocation in progress may OOM-kill at all. */
+	int32_t oom_current, oom_victim;
+	bool oom_allowed;
 	uint64_t user_reserve_pages; /* sysctl_user_reserve_kbytes */
 	struct mm_events ev;         /* event.c: not digested */
 };
@@ -909,6 +992,56 @@ void mm_drain_all_pages(struct mm_machine *m);
 /* Zone free-page totals for meminfo (pcp pages are not free: Linux). */
 uint64_t mm_nr_free_pages(const struct mm_machine *m);
 
+/* ---- page frame reclaim (reclaim.c) ------------------------------------ */
+/* What a reclaim run did: pages scanned on the inactive lists, pages freed,
+ * shrink passes (SWAP_CLUSTER_MAX batches). */
+struct mm_reclaim_stats {
+	uint64_t scanned, reclaimed;
+	uint64_t passes;
+};
+/*
+ * tick: advances the simulated clock by n and, per tick, runs kswapd of
+ * every woken node in batches of SWAP_CLUSTER_MAX until the node is
+ * balanced (it sleeps) or kswapd_pages_per_tick pages were scanned.
+ * Never fails (n is bounded by the caller).
+ */
+struct mm_tick_result {
+	uint64_t ticks;
+	uint64_t kswapd_runs;   /* node-ticks in which a kswapd ran */
+	uint64_t sleeps;        /* kswapds that went back to sleep */
+	struct mm_reclaim_stats r;
+};
+void mm_tick(struct mm_machine *m, uint64_t n, struct mm_tick_result *out);
+/*
+ * reclaim: proactive reclaim of `pages` pages from one node (node >= 0, as
+ * /sys/devices/system/node/nodeN/reclaim) or all (-1, as memory.reclaim),
+ * in batches of a quarter of what remains, giving up after
+ * MAX_RECLAIM_RETRIES batches without progress.  -MM_EINVAL bad node.
+ */
+int mm_reclaim(struct mm_machine *m, uint64_t pages, int node,
+	       struct mm_reclaim_stats *out);
+/* LRU list of a frame, or -1 when it is on none. */
+int mm_page_lru(const struct mm_machine *m, uint32_t pfn);
+
+/*
+ * trace (experiment mode, policy.c): pid accesses addr + pages[i] *
+ * PAGE_SIZE in order, each through the MMU and the fault path.  With
+ * rss_limit_pages set, a miss that would exceed it first evicts one traced
+ * page chosen by the machine's page_policy (fifo, lru, opt, clock, random;
+ * "linux" = lru): its PTE is cleared and the page freed.  seq (n + 1
+ * bytes, caller's) gets 'H'/'M' per access; resident (n entries, caller's)
+ * the traced pages left resident, ascending.  -MM_ESRCH, -MM_EINVAL (bad
+ * access, a page outside one anonymous private VMA), -MM_ENOMEM; a signal
+ * ends the trace early (sig set, the process killed).
+ */
+struct mm_trace_result {
+	uint64_t hits, misses;
+	uint64_t nr_resident;
+	int sig;               /* 0, MM_SIGSEGV, MM_SIGBUS, MM_SIGKILL (OOM) */
+};
+int mm_trace(struct mm_machine *m, int pid, uint64_t addr,
+	     const uint64_t *pages, size_t n, enum mm_access access,
+	     char *seq, uint64_t *resident, struct mm_trace_result *out);
 /* ---- frame contents (content.c) -------------------------------------------
  * Every frame reads as zeros until written; only written frames hold a
  * 4 KiB buffer, dropped when the frame is freed and copied with it on a COW
@@ -926,6 +1059,65 @@ void mm_frame_read(const struct mm_machine *m, uint32_t pfn, uint32_t off,
 int mm_frame_write(struct mm_machine *m, uint32_t pfn, uint32_t off,
 		   const void *src, uint32_t len);
 
+/* ---- in-memory files (pagecache.c) ----------------------------------------
+ * Files live in the machine (no directories): a name (1..63 bytes, no '/'),
+ * i_size, a page cache and a simulated disk.  ids are small integers, reused
+ * after deletion; the API names files by name.
+ */
+/* The id of the file named name, or -MM_ENOENT. */
+int mm_file_lookup(const struct mm_machine *m, const char *name);
+/* The live (not deleted) file id, or NULL. */
+const struct mm_file *mm_file_get(const struct mm_machine *m, int id);
+/* creat + write(content) + ftruncate(size) when size > len: content pages
+ * start dirty in the page cache.  -MM_EEXIST, -MM_EINVAL (bad name),
+ * -MM_EFBIG (over MM_FILE_MAX_PAGES), -MM_ENOMEM. */
+int mm_file_create(struct mm_machine *m, const char *name, uint64_t size,
+		   const uint8_t *content, size_t len, int *id);
+/* pwrite(): pages come into the cache (a partial page is read from the
+ * disk first) and turn dirty; i_size grows.  -MM_EBADF, -MM_EFBIG,
+ * -MM_ENOMEM (the pages before stay written). */
+int mm_file_write(struct mm_machine *m, int id, uint64_t offset,
+		  const uint8_t *data, size_t len);
+/* pread(): up to len bytes from offset (fewer at EOF) into out, *got the
+ * count; missing pages are read from the disk with readahead, *major the
+ * pages read.  -MM_EBADF, -MM_ENOMEM. */
+int mm_file_read(struct mm_machine *m, int id, uint64_t offset, uint64_t len,
+		 uint8_t *out, uint64_t *got, uint64_t *major);
+/* ftruncate(): shrinking unmaps and drops the pages past the new end
+ * (private COW copies too) and zeroes the tail of the last page. */
+int mm_file_truncate(struct mm_machine *m, int id, uint64_t size);
+/* fsync(): every dirty page (dirty PTEs included) is written to the disk
+ * and stays cached, clean; writable shared PTEs are write-protected again
+ * (folio_mkclean).  -MM_EBADF, -MM_ENOMEM. */
+int mm_file_sync(struct mm_machine *m, int id);
+/* unlink(): the name goes at once; pages, tree and object when no VMA
+ * maps the file any more.  -MM_ENOENT. */
+int mm_file_delete(struct mm_machine *m, int id);
+/* echo mode > /proc/sys/vm/drop_caches after a sync: 1 page cache (dirty
+ * pages written back, then every unmapped cache page dropped), 2 slab
+ * (every cache shrunk), 3 both.  -MM_EINVAL for another mode. */
+struct mm_drop_result {
+	uint64_t pagecache;     /* pages dropped */
+	uint64_t slab;          /* slab pages given back */
+};
+int mm_drop_caches(struct mm_machine *m, int mode, struct mm_drop_result *r);
+
+/* ---- reverse mapping (rmap.c) --------------------------------------------
+ * Every PTE mapping a frame, found from the frame alone: an anonymous page
+ * through the anon_vma chains of the VMAs (a fork child's VMAs chain to
+ * the parent's anon_vma), a page-cache page through its file's VMAs.
+ */
+struct mm_rmap_entry {
+	uint32_t mm;            /* mm id */
+	int pid;                /* its task (0 while it has none) */
+	uint64_t vaddr;
+	uint64_t pte;
+};
+/* Fills up to max entries (in VMA id order) and returns how many PTEs map
+ * pfn (may exceed max).  The zero page and unmapped frames: 0. */
+int mm_rmap_walk(const struct mm_machine *m, uint32_t pfn,
+		 struct mm_rmap_entry *out, int max);
+
 /* ---- state digest --------------------------------------------------------- */
 #define MM_DIGEST_HEX 33
 /* A hash of the full machine state, as 32 lowercase hex digits + NUL. */
@@ -933,7 +1125,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX]);
 
 /* ---- snapshot images (snapshot.c, the walk in state.c) ------------------- */
 /* Bumped whenever the walk of mm__visit_state() changes (state.c). */
-#define MM_SNAPSHOT_FORMAT 3
+#define MM_SNAPSHOT_FORMAT 4
 /* A growable byte buffer; the caller frees p. */
 struct mm_bytes {
 	uint8_t *p;

@@ -304,7 +304,7 @@ static bool mm__accountable(uint64_t vm_flags)
  * from a machine counter, never equal, so they never merge. */
 static uint32_t mm__shmem_object(struct mm_machine *m)
 {
-	return 0x80000000u | ++m->nr_anon_vmas;
+	return 0x80000000u | mm__anon_vma_new(m, 0);
 }
 
 /* mmap_region() for an anonymous mapping at a chosen address. */
@@ -340,14 +340,20 @@ static int mm__mmap_region(struct mm_machine *m, struct mm_mm *mm,
 	uint32_t prev = mm__find_vma_before(m, mm, addr);
 	uint32_t next = prev == MM_NIL ? mm->first : m->vmas[prev].next;
 	struct mm_vma *pv = mm__vma(m, prev), *nx = mm__vma(m, next);
-	bool left = !file && mm__can_merge_after(pv, addr, vm_flags | MM_VM_SOFTDIRTY,
+	bool mergeable = !file || mm__file_is_reg(file);
+	bool left = mergeable && mm__can_merge_after(pv, addr, vm_flags | MM_VM_SOFTDIRTY,
 						 file, 0, pgoff);
-	bool right = !file && mm__can_merge_before(nx, end, vm_flags | MM_VM_SOFTDIRTY,
+	bool right = mergeable && mm__can_merge_before(nx, end, vm_flags | MM_VM_SOFTDIRTY,
 						   file, 0, pgoff, pages) &&
 		     (!left || mm__anon_vma_compatible(pv->anon_vma, nx->anon_vma));
 	vm_flags |= MM_VM_SOFTDIRTY;
 	if (left && right) {
 		pv->end = nx->end;
+		/* dup_anon_vma(): next's pages keep their anon_vma */
+		if (!pv->anon_vma) {
+			pv->anon_vma = nx->anon_vma;
+			pv->anon_chained = nx->anon_chained;
+		}
 		mm__vma_unlink(m, mm, next);
 		/* next's pages and accounting now belong to prev */
 		mm__vma_free(m, next, t->cpu);
@@ -393,8 +399,9 @@ int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 		return -MM_ESRCH;
 	if (offset & (MM_PAGE_SIZE - 1))
 		return -MM_EINVAL;
-	if (!(flags & MM_MAP_ANONYMOUS) || file >= 0)
-		return -MM_EBADF; /* file mappings: the page-cache issue */
+	/* ksys_mmap_pgoff(): the descriptor first (anonymous maps ignore it) */
+	if (!(flags & MM_MAP_ANONYMOUS) && !mm_file_get(m, file))
+		return -MM_EBADF;
 	uint64_t pgoff = offset >> MM_PAGE_SHIFT;
 	if (!len)
 		return -MM_EINVAL;
@@ -441,19 +448,28 @@ int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	 * neither MAP_SHARED nor MAP_PRIVATE is EINVAL, but only once
 	 * ENOMEM/EINVAL of the address and EEXIST had their say. */
 	uint32_t shm = 0;
-	if (type == MM_MAP_SHARED) {
+	bool anon = flags & MM_MAP_ANONYMOUS;
+	if (type != MM_MAP_SHARED && type != MM_MAP_PRIVATE &&
+	    (anon || type != MM_MAP_SHARED_VALIDATE))
+		return -MM_EINVAL;
+	if (!anon) {
+		/* a file opened O_RDWR: both types map it; no growing */
+		if (vm_flags & MM_VM_GROWSDOWN)
+			return -MM_EINVAL;
+		if (type != MM_MAP_PRIVATE)
+			vm_flags |= MM_VM_SHARED | MM_VM_MAYSHARE;
+		shm = MM_FILE_REG | (uint32_t)file;
+	} else if (type == MM_MAP_SHARED) {
 		if (vm_flags & MM_VM_GROWSDOWN)
 			return -MM_EINVAL;
 		pgoff = 0;
 		vm_flags |= MM_VM_SHARED | MM_VM_MAYSHARE;
-	} else if (type == MM_MAP_PRIVATE) {
-		pgoff = a >> MM_PAGE_SHIFT;
 	} else {
-		return -MM_EINVAL;
+		pgoff = a >> MM_PAGE_SHIFT;
 	}
 	if ((flags & MM_MAP_NORESERVE) && m->cfg.overcommit != MM_OVERCOMMIT_NEVER)
 		vm_flags |= MM_VM_NORESERVE;
-	if (type == MM_MAP_SHARED)
+	if (anon && type == MM_MAP_SHARED)
 		shm = mm__shmem_object(m);
 	int rc = mm__mmap_region(m, mm, t, a, len, vm_flags, pgoff, shm);
 	if (rc)
@@ -713,9 +729,18 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 	case MM_MADV_PAGEOUT:
 		if (v->flags & (MM_VM_LOCKED | MM_VM_PFNMAP | MM_VM_HUGETLB))
 			return -MM_EINVAL;
-		return 0; /* LRU moves: the reclaim issue */
+		mm__madvise_cold_pageout(m, mm, start, end,
+					 advice == MM_MADV_PAGEOUT, cpu);
+		return 0;
 	case MM_MADV_WILLNEED:
-		return 0; /* readahead / swapin: later issues */
+		/* madvise_willneed(): file readahead; anonymous swap-in is
+		 * the swap issue */
+		if (mm__file_is_reg(v->file)) {
+			uint64_t idx = v->pgoff + ((start - v->start) >> MM_PAGE_SHIFT);
+			mm__file_willneed(m, mm__file(m, v->file), idx,
+					  (end - start) >> MM_PAGE_SHIFT, cpu);
+		}
+		return 0;
 	}
 	if (newflags == v->flags)
 		return 0;
@@ -813,6 +838,9 @@ static int mm__lock_range(struct mm_machine *m, int pid, uint64_t addr,
 			if (mm__vma_modify(m, mm, id, nstart, vend, newflags,
 					   t->cpu) == MM_NIL)
 				return -MM_ENOMEM;
+			if ((newflags ^ oldflags) & MM_VM_LOCKED)
+				mm__mlock_pages(m, mm, nstart, vend,
+						newflags & MM_VM_LOCKED);
 			int64_t pages = (int64_t)((vend - nstart) >> MM_PAGE_SHIFT);
 			if (!(newflags & MM_VM_LOCKED))
 				pages = -pages;

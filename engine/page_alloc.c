@@ -6,14 +6,13 @@
  * atomic reserves, and the per-CPU lists for order-0 pages with their
  * auto-tuned high mark and batch (nr_pcp_alloc/nr_pcp_high/nr_pcp_free).
  *
- * Reclaim does not exist yet: where Linux would wake kswapd or reclaim
- * directly, the allocator drains the per-CPU lists and gives back a
- * high-order atomic reserve once (what __alloc_pages_direct_reclaim() does
- * after reclaim fails) and then fails with -MM_ENOMEM.
+ * The slow path wakes kswapd (reclaim.c), reclaims directly, and runs the
+ * OOM killer as __alloc_pages_slowpath() does (see mm__alloc_direct).
  */
 #include "engine/internal.h"
 
 #define MM_PCP_BATCH_SCALE_MAX 5 /* CONFIG_PCP_BATCH_SCALE_MAX */
+#define MM_MAX_RECLAIM_RETRIES 16
 #define MM_PCPF_PREV_FREE_HIGH_ORDER 1u
 
 struct mm__alloc_ctx {
@@ -292,6 +291,73 @@ static unsigned mm__alloc_flags_nofragment(const struct mm_machine *m,
 	return flags | MM_ALLOC_NOFRAGMENT;
 }
 
+/* wake_all_kswapds(): each node of the zonelist once. */
+static void mm__wake_all_kswapds(struct mm_machine *m,
+				 const struct mm__alloc_ctx *ac)
+{
+	uint32_t seen = 0;
+
+	for (int i = ac->first; i < ac->node->zonelist_len; i++) {
+		struct mm_zone *z = ac->node->zonelist[i];
+		if (z->idx > ac->highest_zoneidx || (seen & (1u << z->node)))
+			continue;
+		seen |= 1u << z->node;
+		mm__wakeup_kswapd(m, z, ac->highest_zoneidx);
+	}
+}
+
+/*
+ * The rest of __alloc_pages_slowpath(): direct reclaim and a retry while
+ * reclaim makes progress (at most MAX_RECLAIM_RETRIES rounds without
+ * success); the first failure also gives back a high-order atomic reserve
+ * and drains the per-CPU lists.  When reclaim makes no progress, and the
+ * caller may fail no other way (not __GFP_NORETRY / __GFP_RETRY_MAYFAIL,
+ * not costly, __GFP_FS), the OOM killer runs if the context allows it
+ * (m->oom_allowed), and each kill is followed by a retry.
+ */
+static uint32_t mm__alloc_direct(struct mm_machine *m, uint32_t gfp,
+				 unsigned order, unsigned flags,
+				 const struct mm__alloc_ctx *ac,
+				 struct mm_zone **z)
+{
+	bool drained = false;
+	int rounds = 0;
+
+	for (;;) {
+		uint64_t progress = mm__try_to_free_pages(m, ac->node,
+							  ac->highest_zoneidx,
+							  ac->cpu);
+		uint32_t pfn = mm__get_page_from_freelist(m, order, flags, ac, z);
+		if (pfn == MM_NIL && !drained) {
+			mm__unreserve_highatomic_pageblock(m, ac->preferred_nid,
+							   ac->migratetype, false);
+			mm_drain_all_pages(m);
+			drained = true;
+			pfn = mm__get_page_from_freelist(m, order, flags, ac, z);
+		}
+		if (pfn != MM_NIL)
+			return pfn;
+		if (progress && ++rounds < MM_MAX_RECLAIM_RETRIES)
+			continue;
+		if ((gfp & (MM___GFP_NORETRY | MM___GFP_RETRY_MAYFAIL)) ||
+		    !(gfp & MM___GFP_FS) || order > MM_PAGE_ALLOC_COSTLY_ORDER ||
+		    !m->oom_allowed)
+			return MM_NIL;
+		/* __alloc_pages_may_oom(): a last try at the high mark */
+		pfn = mm__get_page_from_freelist(
+			m, order, MM_ALLOC_WMARK_HIGH | MM_ALLOC_CPUSET, ac, z);
+		if (pfn != MM_NIL)
+			return pfn;
+		if (!mm__out_of_memory(m))
+			return MM_NIL;
+		/* a victim's memory is free: retry, the freelists first */
+		rounds = 0;
+		pfn = mm__get_page_from_freelist(m, order, flags, ac, z);
+		if (pfn != MM_NIL)
+			return pfn;
+	}
+}
+
 /* gfp_to_alloc_flags() */
 static unsigned mm__gfp_to_alloc_flags(uint32_t gfp, unsigned order)
 {
@@ -364,20 +430,21 @@ int mm__alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
 						    gfp);
 	uint32_t pfn = mm__get_page_from_freelist(m, order, flags, &ac, &z);
 	if (pfn == MM_NIL) {
-		/* Slow path: min watermark with the caller's reserves. */
+		/* Slow path: wake kswapd, then the min watermark with the
+		 * caller's reserves. */
+		if (gfp & MM___GFP_KSWAPD_RECLAIM)
+			mm__wake_all_kswapds(m, &ac);
 		flags = mm__gfp_to_alloc_flags(gfp, order);
 		pfn = mm__get_page_from_freelist(m, order, flags, &ac, &z);
 	}
-	if (pfn == MM_NIL && (gfp & MM___GFP_DIRECT_RECLAIM)) {
-		/* After (future) direct reclaim fails: give back a highatomic
-		 * reserve and drain the per-CPU lists, then retry once. */
-		mm__unreserve_highatomic_pageblock(m, ac.preferred_nid,
-						   ac.migratetype, false);
-		mm_drain_all_pages(m);
-		pfn = mm__get_page_from_freelist(m, order, flags, &ac, &z);
-	}
+	if (pfn == MM_NIL && (gfp & MM___GFP_DIRECT_RECLAIM))
+		pfn = mm__alloc_direct(m, gfp, order, flags, &ac, &z);
 	if (pfn == MM_NIL)
 		return -MM_ENOMEM;
+	/* An allocation that leaves its zone below low wakes kswapd too. */
+	if ((gfp & MM___GFP_KSWAPD_RECLAIM) &&
+	    z->vm_stat[MM_NR_FREE_PAGES] < (int64_t)mm_wmark_pages(z, MM_WMARK_LOW))
+		mm__wakeup_kswapd(m, z, ac.highest_zoneidx);
 	mm__prep_new_page(m, pfn, order, gfp);
 	res->pfn = pfn;
 	res->node = z->node;
@@ -390,7 +457,9 @@ int mm_alloc_pages(struct mm_machine *m, uint32_t gfp, unsigned order,
 {
 	/* Blocks handed to API callers are compound so the order can be
 	 * checked when they are freed. */
+	mm__oom_enter(m, 0);
 	int rc = mm__alloc_pages(m, gfp | MM___GFP_COMP, order, cpu, node, res);
+	mm__oom_leave(m);
 	if (rc == 0)
 		mm__set(&m->pages[res->pfn], MM_PG_kalloc);
 	return rc;

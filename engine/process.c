@@ -33,6 +33,7 @@ int mm__process_init(struct mm_machine *m)
 		return -MM_ENOMEM;
 	m->free_mms = MM_NIL;
 	m->free_vmas = MM_NIL;
+	m->free_xa_nodes = MM_NIL;
 	/* init_user_reserve(): min(3% of free memory, 128 MiB). */
 	m->user_reserve_pages = MM_MIN(mm_nr_free_pages(m) / 32,
 				       (128ull << 20) >> MM_PAGE_SHIFT);
@@ -277,7 +278,7 @@ static int mm__dup_mmap(struct mm_machine *m, struct mm_mm *old,
 		n->file = v->file;
 		/* anon_vma_fork(): a new anon_vma chained to the parent's. */
 		if (v->anon_vma) {
-			n->anon_vma = ++m->nr_anon_vmas;
+			n->anon_vma = mm__anon_vma_new(m, v->anon_vma);
 			n->anon_chained = 1;
 		}
 		mm__vma_link(m, mm, nid);
@@ -329,6 +330,7 @@ int mm_fork(struct mm_machine *m, int pid, int *child)
 	mm->pgd = keep.pgd;
 	mm->rss_anon = 0;
 	mm->rss_shmem = 0;
+	mm->rss_file = 0;
 	mm->hiwater_rss = 0;
 	int rc = mm__dup_mmap(m, &m->mms[parent->mm], &m->mms[id], cpu);
 	if (rc) {

@@ -11,16 +11,25 @@
  */
 #include "engine/internal.h"
 
+#include <stdio.h>
+
 #define MM_SHMEM_DEV_MINOR 1
 #define MM_SHMEM_INO_BASE 1024
+#define MM_FILE_DEV_MINOR 3
 
-static const char *mm__vma_name(const struct mm_mm *mm, const struct mm_vma *v,
+static const char *mm__vma_name(const struct mm_machine *m,
+				const struct mm_mm *mm, const struct mm_vma *v,
 				char *path, size_t len)
 {
 	if (v->file & 0x80000000u)
 		return "/dev/zero (deleted)";
 	if (mm__file_is_exec(v->file)) {
 		mm__exec_path(v->file, path, len);
+		return path;
+	}
+	if (mm__file_is_reg(v->file)) {
+		const struct mm_file *f = mm__file(m, v->file);
+		snprintf(path, len, "/%s%s", f->name, f->unlinked ? " (deleted)" : "");
 		return path;
 	}
 	if (mm__special_name(v->file))
@@ -41,8 +50,13 @@ static void mm__maps_line(const struct mm_machine *m, struct mm_buf *b,
 	unsigned minor = shmem ? MM_SHMEM_DEV_MINOR : 0;
 	unsigned long ino = shmem ? MM_SHMEM_INO_BASE + (v->file & 0x7fffffffu) : 0;
 	uint64_t pgoff = shmem ? v->pgoff << MM_PAGE_SHIFT : 0;
-	char path[64];
+	char path[MM_FILE_NAME_MAX + 16];
 
+	if (mm__file_is_reg(v->file)) { /* in-memory files: device 00:03 */
+		minor = MM_FILE_DEV_MINOR;
+		ino = mm__file(m, v->file)->ino;
+		pgoff = v->pgoff << MM_PAGE_SHIFT;
+	}
 	if (mm__file_is_exec(v->file)) { /* exec.c's stand-in for the file */
 		minor = MM_EXEC_DEV_MINOR;
 		ino = v->file & ~MM_FILE_EXEC;
@@ -56,7 +70,7 @@ static void mm__maps_line(const struct mm_machine *m, struct mm_buf *b,
 		    v->flags & MM_VM_EXEC ? 'x' : '-',
 		    v->flags & MM_VM_MAYSHARE ? 's' : 'p',
 		    (unsigned long long)pgoff, 0u, minor, ino);
-	const char *name = mm__vma_name(mm, v, path, sizeof(path));
+	const char *name = mm__vma_name(m, mm, v, path, sizeof(path));
 	if (name) {
 		size_t width = 25 + 6 * (m->cfg.arch == MM_ARCH_I386 ? 4 : 8) - 1;
 		size_t used = b->used - line_start;
@@ -229,11 +243,11 @@ size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
 	mm__status_kb(&b, "VmSize:", mm->total_vm * kb);
 	mm__status_kb(&b, "VmLck:", mm->locked_vm * kb);
 	mm__status_kb(&b, "VmPin:", 0);
-	uint64_t rss = mm->rss_anon + mm->rss_shmem;
+	uint64_t rss = mm->rss_anon + mm->rss_shmem + mm->rss_file;
 	mm__status_kb(&b, "VmHWM:", MM_MAX(mm->hiwater_rss, rss) * kb);
 	mm__status_kb(&b, "VmRSS:", rss * kb);
 	mm__status_kb(&b, "RssAnon:", mm->rss_anon * kb);
-	mm__status_kb(&b, "RssFile:", 0);
+	mm__status_kb(&b, "RssFile:", mm->rss_file * kb);
 	mm__status_kb(&b, "RssShmem:", mm->rss_shmem * kb);
 	mm__status_kb(&b, "VmData:", mm->data_vm * kb);
 	mm__status_kb(&b, "VmStk:", mm->stack_vm * kb);

@@ -311,6 +311,7 @@ void mm__visit_config(struct mm__vis *v, struct mm_config *c)
 	MM__V(v, c->watermark_scale_factor);
 	MM__V(v, c->zero_page);
 	MM__V(v, c->fault_around_bytes);
+	MM__V(v, c->read_ahead_kb);
 	MM__V(v, c->swappiness);
 	MM__V(v, c->overcommit);
 	MM__V(v, c->overcommit_ratio);
@@ -419,6 +420,18 @@ static void mm__visit_physical(struct mm__vis *v, struct mm_machine *m)
 			MM__V(v, node->vm_stat[i]);
 		for (int z = 0; z < m->nr_zone_types; z++)
 			mm__visit_zone(v, m, &node->zones[z]);
+		/* the lruvec (list order lives in the frames' links) and kswapd */
+		for (int l = 0; l < MM_NR_LRU_LISTS; l++)
+			mm__v_plist(v, &node->lru[l]);
+		MM__V(v, node->anon_cost);
+		MM__V(v, node->file_cost);
+		MM__V(v, node->refaults[0]);
+		MM__V(v, node->refaults[1]);
+		MM__V(v, node->kswapd_awake);
+		MM__V(v, node->kswapd_priority);
+		MM__V(v, node->kswapd_highest_zoneidx);
+		MM__V(v, node->kswapd_failures);
+		MM__V(v, node->kswapd_reclaimed);
 	}
 	for (int e = 0; e < MM_NR_VM_EVENTS; e++)
 		MM__V(v, m->events[e]);
@@ -623,6 +636,7 @@ static void mm__visit_mm(struct mm__vis *v, struct mm_mm *mm)
 	MM__V(v, mm->rss_anon);
 	MM__V(v, mm->hiwater_rss);
 	MM__V(v, mm->rss_shmem);
+	MM__V(v, mm->rss_file);
 }
 
 static void mm__visit_vma(struct mm__vis *v, struct mm_vma *a)
@@ -709,6 +723,94 @@ static void mm__visit_processes(struct mm__vis *v, struct mm_machine *m)
 
 /* ---- the whole machine ------------------------------------------------------------ */
 
+/* ---- files, their page cache and disk (pagecache.c); anon_vma links ---- */
+
+static void mm__visit_file(struct mm__vis *v, struct mm_file *f)
+{
+	mm__v_str(v, f->name, sizeof(f->name));
+	MM__V(v, f->size);
+	MM__V(v, f->xa_root);
+	MM__V(v, f->nr_pages);
+	MM__V(v, f->nr_dirty);
+	MM__V(v, f->unlinked);
+	MM__V(v, f->ra_start);
+	MM__V(v, f->ra_size);
+	MM__V(v, f->ra_async_size);
+	MM__V(v, f->mmap_miss);
+	MM__V(v, f->prev_pos);
+	MM__V(v, f->slab_addr);
+	MM__V(v, f->disk_nr);
+	if (!mm__v_alloc(v, (void **)&f->disk, f->disk_nr, sizeof(*f->disk), 0))
+		return;
+	/* the written disk blocks: their count, then (index, bytes) */
+	uint32_t nb = 0;
+	for (uint32_t k = 0; v->mode != MM__V_LOAD && k < f->disk_nr; k++)
+		nb += f->disk[k] != NULL;
+	MM__V(v, nb);
+	if (v->mode == MM__V_LOAD &&
+	    (nb > f->disk_nr || (uint64_t)nb * MM_PAGE_SIZE > mm__vleft(v)))
+		mm__vfail(v, "%u disk blocks cannot fit the image", nb);
+	for (uint32_t k = 0, done = 0; done < nb && !v->failed; k++) {
+		uint32_t idx = k;
+		if (v->mode != MM__V_LOAD && !f->disk[k])
+			continue;
+		MM__V(v, idx);
+		if (v->mode == MM__V_LOAD) {
+			if (idx >= f->disk_nr || f->disk[idx]) {
+				mm__vfail(v, "disk block %u out of place", idx);
+				return;
+			}
+			f->disk[idx] = malloc(MM_PAGE_SIZE);
+			if (!f->disk[idx]) {
+				v->oom = true;
+				mm__vfail(v, "out of memory");
+				return;
+			}
+			k = idx;
+		}
+		mm__v_bytes(v, f->disk[idx], MM_PAGE_SIZE);
+		done++;
+	}
+}
+
+static void mm__visit_files(struct mm__vis *v, struct mm_machine *m)
+{
+	MM__V(v, m->last_ino);
+	if (!mm__v_array(v, (void **)&m->files, &m->nr_files, &m->cap_files,
+			 sizeof(*m->files), 4))
+		return;
+	for (uint32_t i = 0; i < m->nr_files && !v->failed; i++) {
+		MM__V(v, m->files[i].ino);
+		if (m->files[i].ino)    /* 0: a free record */
+			mm__visit_file(v, &m->files[i]);
+	}
+	MM__V(v, m->free_xa_nodes);
+	if (!mm__v_array(v, (void **)&m->xa_nodes, &m->nr_xa_nodes,
+			 &m->cap_xa_nodes, sizeof(*m->xa_nodes), 8))
+		return;
+	for (uint32_t i = 0; i < m->nr_xa_nodes && !v->failed; i++) {
+		struct mm_xa_node *n = &m->xa_nodes[i];
+		MM__V(v, n->parent);
+		MM__V(v, n->shift);
+		MM__V(v, n->offset);
+		MM__V(v, n->count);
+		MM__V(v, n->slab_addr);
+		mm__v_sparse32(v, n->slots, MM_XA_SLOTS, MM_NIL);
+	}
+	/* rmap.c: the anon_vma each fork chained an anon_vma to (0: a root) */
+	MM__V(v, m->cap_anon_parent);
+	if (v->mode == MM__V_LOAD && !v->failed) {
+		free(m->anon_parent);
+		m->anon_parent = NULL;
+		if (m->cap_anon_parent && !mm__v_alloc(v, (void **)&m->anon_parent,
+						       m->cap_anon_parent,
+						       sizeof(uint32_t), 0))
+			return;
+	}
+	if (m->cap_anon_parent)
+		mm__v_sparse32(v, m->anon_parent, m->cap_anon_parent, 0);
+}
+
 /* ---- frame contents (content.c): each written frame's pfn and bytes ---- */
 
 static void mm__visit_content(struct mm__vis *v, struct mm_machine *m)
@@ -788,6 +890,7 @@ void mm__visit_state(struct mm__vis *v, struct mm_machine *m)
 	mm__visit_slab(v, m);
 	mm__visit_kernel_maps(v, m);
 	mm__visit_processes(v, m);
+	mm__visit_files(v, m);
 	mm__visit_content(v, m);
 	mm__visit_events(v, m);
 	/* New structures: add their mm__visit_<thing>(v, m) here. */

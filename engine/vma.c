@@ -70,6 +70,8 @@ void mm__vma_free(struct mm_machine *m, uint32_t id, int cpu)
 	m->free_vmas = id;
 	if (mm__file_is_shmem(file))
 		mm__shmem_put(m, file, cpu);
+	else if (mm__file_is_reg(file))
+		mm__file_put(m, file, cpu);
 }
 
 /* ---- AVL tree by start ---------------------------------------------- */

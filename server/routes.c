@@ -840,6 +840,12 @@ static void srv__zones(struct srv_ctx *x)
 					      api_zones_json(x->m->mm)));
 }
 
+static void srv__lru(struct srv_ctx *x)
+{
+	srv_reply_json(x->res, 200, json_pack("{s:o}", "items",
+					      api_lru_json(x->m->mm, 4096)));
+}
+
 static void srv__frames(struct srv_ctx *x)
 {
 	uint32_t nr = x->m->mm->nr_pfns;
@@ -924,6 +930,47 @@ static void srv__processes(struct srv_ctx *x)
 		snprintf(next, sizeof(next), "%d", pids[end - 1]);
 	srv_reply_json(x->res, 200, json_pack("{s:o, s:s}", "items", items,
 					      "next_page_token", next));
+}
+
+/* GET …/files: by name order of creation (file ids); page_token is the
+ * last id of the previous page. */
+static void srv__files(struct srv_ctx *x)
+{
+	const struct mm_machine *mm = x->m->mm;
+	uint64_t size, after;
+	bool given;
+
+	if (srv__page_args(x, "", 0, UINT32_MAX, &size, &after, &given))
+		return;
+	json_t *items = json_array();
+	uint32_t id = given ? (uint32_t)after + 1 : 0, last = 0;
+	for (; id < mm->nr_files && json_array_size(items) < size; id++)
+		if (mm_file_get(mm, (int)id)) {
+			json_array_append_new(items, api_file_json(mm, (int)id));
+			last = id;
+		}
+	bool more = false;
+	for (uint32_t k = id; k < mm->nr_files && !more; k++)
+		more = mm_file_get(mm, (int)k) != NULL;
+	char next[16] = "";
+	if (more && json_array_size(items))
+		snprintf(next, sizeof(next), "%u", last);
+	srv_reply_json(x->res, 200, json_pack("{s:o, s:s}", "items", items,
+					      "next_page_token", next));
+}
+
+static void srv__file(struct srv_ctx *x)
+{
+	const char *name = srv__cap(x, "file");
+	int id = mm_file_lookup(x->m->mm, name);
+
+	if (id < 0) {
+		srv_reply_error(x->res, 404, json_pack("{s:o}", "file",
+						       srv__jstr(name)),
+				"no file \"%.60s\"", name);
+		return;
+	}
+	srv_reply_json(x->res, 200, api_file_json(x->m->mm, id));
 }
 
 static void srv__process(struct srv_ctx *x)
@@ -1231,6 +1278,11 @@ static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/v1/machines/{m}/zones", srv__zones, NULL, NULL,
 	 SRV_DOC("zones: layout, watermarks, "
 		 "free lists, per-CPU lists", 200, NULL, "Items", NULL)},
+	{"GET", "/v1/machines/{m}/lru", srv__lru, NULL, NULL,
+	 SRV_DOC("each node's LRU lists "
+		 "(inactive/active anon and file, unevictable): count and up to "
+		 "4096 pfns from the head (newest), kswapd state", 200, NULL,
+		 "Items", NULL)},
 	{"GET", "/v1/machines/{m}/frames", srv__frames, srv_q_frames, NULL,
 	 SRV_DOC("frame states of [start, "
 		 "start+count), count <= 65536", 200, NULL, "Frames",
@@ -1238,6 +1290,14 @@ static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/v1/machines/{m}/frames/{pfn}", srv__frame, NULL, NULL,
 	 SRV_DOC("one frame descriptor",
 		 200, NULL, "Frame", NULL)},
+	{"GET", "/v1/machines/{m}/files", srv__files, srv_q_list, NULL,
+	 SRV_DOC("in-memory files in creation "
+		 "order (page_size default 100, max 1000)", 200, NULL, "Items",
+		 "page_size:integer,page_token:string")},
+	{"GET", "/v1/machines/{m}/files/{file}", srv__file, NULL, NULL,
+	 SRV_DOC("one file by name: "
+		 "size, inode, cached and dirty pages (404 if none)", 200, NULL,
+		 "File", NULL)},
 	{"GET", "/v1/machines/{m}/processes", srv__processes, srv_q_list, NULL,
 	 SRV_DOC("live processes in pid "
 		 "order (page_size default 100, max 1000; rss in pages)", 200, NULL, "ProcessList",

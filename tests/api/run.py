@@ -1072,7 +1072,8 @@ def processes_mmap_family():
                        (dict(length="64K", addr=a, flags=ANON + ["MAP_FIXED_NOREPLACE"]),
                         "EEXIST"),
                        (dict(length="64K", flags=["MAP_PRIVATE"]), "EBADF"),
-                       (dict(length="64K", file="data.bin"), "EBADF")):
+                       (dict(length="64K", flags=["MAP_SHARED"], file="data.bin"),
+                        "EBADF")):
         e = expect_error(mmap(m, pid, **body), 422, code)
         eq(e["details"], {"op": "mmap"}, "details.op")
     e = expect_error(pop(m, pid, "mprotect", {"addr": a + 1, "length": 4096, "prot": "r--"}),
@@ -1128,7 +1129,8 @@ def processes_mmap_family():
         eq(e["details"], {"pid": 4242}, "%s: 404 names the pid" % op)
     expect_error(pop(m, "x", "fork"), 400, "INVALID_ARGUMENT", "pid")
     eq(digest(m), d1, "404s change neither state nor seq")
-    eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
+    r = post("/v1/machines/%s:check" % m).json
+    eq((r["ok"], r["violations"]), (True, []), "checker clean")
     request("DELETE", "/v1/machines/" + m)
 
 
@@ -1294,6 +1296,56 @@ def processes_write_read():
     eq(r.json["signal"], {"name": "SIGSEGV", "code": "SEGV_MAPERR", "addr": hex(a + 16384)},
        "64 KiB write past a 16 KiB mapping")
     eq(r.json["pages"], 4, "the 4 pages before the fault were written")
+
+
+@test
+def files_and_page_cache():
+    import base64
+    m = new_machine({"memory": "64M"})
+    base = "/v1/machines/%s/files" % m
+    content = bytes(range(256)) * 40  # 10240 bytes: 3 pages
+    r = post(base, {"name": "data", "size": "16K",
+                    "content": base64.b64encode(content).decode()})
+    eq((r.status, r.json), (200, {"name": "data", "size": 16384}), "createFile: %r" % r.body)
+    expect_error(post(base, {"name": "data", "size": 1}), 422, "EEXIST")
+    expect_error(post(base, {"name": "x", "size": 1, "content": "QUJD"}), 400,
+                 "INVALID_ARGUMENT", "content")
+    f = get(base + "/data").json
+    eq((f["size"], f["cached_pages"], f["dirty_pages"]), (16384, 3, 3), "GET file")
+    eq([x["name"] for x in get(base).json["items"]], ["data"], "GET files")
+    expect_error(get(base + "/nope"), 404, "NOT_FOUND")
+    r = post(base + "/data:read", {"offset": 10000, "length": 1000})
+    eq(r.status, 200, "readFile: %r" % r.body)
+    eq(base64.b64decode(r.json["data"]), content[10000:] + bytes(1000 - 240), "bytes read")
+    eq(post(base + "/data:write", {"offset": 1, "data": "eHl6"}).status, 200, "writeFile")
+    eq(base64.b64decode(post(base + "/data:read", {"offset": 0, "length": 4}).json["data"]),
+       b"\x00xyz", "written bytes")
+    # shared mapping: a touch write dirties, sync cleans, drop then reads from disk
+    pid = spawn(m)
+    a = mmap(m, pid, length="16K", prot="rw-", flags=["MAP_SHARED"], file="data").json["addr"]
+    r = pop(m, pid, "touch", {"addr": a, "length": "16K", "access": "read"})
+    eq((r.json["minor"], r.json["major"]), (1, 1), "fault-around, then a hole from the disk")
+    fr = get("/v1/machines/%s/frames/%d" % (m, int(get(proc_path(m, pid, "/pagetable?addr=" + a))
+                                                   .json["pfn"]))).json
+    eq([(x["pid"], x["vaddr"]) for x in fr["mappings"]], [(pid, a)], "rmap of the frame")
+    eq(post(base + "/data:sync").status, 200, "syncFile")
+    eq(get(base + "/data").json["dirty_pages"], 0, "clean after sync")
+    r = post("/v1/machines/%s:dropCaches" % m, {"mode": 3})
+    eq(r.status, 200, "dropCaches: %r" % r.body)
+    eq(r.json["pagecache"], 0, "mapped pages stay")
+    eq(pop(m, pid, "munmap", {"addr": a, "length": "16K"}).status, 200, "munmap")
+    eq(post("/v1/machines/%s:dropCaches" % m, {"mode": 1}).json["pagecache"], 4, "now dropped")
+    r = post(base + "/data:read", {"offset": 0, "length": 4})
+    eq((base64.b64decode(r.json["data"]), r.json["major"]), (b"\x00xyz", 4), "read back from disk")
+    expect_error(post("/v1/machines/%s:dropCaches" % m, {"mode": 4}), 400, "INVALID_ARGUMENT", "mode")
+    meminfo = get("/v1/machines/%s/proc/meminfo" % m).body.decode()
+    check("Cached:" in meminfo, "meminfo")
+    eq(post(base + "/data:truncate", {"size": 5}).status, 200, "truncateFile")
+    eq(get(base + "/data").json["size"], 5, "truncated")
+    expect_error(pop(m, pid, "mmap", {"length": 4096, "prot": "r--", "flags": ["MAP_SHARED"],
+                                       "file": "nope"}), 422, "EBADF")
+    eq(request("DELETE", base + "/data").status, 200, "deleteFile")
+    expect_error(get(base + "/data"), 404, "NOT_FOUND")
     eq(post("/v1/machines/%s:check" % m).json["ok"], True, "checker clean")
     request("DELETE", "/v1/machines/" + m)
 
@@ -1695,11 +1747,13 @@ def openapi_generated():
     # every documented route exists (not 404/405) and nothing is undocumented
     m = new_machine({"memory": "16M"})
     eq(post("/v1/machines/%s/snapshots" % m, {"name": "s0"}).status, 201, "a snapshot")
+    eq(post("/v1/machines/%s/files" % m, {"name": "f", "size": 4096}).status, 200, "a file")
     for path, item in paths.items():
         for method in item:
             real = (path.replace("{m}", m).replace("{name}", "buddyinfo")
                     .replace("{pfn}", "1").replace("{cache}", "kmalloc-64")
-                    .replace("{lab}", "fork-cow").replace("{s}", "s0"))
+                    .replace("{lab}", "fork-cow").replace("{s}", "s0")
+                    .replace("{file}", "f"))
             if method == "delete":
                 continue
             if path.endswith("/events"):
@@ -1721,7 +1775,8 @@ def openapi_generated():
     for path, item in paths.items():
         real = path.replace("{m}", m).replace("{name}", "buddyinfo").replace(
             "{pfn}", "1").replace("{cache}", "c").replace("{pid}", "1").replace(
-            "{s}", "s0").replace("{lab}", "fork-cow").replace("{t}", "t0")
+            "{s}", "s0").replace("{lab}", "fork-cow").replace("{t}", "t0").replace(
+            "{file}", "f")
         r = request("PATCH", real)
         eq(r.status, 405, "PATCH " + path)
         eq(set(r.headers["allow"].split(", ")), {x.upper() for x in item},
@@ -1737,7 +1792,7 @@ def openapi_generated():
     v = subprocess.run(["node", tool, doc_file], capture_output=True, text=True, timeout=60)
     check(v.returncode == 0, "openapi-check: " + (v.stdout + v.stderr)[-1500:])
     for op in ("fork", "exit", "exec", "mmap", "munmap", "mprotect", "madvise", "mlock",
-               "munlock", "brk", "setOomScoreAdj"):
+               "munlock", "brk", "setOomScoreAdj", "trace"):
         p = paths.get("/v1/machines/{m}/processes/{pid}:" + op, {}).get("post")
         check(p, op + " documented")
         eq(p["operationId"], op, "operationId")
@@ -2064,6 +2119,57 @@ def sigterm_drains_in_flight():
         if srv.proc.poll() is None:
             srv.stop(signal.SIGKILL)
     eq(rc, 0, "exit status after SIGTERM")
+
+
+@test
+def reclaim_routes():
+    """:tick, :reclaim, …:trace, GET …/lru, /proc counters, journaled."""
+    m = new_machine({"memory": "64M", "page_policy": "lru", "swappiness": 100})
+    pid = spawn(m, rss_limit_pages=2)
+    eq(mmap(m, pid, length="16K", addr="0x100000000",
+            flags=ANON + ["MAP_FIXED"]).status, 200, "mmap")
+    r = pop(m, pid, "trace", {"addr": "0x100000000", "pages": [0, 1, 0, 2, 1],
+                              "access": "write"})
+    eq(r.status, 200, "trace: %r" % r.body[:300])
+    eq(r.json, {"hits": 1, "misses": 4, "sequence": "MMHMM", "resident": [1, 2],
+                "signal": None}, "trace under lru, 2 frames")
+    expect_error(pop(m, pid, "trace", {"addr": 0, "pages": "0", "access": "read"}),
+                 400, "INVALID_ARGUMENT", "pages")
+    expect_error(pop(m, 99, "trace", {"addr": 0, "pages": [], "access": "read"}),
+                 404, "NOT_FOUND")
+    # the LRU: the two resident pages on node 0's inactive anon list
+    r = get("/v1/machines/%s/lru" % m)
+    eq(r.status, 200, "lru")
+    node = r.json["items"][0]
+    eq(node["lists"]["inactive_anon"]["count"], 2, "inactive anon")
+    eq(len(node["lists"]["inactive_anon"]["pfns"]), 2, "their pfns")
+    eq(node["kswapd"]["awake"], False, "kswapd asleep")
+    # a file in the page cache, reclaimed on request
+    eq(post("/v1/machines/%s/files" % m, {"name": "f", "size": "64K"}).status, 200, "file")
+    r = post("/v1/machines/%s/files/f:read" % m, {"offset": 0, "length": 65536})
+    eq(r.status, 200, "readFile: %r" % r.body[:200])
+    r = post("/v1/machines/%s:reclaim" % m, {"pages": 16})
+    eq(r.status, 200, "reclaim: %r" % r.body[:300])
+    eq(r.json["requested"], 16, "requested")
+    eq(r.json["reclaimed"], 16, "reclaimed")
+    check(r.json["scanned"] >= 16 and r.json["passes"] >= 1, "scanned, passes")
+    expect_error(post("/v1/machines/%s:reclaim" % m, {"pages": 1, "node": 3}),
+                 400, "INVALID_ARGUMENT", "node")
+    r = post("/v1/machines/%s:tick" % m, {"n": 2})
+    eq(r.json, {"ticks": 2, "kswapd_runs": 0, "sleeps": 0, "passes": 0,
+                "scanned": 0, "reclaimed": 0}, "tick with kswapd asleep")
+    vmstat = get("/v1/machines/%s/proc/vmstat" % m).body.decode()
+    check("pgsteal_proactive 16\n" in vmstat, "pgsteal_proactive in vmstat")
+    check("pgsteal_file 16\n" in vmstat, "file pages")
+    meminfo = get("/v1/machines/%s/proc/meminfo" % m).body.decode()
+    check(re.search(r"^Inactive\(anon\): +8 kB$", meminfo, re.M), "Inactive(anon)")
+    # all of it is in the journal: a replay gives the same digest
+    d = digest(m)
+    check(d, "digest")
+    journal = get("/v1/machines/%s/journal" % m).body.decode().splitlines()
+    ops = [json.loads(ln).get("op") for ln in journal[1:]]
+    for op in ("trace", "reclaim", "tick"):
+        check(op in ops, op + " journaled")
 
 
 # ---- runner --------------------------------------------------------------------------

@@ -837,10 +837,10 @@ TEST(ops_mmap_family)
 			  "[\"MAP_PRIVATE\", \"MAP_ANONYMOUS\", "
 			  "\"MAP_FIXED_NOREPLACE\"]}", (unsigned long long)a),
 		   422, "EEXIST", NULL);
+	/* a name no file has: a descriptor that is not open */
 	EXPECT_ERR(apply(m, "{\"op\": \"mmap\", \"pid\": 1, \"length\": 4096, "
-		   "\"prot\": \"rw-\", \"flags\": [\"MAP_PRIVATE\", "
-		   "\"MAP_ANONYMOUS\"], \"file\": \"f\"}", &r, &e), 422, "EBADF",
-		   NULL);
+		   "\"prot\": \"rw-\", \"flags\": [\"MAP_PRIVATE\"], "
+		   "\"file\": \"f\"}", &r, &e), 422, "EBADF", NULL);
 	EXPECT_ERR(applyf(m, &r, &e, "{\"op\": \"munmap\", \"pid\": 1, \"addr\": "
 			  "%llu, \"length\": 1}", (unsigned long long)a + 1), 422,
 		   "EINVAL", NULL);
@@ -950,6 +950,87 @@ TEST(ops_exec)
 	ASSERT_CONTAINS(text, "[stack]\n");
 	ASSERT_CONTAINS(text, "[vdso]\n");
 	free(text);
+	assert_consistent(m);
+	mm_machine_destroy(m);
+}
+
+/* trace, tick, reclaim: schemas, 400/404 before the engine, answers. */
+TEST(ops_trace_tick_reclaim)
+{
+	struct mm_machine *m = small_machine();
+	json_t *r, *e;
+	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX];
+
+	ASSERT_EQ(apply(m, "{\"op\": \"spawn\", \"rss_limit_pages\": 3}", &r, &e),
+		  200);
+	json_decref(r);
+	ASSERT_EQ(apply(m, "{\"op\": \"spawn\"}", &r, &e), 200);
+	json_decref(r);
+	ASSERT_EQ(apply(m, "{\"op\": \"mmap\", \"pid\": 2, \"addr\": "
+			"\"0x100000000\", \"length\": \"64K\", \"prot\": \"rw-\", "
+			"\"flags\": [\"MAP_PRIVATE\", \"MAP_ANONYMOUS\", "
+			"\"MAP_FIXED\"]}", &r, &e), 200);
+	json_decref(r);
+	mm_digest(m, d0);
+	EXPECT_ERR(apply(m, "{\"op\": \"trace\", \"pid\": 2, \"addr\": 0, "
+			 "\"pages\": 3, \"access\": \"read\"}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "pages");
+	EXPECT_ERR(apply(m, "{\"op\": \"trace\", \"pid\": 2, \"addr\": 0, "
+			 "\"pages\": [1, -1], \"access\": \"read\"}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "pages");
+	EXPECT_ERR(apply(m, "{\"op\": \"trace\", \"pid\": 2, \"addr\": 0, "
+			 "\"pages\": [\"1\"], \"access\": \"read\"}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "pages");
+	EXPECT_ERR(apply(m, "{\"op\": \"trace\", \"pid\": 2, \"addr\": 0, "
+			 "\"pages\": [4294967296], \"access\": \"read\"}", &r, &e),
+		   400, "INVALID_ARGUMENT", "pages");
+	EXPECT_ERR(apply(m, "{\"op\": \"trace\", \"pid\": 2, \"addr\": 0, "
+			 "\"pages\": [], \"access\": \"peek\"}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "access");
+	EXPECT_ERR(apply(m, "{\"op\": \"trace\", \"pid\": 9, \"addr\": 0, "
+			 "\"pages\": [], \"access\": \"read\"}", &r, &e), 404,
+		   "NOT_FOUND", NULL);
+	EXPECT_ERR(apply(m, "{\"op\": \"trace\", \"pid\": 2, \"addr\": 1, "
+			 "\"pages\": [0], \"access\": \"read\"}", &r, &e), 422,
+		   "EINVAL", NULL);
+	EXPECT_ERR(apply(m, "{\"op\": \"tick\", \"n\": 0}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "n");
+	EXPECT_ERR(apply(m, "{\"op\": \"reclaim\", \"pages\": 0}", &r, &e), 400,
+		   "INVALID_ARGUMENT", "pages");
+	EXPECT_ERR(apply(m, "{\"op\": \"reclaim\", \"pages\": 1, \"node\": 1}",
+			 &r, &e), 400, "INVALID_ARGUMENT", "node");
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+
+	/* pid 2 has no limit: every page stays */
+	ASSERT_EQ(apply(m, "{\"op\": \"trace\", \"pid\": 2, \"addr\": "
+			"\"0x100000000\", \"pages\": [0, 1, 0, 2], \"access\": "
+			"\"write\"}", &r, &e), 200);
+	ASSERT_EQ_STR(jstr(r, "sequence"), "MMHM");
+	ASSERT_EQ(json_integer_value(json_object_get(r, "hits")), 1);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "misses")), 3);
+	ASSERT_EQ(json_array_size(json_object_get(r, "resident")), 3);
+	ASSERT(json_is_null(json_object_get(r, "signal")));
+	json_decref(r);
+	/* a page outside the mapping: SIGSEGV, the process is gone */
+	ASSERT_EQ(apply(m, "{\"op\": \"trace\", \"pid\": 2, \"addr\": "
+			"\"0x100000000\", \"pages\": [0, 99], \"access\": "
+			"\"read\"}", &r, &e), 200);
+	ASSERT_EQ_STR(jstr(json_object_get(r, "signal"), "name"), "SIGSEGV");
+	ASSERT_EQ_STR(jstr(r, "sequence"), "HM");
+	json_decref(r);
+	ASSERT(mm_task_get(m, 2) == NULL);
+
+	ASSERT_EQ(apply(m, "{\"op\": \"tick\", \"n\": 3}", &r, &e), 200);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "ticks")), 3);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "kswapd_runs")), 0);
+	json_decref(r);
+	ASSERT_EQ(m->env.clock, 3);
+	ASSERT_EQ(apply(m, "{\"op\": \"reclaim\", \"pages\": 64}", &r, &e), 200);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "requested")), 64);
+	ASSERT_EQ(json_integer_value(json_object_get(r, "reclaimed")), 0);
+	ASSERT(json_integer_value(json_object_get(r, "passes")) >= 1);
+	json_decref(r);
 	assert_consistent(m);
 	mm_machine_destroy(m);
 }

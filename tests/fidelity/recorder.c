@@ -32,6 +32,19 @@
  *    signal stack and 64 KiB of stack (the child copies each page, the
  *    parent then reuses its own), so that later touches count only the
  *    window's faults.
+
+ *  - `file NAME PAGES` creates DIR/mmsim-fidelity.PID/NAME ($MMSIM_FIDELITY_DIR,
+ *    default /var/tmp: a disk file system, whose pages can be dropped) in
+ *    4 KiB writes (page k holds 'a' + k % 26), fsyncs it and reopens it
+ *    O_RDWR: its pages are cached and clean, and mappings of it start with
+ *    fresh readahead state.  `drop` fsyncs every file and drops its clean
+ *    unmapped pages with posix_fadvise(POSIX_FADV_DONTNEED).  The files go
+ *    when the recorder ends.  In a scenario with `drop`, every touch is
+ *    followed by a pause (REC_SETTLE_NS) so that the readahead I/O it
+ *    started has completed before the next op: fault-around skips pages
+ *    still being read, which would make counts depend on disk timing (a
+ *    scenario must not read pages in the same touch that started their
+ *    readahead).
  *
  *   recorder --zero-page   prints 1 if a read fault of private anonymous
  *                          memory maps the shared zero page (a later write
@@ -49,8 +62,10 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/mm.h"
@@ -80,6 +95,7 @@ _Static_assert(SIGSEGV == 11 && SIGBUS == 7 && SEGV_MAPERR == 1 &&
 #define REC_MAPS_MAX (1u << 20)
 #define REC_OUT_MAX (2u << 20)
 #define REC_LOW_LIMIT 0x10000ull   /* nothing is ever mapped below this */
+#define REC_SETTLE_NS 200000000L   /* readahead I/O done after a touch */
 
 static char rec_text[REC_TEXT_MAX];
 static struct scn_op rec_ops[REC_MAX_OPS];
@@ -92,6 +108,10 @@ static char rec_scratch[2 * 4096] __attribute__((aligned(4096)));
  * signal path's code is mapped too (a fork child has to fault its text
  * pages in again, and where libc's lie depends on ASLR) */
 static char rec_guard[4096] __attribute__((aligned(4096)));
+static char rec_page[4096] __attribute__((aligned(4096)));
+static char rec_dir[256];
+static int rec_fds[SCN_MAX_FILES];
+static bool rec_settle;             /* the scenario drops pages: see above */
 
 /* touch state shared with the signal handler */
 static sigjmp_buf rec_touch_env;
@@ -253,6 +273,9 @@ static const char *rec_unsafe(const struct scn_window *w, const struct scn_op *o
 		if (op->addr + op->len < op->addr)
 			return "touch range wraps";
 		break;
+	case SCN_FILE:
+	case SCN_DROP:
+		return NULL;
 	case SCN_FORK:
 	case SCN_CHILD:
 	case SCN_PARENT:
@@ -359,6 +382,7 @@ static void rec_warm_up(void)
 	memset(rec_out, 0, sizeof(rec_out));
 	memset(rec_sigstack, 0, sizeof(rec_sigstack));
 	memset(rec_scratch, 0, sizeof(rec_scratch));
+	memset(rec_page, 0, sizeof(rec_page));
 	for (int i = 0; i < 3; i++) {
 		rec_touch((uint64_t)(uintptr_t)rec_scratch, sizeof(rec_scratch),
 			  i & 1, &r);
@@ -476,6 +500,73 @@ static int rec_zero_page(void)
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* ---- files ------------------------------------------------------------------- */
+
+static void rec_file_path(const struct scn_scenario *s, int file, char *buf,
+			  size_t cap)
+{
+	snprintf(buf, cap, "%s/%s", rec_dir, s->files[file - 1]);
+}
+
+/* file NAME PAGES: written in 4 KiB writes, synced, reopened; 0 / -errno. */
+static long rec_file(const struct scn_scenario *s, const struct scn_op *op)
+{
+	char path[512];
+	long ret = 0;
+
+	if (!rec_dir[0]) {
+		const char *d = getenv("MMSIM_FIDELITY_DIR");
+		snprintf(rec_dir, sizeof(rec_dir), "%s/mmsim-fidelity.%d",
+			 d && *d ? d : "/var/tmp", (int)getpid());
+		if (mkdir(rec_dir, 0700) < 0)
+			rec_die(rec_dir, 0, strerror(errno));
+	}
+	rec_file_path(s, op->file, path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	for (uint64_t k = 0; k < op->len && !ret; k++) {
+		memset(rec_page, 'a' + (int)(k % 26), sizeof(rec_page));
+		if (pwrite(fd, rec_page, sizeof(rec_page), (off_t)(k * 4096)) !=
+		    (ssize_t)sizeof(rec_page))
+			ret = -EIO;
+	}
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	if (!ret && (rec_fds[op->file - 1] = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		ret = -errno;
+	return ret;
+}
+
+/* drop: every file's clean unmapped pages leave the page cache. */
+static long rec_drop(const struct scn_scenario *s)
+{
+	for (int i = 0; i < s->nfiles; i++) {
+		if (rec_fds[i] <= 0)
+			continue;
+		if (fsync(rec_fds[i]) < 0)
+			return -errno;
+		int rc = posix_fadvise(rec_fds[i], 0, 0, POSIX_FADV_DONTNEED);
+		if (rc)
+			return -rc;
+	}
+	return 0;
+}
+
+static void rec_remove_files(const struct scn_scenario *s)
+{
+	char path[512];
+
+	if (!rec_dir[0])
+		return;
+	for (int i = 0; i < s->nfiles; i++) {
+		rec_file_path(s, i + 1, path, sizeof(path));
+		unlink(path);
+	}
+	rmdir(rec_dir);
+}
+
 /* Runs one op; returns false if the scenario must end (fatal signal). */
 static bool rec_run(const struct scn_scenario *s, const struct scn_op *op)
 {
@@ -487,7 +578,9 @@ static bool rec_run(const struct scn_scenario *s, const struct scn_op *op)
 	switch (op->op) {
 	case SCN_MMAP:
 		ret = rec_sys(SYS_mmap, op->addr, op->len, (uint64_t)op->prot,
-			      (uint64_t)op->flags, (uint64_t)-1, op->offset);
+			      (uint64_t)op->flags,
+			      op->file ? (uint64_t)rec_fds[op->file - 1]
+				       : (uint64_t)-1, op->offset);
 		/* an address in the last 4095 bytes reads as an errno: never
 		 * inside a user window, so the test is exact */
 		if (ret < 0 && ret >= -4095)
@@ -523,6 +616,17 @@ static bool rec_run(const struct scn_scenario *s, const struct scn_op *op)
 	}
 	case SCN_TOUCH:
 		rec_touch(op->addr, op->len, op->write, &r);
+		if (rec_settle) {
+			struct timespec ts = {0, REC_SETTLE_NS};
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
+		break;
+	case SCN_FILE:
+		ret = rec_file(s, op);
+		break;
+	case SCN_DROP:
+		ret = rec_drop(s);
 		break;
 	case SCN_FORK:
 		ret = rec_fork(op);
@@ -587,6 +691,8 @@ int main(int argc, char **argv)
 			rec_die("pipe", 0, strerror(errno));
 	if (mprotect(rec_guard, sizeof(rec_guard), PROT_NONE) < 0)
 		rec_die("mprotect", 0, strerror(errno));
+	for (size_t i = 0; i < s->nops; i++)
+		rec_settle |= s->ops[i].op == SCN_DROP;
 	rec_install_handlers();
 	rec_warm_up();
 
@@ -621,5 +727,6 @@ int main(int argc, char **argv)
 			i = (size_t)rec_wait(REC_GO);
 		}
 	}
+	rec_remove_files(s);
 	return rec_end_all();
 }

@@ -301,6 +301,7 @@ static const struct {
 	{ "munlock", SCN_MUNLOCK, 2, { A_ADDR, A_LEN } },
 	{ "maps", SCN_MAPS, 0, { 0 } },
 	{ "touch", SCN_TOUCH, 3, { A_ADDR, A_LEN, A_RW } },
+	{ "drop", SCN_DROP, 0, { 0 } },
 	{ "fork", SCN_FORK, 0, { 0 } },
 	{ "child", SCN_CHILD, 0, { 0 } },
 	{ "parent", SCN_PARENT, 0, { 0 } },
@@ -365,6 +366,47 @@ static void scn_parse_window(struct scn_scenario *s, int lineno, char **tok,
 	*have_window = true;
 }
 
+/* The index of the file named name, or -1. */
+static int scn_file_index(const struct scn_scenario *s, const char *name)
+{
+	for (int i = 0; i < s->nfiles; i++)
+		if (strcmp(s->files[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* file NAME PAGES: names are [a-z0-9_-], unique, at most SCN_MAX_FILES. */
+static void scn_parse_file(struct scn_scenario *s, int lineno, char **tok,
+			   int ntok)
+{
+	struct scn_op op;
+	size_t n = ntok == 3 ? strlen(tok[1]) : 0;
+
+	if (ntok != 3 || scn_parse_u64(tok[2], &op.len) < 0 || !op.len ||
+	    op.len > SCN_FILE_PAGES_MAX || !n || n >= SCN_FILE_NAME ||
+	    strspn(tok[1], "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+		scn_diag(s, lineno, "expected 'file NAME PAGES' (NAME: 1 to 15 "
+			 "of [a-z0-9_-], PAGES: 1 to %d)", SCN_FILE_PAGES_MAX);
+		return;
+	}
+	if (scn_file_index(s, tok[1]) >= 0 || s->nfiles == SCN_MAX_FILES) {
+		scn_diag(s, lineno, "file '%s' exists or too many files", tok[1]);
+		return;
+	}
+	if (s->nops == s->cap) {
+		scn_diag(s, lineno, "too many ops (limit %zu)", s->cap);
+		return;
+	}
+	uint64_t pages = op.len;
+	memset(&op, 0, sizeof(op));
+	op.op = SCN_FILE;
+	op.line = lineno;
+	op.len = pages;
+	memcpy(s->files[s->nfiles], tok[1], n + 1);
+	op.file = ++s->nfiles;
+	s->ops[s->nops++] = op;
+}
+
 /* Parses one op line (tokens) into s->ops[s->nops]. */
 static void scn_parse_op(struct scn_scenario *s, int lineno, char **tok,
 			 int ntok)
@@ -373,6 +415,10 @@ static void scn_parse_op(struct scn_scenario *s, int lineno, char **tok,
 	size_t k;
 	int nargs;
 
+	if (strcmp(tok[0], "file") == 0) {
+		scn_parse_file(s, lineno, tok, ntok);
+		return;
+	}
 	for (k = 0; k < sizeof(scn_ops) / sizeof(scn_ops[0]); k++)
 		if (strcmp(tok[0], scn_ops[k].name) == 0)
 			break;
@@ -385,12 +431,22 @@ static void scn_parse_op(struct scn_scenario *s, int lineno, char **tok,
 	op.line = lineno;
 	nargs = scn_ops[k].nargs;
 
-	/* mmap alone takes an optional trailing off=… */
-	if (op.op == SCN_MMAP && ntok == nargs + 2 &&
-	    strncmp(tok[ntok - 1], "off=", 4) == 0) {
-		if (scn_parse_u64(tok[ntok - 1] + 4, &op.offset) < 0) {
-			scn_diag(s, lineno, "bad offset '%.40s'", tok[ntok - 1]);
-			return;
+	/* mmap alone takes optional trailing off=… and file=NAME */
+	while (op.op == SCN_MMAP && ntok > nargs + 1) {
+		const char *t = tok[ntok - 1];
+		if (strncmp(t, "off=", 4) == 0 && !op.offset) {
+			if (scn_parse_u64(t + 4, &op.offset) < 0) {
+				scn_diag(s, lineno, "bad offset '%.40s'", t);
+				return;
+			}
+		} else if (strncmp(t, "file=", 5) == 0 && !op.file) {
+			op.file = scn_file_index(s, t + 5) + 1;
+			if (!op.file) {
+				scn_diag(s, lineno, "no file '%.40s' yet", t + 5);
+				return;
+			}
+		} else {
+			break;
 		}
 		ntok--;
 	}
@@ -520,6 +576,7 @@ int scn_parse(struct scn_scenario *s, const char *text, size_t len)
 
 	s->window.base = s->window.size = 0;
 	s->nops = 0;
+	s->nfiles = 0;
 	s->ndiags = 0;
 	s->nerrors = 0;
 	while (pos < len) {
@@ -663,6 +720,16 @@ size_t scn_format_op(const struct scn_scenario *s, const struct scn_op *op,
 		if (op->offset && n >= 0 && (size_t)n < cap)
 			n += snprintf(buf + n, cap - (size_t)n, " off=0x%llx",
 				      (unsigned long long)op->offset);
+		if (op->file && n >= 0 && (size_t)n < cap)
+			n += snprintf(buf + n, cap - (size_t)n, " file=%s",
+				      s->files[op->file - 1]);
+		break;
+	case SCN_FILE:
+		n = snprintf(buf, cap, "file %s %llu", s->files[op->file - 1],
+			     (unsigned long long)op->len);
+		break;
+	case SCN_DROP:
+		n = snprintf(buf, cap, "drop");
 		break;
 	case SCN_MPROTECT:
 		scn_format_prot(op->prot, p, sizeof(p));
@@ -784,6 +851,22 @@ static int scn_take_char(const char **p, const char *end, char c)
 	return 0;
 }
 
+/* The name of a maps line after its inode when it is a file's path (not
+ * shared anonymous memory), else NULL. */
+static const char *scn_file_name(const char *p, const char *end)
+{
+	static const char shm_name[] = "/dev/zero (deleted)";
+
+	while (p < end && *p == ' ')
+		p++;
+	if (p == end || *p != '/')
+		return NULL;
+	if ((size_t)(end - p) == sizeof(shm_name) - 1 &&
+	    memcmp(p, shm_name, sizeof(shm_name) - 1) == 0)
+		return NULL;
+	return p;
+}
+
 /*
  * One maps line [p, end) without its newline, in the kernel's shape
  * "START-END PERM OFFSET MAJ:MIN INODE [pad NAME]".  Appends its window
@@ -835,6 +918,18 @@ static int scn_maps_line(const struct scn_window *w, const char *p,
 		scn_put(o, "%s%*s", SCN_SHM_TOKEN,
 			(int)(width > tok ? width - tok : 1), "");
 		scn_put_bytes(o, name, shm_len);
+	} else if ((name = scn_file_name(ino_end, end)) != NULL) {
+		/* A file: device, inode and directory vary per host and run. */
+		const char *base = name;
+		size_t width = (size_t)(name - dev), tok = strlen(SCN_FILE_TOKEN);
+
+		for (const char *q = name; q < end; q++)
+			if (*q == '/')
+				base = q + 1;
+		scn_put_bytes(o, rest, (size_t)(dev - rest));
+		scn_put(o, "%s%*s/", SCN_FILE_TOKEN,
+			(int)(width > tok ? width - tok : 1), "");
+		scn_put_bytes(o, base, (size_t)(end - base));
 	} else {
 		scn_put_bytes(o, rest, (size_t)(end - rest));
 	}

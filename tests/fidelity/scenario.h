@@ -29,6 +29,10 @@
 #define SCN_TASK_SIZE 0x7ffffffff000ull
 #define SCN_MAX_LINE 512   /* bytes per scenario line, newline excluded */
 #define SCN_MAX_DIAGS 16   /* malformed lines reported per parse */
+#define SCN_MAX_FILES 8    /* files a scenario creates */
+#define SCN_FILE_NAME 16   /* [a-z0-9_-], 1..15 bytes */
+#define SCN_FILE_PAGES_MAX 65536
+#define SCN_FILE_TOKEN "file"
 
 enum scn_opcode {
 	SCN_MMAP,       /* addr len prot flags offset */
@@ -39,6 +43,8 @@ enum scn_opcode {
 	SCN_MUNLOCK,    /* addr len */
 	SCN_MAPS,       /* (none): print the window's maps lines */
 	SCN_TOUCH,      /* addr len write */
+	SCN_FILE,       /* file NAME PAGES: a file of PAGES cached pages */
+	SCN_DROP,       /* drop: the files' clean unmapped pages leave the cache */
 	SCN_FORK,       /* the active process forks (the child waits) */
 	SCN_CHILD,      /* its latest live child becomes the active process */
 	SCN_PARENT,     /* its parent becomes the active process */
@@ -62,6 +68,7 @@ struct scn_op {
 	int proc;          /* the process slot that runs the op */
 	int target;        /* fork: the child's slot; child, parent, exit:
 			    * the slot active after the op; else proc */
+	int file;          /* mmap file=, file: index in files[] + 1; 0 none */
 };
 
 /* The address window every scenario address is relative to: [base, base+size). */
@@ -84,6 +91,8 @@ struct scn_scenario {
 	struct scn_op *ops;
 	size_t nops;
 	size_t cap;
+	char files[SCN_MAX_FILES][SCN_FILE_NAME]; /* names, in creation order */
+	int nfiles;
 	struct scn_diag diags[SCN_MAX_DIAGS];
 	int ndiags;        /* diagnostics kept (at most SCN_MAX_DIAGS) */
 	int nerrors;       /* malformed lines in total */
@@ -152,7 +161,9 @@ size_t scn_format_result(const struct scn_scenario *s, const struct scn_op *op,
  * intersects the window, addresses rewritten relative to the base, the rest
  * copied byte for byte (including the kernel's trailing space on nameless
  * lines), except that a shared-anonymous mapping's "00:01 INODE" becomes
- * the fixed token SCN_SHM_TOKEN padded to the same name column.  Each line
+ * the fixed token SCN_SHM_TOKEN padded to the same name column, and a
+ * file's "MAJ:MIN INODE" the token SCN_FILE_TOKEN with its path cut to
+ * the last component (the host's directory and device vary).  Each line
  * is written as "  " + line + "$\n".  Sets *nlines; returns the length
  * written, or 0 with *nlines = -1 when cap is too small or a line does
  * not parse.

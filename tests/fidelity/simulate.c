@@ -73,6 +73,7 @@ struct sim_host {
 	long long stack_rlimit_kb; /* -1: unlimited */
 	uint64_t memtotal_kb;
 	uint64_t swaptotal_kb;
+	uint64_t read_ahead_kb;    /* the files' disk (bdi) readahead */
 	bool have_mem;
 	int zero_page;             /* 1: read faults map the zero page */
 };
@@ -138,6 +139,7 @@ static void sim_host_defaults(struct sim_host *h)
 	h->mmap_min_addr = 4096;
 	h->stack_rlimit_kb = 8192;
 	h->zero_page = 1;          /* recordings before the probe: Linux's */
+	h->read_ahead_kb = 128;
 }
 
 static bool sim_parse_ll(const char *v, long long *out)
@@ -186,6 +188,8 @@ static void sim_parse_host(struct sim_host *h, const char *line)
 			h->swaptotal_kb = (uint64_t)v;
 		else if (strcmp(w, "zero_page") == 0)
 			h->zero_page = v != 0;
+		else if (strcmp(w, "read_ahead_kb") == 0 && v >= 4)
+			h->read_ahead_kb = (uint64_t)v;
 	}
 }
 
@@ -285,6 +289,7 @@ static struct mm_machine *sim_machine(const struct sim_host *h)
 						     : MM_OVERCOMMIT_HEURISTIC;
 	cfg.max_map_count = (int)h->max_map_count;
 	cfg.zero_page = h->zero_page;
+	cfg.read_ahead_kb = (uint32_t)h->read_ahead_kb;
 	/* SwapTotal excludes the swap header page; the engine's swap size
 	 * includes it (its total_swap_pages is swap / 4096 - 1). */
 	cfg.swap = h->swaptotal_kb ? h->swaptotal_kb * 1024 + MM_PAGE_SIZE : 0;
@@ -355,6 +360,8 @@ static size_t sim_render_maps(const struct mm_machine *m, int pid)
 	return need;
 }
 
+static int sim_files[SCN_MAX_FILES]; /* engine file ids by scenario index */
+
 /* Runs one op and prints its result; false when the run must stop. */
 static bool sim_run(struct mm_machine *m, int *pids,
 		    const struct scn_scenario *s, const struct scn_op *op)
@@ -366,9 +373,31 @@ static bool sim_run(struct mm_machine *m, int *pids,
 	memset(&r, 0, sizeof(r));
 	switch (op->op) {
 	case SCN_MMAP:
-		rc = mm_mmap(m, pid, op->addr, op->len, op->prot, op->flags, -1,
-			     op->offset, &r.addr);
+		rc = mm_mmap(m, pid, op->addr, op->len, op->prot, op->flags,
+			     op->file ? sim_files[op->file - 1] : -1, op->offset,
+			     &r.addr);
 		break;
+	case SCN_FILE: {
+		/* as the recorder writes it: page k holds 'a' + k % 26 */
+		uint8_t *b = malloc(op->len * MM_PAGE_SIZE);
+		if (!b)
+			sim_die(SIM_EXIT_USAGE, "out of memory");
+		for (uint64_t k = 0; k < op->len; k++)
+			memset(b + k * MM_PAGE_SIZE, 'a' + (int)(k % 26),
+			       MM_PAGE_SIZE);
+		rc = mm_file_create(m, s->files[op->file - 1],
+				    op->len * MM_PAGE_SIZE, b,
+				    op->len * MM_PAGE_SIZE, &sim_files[op->file - 1]);
+		free(b);
+		if (!rc) /* the recorder fsyncs: clean cached pages */
+			rc = mm_file_sync(m, sim_files[op->file - 1]);
+		break;
+	}
+	case SCN_DROP: {
+		struct mm_drop_result dr;
+		rc = mm_drop_caches(m, 1, &dr);
+		break;
+	}
 	case SCN_MUNMAP:
 		rc = mm_munmap(m, pid, op->addr, op->len);
 		break;
@@ -393,8 +422,7 @@ static bool sim_run(struct mm_machine *m, int *pids,
 		rc = mm_touch(m, pid, op->addr, op->len,
 			      op->write ? MM_ACCESS_WRITE : MM_ACCESS_READ, &t);
 		if (rc == -MM_ENODEV) {
-			/* shared or file memory: shmem and the page cache
-			 * are later issues */
+			/* exec images and special mappings */
 			scn_format_op(s, op, out, sizeof(out));
 			printf("%d %s = unsupported\n", op->line, out);
 			return false;

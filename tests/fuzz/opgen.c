@@ -344,6 +344,12 @@ static json_t *og__value(struct og_state *g, struct og_src *s,
 	}
 	case API_T_BASE64:
 		return og__elf(g, s);
+	case API_T_INT_ARRAY: { /* a short reference string (trace pages) */
+		json_t *v = json_array();
+		for (uint64_t k = og_below(s, 24); k > 0; k--)
+			json_array_append_new(v, json_integer((json_int_t)og_below(s, 16)));
+		return v;
+	}
 	}
 	return json_null();
 }

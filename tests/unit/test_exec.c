@@ -1126,6 +1126,9 @@ TEST(exec_enomem_slab_unwinds)
 	int pid = spawn(m, "t"), hog;
 	/* on the same cpu: SLUB's per-cpu slabs are per cpu */
 	ASSERT_EQ(mm_spawn(m, "hog", mm_task_get(m, pid)->cpu, &hog), 0);
+	/* the allocations below must fail, not OOM-kill the hog (pid 1 is
+	 * init, never chosen) */
+	ASSERT_EQ(mm_set_oom_score_adj(m, hog, -1000), 0);
 	uint64_t a;
 	ASSERT_EQ(mm_mmap(m, pid, 0, 3 * PG, RW, MM_MAP_PRIVATE | MM_MAP_ANONYMOUS,
 			  -1, 0, &a), 0);

@@ -361,8 +361,55 @@ static int64_t drv_step(struct drv *d, struct mm_machine *m)
 		return mm_set_oom_score_adj(m, d->pid[below(d, (uint64_t)d->np)],
 					    (int)below(d, 2001) - 1000);
 	case 22:
-		mm_drain_all_pages(m);
-		return 0;
+		switch (below(d, 6)) {
+		case 0:
+			mm_drain_all_pages(m);
+			return 0;
+		case 1: { /* a file: created, written, synced, or dropped */
+			char name[16];
+			int id;
+			uint8_t buf[300];
+			snprintf(name, sizeof(name), "f%u", (unsigned)below(d, 4));
+			memset(buf, (int)below(d, 256), sizeof(buf));
+			id = mm_file_lookup(m, name);
+			if (id < 0)
+				return mm_file_create(m, name, below(d, 40000), buf,
+						      sizeof(buf), &id);
+			switch (below(d, 4)) {
+			case 0:
+				return mm_file_write(m, id, below(d, 60000), buf,
+						     sizeof(buf));
+			case 1:
+				return mm_file_sync(m, id);
+			case 2:
+				return mm_file_truncate(m, id, below(d, 40000));
+			default:
+				return mm_file_delete(m, id);
+			}
+		}
+		case 2: { /* map a file shared or private into a process */
+			if (!d->np)
+				return 0;
+			char name[16];
+			snprintf(name, sizeof(name), "f%u", (unsigned)below(d, 4));
+			int id = mm_file_lookup(m, name);
+			if (id < 0)
+				return id;
+			return mm_mmap(m, d->pid[below(d, (uint64_t)d->np)], 0,
+				       MM_PAGE_SIZE * (1 + below(d, 12)),
+				       MM_PROT_READ | MM_PROT_WRITE,
+				       below(d, 2) ? MM_MAP_SHARED : MM_MAP_PRIVATE,
+				       id, 0, &out);
+		}
+		case 3: {
+			struct mm_drop_result dr;
+			return mm_drop_caches(m, 1 + (int)below(d, 3), &dr);
+		}
+		default: { /* reclaim: the LRU lists, kswapd, maybe OOM */
+			struct mm_reclaim_stats st;
+			return mm_reclaim(m, below(d, 64), -1, &st);
+		}
+		}
 	default: /* order 3-5 allocations on a chosen node churn the buddy */
 		if (d->nk == DRV_MAX)
 			return 0;

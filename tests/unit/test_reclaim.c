@@ -1,0 +1,763 @@
+/*
+ * test_reclaim.c — page frame reclaim (engine/reclaim.c), one rule at a
+ * time: where new pages enter the LRU, promotion after two references,
+ * second chance on the inactive list, demotion from the active list,
+ * dirty pages written back before they are freed, kswapd woken at the low
+ * watermark and asleep at high (with its exact batches), direct reclaim
+ * below min, the OOM killer's choice, swappiness at its extremes, mlocked
+ * pages on the unevictable list, a working set surviving a streaming
+ * read; the checker's LRU invariants with a corruption each; and a
+ * randomized run with the checker after every step, twice, same digest.
+ */
+#include "engine/internal.h"
+#include "tests/unit/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PG 4096ull
+#define W 0x100000000ull
+#define RW (MM_PROT_READ | MM_PROT_WRITE)
+#define FIX (MM_MAP_PRIVATE | MM_MAP_FIXED | MM_MAP_ANONYMOUS)
+
+static struct mm_machine *mk(uint64_t memory)
+{
+	struct mm_config c = tu_config(MM_ARCH_X86_64, memory);
+	return tu_machine(&c);
+}
+
+static int spawn(struct mm_machine *m)
+{
+	int pid = 0;
+	ASSERT_EQ(mm_spawn(m, "t", -1, &pid), 0);
+	return pid;
+}
+
+static int64_t nr(const struct mm_machine *m, int lru)
+{
+	return m->nodes[0].vm_stat[MM_NR_INACTIVE_ANON + lru];
+}
+
+/* A file of pages pages, read once through read() into the cache. */
+static int cached_file(struct mm_machine *m, const char *name, uint64_t pages)
+{
+	int id;
+	static uint8_t buf[1 << 20];
+	ASSERT_EQ(mm_file_create(m, name, pages * PG, NULL, 0, &id), 0);
+	for (uint64_t off = 0; off < pages * PG; off += sizeof(buf)) {
+		uint64_t got, major;
+		ASSERT_EQ(mm_file_read(m, id, off, sizeof(buf), buf, &got, &major), 0);
+	}
+	return id;
+}
+
+static uint32_t file_pfn(const struct mm_machine *m, int id, uint64_t idx)
+{
+	return mm__xa_load(m, mm_file_get(m, id), idx);
+}
+
+static void read_page(struct mm_machine *m, int id, uint64_t idx)
+{
+	uint8_t b[8];
+	uint64_t got, major;
+	ASSERT_EQ(mm_file_read(m, id, idx * PG, sizeof(b), b, &got, &major), 0);
+}
+
+/* New anonymous pages enter the inactive anon list at its head; freeing
+ * takes them off; file pages go to the file list. */
+TEST(lru_new_pages_enter_inactive)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int pid = spawn(m);
+	uint64_t a;
+	struct mm_touch_result r;
+
+	ASSERT_EQ(mm_mmap(m, pid, W, 8 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, 8 * PG, MM_ACCESS_WRITE, &r), 0);
+	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_ANON), 8);
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_ANON), 0);
+	struct mm_translation t;
+	ASSERT_EQ(mm_pagetable_walk(m, pid, W + 7 * PG, &t), 0);
+	ASSERT_EQ(m->nodes[0].lru[MM_LRU_INACTIVE_ANON].head, t.pfn);
+	ASSERT_EQ(mm_page_lru(m, t.pfn), MM_LRU_INACTIVE_ANON);
+	int id = cached_file(m, "f", 4);
+	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_FILE), 4);
+	ASSERT_EQ(mm_munmap(m, pid, W, 8 * PG), 0);
+	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_ANON), 0);
+	ASSERT_EQ(mm_page_lru(m, t.pfn), -1);
+	ASSERT(file_pfn(m, id, 0) != MM_NIL);
+	tu_check(m, "lru");
+	mm_machine_destroy(m);
+}
+
+/* read() references a page: the first marks it (PG_referenced), the
+ * second activates it (folio_mark_accessed): pgactivate. */
+TEST(lru_promotion_after_two_references)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int id;
+	ASSERT_EQ(mm_file_create(m, "f", 4 * PG, NULL, 0, &id), 0);
+	read_page(m, id, 0);
+	uint32_t pfn = file_pfn(m, id, 0);
+	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_referenced));
+	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_INACTIVE_FILE);
+	uint64_t act = m->events[MM_PGACTIVATE];
+	read_page(m, id, 0);
+	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_ACTIVE_FILE);
+	ASSERT(!mm_page_test(&m->pages[pfn], MM_PG_referenced));
+	ASSERT_EQ_U64(m->events[MM_PGACTIVATE], act + 1);
+	tu_check(m, "promotion");
+	mm_machine_destroy(m);
+}
+
+/* A mapped page whose PTE was accessed since the last scan is kept and
+ * rotated (second chance: PG_referenced set, the accessed bit harvested);
+ * accessed again by the next scan, it is activated.  Unreferenced pages
+ * are unmapped through the reverse map and freed. */
+TEST(lru_second_chance_then_activation)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int pid = spawn(m), id;
+	uint64_t a;
+	struct mm_touch_result r;
+	struct mm_reclaim_stats st;
+
+	ASSERT_EQ(mm_file_create(m, "f", 3 * PG, NULL, 0, &id), 0);
+	ASSERT_EQ(mm_mmap(m, pid, W, 3 * PG, MM_PROT_READ,
+			  MM_MAP_SHARED | MM_MAP_FIXED, id, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, 3 * PG, MM_ACCESS_READ, &r), 0);
+	uint32_t p[3];
+	struct mm_mm *mm = mm_task_mm(m, mm_task_get(m, pid));
+	for (int i = 0; i < 3; i++) {
+		p[i] = file_pfn(m, id, (uint64_t)i);
+		if (i != 1)
+			*mm__pte_lookup(m, mm, W + (uint64_t)i * PG) &= ~MM_PTE_ACCESSED;
+	}
+	ASSERT_EQ(m->nodes[0].lru[MM_LRU_INACTIVE_FILE].tail, p[0]);
+	ASSERT_EQ(mm_reclaim(m, 1, 0, &st), 0);
+	/* priority 1 scans the tail (page 0: freed), priority 0 the other
+	 * two: page 1 rotates, page 2 is freed */
+	ASSERT_EQ_U64(st.reclaimed, 2);
+	ASSERT_EQ_U64(st.scanned, 3);
+	ASSERT_EQ(file_pfn(m, id, 0), MM_NIL);
+	ASSERT_EQ(file_pfn(m, id, 2), MM_NIL);
+	ASSERT_EQ(mm_page_lru(m, p[1]), MM_LRU_INACTIVE_FILE);
+	ASSERT(mm_page_test(&m->pages[p[1]], MM_PG_referenced));
+	ASSERT_EQ(*mm__pte_lookup(m, mm, W + PG) & MM_PTE_ACCESSED, 0);
+	ASSERT_EQ(m->pages[p[1]].mapcount, 1);
+	/* touched again: the next scan activates it (a page read once sits
+	 * above it, so one page is freed and reclaim stops there) */
+	ASSERT_EQ(mm_touch(m, pid, W + PG, PG, MM_ACCESS_READ, &r), 0);
+	int g = cached_file(m, "g", 1);
+	uint64_t act = m->events[MM_PGACTIVATE];
+	ASSERT_EQ(mm_reclaim(m, 1, 0, &st), 0);
+	ASSERT_EQ_U64(st.reclaimed, 1);
+	ASSERT_EQ(file_pfn(m, g, 0), MM_NIL);
+	ASSERT_EQ(mm_page_lru(m, p[1]), MM_LRU_ACTIVE_FILE);
+	ASSERT_EQ_U64(m->events[MM_PGACTIVATE], act + 1);
+	ASSERT_EQ(m->pages[p[1]].mapcount, 1);
+	tu_check(m, "second chance");
+	mm_machine_destroy(m);
+}
+
+/* When the inactive file list is low, shrink_active_list demotes active
+ * pages (pgdeactivate, PG_workingset), clearing their accessed bits. */
+TEST(lru_demotion_of_active_pages)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int id;
+	struct mm_reclaim_stats st;
+
+	ASSERT_EQ(mm_file_create(m, "f", 64 * PG, NULL, 0, &id), 0);
+	for (int k = 0; k < 2; k++)
+		for (uint64_t i = 0; i < 64; i++)
+			read_page(m, id, i);
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_FILE), 64);
+	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_FILE), 0);
+	uint64_t deact = m->events[MM_PGDEACTIVATE];
+	ASSERT_EQ(mm_reclaim(m, 8, 0, &st), 0);
+	ASSERT(m->events[MM_PGDEACTIVATE] > deact);
+	ASSERT(m->events[MM_PGREFILL] >= m->events[MM_PGDEACTIVATE] - deact);
+	ASSERT(st.reclaimed >= 8);
+	/* every page scanned off the active list was marked workingset and
+	 * moved to the inactive one; the freed ones came from there */
+	ASSERT_EQ_U64(m->events[MM_PGDEACTIVATE] - deact,
+		      (uint64_t)nr(m, MM_LRU_INACTIVE_FILE) + st.reclaimed);
+	for (uint32_t pfn = m->nodes[0].lru[MM_LRU_INACTIVE_FILE].head;
+	     pfn != MM_NIL; pfn = m->pages[pfn].lru_next)
+		ASSERT(mm_page_test(&m->pages[pfn], MM_PG_workingset));
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_FILE) + nr(m, MM_LRU_INACTIVE_FILE) +
+		  (int64_t)st.reclaimed, 64);
+	tu_check(m, "demotion");
+	mm_machine_destroy(m);
+}
+
+static bool zone_below(const struct mm_zone *z, enum mm_wmark w)
+{
+	return z->vm_stat[MM_NR_FREE_PAGES] < (int64_t)mm_wmark_pages(z, w);
+}
+
+/* Fills the page cache until DMA32's free pages drop below low (kswapd
+ * is woken by that allocation) but stay above min. */
+static int fill_below_low(struct mm_machine *m, struct mm_zone **zp)
+{
+	struct mm_zone *z = &m->nodes[0].zones[MM_X86_64_DMA32];
+	int id;
+	uint64_t idx = 0;
+
+	ASSERT_EQ(mm_file_create(m, "big", 1ull << 32, NULL, 0, &id), 0);
+	while (!m->nodes[0].kswapd_awake) {
+		read_page(m, id, idx++);
+		ASSERT(idx < (1u << 20));
+	}
+	ASSERT(zone_below(z, MM_WMARK_LOW));
+	ASSERT(!zone_below(z, MM_WMARK_MIN));
+	*zp = z;
+	return id;
+}
+
+/* kswapd: woken when an allocation leaves the zone below low; each tick
+ * of kswapd_pages_per_tick = 32 runs exactly one pass of 32 pages (the
+ * inactive list is big enough for 32 at DEF_PRIORITY); it sleeps on the
+ * first check that finds the node balanced (above high), never before. */
+TEST(kswapd_wakes_at_low_sleeps_at_high)
+{
+	struct mm_config c = tu_config(MM_ARCH_X86_64, 1ull << 30);
+	c.kswapd_pages_per_tick = 32;
+	struct mm_machine *m = tu_machine(&c);
+	struct mm_zone *z;
+	struct mm_tick_result tr;
+
+	uint64_t wakes = m->events[MM_PAGEOUTRUN];
+	fill_below_low(m, &z);
+	ASSERT_EQ_U64(m->events[MM_PAGEOUTRUN], wakes + 1);
+	ASSERT(nr(m, MM_LRU_INACTIVE_FILE) >> 12 >= 32);
+	uint64_t ticks = 0, passes = 0;
+	while (m->nodes[0].kswapd_awake) {
+		mm_tick(m, 1, &tr);
+		ticks++;
+		/* at most one batch a tick: exactly 32 scanned and freed */
+		ASSERT_LE(tr.r.passes, 1);
+		ASSERT_EQ_U64(tr.r.scanned, 32 * tr.r.passes);
+		ASSERT_EQ_U64(tr.r.reclaimed, 32 * tr.r.passes);
+		passes += tr.r.passes;
+		if (m->nodes[0].kswapd_awake) {
+			ASSERT_EQ_U64(tr.r.passes, 1);
+			ASSERT(zone_below(z, MM_WMARK_HIGH)); /* not balanced yet */
+		} else {
+			ASSERT_EQ_U64(tr.sleeps, 1);
+		}
+		ASSERT(ticks < 100000);
+	}
+	ASSERT(passes > 1);
+	ASSERT_EQ_U64(m->events[MM_PGSCAN_KSWAPD], passes * 32);
+	ASSERT_EQ_U64(m->events[MM_PGSTEAL_KSWAPD], passes * 32);
+	ASSERT_EQ_U64(m->events[MM_PGSCAN_DIRECT], 0);
+	/* asleep: balanced, as pgdat_balanced sees it (free above high plus
+	 * the lowmem reserve of a Movable-class allocation) */
+	ASSERT(!zone_below(z, MM_WMARK_HIGH));
+	tu_check(m, "kswapd");
+	mm_machine_destroy(m);
+}
+
+/* A dirty file page is not written by proactive or direct reclaim: it is
+ * flagged PG_reclaim and activated (nr_vmscan_immediate_reclaim).  Back on
+ * the inactive list, kswapd writes it back before freeing it, and its
+ * bytes come back from the disk on the next read (a major fault). */
+TEST(kswapd_writes_dirty_pages_back)
+{
+	struct mm_machine *m = mk(256ull << 20);
+	int pid = spawn(m), id;
+	uint64_t a;
+	struct mm_reclaim_stats st;
+	struct mm_touch_result r;
+	struct mm_tick_result tr;
+	struct mm_zone *z;
+	static const uint8_t msg[] = "written before freed";
+
+	ASSERT_EQ(mm_file_create(m, "d", PG, msg, sizeof(msg), &id), 0);
+	uint32_t pfn = file_pfn(m, id, 0);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 1);
+	ASSERT_EQ(mm_reclaim(m, 1, -1, &st), 0);
+	ASSERT_EQ_U64(st.reclaimed, 0);
+	ASSERT_EQ(file_pfn(m, id, 0), pfn);
+	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_reclaim));
+	/* the retries found it again (demoted, flagged, activated) */
+	ASSERT_GE(m->nodes[0].vm_stat[MM_NR_VMSCAN_IMMEDIATE_RECLAIM], 1);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 0);
+	/* back to the inactive list (mapped once, MADV_COLD, unmapped;
+	 * MADV_RANDOM: no readahead, which would take PG_readahead — the
+	 * same bit — off the page) */
+	ASSERT_EQ(mm_mmap(m, pid, W, PG, MM_PROT_READ,
+			  MM_MAP_SHARED | MM_MAP_FIXED, id, 0, &a), 0);
+	ASSERT_EQ(mm_madvise(m, pid, W, PG, MM_MADV_RANDOM), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, PG, MM_ACCESS_READ, &r), 0);
+	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_reclaim));
+	ASSERT_EQ(mm_madvise(m, pid, W, PG, MM_MADV_COLD), 0);
+	ASSERT_EQ(mm_munmap(m, pid, W, PG), 0);
+	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_INACTIVE_FILE);
+	/* pressure: kswapd reaches it first (it is the oldest) */
+	fill_below_low(m, &z);
+	for (int t = 0; m->nodes[0].kswapd_awake; t++) {
+		mm_tick(m, 1, &tr);
+		ASSERT(t < 1000);
+	}
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 1);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 0);
+	ASSERT_EQ(file_pfn(m, id, 0), MM_NIL);
+	uint8_t back[sizeof(msg)];
+	uint64_t got, major;
+	ASSERT_EQ(mm_file_read(m, id, 0, sizeof(back), back, &got, &major), 0);
+	ASSERT_EQ_U64(major, 1);
+	ASSERT_EQ_STR((const char *)back, (const char *)msg);
+	tu_check(m, "writeback");
+	mm_machine_destroy(m);
+}
+
+/* Below min, an allocation reclaims directly (allocstall, pgscan_direct)
+ * before it succeeds. */
+TEST(direct_reclaim_below_min)
+{
+	struct mm_machine *m = mk(256ull << 20);
+	struct mm_zone *z;
+	struct mm_alloc_result res;
+
+	fill_below_low(m, &z);
+	/* kernel pages down to min (kswapd never runs: no tick) */
+	uint64_t stall = m->events[MM_ALLOCSTALL + MM_X86_64_NORMAL] +
+			 m->events[MM_ALLOCSTALL + MM_X86_64_DMA32];
+	int n = 0;
+	while (m->events[MM_PGSTEAL_DIRECT] == 0) {
+		ASSERT_EQ(mm_alloc_pages(m, MM_GFP_KERNEL, 0, 0, -1, &res), 0);
+		ASSERT(++n < 100000);
+	}
+	ASSERT(m->events[MM_ALLOCSTALL + MM_X86_64_NORMAL] +
+	       m->events[MM_ALLOCSTALL + MM_X86_64_DMA32] > stall);
+	ASSERT(m->events[MM_PGSCAN_DIRECT] >= 32);
+	ASSERT(m->events[MM_PGSTEAL_DIRECT] >= 32);
+	ASSERT_EQ_U64(m->events[MM_OOM_KILL], 0);
+	tu_check(m, "direct");
+	mm_machine_destroy(m);
+}
+
+/* Fills memory with anonymous pages of three processes (no swap: nothing
+ * reclaimable), then allocates: the OOM killer takes the largest, but
+ * never one with oom_score_adj -1000, and never init (pid 1). */
+static struct mm_machine *mk_overcommit(void)
+{
+	struct mm_config c = tu_config(MM_ARCH_X86_64, 64ull << 20);
+	c.overcommit = MM_OVERCOMMIT_ALWAYS;
+	return tu_machine(&c);
+}
+
+TEST(oom_kills_highest_badness)
+{
+	struct mm_machine *m = mk_overcommit();
+	int init = spawn(m), big = spawn(m), mid = spawn(m);
+	uint64_t a;
+	struct mm_touch_result r;
+	struct mm_alloc_result res;
+
+	ASSERT_EQ(init, 1);
+	ASSERT_EQ(mm_mmap(m, big, W, 6000 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, big, W, 6000 * PG, MM_ACCESS_WRITE, &r), 0);
+	ASSERT_EQ(mm_mmap(m, mid, W, 3000 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, mid, W, 3000 * PG, MM_ACCESS_WRITE, &r), 0);
+	ASSERT_EQ(mm_set_oom_score_adj(m, big, -1000), 0);
+	uint64_t kills = m->events[MM_OOM_KILL];
+	while (mm_task_get(m, mid))
+		ASSERT_EQ(mm_alloc_pages(m, MM_GFP_KERNEL, 0, 0, -1, &res), 0);
+	ASSERT_EQ_U64(m->events[MM_OOM_KILL], kills + 1);
+	ASSERT(mm_task_get(m, big) != NULL);
+	/* the OOM kill event names the victim */
+	const struct mm_event *ev = NULL;
+	for (uint64_t id = m->ev.next_id - 1; id >= mm_event_oldest(m) && !ev; id--)
+		if (mm_event_get(m, id)->type == MM_EV_OOM_KILL)
+			ev = mm_event_get(m, id);
+	ASSERT(ev != NULL);
+	ASSERT_EQ_U64(ev->v[0], (uint64_t)mid);
+	/* without adj the big one would have gone: the direct choice */
+	ASSERT_EQ(mm_set_oom_score_adj(m, big, 0), 0);
+	while (mm_task_get(m, big))
+		ASSERT_EQ(mm_alloc_pages(m, MM_GFP_KERNEL, 0, 0, -1, &res), 0);
+	ASSERT(mm_task_get(m, init) != NULL);
+	/* only init and -1000 left: the allocation fails, nobody dies */
+	ASSERT_EQ(mm_mmap(m, init, W, 20000 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, init, W, 20000 * PG, MM_ACCESS_WRITE, &r), -MM_ENOMEM);
+	ASSERT(mm_task_get(m, init) != NULL);
+	tu_check(m, "oom");
+	mm_machine_destroy(m);
+}
+
+/* The victim is the task faulting: it is killed when its access ends
+ * (SIGKILL in the touch answer), and its memory is freed. */
+TEST(oom_kills_the_faulting_task)
+{
+	struct mm_machine *m = mk_overcommit();
+	int init = spawn(m), hog = spawn(m);
+	uint64_t a;
+	struct mm_touch_result r;
+
+	(void)init;
+	ASSERT_EQ(mm_mmap(m, hog, W, 16000 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, hog, W, 16000 * PG, MM_ACCESS_WRITE, &r), 0);
+	ASSERT_EQ(r.signal.signo, MM_SIGKILL);
+	ASSERT_EQ_STR(r.signal.name, "SIGKILL");
+	ASSERT(r.pages < 16000);
+	ASSERT(mm_task_get(m, hog) == NULL);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_ANON_PAGES], 0);
+	tu_check(m, "oom self");
+	mm_machine_destroy(m);
+}
+
+/* get_scan_count's SCAN_FRACT weights at the swappiness extremes: 0 gives
+ * anon nothing, 200 gives file nothing; 100 with equal costs is even.
+ * Without a swap area only file lists are scanned whatever swappiness. */
+TEST(swappiness_extremes)
+{
+	uint64_t f[2];
+	mm__scan_fraction(0, 10, 10, f);
+	ASSERT_EQ_U64(f[0], 0);
+	ASSERT(f[1] > 0);
+	mm__scan_fraction(200, 10, 10, f);
+	ASSERT_EQ_U64(f[1], 0);
+	ASSERT(f[0] > 0);
+	mm__scan_fraction(100, 7, 7, f);
+	ASSERT_EQ_U64(f[0], f[1]);
+	/* a costly side gets less */
+	mm__scan_fraction(60, 1000, 10, f);
+	ASSERT(f[0] * 140 < f[1] * 60);
+
+	for (int sw = 0; sw <= 200; sw += 200) {
+		struct mm_config c = tu_config(MM_ARCH_X86_64, 64ull << 20);
+		c.swappiness = sw;
+		struct mm_machine *m = tu_machine(&c);
+		int pid = spawn(m);
+		uint64_t a;
+		struct mm_touch_result r;
+		struct mm_reclaim_stats st;
+		ASSERT_EQ(mm_mmap(m, pid, W, 64 * PG, RW, FIX, -1, 0, &a), 0);
+		ASSERT_EQ(mm_touch(m, pid, W, 64 * PG, MM_ACCESS_WRITE, &r), 0);
+		cached_file(m, "f", 64);
+		ASSERT_EQ(mm_reclaim(m, 64, -1, &st), 0);
+		ASSERT_EQ_U64(m->events[MM_PGSCAN_ANON], 0);
+		ASSERT_EQ_U64(st.reclaimed, 64);
+		ASSERT_EQ(nr(m, MM_LRU_INACTIVE_ANON), 64);
+		tu_check(m, "swappiness");
+		mm_machine_destroy(m);
+	}
+}
+
+/* mlock: pages move to the unevictable list (Mlocked, unevictable_pgs_*),
+ * reclaim never takes them; munlock rescues them to the inactive list;
+ * new faults in a locked VMA start unevictable. */
+TEST(mlocked_pages_are_unevictable)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int pid = spawn(m), id;
+	uint64_t a;
+	struct mm_touch_result r;
+	struct mm_reclaim_stats st;
+
+	ASSERT_EQ(mm_mmap(m, pid, W, 4 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, 2 * PG, MM_ACCESS_WRITE, &r), 0);
+	ASSERT_EQ(mm_mlock(m, pid, W, 4 * PG), 0);
+	ASSERT_EQ(nr(m, MM_LRU_UNEVICTABLE), 4);
+	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_ANON), 0);
+	ASSERT_EQ(m->nodes[0].zones[MM_X86_64_DMA32].vm_stat[MM_NR_MLOCK] +
+		  m->nodes[0].zones[MM_X86_64_DMA].vm_stat[MM_NR_MLOCK], 4);
+	ASSERT_EQ_U64(m->events[MM_UNEVICTABLE_PGS_MLOCKED], 4);
+	char *mi = tu_render(m, mm_proc_meminfo);
+	ASSERT_CONTAINS(mi, "Unevictable:          16 kB");
+	ASSERT_CONTAINS(mi, "Mlocked:              16 kB");
+	free(mi);
+	/* a locked file mapping: its cached page is not reclaimed */
+	ASSERT_EQ(mm_file_create(m, "f", PG, NULL, 0, &id), 0);
+	ASSERT_EQ(mm_mmap(m, pid, W + 16 * PG, PG, MM_PROT_READ,
+			  MM_MAP_SHARED | MM_MAP_FIXED | MM_MAP_LOCKED, id, 0, &a), 0);
+	ASSERT_EQ(nr(m, MM_LRU_UNEVICTABLE), 5);
+	ASSERT_EQ(mm_reclaim(m, 8, -1, &st), 0);
+	ASSERT_EQ_U64(st.reclaimed, 0);
+	ASSERT(file_pfn(m, id, 0) != MM_NIL);
+	ASSERT_EQ(mm_munlock(m, pid, W, 4 * PG), 0);
+	ASSERT_EQ(nr(m, MM_LRU_UNEVICTABLE), 1);
+	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_ANON), 4);
+	ASSERT_EQ_U64(m->events[MM_UNEVICTABLE_PGS_RESCUED], 4);
+	ASSERT_EQ(mm_munmap(m, pid, W + 16 * PG, PG), 0);
+	ASSERT_EQ(nr(m, MM_LRU_UNEVICTABLE), 0);
+	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_FILE), 1);
+	tu_check(m, "mlock");
+	mm_machine_destroy(m);
+}
+
+/* The point of two lists: a small mapped working set touched between
+ * reclaim rounds stays resident while a big file read once streams
+ * through the inactive list and is evicted. */
+TEST(working_set_survives_streaming)
+{
+	struct mm_machine *m = mk(128ull << 20);
+	int pid = spawn(m), ws;
+	uint64_t a;
+	struct mm_touch_result r;
+	struct mm_reclaim_stats st;
+
+	ASSERT_EQ(mm_file_create(m, "ws", 256 * PG, NULL, 0, &ws), 0);
+	ASSERT_EQ(mm_mmap(m, pid, W, 256 * PG, MM_PROT_READ,
+			  MM_MAP_SHARED | MM_MAP_FIXED, ws, 0, &a), 0);
+	int stream;
+	ASSERT_EQ(mm_file_create(m, "stream", 1ull << 32, NULL, 0, &stream), 0);
+	uint8_t buf[1 << 16];
+	for (uint64_t off = 0; off < (64ull << 20); off += sizeof(buf)) {
+		uint64_t got, major;
+		if ((off & ((4ull << 20) - 1)) == 0) {
+			ASSERT_EQ(mm_touch(m, pid, W, 256 * PG, MM_ACCESS_READ, &r), 0);
+			ASSERT_EQ(mm_reclaim(m, 1024, -1, &st), 0);
+		}
+		ASSERT_EQ(mm_file_read(m, stream, off, sizeof(buf), buf, &got,
+				       &major), 0);
+	}
+	for (uint64_t i = 0; i < 256; i++)
+		ASSERT(file_pfn(m, ws, i) != MM_NIL);
+	ASSERT_EQ_U64(mm_file_get(m, ws)->nr_pages, 256);
+	ASSERT(mm_file_get(m, stream)->nr_pages < (64ull << 20) / PG / 2);
+	ASSERT(m->events[MM_PGSTEAL_PROACTIVE] > 8000);
+	tu_check(m, "working set");
+	mm_machine_destroy(m);
+}
+
+/* MADV_COLD deactivates the range's pages (clearing their accessed bits);
+ * MADV_PAGEOUT reclaims file pages at once (dirty ones written back) and,
+ * with no swap, activates anonymous ones. */
+TEST(madvise_cold_and_pageout)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int pid = spawn(m), id;
+	uint64_t a;
+	struct mm_touch_result r;
+
+	ASSERT_EQ(mm_file_create(m, "f", 8 * PG, NULL, 0, &id), 0);
+	ASSERT_EQ(mm_mmap(m, pid, W, 8 * PG, RW, MM_MAP_SHARED | MM_MAP_FIXED,
+			  id, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, 8 * PG, MM_ACCESS_WRITE, &r), 0);
+	for (uint64_t i = 0; i < 8; i++) {
+		uint32_t pfn = file_pfn(m, id, i);
+		mm__mark_page_accessed(m, pfn);
+		mm__mark_page_accessed(m, pfn);
+	}
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_FILE), 8);
+	uint64_t deact = m->events[MM_PGDEACTIVATE];
+	ASSERT_EQ(mm_madvise(m, pid, W, 4 * PG, MM_MADV_COLD), 0);
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_FILE), 4);
+	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_FILE), 4);
+	ASSERT_EQ_U64(m->events[MM_PGDEACTIVATE], deact + 4);
+	struct mm_mm *mm = mm_task_mm(m, mm_task_get(m, pid));
+	ASSERT_EQ(*mm__pte_lookup(m, mm, W) & MM_PTE_ACCESSED, 0);
+	ASSERT(mm_page_test(&m->pages[file_pfn(m, id, 0)], MM_PG_workingset));
+	/* pageout: unmapped; dirty pages flagged and kept, clean ones
+	 * dropped */
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 8);
+	ASSERT_EQ(mm_file_sync(m, id), 0);
+	ASSERT_EQ(mm_touch(m, pid, W + 2 * PG, 2 * PG, MM_ACCESS_WRITE, &r), 0);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 2);
+	ASSERT_EQ(mm_madvise(m, pid, W + 2 * PG, 6 * PG, MM_MADV_PAGEOUT), 0);
+	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, 4);
+	ASSERT(file_pfn(m, id, 2) != MM_NIL && file_pfn(m, id, 3) != MM_NIL);
+	ASSERT(mm_page_test(&m->pages[file_pfn(m, id, 2)], MM_PG_reclaim));
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 0);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_IMMEDIATE_RECLAIM], 2);
+	ASSERT_EQ_U64(mm->rss_file, 2);
+	/* anonymous memory without swap: kept, activated */
+	ASSERT_EQ(mm_mmap(m, pid, W + 64 * PG, 4 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W + 64 * PG, 4 * PG, MM_ACCESS_WRITE, &r), 0);
+	ASSERT_EQ(mm_madvise(m, pid, W + 64 * PG, 4 * PG, MM_MADV_PAGEOUT), 0);
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_ANON), 4);
+	ASSERT_EQ_U64(mm->rss_anon, 4);
+	tu_check(m, "madvise");
+	mm_machine_destroy(m);
+}
+
+/* The digest covers the LRU: the order within a list and kswapd state. */
+TEST(digest_covers_lru)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int pid = spawn(m);
+	uint64_t a;
+	struct mm_touch_result r;
+	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX];
+
+	ASSERT_EQ(mm_mmap(m, pid, W, 4 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE, &r), 0);
+	mm_digest(m, d0);
+	struct mm_plist *l = &m->nodes[0].lru[MM_LRU_INACTIVE_ANON];
+	uint32_t pfn = l->head;
+	mm__plist_del(m, l, pfn);
+	mm__plist_add_tail(m, l, pfn);
+	tu_check(m, "rotated");
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	mm__plist_del(m, l, pfn);
+	mm__plist_add(m, l, pfn);
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+	m->nodes[0].kswapd_failures++;
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	m->nodes[0].kswapd_failures--;
+	m->nodes[0].file_cost++;
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	mm_machine_destroy(m);
+}
+
+/* ---- the checker ----------------------------------------------------------- */
+
+static void expect(struct mm_machine *m, const char *inv)
+{
+	struct mm_violation v[8];
+	int n = mm_check(m, v, 8);
+	for (int i = 0; i < n && i < 8; i++)
+		if (!strcmp(v[i].invariant, inv))
+			return;
+	th_fail(__FILE__, __LINE__, "expected %s, got %d violations (%s)", inv,
+		n, n ? v[0].invariant : "none");
+}
+
+TEST(check_lru_corruption)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int pid = spawn(m);
+	uint64_t a;
+	struct mm_touch_result r;
+
+	ASSERT_EQ(mm_mmap(m, pid, W, 4 * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE, &r), 0);
+	tu_check(m, "before");
+	uint32_t pfn = m->nodes[0].lru[MM_LRU_INACTIVE_ANON].head;
+	struct mm_page *p = &m->pages[pfn];
+	/* flags name another list */
+	mm__set(p, MM_PG_active);
+	expect(m, "lru-membership");
+	mm__clear(p, MM_PG_active);
+	/* on a list without PG_lru */
+	mm__clear(p, MM_PG_lru);
+	expect(m, "lru-membership");
+	mm__set(p, MM_PG_lru);
+	/* a user page on no list */
+	mm__plist_del(m, &m->nodes[0].lru[MM_LRU_INACTIVE_ANON], pfn);
+	expect(m, "lru-membership");
+	mm__plist_add(m, &m->nodes[0].lru[MM_LRU_INACTIVE_ANON], pfn);
+	tu_check(m, "restored");
+	/* counters */
+	m->nodes[0].vm_stat[MM_NR_INACTIVE_ANON]++;
+	expect(m, "lru-count");
+	m->nodes[0].vm_stat[MM_NR_INACTIVE_ANON]--;
+	mm_page_zone(m, pfn)->vm_stat[MM_NR_ZONE_ACTIVE_ANON]++;
+	expect(m, "lru-count");
+	mm_page_zone(m, pfn)->vm_stat[MM_NR_ZONE_ACTIVE_ANON]--;
+	mm_page_zone(m, pfn)->vm_stat[MM_NR_MLOCK]++;
+	expect(m, "lru-count");
+	mm_page_zone(m, pfn)->vm_stat[MM_NR_MLOCK]--;
+	/* mlocked but evictable */
+	mm__set(p, MM_PG_mlocked);
+	expect(m, "lru-membership");
+	mm__clear(p, MM_PG_mlocked);
+	/* a broken link */
+	m->pages[pfn].lru_prev = pfn;
+	expect(m, "list-links");
+	m->pages[pfn].lru_prev = MM_NIL;
+	tu_check(m, "restored again");
+	mm_machine_destroy(m);
+}
+
+/* ---- randomized: checker after every step, digest equal across runs ---- */
+
+static void random_run(uint64_t seed, int steps, char digest[MM_DIGEST_HEX])
+{
+	struct mm_config c = tu_config(MM_ARCH_X86_64, 32ull << 20);
+	c.seed = seed;
+	c.kswapd_pages_per_tick = 64;
+	c.swappiness = (int)(seed % 201);
+	struct mm_machine *m = tu_machine(&c);
+	uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+	int pids[4] = {0}, files[3];
+	uint8_t buf[8192];
+
+	for (int f = 0; f < 3; f++) {
+		char name[8] = {'f', (char)('0' + f), 0};
+		ASSERT_EQ(mm_file_create(m, name, 2048 * PG, NULL, 0, &files[f]), 0);
+	}
+	for (int i = 0; i < steps; i++) {
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		int k = (int)(s % 4), op = (int)((s >> 8) % 12);
+		uint64_t pg = (s >> 16) % 2048, len = 1 + (s >> 32) % 256;
+		struct mm_touch_result r;
+		struct mm_reclaim_stats st;
+		struct mm_tick_result tr;
+		struct mm_alloc_result ar;
+		uint64_t a, got, major;
+		if (!pids[k] || !mm_task_get(m, pids[k])) {
+			ASSERT_EQ(mm_spawn(m, "r", -1, &pids[k]), 0);
+			if (mm_mmap(m, pids[k], W, 2048 * PG, RW, FIX, -1, 0, &a) ||
+			    mm_mmap(m, pids[k], W + 4096 * PG, 2048 * PG, RW,
+				    MM_MAP_SHARED | MM_MAP_FIXED, files[k % 3], 0, &a))
+				mm_exit(m, pids[k], 0);
+			continue;
+		}
+		int pid = pids[k];
+		uint64_t base = (s >> 40) & 1 ? W + 4096 * PG : W;
+		len = MM_MIN(len, 2048 - pg);
+		switch (op) {
+		case 0: case 1: case 2:
+			mm_touch(m, pid, base + pg * PG, len * PG,
+				 (s >> 41) & 1 ? MM_ACCESS_WRITE : MM_ACCESS_READ, &r);
+			break;
+		case 3:
+			mm_file_read(m, files[(s >> 42) % 3], pg * PG, sizeof(buf), buf,
+				     &got, &major);
+			break;
+		case 4:
+			mm_mlock(m, pid, base + pg * PG, len * PG);
+			break;
+		case 5:
+			mm_munlock(m, pid, base + pg * PG, len * PG);
+			break;
+		case 6:
+			mm_madvise(m, pid, W + pg * PG, len * PG, MM_MADV_DONTNEED);
+			break;
+		case 7:
+			mm_reclaim(m, len, -1, &st);
+			break;
+		case 8:
+			mm_tick(m, 1 + (s >> 44) % 4, &tr);
+			break;
+		case 9:
+			mm_alloc_pages(m, MM_GFP_KERNEL, 0, 0, -1, &ar);
+			break;
+		case 10:
+			if ((s >> 45) % 8 == 0)
+				mm_exit(m, pid, 0);
+			else
+				mm_set_oom_score_adj(m, pid, (int)((s >> 46) % 2001) - 1000);
+			break;
+		default:
+			mm_file_write(m, files[(s >> 42) % 3], pg * PG, buf, 100);
+			break;
+		}
+		tu_check(m, "random step");
+	}
+	mm_digest(m, digest);
+	mm_machine_destroy(m);
+}
+
+TEST(reclaim_random_checked_and_deterministic)
+{
+	int steps = (int)th_scale(1500);
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		char a[MM_DIGEST_HEX], b[MM_DIGEST_HEX];
+		random_run(seed, steps, a);
+		random_run(seed, steps, b);
+		ASSERT_EQ_STR(a, b);
+	}
+}
