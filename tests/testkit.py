@@ -5,6 +5,7 @@ and a line reader for a child's pipe with a deadline."""
 import os
 import select
 import time
+import traceback
 
 TIMEOUT = 15.0  # default seconds for any single wait; a suite may change it
 
@@ -140,3 +141,26 @@ class Server:
             self.proc.wait()
             raise Fail("server did not stop within %ss" % TIMEOUT)
         return self.proc.returncode
+
+
+def run_tests(tests, only, width=28, stop=None):
+    """Runs each test function whose name contains one of `only` (all when
+    empty), printing "ok NAME secs" or "FAIL NAME why (line N)"; stop(),
+    if given, is asked after a failure whether to give up (a dead server).
+    Returns (passed, failed)."""
+    passed = failed = 0
+    for fn in tests:
+        if only and not any(o in fn.__name__ for o in only):
+            continue
+        t = time.monotonic()
+        try:
+            fn()
+            passed += 1
+            print("ok   %-*s %6.2fs" % (width, fn.__name__, time.monotonic() - t), flush=True)
+        except Exception as e:  # noqa: BLE001 — any failure is the test's
+            failed += 1
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            print("FAIL %-*s %s (line %d)" % (width, fn.__name__, e, where.lineno), flush=True)
+            if stop and stop():
+                break
+    return passed, failed

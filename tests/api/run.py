@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import testkit  # noqa: E402
@@ -2176,7 +2175,6 @@ def reclaim_routes():
 
 def main():
     global S
-    passed = failed = 0
     t0 = time.monotonic()
     try:
         S = Server()
@@ -2184,21 +2182,12 @@ def main():
         print("FAIL server start: %s" % e)
         print("0 passed, 1 failed")
         return 1
-    for fn in TESTS:
-        if ONLY and not any(o in fn.__name__ for o in ONLY):
-            continue
-        t = time.monotonic()
-        try:
-            fn()
-            passed += 1
-            print("ok   %-28s %6.2fs" % (fn.__name__, time.monotonic() - t), flush=True)
-        except Exception as e:  # noqa: BLE001 — any failure is the test's
-            failed += 1
-            where = traceback.extract_tb(e.__traceback__)[-1]
-            print("FAIL %-28s %s (line %d)" % (fn.__name__, e, where.lineno), flush=True)
-            if S.proc.poll() is not None:
-                print("     the server died with status %s" % S.proc.returncode)
-                break
+    def server_died():
+        if S.proc.poll() is None:
+            return False
+        print("     the server died with status %s" % S.proc.returncode)
+        return True
+    passed, failed = testkit.run_tests(TESTS, ONLY, stop=server_died)
     if not ONLY or any(o in "sigterm_exit_0" for o in ONLY):
         try:
             rc = S.stop()

@@ -61,7 +61,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import testkit  # noqa: E402
@@ -1033,20 +1032,8 @@ def corrupt_snapshot_falls_back():
 
 
 def main():
-    passed = failed = 0
     t0 = time.monotonic()
-    for fn in TESTS:
-        if ONLY and not any(o in fn.__name__ for o in ONLY):
-            continue
-        t = time.monotonic()
-        try:
-            fn()
-            passed += 1
-            print("ok   %-28s %6.2fs" % (fn.__name__, time.monotonic() - t), flush=True)
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            where = traceback.extract_tb(e.__traceback__)[-1]
-            print("FAIL %-28s %s (line %d)" % (fn.__name__, e, where.lineno), flush=True)
+    passed, failed = testkit.run_tests(TESTS, ONLY)
     print("durability suite took %.1fs" % (time.monotonic() - t0))
     shutil.rmtree(TMP, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

@@ -14,12 +14,12 @@ import shutil
 import subprocess
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
 sys.path.insert(0, os.path.dirname(HERE))
 import run as api  # noqa: E402  (tests/api/run.py: Server, request)
+import testkit  # noqa: E402
 from testkit import check, eq  # noqa: E402
 
 ROOT = api.ROOT
@@ -157,20 +157,8 @@ def curl_script_against_server():
 
 
 def main():
-    passed = failed = 0
     t0 = time.monotonic()
-    for fn in TESTS:
-        if ONLY and not any(o in fn.__name__ for o in ONLY):
-            continue
-        t = time.monotonic()
-        try:
-            fn()
-            passed += 1
-            print("ok   %-28s %6.2fs" % (fn.__name__, time.monotonic() - t), flush=True)
-        except Exception as e:  # noqa: BLE001 — any failure is the test's
-            failed += 1
-            where = traceback.extract_tb(e.__traceback__)[-1]
-            print("FAIL %-28s %s (line %d)" % (fn.__name__, e, where.lineno), flush=True)
+    passed, failed = testkit.run_tests(TESTS, ONLY)
     print("grading suite took %.1fs" % (time.monotonic() - t0))
     shutil.rmtree(TMP, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

@@ -24,12 +24,12 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "api"))
 sys.path.insert(0, os.path.dirname(HERE))
 import run as api  # noqa: E402  (tests/api/run.py: request, expect_error, …)
+import testkit  # noqa: E402
 from testkit import Fail, check, eq, read_line, wait_until  # noqa: E402
 
 ROOT = api.ROOT
@@ -562,18 +562,7 @@ def main():
     passed = failed = 0
     t0 = time.monotonic()
     try:
-        for fn in TESTS:
-            if ONLY and not any(o in fn.__name__ for o in ONLY):
-                continue
-            t = time.monotonic()
-            try:
-                fn()
-                passed += 1
-                print("ok   %-36s %6.2fs" % (fn.__name__, time.monotonic() - t), flush=True)
-            except Exception as e:  # noqa: BLE001 — any failure is the test's
-                failed += 1
-                where = traceback.extract_tb(e.__traceback__)[-1]
-                print("FAIL %-36s %s (line %d)" % (fn.__name__, e, where.lineno), flush=True)
+        passed, failed = testkit.run_tests(TESTS, ONLY, width=36)
     finally:
         for p in T.get("shards", []) + [T.get("router")]:
             if p and p.proc.poll() is None:
