@@ -83,8 +83,11 @@ async function runOp(name, fields, multi = {}) {
   for (const [k, v] of Object.entries(fields)) await page.fill(`#f-${name}-${k}`, String(v));
   for (const [k, v] of Object.entries(multi)) await page.selectOption(`#f-${name}-${k}`, v);
   const before = await page.textContent('#status');
+  const result = await page.textContent('#op-result');
   await page.click(`#op-form button[type=submit]`);
-  await page.waitForFunction((b) => document.querySelector('#status').textContent !== b, before);
+  // both: #status also changes when the labs list finishes loading
+  await page.waitForFunction(([b, r]) => document.querySelector('#status').textContent !== b &&
+    document.querySelector('#op-result').textContent !== r, [before, result]);
 }
 
 async function test(name, fn) {
