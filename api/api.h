@@ -76,6 +76,11 @@ size_t api_base64_decode(const char *s, uint8_t *out);
  * JSON string; NULL when out of memory. */
 json_t *api_base64_string(const uint8_t *p, size_t len);
 
+/* Prints v into buf[size] exactly as json_dumpb(v, JSON_COMPACT) would, but
+ * faster (api/dump.c); returns its length, or 0 when it does not fit or
+ * holds a real number (print those with jansson). */
+size_t api_json_compact(const json_t *v, char *buf, size_t size);
+
 /*
  * Decodes a machine config object (unknown keys rejected, types and ranges
  * checked, engine consistency checks applied).  NULL or {} gives the

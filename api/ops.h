@@ -206,6 +206,10 @@ int api_op_decode(const json_t *record, unsigned flags, struct api_args *out,
  */
 int api_op_apply(struct mm_machine *m, const json_t *record, json_t **result,
 		 json_t **error);
+/* The same with decoder flags: API_DECODE_JOURNAL applies a journal line as
+ * it is, its "seq", "result" and "error" ignored (mmsim run). */
+int api_op_apply_flags(struct mm_machine *m, const json_t *record,
+		       unsigned flags, json_t **result, json_t **error);
 
 /* ---- errors: the SPEC §4 shape (api/error.c) ----------------------------- */
 /* The canonical code of an HTTP status: 400 → "INVALID_ARGUMENT", … */
