@@ -430,7 +430,12 @@ def kill9_strict():
 
 @test
 def kill9_relaxed():
-    crash_rounds("relaxed", max(3, ROUNDS // 4), 0.050)
+    # relaxed starts a commit at most 50 ms after an operation is applied;
+    # the commit itself (an fsync) then takes what the disk takes, which on
+    # a loaded machine can be hundreds of ms: the bound allows for it.  The
+    # behaviour checked exactly is that the journal is the acknowledged
+    # sequence, in order, cut at one point.
+    crash_rounds("relaxed", max(3, ROUNDS // 4), 0.050 + 1.0)
 
 
 def refused(data, want):
