@@ -56,8 +56,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BENCH_MIN_RUNS 5
-#define BENCH_MAX_RUNS 101
 #define BENCH_GIB (1ull << 30)
 
 enum bench_kind { K_ORDER0, K_ORDER3, K_ORDER3_HELD, K_KMALLOC64, K_MMAP,
@@ -216,30 +214,6 @@ static double time_pairs(struct mm_machine *m, enum bench_kind k, long n)
 	return (bench_now_ns() - t0) / (double)n;
 }
 
-/* ---- statistics ------------------------------------------------------ */
-struct stat3 {
-	double min, median, max;
-};
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static struct stat3 stat3_of(const double *v, int n)
-{
-	double s[BENCH_MAX_RUNS];
-	struct stat3 st;
-
-	memcpy(s, v, (size_t)n * sizeof(*s));
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	st.min = s[0];
-	st.max = s[n - 1];
-	st.median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-	return st;
-}
-
 /* ---- host memory ------------------------------------------------------ */
 /* Resident bytes of this process (/proc/self/statm, field 2). */
 static long long rss_bytes(void)
@@ -325,12 +299,6 @@ static void json_array(FILE *f, const double *v, int n)
 	for (int i = 0; i < n; i++)
 		fprintf(f, "%s%.3f", i ? ", " : "", v[i]);
 	fputc(']', f);
-}
-
-static void json_stat3(FILE *f, const char *key, struct stat3 s)
-{
-	fprintf(f, "\"%s\": {\"min\": %.3f, \"median\": %.3f, \"max\": %.3f}",
-		key, s.min, s.median, s.max);
 }
 
 static int write_json(const char *path, const struct pair_bench *pb, int npb,

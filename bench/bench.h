@@ -1,6 +1,6 @@
 /*
- * bench/bench.h — what the engine benchmarks (alloc.c, growth.c) share:
- * the clock and a fresh default machine.  Host code: it may use the clock
+ * bench/bench.h — what the engine benchmarks (alloc.c, fault.c, growth.c,
+ * policy.c) share: the clock, a fresh default machine, run statistics.  Host code: it may use the clock
  * and stdio.
  */
 #ifndef MMSIM_BENCH_H
@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "engine/mm.h"
@@ -39,6 +40,43 @@ static inline struct mm_machine *bench_machine(const char *prog, uint64_t bytes)
 		exit(1);
 	}
 	return m;
+}
+
+/* ---- statistics of repeated runs (min / median / max) -------------------- */
+#define BENCH_MIN_RUNS 5
+#define BENCH_MAX_RUNS 101
+
+struct stat3 {
+	double min, median, max;
+};
+
+/* qsort order of doubles. */
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* v[0..n) (n <= BENCH_MAX_RUNS) left as it is; an even n's median is the
+ * mean of the middle two. */
+static inline struct stat3 stat3_of(const double *v, int n)
+{
+	double s[BENCH_MAX_RUNS];
+	struct stat3 st;
+
+	memcpy(s, v, (size_t)n * sizeof(*s));
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	st.min = s[0];
+	st.max = s[n - 1];
+	st.median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	return st;
+}
+
+/* "KEY": {"min": …, "median": …, "max": …} */
+static inline void json_stat3(FILE *f, const char *key, struct stat3 s)
+{
+	fprintf(f, "\"%s\": {\"min\": %.3f, \"median\": %.3f, \"max\": %.3f}",
+		key, s.min, s.median, s.max);
 }
 
 #endif

@@ -33,6 +33,7 @@
  * fork and stdio.  Exit status: 0 when everything ran (a missed budget is
  * reported as MISS), 1 when something could not run, 2 on usage.
  */
+#include "bench/bench.h"
 #include "engine/mm.h"
 
 #include <errno.h>
@@ -44,8 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BENCH_MIN_RUNS 5
-#define BENCH_MAX_RUNS 101
 #define BENCH_PAGES 16384ul            /* 64 MiB per measurement */
 #define BENCH_ADDR 0x100000000ull
 #define BENCH_ANON_BUDGET_NS 100.0
@@ -68,23 +67,6 @@ static double now_ns(void)
 }
 
 /* ---- the simulator -------------------------------------------------------- */
-
-static struct mm_machine *bench_machine(void)
-{
-	struct mm_config cfg;
-	struct mm_machine *m;
-	char err[256] = "";
-
-	mm_config_default(&cfg);
-	cfg.arch = MM_ARCH_X86_64;
-	cfg.memory = 4ull << 30;
-	int rc = mm_machine_create(&cfg, &m, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "bench-fault: machine: %s\n", err);
-		die("mm_machine_create", rc);
-	}
-	return m;
-}
 
 /* A process with BENCH_PAGES of private anonymous memory at BENCH_ADDR. */
 static int sim_process(struct mm_machine *m)
@@ -232,30 +214,7 @@ static double host_cow(void)
 	return ns;
 }
 
-/* ---- statistics and report -------------------------------------------------- */
-
-struct stat3 {
-	double min, median, max;
-};
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static struct stat3 stat3_of(const double *v, int n)
-{
-	double s[BENCH_MAX_RUNS];
-	struct stat3 st;
-
-	memcpy(s, v, (size_t)n * sizeof(*s));
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	st.min = s[0];
-	st.max = s[n - 1];
-	st.median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-	return st;
-}
+/* ---- report ---------------------------------------------------------------- */
 
 struct fault_bench {
 	const char *name, *label, *base_label;
@@ -268,12 +227,6 @@ static bool passes(const struct fault_bench *f)
 {
 	return (f->budget_ns <= 0 || f->s.median <= f->budget_ns) &&
 	       f->q.median >= BENCH_RATIO_BUDGET;
-}
-
-static void json_stat3(FILE *f, const char *key, struct stat3 s)
-{
-	fprintf(f, "\"%s\": {\"min\": %.3f, \"median\": %.3f, \"max\": %.3f}",
-		key, s.min, s.median, s.max);
 }
 
 static void json_array(FILE *f, const char *key, const double *v, int n)
@@ -322,7 +275,7 @@ static int write_json(const char *path, const struct fault_bench *fb, int nfb,
 
 static int callgrind_loop(long n, const char *kind)
 {
-	struct mm_machine *m = bench_machine();
+	struct mm_machine *m = bench_machine("bench-fault", 4ull << 30);
 	struct mm_touch_result r;
 	int child, pid;
 
@@ -376,7 +329,7 @@ int main(int argc, char **argv)
 		{.name = "cow_fault", .label = "COW fault (sim)",
 		 .base_label = "host COW fault"},
 	};
-	struct mm_machine *m = bench_machine();
+	struct mm_machine *m = bench_machine("bench-fault", 4ull << 30);
 	/* warm-up: the machine's pcp lists, the host's page tables */
 	sim_anon(m);
 	sim_cow(m);

@@ -14,6 +14,7 @@
  * usage: bench-policy [--runs N] [--refs N] [--json FILE]
  */
 #define _POSIX_C_SOURCE 200809L
+#include "bench/bench.h"
 #include "engine/mm.h"
 
 #include <stdio.h>
@@ -32,12 +33,6 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 /* The trace generator bench/policy_textbook.py repeats: xorshift64. */
