@@ -146,48 +146,32 @@ json_t *api_frames_json(const struct mm_machine *m, uint32_t start,
 }
 
 /*
- * The reverse mappings of a user page: every (pid, address) whose PTE maps
- * pfn.  Like rmap_walk(), the candidate address in each VMA of the page's
- * owner (its anon_vma family, or the shmem object) comes from the page's
- * index; the page table then confirms it.  [] for other frames and for
- * the zero page (mapped everywhere, counted nowhere).
+ * The frame's mappers, found through the engine's reverse map: "mappings"
+ * ({pid, vaddr, pte}, at most 64, and nr_mappings the full count) and, for
+ * the UI, "rmap" ({pid, addr, vma_start, vma_end, writable}) of the same
+ * PTEs.  The zero page and unmapped frames have none.
  */
-static json_t *api__rmap(const struct mm_machine *m, uint32_t pfn)
+static void api__mappers(const struct mm_machine *m, uint32_t pfn, json_t *o)
 {
-	const struct mm_page *p = &m->pages[pfn];
-	json_t *list = json_array();
-	int32_t pids[MM_MAX_TASKS];
+	struct mm_rmap_entry e[64];
+	int n = mm_rmap_walk(m, pfn, e, 64);
+	json_t *maps = json_array(), *rmap = json_array();
 
-	if (pfn == m->zero_pfn || !mm_page_test(p, MM_PG_swapbacked) ||
-	    p->mapcount <= 0)
-		return list;
-	bool shmem = api__is_shmem(p->mapping);
-	int n = api_process_pids(m, pids);
-	for (int i = 0; i < n; i++) {
-		const struct mm_task *t = mm_task_get(m, pids[i]);
-		const struct mm_mm *mm = mm_task_mm(m, t);
-		for (const struct mm_vma *v = mm_find_vma(m, mm, 0); v;
-		     v = mm_vma_next(m, v)) {
-			/* index is 32 bits (the descriptor budget): offsets
-			 * are taken modulo 2^32, as the fault path stores them */
-			uint64_t pages = (v->end - v->start) >> MM_PAGE_SHIFT;
-			uint32_t off = p->index - (uint32_t)v->pgoff;
-			if ((shmem ? v->file != p->mapping : v->file != 0) ||
-			    off >= pages)
-				continue;
-			uint64_t va = v->start + ((uint64_t)off << MM_PAGE_SHIFT);
-			struct mm_translation tr;
-			if (mm_pagetable_walk(m, t->pid, va, &tr) || !tr.mapped ||
-			    tr.pfn != pfn)
-				continue;
-			uint64_t pte = tr.nr_steps ? tr.walk[tr.nr_steps - 1].entry : 0;
-			json_array_append_new(list, json_pack(
-				"{s:i, s:o, s:o, s:o, s:b}", "pid", t->pid, "addr",
-				api_hex(va), "vma_start", api_hex(v->start), "vma_end",
-				api_hex(v->end), "writable", (pte & MM_PTE_RW) != 0));
-		}
+	for (int i = 0; i < n && i < 64; i++) {
+		json_array_append_new(maps, json_pack("{s:i, s:o, s:o}", "pid",
+			e[i].pid, "vaddr", api_hex(e[i].vaddr), "pte",
+			api_hex(e[i].pte)));
+		const struct mm_vma *v = mm_find_vma(m, &m->mms[e[i].mm], e[i].vaddr);
+		if (!e[i].pid || !v)
+			continue;
+		json_array_append_new(rmap, json_pack("{s:i, s:o, s:o, s:o, s:b}",
+			"pid", e[i].pid, "addr", api_hex(e[i].vaddr), "vma_start",
+			api_hex(v->start), "vma_end", api_hex(v->end), "writable",
+			(e[i].pte & MM_PTE_RW) != 0));
 	}
-	return list;
+	json_object_set_new(o, "rmap", rmap);
+	json_object_set_new(o, "mappings", maps);
+	json_object_set_new(o, "nr_mappings", json_integer(n));
 }
 
 json_t *api_frame_json(const struct mm_machine *m, uint32_t pfn)
@@ -232,16 +216,6 @@ json_t *api_frame_json(const struct mm_machine *m, uint32_t pfn)
 			mm_page_test(p, MM_PG_head) ? p->private : 0));
 	}
 	json_object_set_new(o, "state", json_string(st));
-	json_object_set_new(o, "rmap", api__rmap(m, pfn));
-	/* the reverse mappings: every PTE mapping it, found through the rmap */
-	struct mm_rmap_entry e[64];
-	int n = mm_rmap_walk(m, pfn, e, 64);
-	json_t *maps = json_array();
-	for (int i = 0; i < n && i < 64; i++)
-		json_array_append_new(maps, json_pack("{s:i, s:o, s:o}", "pid",
-			e[i].pid, "vaddr", api_hex(e[i].vaddr), "pte",
-			api_hex(e[i].pte)));
-	json_object_set_new(o, "mappings", maps);
-	json_object_set_new(o, "nr_mappings", json_integer(n));
+	api__mappers(m, pfn, o);
 	return o;
 }
