@@ -4,6 +4,7 @@ and a line reader for a child's pipe with a deadline."""
 
 import os
 import select
+import shutil
 import time
 import traceback
 
@@ -164,3 +165,12 @@ def run_tests(tests, only, width=28, stop=None):
             if stop and stop():
                 break
     return passed, failed
+
+
+def finish(name, t0, tmp, passed, failed):
+    """The suite's closing lines (its time, then "N passed, N failed") after
+    removing its scratch directory; returns the exit status."""
+    print("%s suite took %.1fs" % (name, time.monotonic() - t0))
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0

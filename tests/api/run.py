@@ -19,7 +19,6 @@ import json
 import os
 import re
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -2202,10 +2201,7 @@ def main():
     err = open(S.errpath, "rb").read().decode("utf-8", "replace").strip()
     if err:
         print("server stderr:\n" + err[-2000:])
-    print("api suite took %.1fs" % (time.monotonic() - t0))
-    shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return testkit.finish("api", t0, TMP, passed, failed)
 
 
 if __name__ == "__main__":

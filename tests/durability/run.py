@@ -53,7 +53,6 @@ import os
 import random
 import re
 import select
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -1039,10 +1038,7 @@ def corrupt_snapshot_falls_back():
 def main():
     t0 = time.monotonic()
     passed, failed = testkit.run_tests(TESTS, ONLY)
-    print("durability suite took %.1fs" % (time.monotonic() - t0))
-    shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return testkit.finish("durability", t0, TMP, passed, failed)
 
 
 if __name__ == "__main__":

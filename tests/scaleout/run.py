@@ -17,7 +17,6 @@ Ends with exactly one line "N passed, N failed"; exit status 1 on failure.
 """
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -568,10 +567,7 @@ def main():
             if p and p.proc.poll() is None:
                 p.proc.kill()
                 p.proc.wait()
-    print("scale-out suite took %.1fs" % (time.monotonic() - t0))
-    shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return testkit.finish("scale-out", t0, TMP, passed, failed)
 
 
 if __name__ == "__main__":

@@ -872,10 +872,7 @@ def metrics_prometheus_text():
 def main():
     t0 = time.monotonic()
     passed, failed = testkit.run_tests(TESTS, ONLY)
-    print("tenants suite took %.1fs" % (time.monotonic() - t0))
-    shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return testkit.finish("tenants", t0, TMP, passed, failed)
 
 
 if __name__ == "__main__":
