@@ -360,8 +360,8 @@ struct mm_fault_counts {
 
 /* ---- shmem (shared anonymous memory) ------------------------------------ */
 
-static struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
-				       bool create)
+struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
+				bool create)
 {
 	struct mm_shmem *free_rec = NULL;
 
@@ -386,6 +386,7 @@ static struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
 	}
 	memset(free_rec, 0, sizeof(*free_rec));
 	free_rec->file = file;
+	free_rec->i_mmap = MM_NIL;
 	return free_rec;
 }
 
@@ -398,11 +399,8 @@ static void mm__shmem_stat(struct mm_machine *m, uint32_t pfn, int64_t d)
 
 void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu)
 {
-	for (uint32_t i = 0; i < m->nr_vmas; i++)
-		if (m->vmas[i].end && m->vmas[i].file == file)
-			return;
 	struct mm_shmem *o = mm__shmem_find(m, file, false);
-	if (!o)
+	if (!o || o->i_mmap != MM_NIL) /* still mapped (i_mmap.c) */
 		return;
 	for (uint32_t k = 0; k < o->nr; k++) {
 		uint32_t pfn = o->pages[k];

@@ -318,8 +318,12 @@ uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
  * -errno. */
 int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
 	       enum mm_access access, int *code);
+/* The record of shmem object file; created (empty, mapped by no VMA) if
+ * missing and create, NULL when that fails or without create. */
+struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
+				bool create);
 /* A VMA record with shmem object file went away: frees the object's pages
- * when no VMA maps it any more. */
+ * and record when no VMA maps it any more. */
 void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu);
 static inline bool mm__file_is_shmem(uint32_t file)
 {
@@ -400,9 +404,36 @@ void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn);
 void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu);
 void mm__pagecache_destroy(struct mm_machine *m);
 
+/* ---- the i_mmap interval tree of a page-cache object (i_mmap.c) ----
+ * Every VMA of a regular file or shmem object is in its object's tree;
+ * inserts and removals are no-ops for other VMAs. */
+/* The root slot of file's tree (a MM_FILE_REG handle or shmem object id),
+ * NULL when file has none (anonymous, exec image, special, freed). */
+uint32_t *mm__i_mmap_root(const struct mm_machine *m, uint32_t file);
+uint64_t mm__vma_last_pgoff(const struct mm_vma *v);
+uint32_t mm__i_mmap_prio(uint32_t id);
+/* vma_interval_tree_insert(): after every VMA with the same vm_pgoff. */
+void mm__i_mmap_insert(struct mm_machine *m, uint32_t id);
+/* vma_interval_tree_insert_after(): right after prev (same file and
+ * vm_pgoff), as dup_mmap() places a child's VMA. */
+void mm__i_mmap_insert_after(struct mm_machine *m, uint32_t id, uint32_t prev);
+void mm__i_mmap_remove(struct mm_machine *m, uint32_t id);
+/* vma_prepare() / vma_complete() of an adjustment: vma (and adj, the
+ * neighbour adjusted with it; MM_NIL none) leave the tree before their
+ * range changes, then adj and vma come back, in that order. */
+void mm__vma_prepare(struct mm_machine *m, uint32_t vma, uint32_t adj);
+void mm__vma_complete(struct mm_machine *m, uint32_t vma, uint32_t adj);
+/* vma_interval_tree_foreach(): the VMAs of a tree meeting [first, last]
+ * in file pages, in tree order: first, then next of each (MM_NIL: done). */
+uint32_t mm__i_mmap_first(const struct mm_machine *m, uint32_t root,
+			  uint64_t first, uint64_t last);
+uint32_t mm__i_mmap_next(const struct mm_machine *m, uint32_t id,
+			 uint64_t first, uint64_t last);
+
 /* ---- reverse mapping (rmap.c) ---- */
-/* Calls fn(mm id, va, pte) for every PTE mapping pfn, in VMA id order
- * (rmap_walk); fn may change or clear that PTE.  Returns the count. */
+/* Calls fn(mm id, va, pte) for every PTE mapping pfn (rmap_walk): a
+ * page-cache page's in its file's i_mmap order, an anonymous page's in VMA
+ * id order; fn may change or clear that PTE.  Returns the count. */
 typedef void (*mm__rmap_fn)(struct mm_machine *m, uint32_t mm, uint64_t va,
 			    uint64_t pte, void *arg);
 int mm__rmap_each(const struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,

@@ -456,6 +456,7 @@ struct mm_shmem {
 	uint32_t file;      /* the VMAs' file id; 0: record free */
 	uint32_t nr;        /* pages[] length */
 	uint32_t *pages;    /* pfn by page index */
+	uint32_t i_mmap;    /* root VMA of its interval tree (i_mmap.c) */
 };
 
 /*
@@ -495,6 +496,8 @@ struct mm_file {
 	uint32_t ra_size, ra_async_size, mmap_miss;
 	int64_t prev_pos;
 	uint64_t slab_addr;         /* its filp object */
+	uint32_t i_mmap;            /* root VMA of its interval tree, MM_NIL:
+				     * mapped by no VMA (i_mmap.c) */
 	/* The simulated disk: written-back bytes by page index (NULL: a
 	 * hole, reads as zeros); disk_nr entries. */
 	uint8_t **disk;
@@ -631,6 +634,11 @@ struct mm_vma {
 	 * parent's anon_vma): vma_had_uncowed_parents() refuses merges. */
 	uint32_t anon_chained;
 	uint64_t slab_addr;     /* its vm_area_struct object */
+	/* i_mmap.c: a page-cache file's VMA is a node of the file's interval
+	 * tree (Linux's vma->shared.rb): links by VMA id (MM_NIL none), and
+	 * the largest last page offset of its subtree (rb_subtree_last). */
+	uint32_t shared_left, shared_right, shared_parent;
+	uint64_t shared_last;
 };
 
 struct mm_mm {
@@ -1125,7 +1133,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX]);
 
 /* ---- snapshot images (snapshot.c, the walk in state.c) ------------------- */
 /* Bumped whenever the walk of mm__visit_state() changes (state.c). */
-#define MM_SNAPSHOT_FORMAT 4
+#define MM_SNAPSHOT_FORMAT 5
 /* A growable byte buffer; the caller frees p. */
 struct mm_bytes {
 	uint8_t *p;
