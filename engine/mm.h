@@ -1121,8 +1121,10 @@ struct mm_rmap_entry {
 	uint64_t vaddr;
 	uint64_t pte;
 };
-/* Fills up to max entries (in VMA id order) and returns how many PTEs map
- * pfn (may exceed max).  The zero page and unmapped frames: 0. */
+/* Fills up to max entries (a page-cache page's in its file's i_mmap order,
+ * which is Linux's rmap_walk_file order; an anonymous page's in VMA id
+ * order) and returns how many PTEs map pfn (may exceed max).  The zero
+ * page and unmapped frames: 0. */
 int mm_rmap_walk(const struct mm_machine *m, uint32_t pfn,
 		 struct mm_rmap_entry *out, int max);
 
