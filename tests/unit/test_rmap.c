@@ -11,6 +11,7 @@
  *   - the walk visits VMAs in Linux's order, not VMA-record order: a
  *     parent's VMA, then its latest fork child's, then the earlier one's;
  *     a VMA re-inserted by a split goes after the others of its offset;
+ *     a snapshot restores that order (the tree is carried, not rebuilt);
  *   - the tree is digested state, and each part of the i-mmap invariant
  *     is detected (a wrong subtree
  *     maximum, a VMA missing from its tree, an out-of-order tree, a VMA of
@@ -190,6 +191,19 @@ TEST(i_mmap_walk_order_is_linux)
 	ASSERT_EQ(e[1].pid, b1);
 	ASSERT_EQ(e[2].pid, a);
 	tu_check(m, "split");
+	/* that order is history: a snapshot carries the tree as it is */
+	struct mm_bytes img = {0};
+	struct mm_machine *re = NULL;
+	char err[160];
+	ASSERT_EQ(mm_snapshot_save(m, &img), 0);
+	ASSERT_EQ(mm_snapshot_load(img.p, img.len, &re, err, sizeof(err)), 0);
+	ASSERT_EQ(mm_rmap_walk(re, pfn, e, 4), 3);
+	ASSERT_EQ(e[0].pid, b2);
+	ASSERT_EQ(e[1].pid, b1);
+	ASSERT_EQ(e[2].pid, a);
+	tu_check(re, "restored");
+	free(img.p);
+	mm_machine_destroy(re);
 	mm_machine_destroy(m);
 }
 
