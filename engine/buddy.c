@@ -233,6 +233,41 @@ uint32_t mm__rmqueue_smallest(struct mm_machine *m, struct mm_zone *z,
 	return MM_NIL;
 }
 
+/*
+ * The pages `want` successive __rmqueue(order 0, mt) calls would take while
+ * mt has a block of its own (rmqueue_bulk() filling a per-CPU list): a run
+ * of consecutive frames, returned as its first pfn and *n, in the order
+ * those calls return them, with the free lists left as they leave them.
+ * One call takes the head of the smallest non-empty order-k list, B, and
+ * returns the upper halves to the empty lists below k; the next calls take
+ * B + 1, B + 2, ... from those halves, so after j pages the rest of B sits
+ * on the lists as its aligned blocks: order ctz(p) at B + p, from p = j.
+ * Without a block of mt's own, one page through the fallback (*n = 1).
+ */
+uint32_t mm__rmqueue_run(struct mm_machine *m, struct mm_zone *z, int mt,
+			 unsigned alloc_flags, uint32_t want, uint32_t *n)
+{
+	struct mm_page *const pages = m->pages;
+	const unsigned pb_order = (unsigned)m->pageblock_order;
+
+	for (unsigned k = 0; k < MM_NR_ORDERS; k++) {
+		uint32_t pfn = z->free_area[k].free_list[mt].head;
+		if (pfn == MM_NIL)
+			continue;
+		uint32_t size = 1u << k, j = MM_MIN(want, size);
+		mm__del_from_free_list(pages, pb_order, z, pfn, k, mt);
+		for (uint32_t p = j; p < size; p += p & -p)
+			mm__add_to_free_list(pages, pb_order, z, pfn + p,
+					     (unsigned)__builtin_ctz(p), mt,
+					     false);
+		mm__account_freepages(z, -(int64_t)j, mt);
+		*n = j;
+		return pfn;
+	}
+	*n = 1;
+	return mm__rmqueue(m, z, 0, mt, alloc_flags);
+}
+
 static void mm__change_pageblock_range(struct mm_machine *m, uint32_t pfn,
 				       unsigned order, int mt)
 {

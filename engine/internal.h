@@ -166,6 +166,10 @@ uint32_t mm__rmqueue(struct mm_machine *m, struct mm_zone *z, unsigned order,
 		     int mt, unsigned alloc_flags);
 uint32_t mm__rmqueue_smallest(struct mm_machine *m, struct mm_zone *z,
 			      unsigned order, int mt);
+/* Up to want order-0 pages, consecutive, as that many mm__rmqueue calls
+ * would take them: returns the first (MM_NIL: none), *n the count. */
+uint32_t mm__rmqueue_run(struct mm_machine *m, struct mm_zone *z, int mt,
+			 unsigned alloc_flags, uint32_t want, uint32_t *n);
 void mm__reserve_highatomic_pageblock(struct mm_machine *m, struct mm_zone *z,
 				      uint32_t pfn, unsigned order);
 bool mm__unreserve_highatomic_pageblock(struct mm_machine *m, int node,
