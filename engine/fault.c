@@ -826,14 +826,20 @@ struct mm__range_hint {
 	uint64_t *pte;
 };
 
+/* Are a and b mapped by the same page-table page (the last level)? */
+static bool mm__same_pte_table(const struct mm_machine *m, uint64_t a,
+			       uint64_t b)
+{
+	unsigned shift = MM_PAGE_SHIFT + (m->cfg.arch == MM_ARCH_I386 ? 10 : 9);
+
+	return (a >> shift) == (b >> shift);
+}
+
 /* The hint's slot for va, or NULL when va is outside its VMA or table. */
 static uint64_t *mm__hint_pte(const struct mm_machine *m, const struct mm_mm *mm,
 			      const struct mm__range_hint *h, uint64_t va)
 {
-	unsigned table_shift = MM_PAGE_SHIFT +
-			       (m->cfg.arch == MM_ARCH_I386 ? 10 : 9);
-
-	if (!h || h->vma == MM_NIL || (va >> table_shift) != (h->va >> table_shift))
+	if (!h || h->vma == MM_NIL || !mm__same_pte_table(m, va, h->va))
 		return NULL;
 	const struct mm_vma *v = &m->vmas[h->vma];
 	if (v->mm != mm->id || va < v->start || va >= v->end)
@@ -1076,11 +1082,18 @@ int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 		/* FOLL_WRITE only for private writable memory */
 		enum mm_access acc = (f & (MM_VM_WRITE | MM_VM_SHARED)) == MM_VM_WRITE
 					     ? MM_ACCESS_WRITE : MM_ACCESS_READ;
-		for (; va < vend; va += MM_PAGE_SIZE) {
-			uint64_t *pte = mm__pte_lookup(m, mm, va);
+		/* The slot of the page before, while the pages stay in one
+		 * page-table page: the next slot is the next entry (nothing a
+		 * fault does frees a table of this mm; see mm__range_hint). */
+		uint64_t *pte = NULL, prev = 0;
+		for (; va < vend; prev = va, va += MM_PAGE_SIZE) {
+			if (pte && mm__same_pte_table(m, va, prev))
+				pte++;
+			else
+				pte = mm__pte_lookup(m, mm, va);
 			if (pte && mm__pte_allows(*pte, acc))
 				continue;
-			int rc = mm__handle_fault(m, t, id, va, acc, &fc, NULL);
+			int rc = mm__handle_fault(m, t, id, va, acc, &fc, &pte);
 			if (rc == MM__FAULT_SIGBUS)
 				rc = -MM_EFAULT; /* GUP: past EOF */
 			if (rc && !ignore_errors)
