@@ -70,51 +70,75 @@ static inline void mm__plist_init(struct mm_plist *l)
 	l->count = 0;
 }
 
-static inline void mm__plist_add(struct mm_machine *m, struct mm_plist *l,
-				 uint32_t pfn)
+/* The _in forms take the frame array itself: a caller in a loop loads
+ * m->pages once (stores to frame fields cannot change it, but they can
+ * change the machine's uint32_t/int fields the compiler would reload). */
+static inline void mm__plist_add_in(struct mm_page *pages, struct mm_plist *l,
+				    uint32_t pfn)
 {
-	struct mm_page *p = &m->pages[pfn];
+	struct mm_page *p = &pages[pfn];
+	uint32_t head = l->head;
 
 	p->lru_prev = MM_NIL;
-	p->lru_next = l->head;
-	if (l->head != MM_NIL)
-		m->pages[l->head].lru_prev = pfn;
+	p->lru_next = head;
+	if (head != MM_NIL)
+		pages[head].lru_prev = pfn;
 	else
 		l->tail = pfn;
 	l->head = pfn;
 	l->count++;
 }
 
-static inline void mm__plist_add_tail(struct mm_machine *m, struct mm_plist *l,
-				      uint32_t pfn)
+static inline void mm__plist_add_tail_in(struct mm_page *pages,
+					 struct mm_plist *l, uint32_t pfn)
 {
-	struct mm_page *p = &m->pages[pfn];
+	struct mm_page *p = &pages[pfn];
+	uint32_t tail = l->tail;
 
 	p->lru_next = MM_NIL;
-	p->lru_prev = l->tail;
-	if (l->tail != MM_NIL)
-		m->pages[l->tail].lru_next = pfn;
+	p->lru_prev = tail;
+	if (tail != MM_NIL)
+		pages[tail].lru_next = pfn;
 	else
 		l->head = pfn;
 	l->tail = pfn;
 	l->count++;
 }
 
+static inline void mm__plist_del_in(struct mm_page *pages, struct mm_plist *l,
+				    uint32_t pfn)
+{
+	struct mm_page *p = &pages[pfn];
+	uint32_t prev = p->lru_prev, next = p->lru_next;
+
+	if (prev != MM_NIL)
+		pages[prev].lru_next = next;
+	else
+		l->head = next;
+	if (next != MM_NIL)
+		pages[next].lru_prev = prev;
+	else
+		l->tail = prev;
+	p->lru_next = p->lru_prev = MM_NIL;
+	l->count--;
+}
+
+static inline void mm__plist_add(struct mm_machine *m, struct mm_plist *l,
+				 uint32_t pfn)
+{
+	mm__plist_add_in(m->pages, l, pfn);
+}
+
+static inline void mm__plist_add_tail(struct mm_machine *m, struct mm_plist *l,
+				      uint32_t pfn)
+{
+	mm__plist_add_tail_in(m->pages, l, pfn);
+}
+
 static inline void mm__plist_del(struct mm_machine *m, struct mm_plist *l,
 				 uint32_t pfn)
 {
-	struct mm_page *p = &m->pages[pfn];
-
-	if (p->lru_prev != MM_NIL)
-		m->pages[p->lru_prev].lru_next = p->lru_next;
-	else
-		l->head = p->lru_next;
-	if (p->lru_next != MM_NIL)
-		m->pages[p->lru_next].lru_prev = p->lru_prev;
-	else
-		l->tail = p->lru_prev;
-	p->lru_next = p->lru_prev = MM_NIL;
-	l->count--;
+	mm__plist_del_in(m->pages, l, pfn);
 }
 
 static inline void mm__plist_move_tail(struct mm_machine *m,
@@ -142,6 +166,10 @@ uint32_t mm__rmqueue(struct mm_machine *m, struct mm_zone *z, unsigned order,
 		     int mt, unsigned alloc_flags);
 uint32_t mm__rmqueue_smallest(struct mm_machine *m, struct mm_zone *z,
 			      unsigned order, int mt);
+/* Up to want order-0 pages, consecutive, as that many mm__rmqueue calls
+ * would take them: returns the first (MM_NIL: none), *n the count. */
+uint32_t mm__rmqueue_run(struct mm_machine *m, struct mm_zone *z, int mt,
+			 unsigned alloc_flags, uint32_t want, uint32_t *n);
 void mm__reserve_highatomic_pageblock(struct mm_machine *m, struct mm_zone *z,
 				      uint32_t pfn, unsigned order);
 bool mm__unreserve_highatomic_pageblock(struct mm_machine *m, int node,
