@@ -38,6 +38,7 @@ static const char *const api_pageflag_names[MM_NR_PAGEFLAGS] = {
 	[MM_PG_slab] = "slab",             [MM_PG_pgtable] = "pgtable",
 	[MM_PG_hole] = "hole",             [MM_PG_kalloc] = "kalloc",
 	[MM_PG_large_kmalloc] = "large_kmalloc",
+	[MM_PG_anon_exclusive] = "anon_exclusive", [MM_PG_swapcache] = "swapcache",
 };
 
 const char *api_pageflag_name(enum mm_pageflag f)

@@ -41,7 +41,7 @@ static struct mm_mm *mm__task_mm(struct mm_machine *m, int pid,
 
 static uint64_t mm__commit_limit(const struct mm_machine *m)
 {
-	uint64_t swap = m->cfg.swap ? (m->cfg.swap >> MM_PAGE_SHIFT) - 1 : 0;
+	uint64_t swap = mm__swap_total(m);
 	return m->totalram_pages * (uint64_t)m->cfg.overcommit_ratio / 100 + swap;
 }
 
@@ -54,7 +54,7 @@ int mm__vm_enough_memory(struct mm_machine *m, const struct mm_mm *mm,
 	if (m->cfg.overcommit == MM_OVERCOMMIT_ALWAYS)
 		return 0;
 	if (m->cfg.overcommit == MM_OVERCOMMIT_HEURISTIC) {
-		uint64_t swap = m->cfg.swap ? (m->cfg.swap >> MM_PAGE_SHIFT) - 1 : 0;
+		uint64_t swap = mm__swap_total(m);
 		if ((uint64_t)pages <= m->totalram_pages + swap)
 			return 0;
 	} else {
