@@ -115,8 +115,16 @@ static void mm__anon_page_put(struct mm_machine *m, uint32_t pfn, int cpu)
 	struct mm_page *p = &m->pages[pfn];
 
 	MM_ASSERT(p->mapcount > 0 && p->refcount >= p->mapcount);
-	if (--p->mapcount == 0)
+	if (--p->mapcount == 0) {
 		mm__anon_stat(m, pfn, -1);
+		/* free_swap_cache(): unmapped, with no swap entry naming its
+		 * slot, the page leaves the swap cache */
+		if (mm_page_test(p, MM_PG_swapcache) &&
+		    !mm__swap_count(m, p->private)) {
+			mm__swap_cache_del(m, pfn);
+			p->refcount--;
+		}
+	}
 	if (p->refcount > 1) {
 		p->refcount--;
 		return;
@@ -1233,6 +1241,38 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 		*dpte = *spte & ~MM_PTE_ACCESSED;
 	}
 	return 0;
+}
+
+/* madvise_willneed() on anonymous memory (swapin_walk_pmd_entry): each
+ * swap entry of [start, end) whose page is not in the swap cache is read
+ * into it (read_swap_cache_async), not mapped: the access that follows is
+ * a minor fault.  Stops at the first allocation failure. */
+void mm__swapin_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		      uint64_t end, int cpu)
+{
+	uint64_t read = 0;
+	int node = 0;
+
+	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
+		uint64_t *pte = mm__pte_lookup(m, mm, va);
+		if (!pte) {
+			if (!mm__skip_missing_table(m, &va))
+				break;
+			continue;
+		}
+		if (!mm__pte_is_swap(*pte))
+			continue;
+		uint32_t off = mm__pte_swp_offset(m, *pte), pfn;
+		if (mm__swap_cache_lookup(m, off) != MM_NIL)
+			continue;
+		int rc = mm__swapin(m, off, cpu, &pfn);
+		if (rc < 0)
+			break;
+		node = mm_page_zone(m, pfn)->node;
+		read += (uint64_t)rc;
+	}
+	if (read)
+		mm_event_emit(m, MM_EV_SWAP_IN, node, read, 0, 0, 0);
 }
 
 /* change_pte_range(): the PTEs of [start, end) in v take v's new flags;

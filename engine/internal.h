@@ -485,6 +485,10 @@ int mm__swapin(struct mm_machine *m, uint32_t off, int cpu, uint32_t *pfn);
 /* fault.c: frees anonymous page pfn whose last reference (refcount 1,
  * unmapped) goes. */
 void mm__anon_page_release(struct mm_machine *m, uint32_t pfn, int cpu);
+/* MADV_WILLNEED of anonymous [start, end): swap entries read into the swap
+ * cache. */
+void mm__swapin_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		      uint64_t end, int cpu);
 
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);

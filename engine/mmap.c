@@ -733,13 +733,15 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 					 advice == MM_MADV_PAGEOUT, cpu);
 		return 0;
 	case MM_MADV_WILLNEED:
-		/* madvise_willneed(): file readahead; anonymous swap-in is
-		 * the swap issue */
+		/* madvise_willneed(): file readahead, or swap-in of the
+		 * swap entries of anonymous memory */
 		if (mm__file_is_reg(v->file)) {
 			uint64_t idx = v->pgoff + ((start - v->start) >> MM_PAGE_SHIFT);
 			mm__file_willneed(m, mm__file(m, v->file), idx,
 					  (end - start) >> MM_PAGE_SHIFT, cpu);
 		}
+		if (!v->file)
+			mm__swapin_range(m, mm, start, end, cpu);
 		return 0;
 	}
 	if (newflags == v->flags)
