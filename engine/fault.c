@@ -370,7 +370,8 @@ void mm__mm_teardown(struct mm_machine *m, struct mm_mm *mm, bool keep_pgd,
 	mm__zap_range(m, mm, 0, UINT64_MAX, cpu);
 	mm__free_level(m, mm, mm->pgd, mm__pt_levels(m), 0, 0, UINT64_MAX, true,
 		       cpu);
-	MM_ASSERT(mm->rss_anon == 0 && mm->rss_shmem == 0 && mm->rss_file == 0);
+	MM_ASSERT(mm->rss_anon == 0 && mm->rss_shmem == 0 && mm->rss_file == 0 &&
+		  mm->rss_swap == 0);
 	if (!keep_pgd) {
 		mm__ptable_free(m, mm->pgd, cpu);
 		mm->pgd = MM_NIL;
