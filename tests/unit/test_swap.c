@@ -474,3 +474,150 @@ TEST(swap_snapshot_round_trip)
 	mm_machine_destroy(l);
 	mm_machine_destroy(m);
 }
+
+/* ---- the checker: one corruption per swap invariant ---------------------- */
+
+static void expect(struct mm_machine *m, const char *inv)
+{
+	struct mm_violation v[16];
+	int n = mm_check(m, v, 16);
+	for (int i = 0; i < n && i < 16; i++)
+		if (!strcmp(v[i].invariant, inv))
+			return;
+	for (int i = 0; i < n && i < 16; i++)
+		fprintf(stderr, "    %s: %s\n", v[i].invariant, v[i].detail);
+	th_fail(__FILE__, __LINE__, "expected %s, got %d violations", inv, n);
+}
+
+TEST(check_swap_corruption)
+{
+	struct mm_machine *m = mk_swap(MM_ARCH_X86_64, 64ull << 20, 16ull << 20);
+	int pid = spawn(m);
+	struct mm_mm *mm = mm_of(m, pid);
+
+	map_pattern(m, pid, 4);
+	ASSERT_EQ(mm_madvise(m, pid, W, 4 * PG, MM_MADV_PAGEOUT), 0);
+	expect_pattern(m, pid, 0); /* slot 1 now cached, count 0 */
+	tu_check(m, "before");
+	uint64_t *pte = mm__pte_lookup(m, mm, W + PG);
+	uint64_t e = *pte;
+	struct mm_swap_cluster *c = &m->swap_clusters[0];
+
+	/* swap-entry: an entry naming a free slot, then one past the area */
+	*pte = mm__swp_entry_pte(m, 100, false);
+	expect(m, "swap-entry");
+	*pte = mm__swp_entry_pte(m, m->swap_slots + 5, false);
+	expect(m, "swap-entry");
+	*pte = e;
+	tu_check(m, "entry restored");
+	/* swap-count: the map disagrees with the entries; rss_swap too */
+	c->map[2]++;
+	expect(m, "swap-count");
+	c->map[2]--;
+	mm->rss_swap++;
+	expect(m, "swap-count");
+	mm->rss_swap--;
+	tu_check(m, "count restored");
+	/* swap-cache: HAS_CACHE without a cached page; a cached page whose
+	 * slot forgot it; PG_swapcache on a page the cache does not hold;
+	 * NR_SWAPCACHE off */
+	c->map[3] |= MM_SWAP_HAS_CACHE;
+	expect(m, "swap-cache");
+	c->map[3] &= ~MM_SWAP_HAS_CACHE;
+	uint32_t pfn = c->cache[1];
+	ASSERT(pfn != MM_NIL);
+	c->cache[1] = MM_NIL;
+	expect(m, "swap-cache");
+	c->cache[1] = pfn;
+	m->pages[pfn].private = 3;
+	expect(m, "swap-cache");
+	m->pages[pfn].private = 1;
+	m->nodes[0].vm_stat[MM_NR_SWAPCACHED]++;
+	expect(m, "swap-cache");
+	m->nodes[0].vm_stat[MM_NR_SWAPCACHED]--;
+	tu_check(m, "cache restored");
+	/* swap-free: the free count, a cluster's used count, bytes on a free
+	 * slot */
+	m->swap_free--;
+	expect(m, "swap-free");
+	m->swap_free++;
+	c->used++;
+	expect(m, "swap-free");
+	c->used--;
+	c->data[50] = malloc(PG);
+	expect(m, "swap-free");
+	free(c->data[50]);
+	c->data[50] = NULL;
+	tu_check(m, "free restored");
+	mm_machine_destroy(m);
+}
+
+/* The digest covers the swap map, the swap cache and the stored bytes. */
+TEST(digest_covers_swap)
+{
+	struct mm_machine *m = mk_swap(MM_ARCH_X86_64, 64ull << 20, 16ull << 20);
+	int pid = spawn(m);
+	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX];
+
+	map_pattern(m, pid, 4);
+	ASSERT_EQ(mm_madvise(m, pid, W, 4 * PG, MM_MADV_PAGEOUT), 0);
+	mm_digest(m, d0);
+	struct mm_swap_cluster *c = &m->swap_clusters[0];
+	c->data[2][100] ^= 1;
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	c->data[2][100] ^= 1;
+	c->map[2]++;
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	c->map[2]--;
+	m->swap_next++;
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	m->swap_next--;
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+	mm_machine_destroy(m);
+}
+
+/* kswapd on a machine of anonymous memory only: woken at low, it swaps
+ * pages out (every page it steals is one pswpout: each holds bytes) until
+ * a zone is above its high watermark, then sleeps. */
+TEST(swap_kswapd_balances_with_swap)
+{
+	struct mm_machine *m = mk_swap(MM_ARCH_X86_64, 64ull << 20, 64ull << 20);
+	int pid = spawn(m);
+	uint64_t a, i = 0;
+	struct mm_touch_result r;
+
+	ASSERT_EQ(mm_mmap(m, pid, W, 64ull << 20, RW, FIX, -1, 0, &a), 0);
+	while (!m->nodes[0].kswapd_awake) {
+		uint64_t word = i * 7 + 1;
+		ASSERT_EQ(mm_write(m, pid, W + i * PG + 8 * (i % 512), &word, 8, &r), 0);
+		i++;
+	}
+	ASSERT_EQ_U64(m->events[MM_PSWPOUT], 0);
+	struct mm_tick_result tr;
+	mm_tick(m, 1000, &tr);
+	ASSERT(!m->nodes[0].kswapd_awake);
+	ASSERT_EQ_U64(tr.sleeps, 1);
+	ASSERT(tr.r.reclaimed > 0);
+	ASSERT_EQ_U64(m->events[MM_PGSTEAL_KSWAPD], tr.r.reclaimed);
+	ASSERT_EQ_U64(m->events[MM_PGSTEAL_ANON], tr.r.reclaimed);
+	ASSERT_EQ_U64(m->events[MM_PSWPOUT], tr.r.reclaimed);
+	ASSERT_EQ_U64(mm_of(m, pid)->rss_swap, tr.r.reclaimed);
+	ASSERT_EQ_U64(m->swap_free, mm__swap_total(m) - tr.r.reclaimed);
+	bool above_high = false;
+	for (int z = 0; z < m->nr_zone_types; z++) {
+		const struct mm_zone *zone = &m->nodes[0].zones[z];
+		above_high |= zone->managed &&
+			      (uint64_t)zone->vm_stat[MM_NR_FREE_PAGES] >
+				      mm_wmark_pages(zone, MM_WMARK_HIGH);
+	}
+	ASSERT(above_high);
+	for (uint64_t k = 0; k < i; k++)
+		expect_pattern(m, pid, k);
+	ASSERT(m->events[MM_PSWPIN] >= tr.r.reclaimed);
+	tu_check(m, "balanced");
+	mm_machine_destroy(m);
+}
