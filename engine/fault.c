@@ -15,7 +15,8 @@
  *
  * Invariants (check.c): every present PTE points to the zero page, to an
  * allocated anonymous frame or to a page-cache frame; mapcount = the PTEs
- * found (and what the rmap finds); refcount >= mapcount; an anonymous page
+ * found (and what the rmap finds); refcount >= mapcount (+ 1 for the swap
+ * cache's reference, whose pages may be unmapped); an anonymous page
  * mapped more than once is read-only everywhere (COW); each mm's
  * rss_anon/rss_shmem/rss_file = its PTEs of each kind.
  *
@@ -30,7 +31,13 @@
  * write-notify, major faults retried after read-around, SIGBUS past EOF;
  * a page-cache page's PTE holds a reference next to the cache's.
  *
- * Not yet: no LRU lists, no swap, no anon_vma/anon_vma_chain slab objects.
+ * Swap (swap.c): a PTE may hold a swap entry instead of a page.  Zap drops
+ * the slot reference (free_swap_and_cache), fork duplicates it, mprotect
+ * keeps it, a fault reads the page back or finds it in the swap cache
+ * (do_swap_page); reclaim's try_to_unmap puts the entries there
+ * (mm__try_to_unmap_one).  Each mm counts them in rss_swap (MM_SWAPENTS).
+ *
+ * Not yet: no anon_vma/anon_vma_chain slab objects.
  */
 #include "engine/internal.h"
 
