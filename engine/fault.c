@@ -753,7 +753,13 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 	}
 	mm__anon_vma_prepare(m, v);
 	uint32_t pfn;
+	/* the old page is held while the copy is allocated (reclaim leaves
+	 * a page with an extra reference alone: it cannot swap it out) */
+	if (old != m->zero_pfn)
+		m->pages[old].refcount++;
 	int rc = mm__anon_page_new(m, v, va, cpu, &pfn);
+	if (old != m->zero_pfn)
+		m->pages[old].refcount--;
 	if (rc)
 		return rc;
 	if (old != m->zero_pfn && (rc = mm__content_copy(m, pfn, old))) {
