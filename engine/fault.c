@@ -34,7 +34,8 @@
  * Swap (swap.c): a PTE may hold a swap entry instead of a page.  Zap drops
  * the slot reference (free_swap_and_cache), fork duplicates it, mprotect
  * keeps it, a fault reads the page back or finds it in the swap cache
- * (do_swap_page); reclaim's try_to_unmap puts the entries there
+ * (do_swap_page, with swap readahead); reclaim's try_to_unmap puts the
+ * entries there
  * (mm__try_to_unmap_one).  Each mm counts them in rss_swap (MM_SWAPENTS).
  *
  * Not yet: no anon_vma/anon_vma_chain slab objects.
@@ -147,7 +148,8 @@ void mm__anon_page_release(struct mm_machine *m, uint32_t pfn, int cpu)
 		  !mm_page_test(p, MM_PG_swapcache));
 	mm__lru_remove(m, pfn);
 	p->flags &= ~((1u << MM_PG_swapbacked) | (1u << MM_PG_anon_exclusive) |
-		      (1u << MM_PG_uptodate) | (1u << MM_PG_dirty));
+		      (1u << MM_PG_uptodate) | (1u << MM_PG_dirty) |
+		      (1u << MM_PG_reclaim));
 	p->mapping = 0;
 	p->index = 0;
 	mm__free_pages(m, pfn, 0, cpu);
@@ -800,15 +802,18 @@ static int mm__do_swap_page(struct mm_machine *m, struct mm_mm *mm,
 	uint32_t pfn = mm__swap_cache_lookup(m, off);
 
 	mm__anon_vma_prepare(m, v);
-	if (pfn == MM_NIL) {
-		int rc = mm__swapin(m, off, cpu, &pfn);
+	if (pfn != MM_NIL) {
+		mm__swap_readahead_hit(m, pfn);
+	} else {
+		uint64_t read;
+		int rc = mm__swapin_readahead(m, off, cpu, &pfn, &read);
 		if (rc < 0)
 			return rc;
 		*major = true;
 		m->events[MM_PGMAJFAULT]++;
-		if (rc)
+		if (read)
 			mm_event_emit(m, MM_EV_SWAP_IN, mm_page_zone(m, pfn)->node,
-				      1, 0, 0, 0);
+				      read, 0, 0, 0);
 	}
 	struct mm_page *p = &m->pages[pfn];
 	p->refcount++; /* the mapping's */
@@ -1260,7 +1265,8 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 /* madvise_willneed() on anonymous memory (swapin_walk_pmd_entry): each
  * swap entry of [start, end) whose page is not in the swap cache is read
  * into it (read_swap_cache_async), not mapped: the access that follows is
- * a minor fault.  Stops at the first allocation failure. */
+ * a minor fault (no readahead hit: read_swap_cache_async marks nothing).
+ * Stops at the first allocation failure. */
 void mm__swapin_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 		      uint64_t end, int cpu)
 {
@@ -1280,8 +1286,10 @@ void mm__swapin_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 		if (mm__swap_cache_lookup(m, off) != MM_NIL)
 			continue;
 		int rc = mm__swapin(m, off, cpu, &pfn);
-		if (rc < 0)
+		if (rc == -MM_ENOMEM)
 			break;
+		if (rc < 0)
+			continue;
 		node = mm_page_zone(m, pfn)->node;
 		read += (uint64_t)rc;
 	}

@@ -480,8 +480,16 @@ bool mm__swap_pageout(struct mm_machine *m, uint32_t pfn, int cpu,
 		      uint64_t *pageout, uint64_t *written);
 int mm__swap_readpage(struct mm_machine *m, uint32_t pfn, uint32_t off);
 /* Reads entry off into a new swap-cache page: 1 bytes read (pswpin), 0 a
- * zero slot, or -MM_ENOMEM. */
+ * zero slot, -MM_ENOMEM, or -MM_EAGAIN (the slot went meanwhile). */
 int mm__swapin(struct mm_machine *m, uint32_t off, int cpu, uint32_t *pfn);
+/* swap_cluster_readahead(): entry off and the window around it into the
+ * swap cache; *pfn = off's page, *read = pages read with bytes (pswpin).
+ * 0 or -MM_ENOMEM. */
+int mm__swapin_readahead(struct mm_machine *m, uint32_t off, int cpu,
+			 uint32_t *pfn, uint64_t *read);
+/* swap_update_readahead(): a fault found pfn in the swap cache; a page
+ * read ahead counts a hit (swap_ra_hit) for the next window. */
+void mm__swap_readahead_hit(struct mm_machine *m, uint32_t pfn);
 /* fault.c: frees anonymous page pfn whose last reference (refcount 1,
  * unmapped) goes. */
 void mm__anon_page_release(struct mm_machine *m, uint32_t pfn, int cpu);

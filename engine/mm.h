@@ -511,6 +511,7 @@ struct mm_file {
 #define MM_SWAP_CLUSTER 512u
 #define MM_SWAP_HAS_CACHE 0x8000u
 #define MM_SWAP_COUNT_MASK 0x7fffu
+#define MM_PAGE_CLUSTER 3   /* vm.page-cluster: readahead of 1 << 3 slots */
 struct mm_swap_cluster {
 	uint32_t used;      /* slots with a non-zero map (NULL arrays at 0) */
 	uint16_t *map;      /* [MM_SWAP_CLUSTER] swap_map */
@@ -941,6 +942,9 @@ struct mm_machine {
 	uint32_t swap_slots;         /* slots, the header slot 0 included */
 	uint32_t swap_free;          /* usable slots not in use */
 	uint32_t swap_next;          /* the allocator's next-fit cursor */
+	/* swapin_nr_pages(): readahead hits, the last fault's slot, the
+	 * last window */
+	uint32_t swap_ra_hits, swap_ra_prev, swap_ra_win;
 	int64_t committed;           /* vm_committed_as, pages */
 	/* reclaim.c, during one operation only (0 between operations, so not
 	 * state): the pid a user-page allocation is made for, which the OOM

@@ -898,6 +898,9 @@ static void mm__visit_swap(struct mm__vis *v, struct mm_machine *m)
 	MM__VFIX(v, m->swap_slots);
 	MM__V(v, m->swap_free);
 	MM__V(v, m->swap_next);
+	MM__V(v, m->swap_ra_hits);
+	MM__V(v, m->swap_ra_prev);
+	MM__V(v, m->swap_ra_win);
 	/* (cluster, contents) of the clusters in use, then MM_NIL */
 	for (uint32_t i = 0; i <= nc && !v->failed; i++) {
 		if (v->mode != MM__V_LOAD && i < nc && !m->swap_clusters[i].used)

@@ -33,7 +33,12 @@
  * cache; it counts in NR_FILE_PAGES and NR_SWAPCACHE (SwapCached).
  *
  * The disk is instant: pageout stores the page's bytes (content.c) in the
- * slot, swap-in copies them back.  A page of zeros is not written: the
+ * slot, swap-in copies them back.  A fault reads around its slot
+ * (swap_cluster_readahead, page-cluster 3: up to 8 slots aligned on the
+ * window; /dev/vda2 is a rotational disk, for which Linux turns the VMA
+ * readahead off): the pages read ahead wait in the swap cache marked
+ * PG_readahead (PG_reclaim's bit, as Linux), and a fault that finds one is
+ * a readahead hit that widens the next window.  A page of zeros is not written: the
  * slot is marked zero (zeromap: no stored bytes) and counts swpout_zero,
  * its swap-in swpin_zero, instead of pswpout / pswpin.
  */
@@ -107,6 +112,7 @@ int mm__swap_init(struct mm_machine *m)
 	m->swap_slots = mm__swap_area_slots(&m->cfg);
 	m->swap_free = (uint32_t)mm__swap_total(m);
 	m->swap_next = 1;
+	m->swap_ra_hits = 4; /* swapin_readahead_hits = ATOMIC_INIT(4) */
 	if (!m->swap_slots)
 		return 0;
 	m->swap_clusters = calloc(mm__swap_nr_clusters(m),
@@ -404,12 +410,11 @@ int mm__swap_readpage(struct mm_machine *m, uint32_t pfn, uint32_t off)
 }
 
 /*
- * swapin for one entry (__read_swap_cache_async + swap_read_folio): a new
- * page with the slot's bytes, in the swap cache and on the inactive anon
- * list.  One page: Linux's swap_cluster_readahead reads page-cluster (8)
- * neighbours with it, which the engine does not (docs/files-and-swap.md).
+ * __read_swap_cache_async() + swap_read_folio() for one entry: a new page
+ * with the slot's bytes, in the swap cache and on the inactive anon list.
  * Returns the pfn through *pfn; 1 when bytes were read (pswpin), 0 for a
- * zero slot, -MM_ENOMEM.
+ * zero slot, -MM_ENOMEM, or -MM_EAGAIN when the slot stopped being worth
+ * reading while the page was allocated (reclaim's OOM kill freed it).
  */
 int mm__swapin(struct mm_machine *m, uint32_t off, int cpu, uint32_t *pfn)
 {
@@ -418,9 +423,10 @@ int mm__swapin(struct mm_machine *m, uint32_t off, int cpu, uint32_t *pfn)
 
 	if (rc)
 		return rc;
-	/* the allocation may have reclaimed; the entry's count holds the
-	 * slot, and nothing else swaps it in meanwhile */
-	MM_ASSERT(mm__swap_count(m, off) && mm__swap_cache_lookup(m, off) == MM_NIL);
+	if (!mm__swap_count(m, off) || mm__swap_cache_lookup(m, off) != MM_NIL) {
+		mm__free_pages(m, r.pfn, 0, cpu);
+		return -MM_EAGAIN;
+	}
 	rc = mm__swap_readpage(m, r.pfn, off);
 	if (rc < 0) {
 		mm__free_pages(m, r.pfn, 0, cpu);
@@ -435,6 +441,78 @@ int mm__swapin(struct mm_machine *m, uint32_t off, int cpu, uint32_t *pfn)
 	mm__lru_add_new(m, r.pfn, 0); /* folio_add_lru() */
 	*pfn = r.pfn;
 	return rc;
+}
+
+/*
+ * swapin_nr_pages(): the readahead window for a fault at off.  Readahead
+ * hits since the last fault widen it (hits + 2, rounded up to a power of
+ * two from 4, at most 1 << page-cluster); without hits it is 2 only when
+ * off follows the last fault's slot, else 1; it never shrinks below half
+ * the last window.  The counters start as Linux's (4 hits: the first
+ * window is full).
+ */
+static uint32_t mm__swapin_nr_pages(struct mm_machine *m, uint32_t off)
+{
+	uint32_t hits = m->swap_ra_hits, pages = hits + 2;
+
+	m->swap_ra_hits = 0;
+	if (pages == 2) {
+		if (off != m->swap_ra_prev + 1 && off != m->swap_ra_prev - 1)
+			pages = 1;
+	} else {
+		uint32_t roundup = 4;
+		while (roundup < pages)
+			roundup <<= 1;
+		pages = roundup;
+	}
+	pages = MM_MIN(pages, 1u << MM_PAGE_CLUSTER);
+	pages = MM_MAX(pages, m->swap_ra_win / 2);
+	if (!hits)
+		m->swap_ra_prev = off;
+	m->swap_ra_win = pages;
+	return pages;
+}
+
+int mm__swapin_readahead(struct mm_machine *m, uint32_t off, int cpu,
+			 uint32_t *pfn, uint64_t *read)
+{
+	uint32_t mask = mm__swapin_nr_pages(m, off) - 1;
+	uint32_t start = off & ~mask, end = MM_MIN(off | mask, m->swap_slots - 1);
+
+	*read = 0;
+	for (uint32_t o = mask ? MM_MAX(start, 1u) : off; mask && o <= end; o++) {
+		uint32_t p;
+		/* __read_swap_cache_async(): slots no entry names, or whose
+		 * page is cached, are not read */
+		if (!mm__swap_count(m, o) || mm__swap_cache_lookup(m, o) != MM_NIL)
+			continue;
+		int rc = mm__swapin(m, o, cpu, &p);
+		if (rc < 0)
+			continue;
+		*read += (uint64_t)rc;
+		if (o != off) {
+			mm__set(&m->pages[p], MM_PG_reclaim); /* PG_readahead */
+			m->events[MM_SWAP_RA]++;
+		}
+	}
+	*pfn = mm__swap_cache_lookup(m, off);
+	if (*pfn != MM_NIL)
+		return 0;
+	int rc = mm__swapin(m, off, cpu, pfn);
+	if (rc > 0)
+		(*read)++;
+	return rc < 0 ? rc : 0;
+}
+
+void mm__swap_readahead_hit(struct mm_machine *m, uint32_t pfn)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	if (!mm_page_test(p, MM_PG_reclaim))
+		return;
+	mm__clear(p, MM_PG_reclaim);
+	m->events[MM_SWAP_RA_HIT]++;
+	m->swap_ra_hits++;
 }
 
 /* ---- /proc/swaps ------------------------------------------------------------------ */

@@ -2203,11 +2203,18 @@ def swap_routes():
     r = pop(m, pid, "read", {"addr": a + 4096, "length": 5})
     eq((r.status, r.json), (200, {"pages": 1, "minor": 0, "major": 1, "cow": 0, "zero": 0,
                                   "signal": None, "data": b64(b"page1")}), "major fault back")
+    # the first fault reads a whole readahead window: the four slots
     vmstat = get("/v1/machines/%s/proc/vmstat" % m).body.decode()
-    check("pswpout 4\n" in vmstat and "pswpin 1\n" in vmstat, "pswpout 4, pswpin 1")
-    check("nr_swapcached 1\n" in vmstat, "the read page stays in the swap cache")
+    check("pswpout 4\n" in vmstat and "pswpin 4\n" in vmstat, "pswpout 4, pswpin 4")
+    check("swap_ra 3\n" in vmstat, "three pages read ahead")
+    check("nr_swapcached 4\n" in vmstat, "the pages read stay in the swap cache")
     meminfo = get("/v1/machines/%s/proc/meminfo" % m).body.decode()
-    check(re.search(r"^SwapCached: +4 kB$", meminfo, re.M), "SwapCached")
+    check(re.search(r"^SwapCached: +16 kB$", meminfo, re.M), "SwapCached")
+    r = pop(m, pid, "read", {"addr": a + 3 * 4096, "length": 5})
+    eq((r.json["major"], r.json["minor"], r.json["data"]), (0, 1, b64(b"page3")),
+       "a page read ahead: a minor fault")
+    check("swap_ra_hit 1\n" in get("/v1/machines/%s/proc/vmstat" % m).body.decode(),
+          "a readahead hit")
     eq(post("/v1/machines/%s:check" % m, {}).json["ok"], True, "checker clean")
     # a machine without swap lists none
     m2 = new_machine({"memory": "64M"})

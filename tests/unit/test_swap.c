@@ -1,7 +1,8 @@
 /*
  * test_swap.c — swap (engine/swap.c and its callers): the entry encoding
  * on both arches, MADV_PAGEOUT to swap and the fault back (pswpout,
- * pswpin, majflt, SwapFree, the bytes), zero pages (zeromap), a clean
+ * pswpin, majflt, SwapFree, the bytes, the readahead windows and hits),
+ * zero pages (zeromap), a clean
  * swapped-in page dropped without I/O, the write fault that frees the
  * slot, the swap cache shared after fork (one read for two processes),
  * slots freed by munmap and exit, mprotect keeping entries, mlock and
@@ -127,9 +128,11 @@ TEST(swap_entry_encoding)
 	ASSERT_EQ(mm__swap_area_slots(&c), 10u << 20);
 }
 
-/* MADV_PAGEOUT writes 8 dirty pages to slots 1..8; each fault reads one
- * back (major); a read keeps the swap-cache copy, so paging it out again
- * needs no I/O; a write fault frees the slot. */
+/* MADV_PAGEOUT writes 8 dirty pages to slots 1..8.  The first fault
+ * reads a full readahead window (slots 1..7, the first window being 8
+ * aligned slots past the header); later windows follow the hits.  A read
+ * keeps the swap-cache copy, so paging it out again needs no I/O; a write
+ * fault frees the slot. */
 TEST(swap_pageout_and_fault_back)
 {
 	struct mm_machine *m = mk_swap(MM_ARCH_X86_64, 64ull << 20, 16ull << 20);
@@ -173,14 +176,16 @@ TEST(swap_pageout_and_fault_back)
 	ASSERT_EQ_STR(t.kind, "swap");
 	tu_check(m, "paged out");
 
-	/* a read fault: major, pswpin, the bytes back; the page stays in the
-	 * swap cache (slot still used), mapped writable (exclusive), clean */
+	/* a read fault: major, the window read, the bytes back; the page
+	 * stays in the swap cache (slot still used), mapped writable
+	 * (exclusive), clean */
 	expect_pattern(m, pid, 0);
 	ASSERT_EQ_U64(mm_task_get(m, pid)->maj_flt, 1);
 	ASSERT_EQ_U64(m->events[MM_PGMAJFAULT], 1);
-	ASSERT_EQ_U64(m->events[MM_PSWPIN], 1);
-	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_SWAPCACHED], 1);
-	ASSERT_EQ_U64(meminfo_kb(m, "SwapCached:"), 4);
+	ASSERT_EQ_U64(m->events[MM_PSWPIN], 7);
+	ASSERT_EQ_U64(m->events[MM_SWAP_RA], 6);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_SWAPCACHED], 7);
+	ASSERT_EQ_U64(meminfo_kb(m, "SwapCached:"), 28);
 	ASSERT_EQ_U64(m->swap_free, total - 8);
 	uint64_t e = pte_of(m, pid, W);
 	ASSERT((e & MM_PTE_PRESENT) && (e & MM_PTE_RW) && !(e & MM_PTE_DIRTY));
@@ -195,10 +200,12 @@ TEST(swap_pageout_and_fault_back)
 	ASSERT_EQ(mm_madvise(m, pid, W, PG, MM_MADV_PAGEOUT), 0);
 	ASSERT_EQ_U64(m->events[MM_PSWPOUT], 8);
 	ASSERT_EQ(mm__pte_swp_offset(m, pte_of(m, pid, W)), 1);
-	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_SWAPCACHED], 0);
-	/* read, then written through the writable PTE: dirty, written again */
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_SWAPCACHED], 6);
+	/* read (a window of 4 after a window of 8, slots 2 and 3 cached
+	 * already), then written through the writable PTE: dirty, written
+	 * again, read back alone */
 	expect_pattern(m, pid, 0);
-	ASSERT_EQ_U64(m->events[MM_PSWPIN], 2);
+	ASSERT_EQ_U64(m->events[MM_PSWPIN], 8);
 	uint64_t word = 99;
 	ASSERT_EQ(mm_write(m, pid, W + 16, &word, 8, &r), 0);
 	ASSERT_EQ_U64(r.major + r.minor, 0);
@@ -208,13 +215,17 @@ TEST(swap_pageout_and_fault_back)
 	ASSERT_EQ(mm_read(m, pid, W + 16, &word, 8, &r), 0);
 	ASSERT_EQ_U64(word, 99);
 	ASSERT_EQ_U64(r.major, 1);
+	ASSERT_EQ_U64(m->events[MM_PSWPIN], 9);
 	tu_check(m, "written after swap-in");
 
-	/* a write fault: major, the slot freed, the page out of the cache */
+	/* a write fault on a page read ahead: minor (a readahead hit), the
+	 * slot freed, the page out of the cache */
 	uint64_t free0 = m->swap_free;
 	word = 5;
 	ASSERT_EQ(mm_write(m, pid, W + PG, &word, 8, &r), 0);
-	ASSERT_EQ_U64(r.major, 1);
+	ASSERT_EQ_U64(r.major, 0);
+	ASSERT_EQ_U64(r.minor, 1);
+	ASSERT_EQ_U64(m->events[MM_SWAP_RA_HIT], 1);
 	ASSERT_EQ_U64(m->swap_free, free0 + 1);
 	ASSERT_EQ(mm__swap_map(m, 2), 0);
 	e = pte_of(m, pid, W + PG);
@@ -222,9 +233,12 @@ TEST(swap_pageout_and_fault_back)
 	pfn = (uint32_t)((e & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT);
 	ASSERT(!mm_page_test(&m->pages[pfn], MM_PG_swapcache));
 	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_anon_exclusive));
+	/* slots 3..7 are hits; slot 8 is read (a window of 8 after 6 hits) */
 	for (uint64_t i = 2; i < 8; i++)
 		expect_pattern(m, pid, i);
-	ASSERT_EQ_U64(mm_task_get(m, pid)->maj_flt, 10);
+	ASSERT_EQ_U64(mm_task_get(m, pid)->maj_flt, 4);
+	ASSERT_EQ_U64(m->events[MM_SWAP_RA_HIT], 6);
+	ASSERT_EQ_U64(m->events[MM_PSWPIN], 10);
 	ASSERT_EQ_U64(mm->rss_swap, 0);
 	tu_check(m, "all back");
 	mm_machine_destroy(m);
@@ -246,8 +260,10 @@ TEST(swap_zero_pages)
 	ASSERT_EQ_U64(m->events[MM_PSWPOUT], 0);
 	ASSERT_EQ_U64(mm_of(m, pid)->rss_swap, 4);
 	ASSERT_EQ(mm_touch(m, pid, W, 4 * PG, MM_ACCESS_READ, &r), 0);
-	ASSERT_EQ_U64(r.major, 4);
+	ASSERT_EQ_U64(r.major, 1); /* the window reads all four */
+	ASSERT_EQ_U64(r.minor, 3);
 	ASSERT_EQ_U64(m->events[MM_SWPIN_ZERO], 4);
+	ASSERT_EQ_U64(m->events[MM_SWAP_RA], 3);
 	ASSERT_EQ_U64(m->events[MM_PSWPIN], 0);
 	tu_check(m, "zero pages");
 	mm_machine_destroy(m);
@@ -290,16 +306,18 @@ TEST(swap_shared_after_fork)
 	ASSERT_EQ_U64(word, 1);
 	ASSERT_EQ_U64(r.major, 0);
 	ASSERT_EQ_U64(r.minor, 1);
-	ASSERT_EQ_U64(m->events[MM_PSWPIN], 1);
+	ASSERT_EQ_U64(m->events[MM_PSWPIN], 4); /* the child's window */
 	uint64_t e = pte_of(m, pid, W);
 	ASSERT_EQ_U64(pte_of(m, child, W), e);
 	ASSERT(!(e & MM_PTE_RW));
 	tu_check(m, "one read for two");
 
-	/* a write in the child copies; the parent's swapped page stays */
+	/* a write in the child copies (the page was read ahead: minor); the
+	 * parent's stays in the swap cache */
 	word = 42;
 	ASSERT_EQ(mm_write(m, child, W + PG + 8, &word, 8, &r), 0);
-	ASSERT_EQ_U64(r.major, 1);
+	ASSERT_EQ_U64(r.major, 0);
+	ASSERT_EQ_U64(r.cow, 1);
 	ASSERT_EQ(mm_read(m, pid, W + PG + 8, &word, 8, &r), 0);
 	ASSERT_EQ_U64(word, 8);
 	ASSERT_EQ_U64(r.major, 0);
@@ -343,14 +361,14 @@ TEST(swap_entries_across_syscalls)
 	ASSERT_EQ_U64(mm_of(m, pid)->rss_swap, 12);
 	ASSERT_EQ(mm_mprotect(m, pid, W + 4 * PG, 4 * PG, MM_PROT_READ), 0);
 	ASSERT(mm__pte_is_swap(pte_of(m, pid, W + 4 * PG)));
-	expect_pattern(m, pid, 4);
+	expect_pattern(m, pid, 4); /* slots 5..7 read: the window is 1..7 */
 	ASSERT(!(pte_of(m, pid, W + 4 * PG) & MM_PTE_RW));
+	ASSERT_EQ_U64(m->events[MM_PSWPIN], 3);
 	tu_check(m, "mprotect");
 	/* WILLNEED: read into the swap cache, not mapped; then minor */
-	uint64_t in0 = m->events[MM_PSWPIN];
 	ASSERT_EQ(mm_madvise(m, pid, W + 8 * PG, 4 * PG, MM_MADV_WILLNEED), 0);
-	ASSERT_EQ_U64(m->events[MM_PSWPIN], in0 + 4);
-	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_SWAPCACHED], 5);
+	ASSERT_EQ_U64(m->events[MM_PSWPIN], 7);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_SWAPCACHED], 7);
 	ASSERT(mm__pte_is_swap(pte_of(m, pid, W + 8 * PG)));
 	ASSERT_EQ(mm_touch(m, pid, W + 8 * PG, 4 * PG, MM_ACCESS_READ, &r), 0);
 	ASSERT_EQ_U64(r.major, 0);
@@ -495,9 +513,9 @@ TEST(check_swap_corruption)
 	int pid = spawn(m);
 	struct mm_mm *mm = mm_of(m, pid);
 
-	map_pattern(m, pid, 4);
-	ASSERT_EQ(mm_madvise(m, pid, W, 4 * PG, MM_MADV_PAGEOUT), 0);
-	expect_pattern(m, pid, 0); /* slot 1 now cached, count 0 */
+	map_pattern(m, pid, 16);
+	ASSERT_EQ(mm_madvise(m, pid, W, 16 * PG, MM_MADV_PAGEOUT), 0);
+	expect_pattern(m, pid, 0); /* slots 1..7 cached, slot 1 count 0 */
 	tu_check(m, "before");
 	uint64_t *pte = mm__pte_lookup(m, mm, W + PG);
 	uint64_t e = *pte;
@@ -521,9 +539,9 @@ TEST(check_swap_corruption)
 	/* swap-cache: HAS_CACHE without a cached page; a cached page whose
 	 * slot forgot it; PG_swapcache on a page the cache does not hold;
 	 * NR_SWAPCACHE off */
-	c->map[3] |= MM_SWAP_HAS_CACHE;
+	c->map[10] |= MM_SWAP_HAS_CACHE;
 	expect(m, "swap-cache");
-	c->map[3] &= ~MM_SWAP_HAS_CACHE;
+	c->map[10] &= ~MM_SWAP_HAS_CACHE;
 	uint32_t pfn = c->cache[1];
 	ASSERT(pfn != MM_NIL);
 	c->cache[1] = MM_NIL;
