@@ -1093,7 +1093,7 @@ static void mm__check_swap(struct mm__checker *c, const uint32_t *refs,
 	const struct mm_machine *m = c->m;
 	int64_t cached[MM_MAX_NODES] = {0};
 	uint64_t used = 0;
-	uint32_t nc = (m->swap_slots + MM_SWAP_CLUSTER - 1) / MM_SWAP_CLUSTER;
+	uint32_t nc = mm__swap_nr_clusters(m);
 
 	for (uint32_t ci = 0; ci < nc; ci++) {
 		const struct mm_swap_cluster *cl = &m->swap_clusters[ci];

@@ -441,6 +441,10 @@ static inline bool mm__pte_is_swap(uint64_t e)
 {
 	return e && !(e & (MM_PTE_PRESENT | MM_PTE_PROTNONE));
 }
+static inline uint32_t mm__swap_nr_clusters(const struct mm_machine *m)
+{
+	return (m->swap_slots + MM_SWAP_CLUSTER - 1) / MM_SWAP_CLUSTER;
+}
 uint64_t mm__swp_entry_pte(const struct mm_machine *m, uint32_t off,
 			   bool exclusive);
 uint32_t mm__pte_swp_offset(const struct mm_machine *m, uint64_t e);

@@ -893,7 +893,7 @@ static void mm__visit_swap_cluster(struct mm__vis *v, struct mm_swap_cluster *c)
 
 static void mm__visit_swap(struct mm__vis *v, struct mm_machine *m)
 {
-	uint32_t nc = (m->swap_slots + MM_SWAP_CLUSTER - 1) / MM_SWAP_CLUSTER;
+	uint32_t nc = mm__swap_nr_clusters(m);
 
 	MM__VFIX(v, m->swap_slots);
 	MM__V(v, m->swap_free);

@@ -44,7 +44,6 @@
  */
 #include "engine/internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #define MM_SWP_EXCL_X86_64 (1ull << 3)
@@ -100,11 +99,6 @@ uint32_t mm__swap_area_slots(const struct mm_config *cfg)
 uint64_t mm__swap_total(const struct mm_machine *m)
 {
 	return m->swap_slots ? m->swap_slots - 1 : 0;
-}
-
-static uint32_t mm__swap_nr_clusters(const struct mm_machine *m)
-{
-	return (m->swap_slots + MM_SWAP_CLUSTER - 1) / MM_SWAP_CLUSTER;
 }
 
 int mm__swap_init(struct mm_machine *m)
