@@ -2215,6 +2215,9 @@ def swap_routes():
        "a page read ahead: a minor fault")
     check("swap_ra_hit 1\n" in get("/v1/machines/%s/proc/vmstat" % m).body.decode(),
           "a readahead hit")
+    f = get("/v1/machines/%s/frames" % m).json
+    eq((f["states"].count("w"), f["legend"]["w"]), (2, "swap cache, unmapped"),
+       "the two pages read ahead and not mapped yet")
     eq(post("/v1/machines/%s:check" % m, {}).json["ok"], True, "checker clean")
     # a machine without swap lists none
     m2 = new_machine({"memory": "64M"})
