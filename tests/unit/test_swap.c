@@ -639,3 +639,35 @@ TEST(swap_kswapd_balances_with_swap)
 	tu_check(m, "balanced");
 	mm_machine_destroy(m);
 }
+
+/* The private copies of a MAP_PRIVATE file mapping are anonymous: they go
+ * to swap and fault back (before the file's own page), the file untouched. */
+TEST(swap_private_file_copies)
+{
+	struct mm_machine *m = mk_swap(MM_ARCH_X86_64, 64ull << 20, 16ull << 20);
+	int pid = spawn(m), id;
+	uint64_t a;
+	struct mm_touch_result r;
+	uint8_t data[4 * PG];
+
+	memset(data, 'f', sizeof(data));
+	ASSERT_EQ(mm_file_create(m, "f", sizeof(data), data, sizeof(data), &id), 0);
+	ASSERT_EQ(mm_mmap(m, pid, W, 4 * PG, RW, MM_MAP_PRIVATE | MM_MAP_FIXED, id,
+			  0, &a), 0);
+	ASSERT_EQ(mm_write(m, pid, W + PG + 10, "copy", 4, &r), 0);
+	ASSERT_EQ_U64(mm_of(m, pid)->rss_anon, 1);
+	ASSERT_EQ(mm_madvise(m, pid, W, 4 * PG, MM_MADV_PAGEOUT), 0);
+	ASSERT_EQ_U64(mm_of(m, pid)->rss_swap, 1);
+	ASSERT_EQ_U64(m->events[MM_PSWPOUT], 1);
+	ASSERT(mm__pte_is_swap(pte_of(m, pid, W + PG)));
+	tu_check(m, "copy swapped");
+	char got[6];
+	ASSERT_EQ(mm_read(m, pid, W + PG + 8, got, 6, &r), 0);
+	ASSERT(!memcmp(got, "ffcopy", 6));
+	ASSERT_EQ_U64(r.major, 1);
+	ASSERT_EQ_U64(m->events[MM_PSWPIN], 1);
+	ASSERT_EQ(mm_read(m, pid, W + 2 * PG, got, 2, &r), 0);
+	ASSERT(!memcmp(got, "ff", 2));
+	tu_check(m, "copy back");
+	mm_machine_destroy(m);
+}
