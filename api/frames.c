@@ -8,7 +8,8 @@
  * allocated by allocPages (head)  '+' tail of an allocated compound block
  * 's' slab  't' page table  'z' the shared zero page  'a' anonymous page
  * mapped by one process  'c' anonymous page shared copy-on-write by
- * several  'f' page-cache page (shmem)  'u' other in-use frame (kernel)
+ * several  'w' anonymous page in the swap cache that nothing maps
+ * 'f' page-cache page (shmem)  'u' other in-use frame (kernel)
  * '?' none of these (the checker's frame-owner invariant forbids it).  A range may start inside a
  * free block: the block's head is found by looking back at the aligned
  * candidates of each order.
@@ -38,6 +39,7 @@ static const char *const api_pageflag_names[MM_NR_PAGEFLAGS] = {
 	[MM_PG_slab] = "slab",             [MM_PG_pgtable] = "pgtable",
 	[MM_PG_hole] = "hole",             [MM_PG_kalloc] = "kalloc",
 	[MM_PG_large_kmalloc] = "large_kmalloc",
+	[MM_PG_anon_exclusive] = "anon_exclusive", [MM_PG_swapcache] = "swapcache",
 };
 
 const char *api_pageflag_name(enum mm_pageflag f)
@@ -90,7 +92,8 @@ static char api__frame_char(const struct mm_machine *m, uint32_t pfn)
 		return '+';
 	if (mm_page_test(p, MM_PG_swapbacked) && p->refcount > 0)
 		return api__is_shmem(p->mapping) ? 'f'
-		       : p->mapcount > 1 ? 'c' : 'a';
+		       : p->mapcount > 1 ? 'c'
+		       : !p->mapcount && mm_page_test(p, MM_PG_swapcache) ? 'w' : 'a';
 	if (p->refcount > 0)
 		return 'u';
 	return '?';
@@ -126,11 +129,12 @@ json_t *api_frames_json(const struct mm_machine *m, uint32_t start,
 
 	json_t *legend = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-		"s:s}", ".", "hole", "r", "reserved", "-", "inside a free block",
+		"s:s, s:s}", ".", "hole", "r", "reserved", "-", "inside a free block",
 		"p", "free on a per-CPU list", "k", "allocated by allocPages (head)",
 		"+", "tail of an allocated compound block", "s", "slab", "t",
 		"page table", "z", "the shared zero page", "a",
 		"anonymous, one process", "c", "anonymous, shared copy-on-write",
+		"w", "swap cache, unmapped",
 		"f", "page cache (shmem)", "u", "in use (kernel)", "?", "unowned");
 	for (unsigned k = 0; k <= MM_MAX_ORDER; k++) {
 		char key[2] = {(char)('A' + k), '\0'}, what[40];

@@ -163,6 +163,9 @@ static json_t *api__translation_json(uint64_t addr,
 						      : json_integer(t.pfn));
 	json_object_set_new(o, "phys", t.pfn == MM_NIL ? json_null()
 						       : api_hex(t.phys));
+	json_object_set_new(o, "swap", !t.swapped ? json_null() : json_pack(
+		"{s:i, s:I}", "type", (int)t.swap_type, "offset",
+		(json_int_t)t.swap_offset));
 	for (int i = 0; i < t.nr_steps && i < MM_MAX_LEVELS; i++)
 		json_array_append_new(walk, json_pack(
 			"{s:i, s:I, s:I, s:o}", "level", t.walk[i].level,

@@ -384,14 +384,20 @@ static void api__fixed_schemas(json_t *schemas, json_t *record_refs)
 	json_object_set_new(schemas, "Translation", api__obj(
 		"A kernel virtual address translated: __pa() for the direct map "
 		"(empty walk), a walk of the kernel page table for vmalloc and "
-		"pkmap addresses; kind is direct-map, vmalloc, pkmap or "
-		"unmapped; pfn and phys are null when no frame backs it",
+		"pkmap addresses (or of a process's for a user address); kind "
+		"is direct-map, vmalloc, pkmap, user, swap (a user PTE holding "
+		"a swap entry: swap names its type and offset) or unmapped; "
+		"pfn and phys are null when no frame backs it",
 		json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:[s,s]}, s:{s:[s,s]}, "
+			  "s:{s:[s,s], s:{s:{s:s}, s:{s:s}}}, "
 			  "s:{s:s, s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, "
 			  "s:{s:s}}}}}",
 			  "addr", "type", "string", "kind", "type", "string",
 			  "mapped", "type", "boolean", "pfn", "type", "integer",
-			  "null", "phys", "type", "string", "null", "walk", "type",
+			  "null", "phys", "type", "string", "null",
+			  "swap", "type", "object", "null", "properties", "type",
+			  "type", "integer", "offset", "type", "integer",
+			  "walk", "type",
 			  "array", "items", "type", "object", "properties",
 			  "level", "type", "integer", "table_pfn", "type",
 			  "integer", "index", "type", "integer", "entry", "type",

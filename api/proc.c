@@ -5,6 +5,7 @@
  */
 #include "api/api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@ static const struct {
 	{"buddyinfo", mm_proc_buddyinfo}, {"pagetypeinfo", mm_proc_pagetypeinfo},
 	{"zoneinfo", mm_proc_zoneinfo},   {"meminfo", mm_proc_meminfo},
 	{"vmstat", mm_proc_vmstat},       {"slabinfo", mm_proc_slabinfo},
-	{"vmallocinfo", mm_proc_vmallocinfo},
+	{"vmallocinfo", mm_proc_vmallocinfo}, {"swaps", mm_proc_swaps},
 };
 
 int api_proc_text(const struct mm_machine *m, const char *name, char **text)
@@ -209,6 +210,31 @@ json_t *api_lru_json(const struct mm_machine *m, uint32_t limit)
 	return items;
 }
 
+/* /proc/swaps as JSON: one object per line after the header, its
+ * numbers those of the text. */
+static json_t *api__swaps(const struct mm_machine *m)
+{
+	json_t *items = json_array();
+	char *text, *save = NULL;
+
+	if (api_proc_text(m, "swaps", &text))
+		return items;
+	strtok_r(text, "\n", &save); /* the header */
+	for (char *l = strtok_r(NULL, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char name[64], type[16];
+		unsigned long size, used;
+		int prio;
+		if (sscanf(l, "%63s %15s %lu %lu %d", name, type, &size, &used,
+			   &prio) == 5)
+			json_array_append_new(items, json_pack(
+				"{s:s, s:s, s:I, s:I, s:i}", "filename", name,
+				"type", type, "size_kb", (json_int_t)size,
+				"used_kb", (json_int_t)used, "priority", prio));
+	}
+	free(text);
+	return items;
+}
+
 json_t *api_proc_json(const struct mm_machine *m, const char *name)
 {
 	if (!strcmp(name, "buddyinfo"))
@@ -221,6 +247,8 @@ json_t *api_proc_json(const struct mm_machine *m, const char *name)
 		return api_slabinfo_json(m);
 	if (!strcmp(name, "vmallocinfo"))
 		return api_vmallocinfo_json(m);
+	if (!strcmp(name, "swaps"))
+		return api__swaps(m);
 	if (!strcmp(name, "meminfo") || !strcmp(name, "vmstat")) {
 		char *text;
 		if (api_proc_text(m, name, &text))

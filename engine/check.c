@@ -98,6 +98,19 @@
  *   frame-content    content buffers sit only on allocated frames (never
  *                    free, reserved or the zero page); nr_content counts
  *                    them
+ * and of swap (swap.c):
+ *   swap-entry       a swap entry in a PTE lies in a VMA, has type 0 and
+ *                    names a usable slot that is in use
+ *   swap-count       each slot's swap_map count equals the swap entries
+ *                    naming it; each mm's rss_swap its entries
+ *   swap-cache       a slot has SWAP_HAS_CACHE exactly when the swap cache
+ *                    holds a page for it; that page is an anonymous,
+ *                    allocated PG_swapcache frame whose private names the
+ *                    slot, and every PG_swapcache frame is so held;
+ *                    NR_SWAPCACHE counts them (and NR_FILE_PAGES them too)
+ *   swap-free        swap_free = usable slots with a zero map; a cluster
+ *                    has arrays exactly while it has used slots (its used
+ *                    count right), stored bytes only on used slots
  * and of reclaim (reclaim.c):
  *   lru-membership   every frame on an LRU list is PG_lru, allocated, of
  *                    the list's node, and on the list its flags name
@@ -934,8 +947,30 @@ struct mm__pt_ctx {
 	int32_t *maps;       /* per pfn: PTEs mapping it */
 	uint8_t *writable;   /* per pfn: some PTE maps it writable */
 	const struct mm_mm *mm;
-	uint64_t rss, rss_shmem, rss_file;
+	uint64_t rss, rss_shmem, rss_file, rss_swap;
+	uint32_t *swaprefs;  /* per swap slot: entries naming it */
 };
+
+static void mm__check_swap_pte(struct mm__checker *c, struct mm__pt_ctx *x,
+			       uint64_t va, uint64_t e)
+{
+	const struct mm_machine *m = c->m;
+	uint32_t vid = mm__find_vma(m, x->mm, va);
+	uint32_t off = mm__pte_swp_offset(m, e);
+
+	x->rss_swap++;
+	if (vid == MM_NIL || m->vmas[vid].start > va)
+		mm__report(c, "swap-entry", "mm %u: swap entry at 0x%llx outside "
+			   "every VMA", x->mm->id, (unsigned long long)va);
+	if (mm__pte_swp_type(m, e) != 0 || off == 0 || off >= m->swap_slots ||
+	    !mm__swap_count(m, off)) {
+		mm__report(c, "swap-entry", "mm %u: 0x%llx holds %#llx, not an "
+			   "entry of a used swap slot", x->mm->id,
+			   (unsigned long long)va, (unsigned long long)e);
+		return;
+	}
+	x->swaprefs[off]++;
+}
 
 static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 			       uint32_t table, int level, uint64_t base)
@@ -964,6 +999,10 @@ static void mm__check_pt_level(struct mm__checker *c, struct mm__pt_ctx *x,
 				mm__check_pt_level(c, x, (uint32_t)((e[i] & MM_PTE_PFN_MASK)
 								    >> MM_PAGE_SHIFT),
 						   level - 1, va);
+			continue;
+		}
+		if (x->mm && mm__pte_is_swap(e[i]) && x->swaprefs) {
+			mm__check_swap_pte(c, x, va, e[i]);
 			continue;
 		}
 		if (!x->mm || !(e[i] & (MM_PTE_PRESENT | MM_PTE_PROTNONE)))
@@ -1149,14 +1188,93 @@ static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
 	free(x.seen);
 }
 
+/* ---- swap ------------------------------------------------------------------- */
+
+static void mm__check_swap(struct mm__checker *c, const uint32_t *refs,
+			   int64_t *files)
+{
+	const struct mm_machine *m = c->m;
+	int64_t cached[MM_MAX_NODES] = {0};
+	uint64_t used = 0;
+	uint32_t nc = mm__swap_nr_clusters(m);
+
+	for (uint32_t ci = 0; ci < nc; ci++) {
+		const struct mm_swap_cluster *cl = &m->swap_clusters[ci];
+		uint32_t n = 0;
+		for (uint32_t k = 0; k < MM_SWAP_CLUSTER; k++) {
+			uint32_t off = ci * MM_SWAP_CLUSTER + k;
+			uint32_t map = cl->map ? cl->map[k] : 0;
+			uint32_t pfn = cl->cache ? cl->cache[k] : MM_NIL;
+			if (off >= m->swap_slots || off == 0) {
+				if (map || pfn != MM_NIL)
+					mm__report(c, "swap-free", "swap slot %u "
+						   "(outside the usable area) is used",
+						   off);
+				continue;
+			}
+			n += map != 0;
+			if ((map & MM_SWAP_COUNT_MASK) != refs[off])
+				mm__report(c, "swap-count", "swap slot %u: count %u, "
+					   "%u entries name it", off,
+					   map & MM_SWAP_COUNT_MASK, refs[off]);
+			if (cl->data && cl->data[k] && !map)
+				mm__report(c, "swap-free", "free swap slot %u holds "
+					   "bytes", off);
+			if (!(map & MM_SWAP_HAS_CACHE) != (pfn == MM_NIL)) {
+				mm__report(c, "swap-cache", "swap slot %u: map %#x, "
+					   "cache pfn %u", off, map, pfn);
+				continue;
+			}
+			if (pfn == MM_NIL)
+				continue;
+			const struct mm_page *p = pfn < m->nr_pfns ? &m->pages[pfn] : NULL;
+			if (!p || !mm_page_test(p, MM_PG_swapcache) ||
+			    p->private != off || p->refcount < 1 + p->mapcount ||
+			    !mm_page_test(p, MM_PG_swapbacked) ||
+			    mm__file_is_shmem(p->mapping) || mm__file_is_reg(p->mapping)) {
+				mm__report(c, "swap-cache", "swap slot %u caches pfn "
+					   "%u, not its anonymous PG_swapcache page",
+					   off, pfn);
+				continue;
+			}
+			cached[mm_page_zone(m, pfn)->node]++;
+		}
+		if (n != cl->used || !n != !cl->map)
+			mm__report(c, "swap-free", "swap cluster %u: %u used slots, "
+				   "counted %u", ci, n, cl->used);
+		used += n;
+	}
+	if (used + m->swap_free != mm__swap_total(m))
+		mm__report(c, "swap-free", "swap_free %u, %llu of %llu slots used",
+			   m->swap_free, (unsigned long long)used,
+			   (unsigned long long)mm__swap_total(m));
+	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct mm_page *p = &m->pages[pfn];
+		if (mm_page_test(p, MM_PG_swapcache) &&
+		    (p->private == 0 || p->private >= m->swap_slots ||
+		     mm__swap_cache_lookup(m, p->private) != pfn))
+			mm__report(c, "swap-cache", "pfn %u is PG_swapcache (slot "
+				   "%u) but not in the swap cache", pfn, p->private);
+	}
+	for (int n = 0; n < m->nr_nodes; n++) {
+		if (m->nodes[n].vm_stat[MM_NR_SWAPCACHED] != cached[n])
+			mm__report(c, "swap-cache", "node %d: NR_SWAPCACHE %ld, %ld "
+				   "pages in the swap cache", n,
+				   (long)m->nodes[n].vm_stat[MM_NR_SWAPCACHED],
+				   (long)cached[n]);
+		files[n] += cached[n];
+	}
+}
+
 static void mm__check_paging(struct mm__checker *c)
 {
 	const struct mm_machine *m = c->m;
 	struct mm__pt_ctx x = {calloc(m->nr_pfns, 1),
 			       calloc(m->nr_pfns, sizeof(int32_t)),
-			       calloc(m->nr_pfns, 1), NULL, 0, 0, 0};
+			       calloc(m->nr_pfns, 1), NULL, 0, 0, 0, 0,
+			       calloc(MM_MAX(m->swap_slots, 1), sizeof(uint32_t))};
 
-	if (!x.reach || !x.maps || !x.writable)
+	if (!x.reach || !x.maps || !x.writable || !x.swaprefs)
 		goto out;
 	if (m->ptables && m->kernel_pgd < m->nr_pfns &&
 	    m->pages[m->kernel_pgd].index < m->nr_ptables &&
@@ -1179,7 +1297,7 @@ static void mm__check_paging(struct mm__checker *c)
 		if (mm->id != mi)
 			continue;
 		x.mm = mm;
-		x.rss = x.rss_shmem = x.rss_file = 0;
+		x.rss = x.rss_shmem = x.rss_file = x.rss_swap = 0;
 		mm__check_pt_level(c, &x, mm->pgd, mm__pt_levels(m), 0);
 		if (x.rss != mm->rss_anon || x.rss_shmem != mm->rss_shmem ||
 		    x.rss_file != mm->rss_file)
@@ -1189,6 +1307,10 @@ static void mm__check_paging(struct mm__checker *c)
 				   (unsigned long)mm->rss_shmem,
 				   (unsigned long)mm->rss_file, (unsigned long)x.rss,
 				   (unsigned long)x.rss_shmem, (unsigned long)x.rss_file);
+		if (x.rss_swap != mm->rss_swap)
+			mm__report(c, "swap-count", "mm %u: rss_swap %lu, %lu swap "
+				   "entries", mi, (unsigned long)mm->rss_swap,
+				   (unsigned long)x.rss_swap);
 	}
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];
@@ -1207,8 +1329,9 @@ static void mm__check_paging(struct mm__checker *c)
 			shmem[mm_page_zone(m, pfn)->node]++;
 			continue;
 		}
-		if (p->mapcount != x.maps[pfn] || p->mapcount < 1 ||
-		    p->refcount < p->mapcount)
+		int32_t cached = mm_page_test(p, MM_PG_swapcache);
+		if (p->mapcount != x.maps[pfn] || p->mapcount < 1 - cached ||
+		    p->refcount < p->mapcount + cached)
 			mm__report(c, "page-mapcount", "pfn %u: mapcount %d "
 				   "refcount %d, %d PTEs map it", pfn, p->mapcount,
 				   p->refcount, x.maps[pfn]);
@@ -1250,6 +1373,7 @@ static void mm__check_paging(struct mm__checker *c)
 	}
 	int64_t files[MM_MAX_NODES] = {0};
 	mm__check_page_cache(c, x.maps, files);
+	mm__check_swap(c, x.swaprefs, files);
 	for (uint32_t pfn = 0; pfn < m->nr_pfns; pfn++) {
 		const struct mm_page *p = &m->pages[pfn];
 		if (!x.maps[pfn] || pfn == m->zero_pfn)
@@ -1278,6 +1402,7 @@ out:
 	free(x.reach);
 	free(x.maps);
 	free(x.writable);
+	free(x.swaprefs);
 }
 
 struct mm__lru_ctx {

@@ -905,6 +905,7 @@ int mm_exec(struct mm_machine *m, int pid, const uint8_t *image, size_t len,
 	x.mm.hiwater_rss = 0;
 	x.mm.rss_shmem = 0;
 	x.mm.rss_file = 0;
+	x.mm.rss_swap = 0;
 	while (old->first != MM_NIL) {
 		uint32_t id = old->first;
 		mm__vma_unlink(m, old, id);

@@ -15,7 +15,8 @@
  *
  * Invariants (check.c): every present PTE points to the zero page, to an
  * allocated anonymous frame or to a page-cache frame; mapcount = the PTEs
- * found (and what the rmap finds); refcount >= mapcount; an anonymous page
+ * found (and what the rmap finds); refcount >= mapcount (+ 1 for the swap
+ * cache's reference, whose pages may be unmapped); an anonymous page
  * mapped more than once is read-only everywhere (COW); each mm's
  * rss_anon/rss_shmem/rss_file = its PTEs of each kind.
  *
@@ -30,7 +31,14 @@
  * write-notify, major faults retried after read-around, SIGBUS past EOF;
  * a page-cache page's PTE holds a reference next to the cache's.
  *
- * Not yet: no LRU lists, no swap, no anon_vma/anon_vma_chain slab objects.
+ * Swap (swap.c): a PTE may hold a swap entry instead of a page.  Zap drops
+ * the slot reference (free_swap_and_cache), fork duplicates it, mprotect
+ * keeps it, a fault reads the page back or finds it in the swap cache
+ * (do_swap_page, with swap readahead); reclaim's try_to_unmap puts the
+ * entries there
+ * (mm__try_to_unmap_one).  Each mm counts them in rss_swap (MM_SWAPENTS).
+ *
+ * Not yet: no anon_vma/anon_vma_chain slab objects.
  */
 #include "engine/internal.h"
 
@@ -115,15 +123,33 @@ static void mm__anon_page_put(struct mm_machine *m, uint32_t pfn, int cpu)
 	struct mm_page *p = &m->pages[pfn];
 
 	MM_ASSERT(p->mapcount > 0 && p->refcount >= p->mapcount);
-	if (--p->mapcount == 0)
+	if (--p->mapcount == 0) {
 		mm__anon_stat(m, pfn, -1);
+		/* free_swap_cache(): unmapped, with no swap entry naming its
+		 * slot, the page leaves the swap cache */
+		if (mm_page_test(p, MM_PG_swapcache) &&
+		    !mm__swap_count(m, p->private)) {
+			mm__swap_cache_del(m, pfn);
+			p->refcount--;
+		}
+	}
 	if (p->refcount > 1) {
 		p->refcount--;
 		return;
 	}
+	mm__anon_page_release(m, pfn, cpu);
+}
+
+void mm__anon_page_release(struct mm_machine *m, uint32_t pfn, int cpu)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	MM_ASSERT(p->refcount == 1 && !p->mapcount &&
+		  !mm_page_test(p, MM_PG_swapcache));
 	mm__lru_remove(m, pfn);
 	p->flags &= ~((1u << MM_PG_swapbacked) | (1u << MM_PG_anon_exclusive) |
-		      (1u << MM_PG_uptodate) | (1u << MM_PG_dirty));
+		      (1u << MM_PG_uptodate) | (1u << MM_PG_dirty) |
+		      (1u << MM_PG_reclaim));
 	p->mapping = 0;
 	p->index = 0;
 	mm__free_pages(m, pfn, 0, cpu);
@@ -180,6 +206,12 @@ static void mm__zap_pte(struct mm_machine *m, struct mm_mm *mm, uint64_t va,
 	uint64_t e = *pte;
 
 	*pte = 0;
+	if (mm__pte_is_swap(e)) {
+		/* zap_nonpresent_ptes() */
+		mm->rss_swap--;
+		mm__free_swap_and_cache(m, mm__pte_swp_offset(m, e), cpu);
+		return;
+	}
 	if (!mm__pte_present(e) || mm__pte_pfn(e) == m->zero_pfn)
 		return;
 	uint32_t pfn = mm__pte_pfn(e);
@@ -199,6 +231,35 @@ void mm__unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu)
 	mm->hiwater_rss = MM_MAX(mm->hiwater_rss,
 				 mm->rss_anon + mm->rss_shmem + mm->rss_file);
 	mm__zap_pte(m, mm, va, pte, cpu);
+}
+
+void mm__try_to_unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va,
+			  int cpu)
+{
+	uint64_t *pte = mm__pte_lookup(m, mm, va);
+
+	MM_ASSERT(pte && mm__pte_present(*pte));
+	uint32_t pfn = mm__pte_pfn(*pte);
+	struct mm_page *p = &m->pages[pfn];
+	if (!mm_page_test(p, MM_PG_swapcache)) {
+		mm__unmap_one(m, mm, va, cpu);
+		return;
+	}
+	mm->hiwater_rss = MM_MAX(mm->hiwater_rss,
+				 mm->rss_anon + mm->rss_shmem + mm->rss_file);
+	/* try_to_unmap_one() of an anonymous page in the swap cache: the PTE
+	 * becomes its swap entry (exclusive if the page was), one more
+	 * reference of the slot; a dirty PTE dirties the page */
+	uint32_t off = p->private;
+	bool exclusive = mm_page_test(p, MM_PG_anon_exclusive);
+	if (*pte & MM_PTE_DIRTY)
+		mm__set(p, MM_PG_dirty);
+	mm__swap_duplicate(m, off);
+	*pte = mm__swp_entry_pte(m, off, exclusive);
+	mm__clear(p, MM_PG_anon_exclusive);
+	mm->rss_anon--;
+	mm->rss_swap++;
+	mm__anon_page_put(m, pfn, cpu);
 }
 
 /* ---- range walks ------------------------------------------------------- */
@@ -318,7 +379,8 @@ void mm__mm_teardown(struct mm_machine *m, struct mm_mm *mm, bool keep_pgd,
 	mm__zap_range(m, mm, 0, UINT64_MAX, cpu);
 	mm__free_level(m, mm, mm->pgd, mm__pt_levels(m), 0, 0, UINT64_MAX, true,
 		       cpu);
-	MM_ASSERT(mm->rss_anon == 0 && mm->rss_shmem == 0 && mm->rss_file == 0);
+	MM_ASSERT(mm->rss_anon == 0 && mm->rss_shmem == 0 && mm->rss_file == 0 &&
+		  mm->rss_swap == 0);
 	if (!keep_pgd) {
 		mm__ptable_free(m, mm->pgd, cpu);
 		mm->pgd = MM_NIL;
@@ -675,6 +737,11 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 
 	if (old != m->zero_pfn && mm_page_test(&m->pages[old], MM_PG_swapbacked)) {
 		struct mm_page *p = &m->pages[old];
+		/* wp_can_reuse_anon_folio(): a page only the swap cache shares
+		 * with us leaves it when no swap entry names its slot */
+		if (!mm_page_test(p, MM_PG_anon_exclusive) && p->refcount == 2 &&
+		    mm_page_test(p, MM_PG_swapcache))
+			mm__folio_free_swap(m, old);
 		if (mm_page_test(p, MM_PG_anon_exclusive) || p->refcount == 1) {
 			/* folio_move_anon_rmap() + wp_page_reuse() */
 			mm__anon_vma_prepare(m, v);
@@ -686,7 +753,13 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 	}
 	mm__anon_vma_prepare(m, v);
 	uint32_t pfn;
+	/* the old page is held while the copy is allocated (reclaim leaves
+	 * a page with an extra reference alone: it cannot swap it out) */
+	if (old != m->zero_pfn)
+		m->pages[old].refcount++;
 	int rc = mm__anon_page_new(m, v, va, cpu, &pfn);
+	if (old != m->zero_pfn)
+		m->pages[old].refcount--;
 	if (rc)
 		return rc;
 	if (old != m->zero_pfn && (rc = mm__content_copy(m, pfn, old))) {
@@ -703,6 +776,75 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 	       MM_PTE_RW | MM_PTE_DIRTY;
 	fc->cow++;
 	return 0;
+}
+
+/*
+ * do_swap_page(): the PTE holds a swap entry.  The page is looked up in
+ * the swap cache (a minor fault: a fork sibling swapped it in already, or
+ * it was not freed yet), else read in (a major fault: pgmajfault, pswpin).
+ * The entry's slot reference goes (swap_free) and the cached copy too when
+ * should_try_to_free_swap() says so (swap over half full, VM_LOCKED, or a
+ * write fault on a page only we and the cache hold).  An exclusive entry,
+ * or a page nobody else holds, maps writable in a writable VMA (dirty on
+ * a write fault, which is then done); otherwise a write goes on to
+ * do_wp_page.  A page new to the rmap takes the VMA's anon_vma, or its
+ * root when it may be shared (__folio_set_anon).
+ */
+static int mm__do_swap_page(struct mm_machine *m, struct mm_mm *mm,
+			    struct mm_vma *v, uint64_t va, uint64_t *pte,
+			    bool write, int cpu, struct mm_fault_counts *fc,
+			    bool *major)
+{
+	uint64_t entry = *pte;
+	uint32_t off = mm__pte_swp_offset(m, entry);
+	uint32_t pfn = mm__swap_cache_lookup(m, off);
+
+	mm__anon_vma_prepare(m, v);
+	if (pfn != MM_NIL) {
+		mm__swap_readahead_hit(m, pfn);
+	} else {
+		uint64_t read;
+		int rc = mm__swapin_readahead(m, off, cpu, &pfn, &read);
+		if (rc < 0)
+			return rc;
+		*major = true;
+		m->events[MM_PGMAJFAULT]++;
+		if (read)
+			mm_event_emit(m, MM_EV_SWAP_IN, mm_page_zone(m, pfn)->node,
+				      read, 0, 0, 0);
+	}
+	struct mm_page *p = &m->pages[pfn];
+	p->refcount++; /* the mapping's */
+	mm__swap_free(m, off);
+	if (mm__vm_swap_full(m) || (v->flags & MM_VM_LOCKED) ||
+	    mm_page_test(p, MM_PG_mlocked) || (write && p->refcount == 2))
+		mm__folio_free_swap(m, pfn);
+	bool exclusive = mm__pte_swp_exclusive(m, entry) || p->refcount == 1;
+	uint64_t e = ((uint64_t)pfn << MM_PAGE_SHIFT) | mm__vma_prot(m, v->flags) |
+		     MM_PTE_ACCESSED;
+	if (exclusive && (v->flags & MM_VM_WRITE)) {
+		e |= MM_PTE_RW;
+		if (write)
+			e |= MM_PTE_DIRTY;
+		write = false;
+	}
+	if (!p->mapping) {
+		uint32_t av = v->anon_vma;
+		while (!exclusive && av < m->cap_anon_parent && m->anon_parent[av])
+			av = m->anon_parent[av];
+		p->mapping = av;
+		p->index = (uint32_t)(v->pgoff + ((va - v->start) >> MM_PAGE_SHIFT));
+	}
+	if (exclusive)
+		mm__set(p, MM_PG_anon_exclusive);
+	if (p->mapcount++ == 0)
+		mm__anon_stat(m, pfn, 1);
+	mm->rss_anon++;
+	mm->rss_swap--;
+	*pte = e;
+	if ((v->flags & (MM_VM_LOCKED | MM_VM_SPECIAL)) == MM_VM_LOCKED)
+		mm__mlock_page(m, pfn);
+	return write ? mm__do_wp_page(m, mm, v, va, pte, cpu, fc) : 0;
 }
 
 /*
@@ -739,7 +881,9 @@ int mm__handle_fault(struct mm_machine *m, struct mm_task *t, uint32_t vma,
 		return rc;
 	if (ptep)
 		*ptep = pte; /* table entries never move: valid after the fault */
-	if (file)
+	if (mm__pte_is_swap(*pte))
+		rc = mm__do_swap_page(m, mm, v, va, pte, write, t->cpu, fc, &major);
+	else if (file)
 		rc = mm__do_file_fault(m, t, v, va, pte, write, fc, &major);
 	else if (shmem)
 		rc = mm__do_shmem_fault(m, t, v, va, pte, write);
@@ -1140,13 +1284,21 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 				break;
 			continue;
 		}
-		if (!mm__pte_present(*spte))
+		if (!*spte)
 			continue;
 		uint64_t *dpte;
 		int rc = mm__pt_walk(m, dst->pgd, va, true, cpu, &dpte, NULL, NULL);
 		if (rc)
 			return rc;
 		spte = mm__pte_lookup(m, src, va);
+		if (mm__pte_is_swap(*spte)) {
+			/* copy_nonpresent_pte(): the entry is shared now */
+			mm__swap_duplicate(m, mm__pte_swp_offset(m, *spte));
+			*spte = mm__pte_swp_clear_exclusive(m, *spte);
+			*dpte = *spte;
+			dst->rss_swap++;
+			continue;
+		}
 		uint32_t pfn = mm__pte_pfn(*spte);
 		if (pfn != m->zero_pfn && mm__file_is_reg(m->pages[pfn].mapping)) {
 			mm__cache_page_map(m, dst, pfn); /* folio_dup_file_rmap */
@@ -1164,6 +1316,41 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 		*dpte = *spte & ~MM_PTE_ACCESSED;
 	}
 	return 0;
+}
+
+/* madvise_willneed() on anonymous memory (swapin_walk_pmd_entry): each
+ * swap entry of [start, end) whose page is not in the swap cache is read
+ * into it (read_swap_cache_async), not mapped: the access that follows is
+ * a minor fault (no readahead hit: read_swap_cache_async marks nothing).
+ * Stops at the first allocation failure. */
+void mm__swapin_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		      uint64_t end, int cpu)
+{
+	uint64_t read = 0;
+	int node = 0;
+
+	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
+		uint64_t *pte = mm__pte_lookup(m, mm, va);
+		if (!pte) {
+			if (!mm__skip_missing_table(m, &va))
+				break;
+			continue;
+		}
+		if (!mm__pte_is_swap(*pte))
+			continue;
+		uint32_t off = mm__pte_swp_offset(m, *pte), pfn;
+		if (mm__swap_cache_lookup(m, off) != MM_NIL)
+			continue;
+		int rc = mm__swapin(m, off, cpu, &pfn);
+		if (rc == -MM_ENOMEM)
+			break;
+		if (rc < 0)
+			continue;
+		node = mm_page_zone(m, pfn)->node;
+		read += (uint64_t)rc;
+	}
+	if (read)
+		mm_event_emit(m, MM_EV_SWAP_IN, node, read, 0, 0, 0);
 }
 
 /* change_pte_range(): the PTEs of [start, end) in v take v's new flags;
@@ -1222,7 +1409,7 @@ void mm__mlock_pages(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 static void mm__walk_level(const struct mm_machine *m, uint32_t table,
 			   int level, uint64_t base, uint64_t start,
 			   uint64_t end, mm__pte_fn fn, void *arg,
-			   uint64_t *tables)
+			   uint64_t *tables, bool swap)
 {
 	uint64_t span = mm__level_span(m, level);
 	const uint64_t *e = mm__ptable_entries(m, table);
@@ -1232,13 +1419,14 @@ static void mm__walk_level(const struct mm_machine *m, uint32_t table,
 	for (uint32_t i = first; i < last; i++) {
 		uint64_t lo = base + span * i;
 		if (level == 1) {
-			if (fn && mm__pte_present(e[i]))
+			if (fn && (swap ? mm__pte_is_swap(e[i])
+					: mm__pte_present(e[i])))
 				fn(m, lo, e[i], arg);
 		} else if (e[i] & MM_PTE_PRESENT) {
 			if (tables)
 				(*tables)++;
 			mm__walk_level(m, mm__entry_table(e[i]), level - 1, lo,
-				       start, end, fn, arg, tables);
+				       start, end, fn, arg, tables, swap);
 		}
 	}
 }
@@ -1248,7 +1436,15 @@ void mm__walk_ptes(const struct mm_machine *m, const struct mm_mm *mm,
 {
 	if (mm->pgd != MM_NIL && start < end)
 		mm__walk_level(m, mm->pgd, mm__pt_levels(m), 0, start, end, fn,
-			       arg, NULL);
+			       arg, NULL, false);
+}
+
+void mm__walk_swap_ptes(const struct mm_machine *m, const struct mm_mm *mm,
+			uint64_t start, uint64_t end, mm__pte_fn fn, void *arg)
+{
+	if (mm->pgd != MM_NIL && start < end)
+		mm__walk_level(m, mm->pgd, mm__pt_levels(m), 0, start, end, fn,
+			       arg, NULL, true);
 }
 
 uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm)
@@ -1257,7 +1453,7 @@ uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm)
 
 	if (mm->pgd != MM_NIL)
 		mm__walk_level(m, mm->pgd, mm__pt_levels(m), 0, 0, UINT64_MAX,
-			       NULL, NULL, &n);
+			       NULL, NULL, &n, false);
 	return n;
 }
 
@@ -1276,6 +1472,13 @@ int mm_pagetable_walk(const struct mm_machine *m, int pid, uint64_t addr,
 	if (mm->pgd == MM_NIL)
 		return 0;
 	int rc = mm__pt_lookup(m, mm->pgd, addr, t->walk, &t->nr_steps, &leaf);
+	if (!rc && mm__pte_is_swap(leaf)) {
+		t->kind = "swap";
+		t->swapped = true;
+		t->swap_type = mm__pte_swp_type(m, leaf);
+		t->swap_offset = mm__pte_swp_offset(m, leaf);
+		return 0;
+	}
 	if (rc || !mm__pte_present(leaf))
 		return 0;
 	t->pfn = mm__pte_pfn(leaf);

@@ -362,6 +362,9 @@ typedef void (*mm__pte_fn)(const struct mm_machine *m, uint64_t va,
 			   uint64_t pte, void *arg);
 void mm__walk_ptes(const struct mm_machine *m, const struct mm_mm *mm,
 		   uint64_t start, uint64_t end, mm__pte_fn fn, void *arg);
+/* The same for every swap entry of [start, end). */
+void mm__walk_swap_ptes(const struct mm_machine *m, const struct mm_mm *mm,
+			uint64_t start, uint64_t end, mm__pte_fn fn, void *arg);
 /* Page tables below the pgd (mm_pgtables_bytes() / PAGE_SIZE). */
 uint64_t mm__nr_ptables(const struct mm_machine *m, const struct mm_mm *mm);
 
@@ -472,10 +475,15 @@ uint32_t mm__anon_vma_new(struct mm_machine *m, uint32_t parent);
 /* folio_mkclean(): every PTE mapping pfn is write-protected and cleaned,
  * its dirty bit moved to the page. */
 void mm__mkclean(struct mm_machine *m, uint32_t pfn);
-/* try_to_unmap(): clears every PTE mapping pfn. */
+/* try_to_unmap(): clears every PTE mapping pfn (swap entries for a page
+ * in the swap cache). */
 void mm__try_to_unmap(struct mm_machine *m, uint32_t pfn, int cpu);
 /* Clears the PTE of va in mm (present), dropping its page. */
 void mm__unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va, int cpu);
+/* try_to_unmap_one(): the same, but an anonymous page in the swap cache
+ * leaves its swap entry in the PTE. */
+void mm__try_to_unmap_one(struct mm_machine *m, struct mm_mm *mm, uint64_t va,
+			  int cpu);
 /* Reclaims an unmapped page-cache page of a file (shrink_folio_list's
  * pageout + remove_mapping): a dirty page is written back only when
  * may_write (kswapd) and it was flagged PG_reclaim before; otherwise it is
@@ -484,6 +492,74 @@ bool mm__pagecache_reclaim(struct mm_machine *m, uint32_t pfn, bool may_write,
 			   int cpu);/* force_page_cache_ra() of [idx, idx + nr) (MADV_WILLNEED). */
 void mm__file_willneed(struct mm_machine *m, struct mm_file *f, uint64_t idx,
 		       uint64_t nr, int cpu);
+
+/* ---- swap (swap.c) ----
+ * Slots are numbered by offset in the one swap area (type 0); 0 is the
+ * header and never an entry. */
+static inline bool mm__pte_is_swap(uint64_t e)
+{
+	return e && !(e & (MM_PTE_PRESENT | MM_PTE_PROTNONE));
+}
+static inline uint32_t mm__swap_nr_clusters(const struct mm_machine *m)
+{
+	return (m->swap_slots + MM_SWAP_CLUSTER - 1) / MM_SWAP_CLUSTER;
+}
+uint64_t mm__swp_entry_pte(const struct mm_machine *m, uint32_t off,
+			   bool exclusive);
+uint32_t mm__pte_swp_offset(const struct mm_machine *m, uint64_t e);
+uint32_t mm__pte_swp_type(const struct mm_machine *m, uint64_t e);
+bool mm__pte_swp_exclusive(const struct mm_machine *m, uint64_t e);
+uint64_t mm__pte_swp_clear_exclusive(const struct mm_machine *m, uint64_t e);
+/* The slots of cfg's area (header included; 0: no swap). */
+uint32_t mm__swap_area_slots(const struct mm_config *cfg);
+/* Usable slots (SwapTotal in pages). */
+uint64_t mm__swap_total(const struct mm_machine *m);
+int mm__swap_init(struct mm_machine *m);
+void mm__swap_destroy(struct mm_machine *m);
+int mm__swap_cluster_alloc(struct mm_swap_cluster *c);
+/* swap_map[off], its entry count (swp_swapcount), its cached pfn. */
+uint32_t mm__swap_map(const struct mm_machine *m, uint32_t off);
+uint32_t mm__swap_count(const struct mm_machine *m, uint32_t off);
+uint32_t mm__swap_cache_lookup(const struct mm_machine *m, uint32_t off);
+bool mm__vm_swap_full(const struct mm_machine *m);
+/* add_to_swap(): a slot for anonymous page pfn, which joins the swap cache
+ * (dirty); false when swap is full. */
+bool mm__add_to_swap(struct mm_machine *m, uint32_t pfn);
+void mm__swap_cache_del(struct mm_machine *m, uint32_t pfn);
+/* folio_free_swap(): a cached page no entry names leaves the cache (and
+ * frees its slot); false when it must stay. */
+bool mm__folio_free_swap(struct mm_machine *m, uint32_t pfn);
+/* swap_duplicate() / swap_free(): one entry more / less naming off. */
+void mm__swap_duplicate(struct mm_machine *m, uint32_t off);
+void mm__swap_free(struct mm_machine *m, uint32_t off);
+/* free_swap_and_cache(): a zapped entry; an unmapped cached page goes. */
+void mm__free_swap_and_cache(struct mm_machine *m, uint32_t off, int cpu);
+/* swap_writepage() of a cached page (pswpout or swpout_zero; clean after);
+ * 1 or -MM_ENOMEM. */
+int mm__swap_writepage(struct mm_machine *m, uint32_t pfn);
+/* Writes (if dirty) and frees an unmapped cached page (shrink_folio_list's
+ * pageout + __remove_mapping); *pageout / *written count writes / pswpout. */
+bool mm__swap_pageout(struct mm_machine *m, uint32_t pfn, int cpu,
+		      uint64_t *pageout, uint64_t *written);
+int mm__swap_readpage(struct mm_machine *m, uint32_t pfn, uint32_t off);
+/* Reads entry off into a new swap-cache page: 1 bytes read (pswpin), 0 a
+ * zero slot, -MM_ENOMEM, or -MM_EAGAIN (the slot went meanwhile). */
+int mm__swapin(struct mm_machine *m, uint32_t off, int cpu, uint32_t *pfn);
+/* swap_cluster_readahead(): entry off and the window around it into the
+ * swap cache; *pfn = off's page, *read = pages read with bytes (pswpin).
+ * 0 or -MM_ENOMEM. */
+int mm__swapin_readahead(struct mm_machine *m, uint32_t off, int cpu,
+			 uint32_t *pfn, uint64_t *read);
+/* swap_update_readahead(): a fault found pfn in the swap cache; a page
+ * read ahead counts a hit (swap_ra_hit) for the next window. */
+void mm__swap_readahead_hit(struct mm_machine *m, uint32_t pfn);
+/* fault.c: frees anonymous page pfn whose last reference (refcount 1,
+ * unmapped) goes. */
+void mm__anon_page_release(struct mm_machine *m, uint32_t pfn, int cpu);
+/* MADV_WILLNEED of anonymous [start, end): swap entries read into the swap
+ * cache. */
+void mm__swapin_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
+		      uint64_t end, int cpu);
 
 /* ---- processes (process.c) ---- */
 int mm__process_init(struct mm_machine *m);

@@ -570,6 +570,8 @@ int mm_machine_create(const struct mm_config *cfg, struct mm_machine **out,
 		rc = mm__process_init(m);
 	if (!rc)
 		rc = mm__events_init(m);
+	if (!rc)
+		rc = mm__swap_init(m);
 	if (rc)
 		goto err_free_zones;
 	*out = m;
@@ -590,6 +592,7 @@ void mm_machine_destroy(struct mm_machine *m)
 	mm__events_destroy(m);
 	mm__process_destroy(m);
 	mm__pagecache_destroy(m);
+	mm__swap_destroy(m);
 	free(m->anon_parent);
 	mm__content_destroy(m);
 	mm__slab_destroy(m);

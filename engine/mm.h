@@ -186,6 +186,7 @@ enum mm_pageflag {
 	MM_PG_kalloc,  /* allocated through the allocPages operation */
 	MM_PG_large_kmalloc, /* head of a kmalloc() too big for a cache */
 	MM_PG_anon_exclusive, /* anonymous page mapped by one mm only (PageAnonExclusive) */
+	MM_PG_swapcache, /* in the swap cache; private = its swap slot (swap.c) */
 	MM_NR_PAGEFLAGS
 };
 /* Zone id (node * MM_MAX_ZONES + zone type, < 64) in the top 6 bits. */
@@ -504,6 +505,23 @@ struct mm_file {
 	uint32_t disk_nr;
 };
 
+/*
+ * The swap area (swap.c).  swap_map counts (swap entries in PTEs) of each
+ * slot, with MM_SWAP_HAS_CACHE while the slot's page is in the swap cache;
+ * Linux's byte-wide map chains continuation pages past SWAP_MAP_MAX, the
+ * engine's 16-bit counts hold any number of forks directly.
+ */
+#define MM_SWAP_CLUSTER 512u
+#define MM_SWAP_HAS_CACHE 0x8000u
+#define MM_SWAP_COUNT_MASK 0x7fffu
+#define MM_PAGE_CLUSTER 3   /* vm.page-cluster: readahead of 1 << 3 slots */
+struct mm_swap_cluster {
+	uint32_t used;      /* slots with a non-zero map (NULL arrays at 0) */
+	uint16_t *map;      /* [MM_SWAP_CLUSTER] swap_map */
+	uint32_t *cache;    /* [MM_SWAP_CLUSTER] swap cache pfn, MM_NIL none */
+	uint8_t **data;     /* [MM_SWAP_CLUSTER] written bytes (NULL: zeros) */
+};
+
 /* One step of a page-table walk, for translate and pagetable answers. */
 struct mm_walk_step {
 	int level;          /* 4 = PGD … 1 = PTE on x86_64; 2, 1 on i386 */
@@ -526,6 +544,9 @@ struct mm_vm_area {
 struct mm_translation {
 	const char *kind;   /* "direct-map", "vmalloc", "pkmap", "unmapped" */
 	bool mapped;
+	bool swapped;       /* user walk: the PTE holds a swap entry */
+	uint32_t swap_type; /* its type (0: the one swap area) and offset */
+	uint64_t swap_offset;
 	uint32_t pfn;
 	uint64_t phys;
 	int nr_steps;
@@ -657,6 +678,7 @@ struct mm_mm {
 	uint64_t hiwater_rss;   /* highest rss seen at an unmap (VmHWM) */
 	uint64_t rss_shmem;     /* MM_SHMEMPAGES: shmem pages mapped */
 	uint64_t rss_file;      /* MM_FILEPAGES: file pages mapped */
+	uint64_t rss_swap;      /* MM_SWAPENTS: swap entries in its PTEs */
 };
 
 enum mm_task_state { MM_TASK_RUNNING, MM_TASK_DEAD };
@@ -921,6 +943,16 @@ struct mm_machine {
 	uint32_t last_ino;
 	struct mm_xa_node *xa_nodes;
 	uint32_t nr_xa_nodes, cap_xa_nodes, free_xa_nodes;
+	/* swap.c: the swap area (cfg.swap > 0): clusters of
+	 * MM_SWAP_CLUSTER slots, each with its swap_map counts, swap cache
+	 * (pfns) and stored page bytes, allocated while a slot is in use. */
+	struct mm_swap_cluster *swap_clusters;
+	uint32_t swap_slots;         /* slots, the header slot 0 included */
+	uint32_t swap_free;          /* usable slots not in use */
+	uint32_t swap_next;          /* the allocator's next-fit cursor */
+	/* swapin_nr_pages(): readahead hits, the last fault's slot, the
+	 * last window */
+	uint32_t swap_ra_hits, swap_ra_prev, swap_ra_win;
 	int64_t committed;           /* vm_committed_as, pages */
 	/* reclaim.c, during one operation only (0 between operations, so not
 	 * state): the pid a user-page allocation is made for, which the OOM
@@ -1135,7 +1167,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX]);
 
 /* ---- snapshot images (snapshot.c, the walk in state.c) ------------------- */
 /* Bumped whenever the walk of mm__visit_state() changes (state.c). */
-#define MM_SNAPSHOT_FORMAT 5
+#define MM_SNAPSHOT_FORMAT 6
 /* A growable byte buffer; the caller frees p. */
 struct mm_bytes {
 	uint8_t *p;
@@ -1180,5 +1212,7 @@ size_t mm_proc_pagetypeinfo(const struct mm_machine *m, char *buf, size_t len);
 size_t mm_proc_zoneinfo(const struct mm_machine *m, char *buf, size_t len);
 size_t mm_proc_meminfo(const struct mm_machine *m, char *buf, size_t len);
 size_t mm_proc_vmstat(const struct mm_machine *m, char *buf, size_t len);
+/* /proc/swaps (swap.c): the header and the machine's swap partition. */
+size_t mm_proc_swaps(const struct mm_machine *m, char *buf, size_t len);
 
 #endif

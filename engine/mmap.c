@@ -41,7 +41,7 @@ static struct mm_mm *mm__task_mm(struct mm_machine *m, int pid,
 
 static uint64_t mm__commit_limit(const struct mm_machine *m)
 {
-	uint64_t swap = m->cfg.swap ? (m->cfg.swap >> MM_PAGE_SHIFT) - 1 : 0;
+	uint64_t swap = mm__swap_total(m);
 	return m->totalram_pages * (uint64_t)m->cfg.overcommit_ratio / 100 + swap;
 }
 
@@ -54,7 +54,7 @@ int mm__vm_enough_memory(struct mm_machine *m, const struct mm_mm *mm,
 	if (m->cfg.overcommit == MM_OVERCOMMIT_ALWAYS)
 		return 0;
 	if (m->cfg.overcommit == MM_OVERCOMMIT_HEURISTIC) {
-		uint64_t swap = m->cfg.swap ? (m->cfg.swap >> MM_PAGE_SHIFT) - 1 : 0;
+		uint64_t swap = mm__swap_total(m);
 		if ((uint64_t)pages <= m->totalram_pages + swap)
 			return 0;
 	} else {
@@ -772,13 +772,15 @@ static int mm__madvise_vma(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 					 advice == MM_MADV_PAGEOUT, cpu);
 		return 0;
 	case MM_MADV_WILLNEED:
-		/* madvise_willneed(): file readahead; anonymous swap-in is
-		 * the swap issue */
+		/* madvise_willneed(): file readahead, or swap-in of the
+		 * swap entries of anonymous memory */
 		if (mm__file_is_reg(v->file)) {
 			uint64_t idx = v->pgoff + ((start - v->start) >> MM_PAGE_SHIFT);
 			mm__file_willneed(m, mm__file(m, v->file), idx,
 					  (end - start) >> MM_PAGE_SHIFT, cpu);
 		}
+		if (!v->file)
+			mm__swapin_range(m, mm, start, end, cpu);
 		return 0;
 	}
 	if (newflags == v->flags)

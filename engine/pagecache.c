@@ -924,7 +924,8 @@ int mm_drop_caches(struct mm_machine *m, int mode, struct mm_drop_result *r)
 void mm__pagecache_destroy(struct mm_machine *m)
 {
 	for (uint32_t i = 0; i < m->nr_files; i++) {
-		for (uint32_t k = 0; k < m->files[i].disk_nr; k++)
+		/* a snapshot load that failed may leave disk NULL */
+		for (uint32_t k = 0; m->files[i].disk && k < m->files[i].disk_nr; k++)
 			free(m->files[i].disk[k]);
 		free(m->files[i].disk);
 	}

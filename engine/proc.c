@@ -303,7 +303,7 @@ size_t mm_proc_meminfo(const struct mm_machine *m, char *buf, size_t len)
 	int64_t sreclaimable = mm__node_stat_sum(m, MM_NR_SLAB_RECLAIMABLE);
 	int64_t sunreclaim = mm__node_stat_sum(m, MM_NR_SLAB_UNRECLAIMABLE);
 	int64_t kmisc = mm__node_stat_sum(m, MM_NR_KERNEL_MISC_RECLAIMABLE);
-	uint64_t swap_pages = m->cfg.swap ? (m->cfg.swap >> MM_PAGE_SHIFT) - 1 : 0;
+	uint64_t swap_pages = mm__swap_total(m);
 
 	/* si_mem_available() */
 	int64_t wmark_low = 0;
@@ -351,7 +351,7 @@ size_t mm_proc_meminfo(const struct mm_machine *m, char *buf, size_t len)
 		mm__kb(&b, "LowFree:", (uint64_t)free - high_free);
 	}
 	mm__kb(&b, "SwapTotal:", swap_pages);
-	mm__kb(&b, "SwapFree:", swap_pages);
+	mm__kb(&b, "SwapFree:", m->swap_free);
 	mm__kb(&b, "Zswap:", 0);
 	mm__kb(&b, "Zswapped:", 0);
 	mm__kb(&b, "Dirty:", (uint64_t)mm__node_stat_sum(m, MM_NR_DIRTY));

@@ -334,6 +334,7 @@ int mm_fork(struct mm_machine *m, int pid, int *child)
 	mm->rss_anon = 0;
 	mm->rss_shmem = 0;
 	mm->rss_file = 0;
+	mm->rss_swap = 0;
 	mm->hiwater_rss = 0;
 	int rc = mm__dup_mmap(m, &m->mms[parent->mm], &m->mms[id], cpu);
 	if (rc) {

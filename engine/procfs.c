@@ -134,8 +134,23 @@ struct mm__smaps_stats {
 	uint64_t resident, anonymous, referenced, locked_pss;
 	uint64_t shared_clean, shared_dirty, private_clean, private_dirty;
 	uint64_t pss, pss_dirty;
+	uint64_t swap, swap_pss;
 	bool locked;
 };
+
+/* smaps_pte_entry() of a swap entry: SwapPss shares the page among the
+ * entries naming its slot (swp_swapcount). */
+static void mm__smaps_swap(const struct mm_machine *m, uint64_t va, uint64_t e,
+			   void *arg)
+{
+	struct mm__smaps_stats *s = arg;
+	uint32_t count = mm__swap_count(m, mm__pte_swp_offset(m, e));
+
+	(void)va;
+	s->swap += MM_PAGE_SIZE;
+	s->swap_pss += count >= 2 ? ((uint64_t)MM_PAGE_SIZE << 12) / count
+				  : (uint64_t)MM_PAGE_SIZE << 12;
+}
 
 static void mm__smaps_pte(const struct mm_machine *m, uint64_t va, uint64_t e,
 			  void *arg)
@@ -189,6 +204,7 @@ size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
 		memset(&st, 0, sizeof(st));
 		st.locked = (v->flags & MM_VM_LOCKED) != 0;
 		mm__walk_ptes(m, mm, v->start, v->end, mm__smaps_pte, &st);
+		mm__walk_swap_ptes(m, mm, v->start, v->end, mm__smaps_swap, &st);
 		mm__smaps_kb(&b, "Rss:", st.resident >> 10);
 		mm__smaps_kb(&b, "Pss:", st.pss >> 22);
 		mm__smaps_kb(&b, "Pss_Dirty:", st.pss_dirty >> 22);
@@ -201,10 +217,12 @@ size_t mm_proc_pid_smaps(const struct mm_machine *m, int pid, char *buf,
 		static const char *const zero[] = {
 			"KSM:", "LazyFree:",
 			"AnonHugePages:", "ShmemPmdMapped:", "FilePmdMapped:",
-			"Shared_Hugetlb:", "Private_Hugetlb:", "Swap:", "SwapPss:",
+			"Shared_Hugetlb:", "Private_Hugetlb:",
 		};
 		for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
 			mm__smaps_kb(&b, zero[i], 0);
+		mm__smaps_kb(&b, "Swap:", st.swap >> 10);
+		mm__smaps_kb(&b, "SwapPss:", st.swap_pss >> 22);
 		mm__smaps_kb(&b, "Locked:", st.locked_pss >> 22);
 		/* thp_vma_allowable_order(): THP "madvise" mode and no
 		 * VM_HUGEPAGE flag here: not eligible. */
@@ -259,7 +277,7 @@ size_t mm_proc_pid_status(const struct mm_machine *m, int pid, char *buf,
 	mm__status_kb(&b, "VmExe:", text);
 	mm__status_kb(&b, "VmLib:", mm->exec_vm * kb - text);
 	mm__status_kb(&b, "VmPTE:", mm__nr_ptables(m, mm) * kb);
-	mm__status_kb(&b, "VmSwap:", 0);
+	mm__status_kb(&b, "VmSwap:", mm->rss_swap * kb);
 	mm__bprintf(&b, "HugetlbPages:\t%8d kB\n", 0);
 	mm__bprintf(&b, "CoreDumping:\t0\nTHP_enabled:\t1\n");
 	if (m->cfg.arch == MM_ARCH_X86_64)

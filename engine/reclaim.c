@@ -20,9 +20,10 @@
  * (folio_check_references: one reference rotates it, two activate it) and
  * frees the rest: a file page is unmapped through the reverse map and
  * dropped from the page cache (a dirty one is flagged PG_reclaim and kept,
- * and written back by kswapd when it comes round again); anon pages only
- * go to swap, so with no swap area they are not scanned at all
- * (can_reclaim_anon_pages).
+ * and written back by kswapd when it comes round again); an anon page
+ * goes to swap (swap.c: a slot, the swap cache, swap entries in its PTEs,
+ * the write), so without free swap slots the anon lists are not scanned
+ * at all (can_reclaim_anon_pages).
  *
  * kswapd is woken when an allocation finds (or leaves) a zone below its
  * low watermark and runs on tick until a zone of the node is above high;
@@ -145,6 +146,11 @@ void mm__mlock_page(struct mm_machine *m, uint32_t pfn)
 {
 	struct mm_page *p = &m->pages[pfn];
 
+	/* private is the mlock count or the swap slot: a page in the swap
+	 * cache leaves it first, or, while a swap entry still names its slot,
+	 * stays evictable (reclaim sees VM_LOCKED and keeps it active) */
+	if (mm_page_test(p, MM_PG_swapcache) && !mm__folio_free_swap(m, pfn))
+		return;
 	if (!mm_page_test(p, MM_PG_mlocked)) {
 		mm__set(p, MM_PG_mlocked);
 		mm__mlock_count(m, pfn, 1);
@@ -260,15 +266,14 @@ struct mm__scan_control {
 	bool ignore_references; /* reclaim_pages(): MADV_PAGEOUT */
 	bool cache_trim_mode, file_is_tiny;
 	uint64_t anon_cost, file_cost;
+	uint64_t nr_pageout;    /* swap writes (stat->nr_pageout) */
 	int cpu;
 };
 
-/* get_nr_swap_pages(): free swap slots.  The engine has no swap area yet
- * (swap arrives with the page cache), so anonymous pages stay. */
+/* get_nr_swap_pages(): free swap slots (swap.c). */
 static uint64_t mm__nr_swap_free(const struct mm_machine *m)
 {
-	(void)m;
-	return 0;
+	return m->swap_free;
 }
 
 /* can_reclaim_anon_pages() */
@@ -531,31 +536,41 @@ static enum mm__folio_ref mm__check_references(struct mm_machine *m,
 }
 
 /*
- * The end of a page chosen for eviction: try_to_unmap() through the
- * reverse map (a dirty PTE dirties the page), then the page cache lets it
- * go (a dirty page only from kswapd, written back first — see
- * mm__pagecache_reclaim).  Anonymous and shmem pages need a swap slot
- * first (add_to_swap), and this machine has no swap area: they are kept
- * (shrink_folio_list activates them).  A dirty page that was only worth
- * reclaiming clean stays on the inactive list.
+ * The end of a page chosen for eviction.  An anonymous page first gets a
+ * swap slot and joins the swap cache (add_to_swap; with swap full it is
+ * activated).  try_to_unmap() through the reverse map then clears its
+ * PTEs (a dirty PTE dirties the page; an anonymous page leaves its swap
+ * entry in each), and the page goes: a file page from the page cache (a
+ * dirty one only from kswapd, written back first — see
+ * mm__pagecache_reclaim), an anonymous one from the swap cache, written
+ * to its slot first when dirty (mm__swap_pageout).  Shmem pages are not
+ * swapped (docs/files-and-swap.md): they are kept.  A dirty page that was
+ * only worth reclaiming clean stays on the inactive list.
  */
 static bool mm__pageout(struct mm_machine *m, uint32_t pfn,
-			enum mm__folio_ref ref, const struct mm__scan_control *sc)
+			enum mm__folio_ref ref, struct mm__scan_control *sc,
+			uint64_t *written)
 {
 	struct mm_page *p = &m->pages[pfn];
+	bool anon = mm_page_test(p, MM_PG_swapbacked);
 
-	if (mm_page_test(p, MM_PG_swapbacked))
+	if (anon && mm__file_is_shmem(p->mapping))
 		return false;
 	if (ref == MM_REF_RECLAIM_CLEAN && mm_page_test(p, MM_PG_dirty))
 		return false;
 	/* someone holds a reference beyond the cache's and the PTEs' (a
 	 * fault in progress): folio_ref_freeze() would fail */
-	if (p->refcount != 1 + p->mapcount)
+	int32_t cache = anon ? mm_page_test(p, MM_PG_swapcache) : 1;
+	if (p->refcount != cache + p->mapcount)
+		return false;
+	if (anon && !cache && !mm__add_to_swap(m, pfn))
 		return false;
 	if (p->mapcount > 0)
 		mm__try_to_unmap(m, pfn, sc->cpu);
 	if (p->mapcount > 0)
 		return false;
+	if (anon)
+		return mm__swap_pageout(m, pfn, sc->cpu, &sc->nr_pageout, written);
 	return mm__pagecache_reclaim(m, pfn, sc->who == MM_RECLAIM_KSWAPD,
 				     sc->cpu);
 }
@@ -570,8 +585,9 @@ static uint64_t mm__shrink_folio_list(struct mm_machine *m,
 				      struct mm__scan_control *sc,
 				      uint64_t *nr_activate)
 {
-	uint64_t reclaimed = 0;
+	uint64_t reclaimed = 0, written = 0;
 	uint32_t kept = 0;
+	int node = b->n ? mm_page_zone(m, b->pfn[0])->node : 0;
 
 	for (uint32_t i = 0; i < b->n; i++) {
 		uint32_t pfn = b->pfn[i];
@@ -582,7 +598,7 @@ static uint64_t mm__shrink_folio_list(struct mm_machine *m,
 		else if (!mm_page_test(p, MM_PG_mlocked))
 			ref = mm__check_references(m, pfn);
 		if ((ref == MM_REF_RECLAIM || ref == MM_REF_RECLAIM_CLEAN) &&
-		    mm__pageout(m, pfn, ref, sc)) {
+		    mm__pageout(m, pfn, ref, sc, &written)) {
 			reclaimed++;
 			continue;
 		}
@@ -593,10 +609,16 @@ static uint64_t mm__shrink_folio_list(struct mm_machine *m,
 			mm__set(p, MM_PG_active);
 			(*nr_activate)++;
 		}
+		/* "Not a candidate for swapping, so reclaim swap space." */
+		if (ref != MM_REF_KEEP && mm_page_test(p, MM_PG_swapcache) &&
+		    (mm__vm_swap_full(m) || mm_page_test(p, MM_PG_mlocked)))
+			mm__folio_free_swap(m, pfn);
 		b->pfn[kept++] = pfn;
 	}
 	b->n = kept;
 	m->events[MM_PGACTIVATE] += *nr_activate;
+	if (written) /* one swap I/O batch */
+		mm_event_emit(m, MM_EV_SWAP_OUT, node, written, 0, 0, 0);
 	return reclaimed;
 }
 
@@ -609,6 +631,7 @@ static uint64_t mm__shrink_inactive_list(struct mm_machine *m,
 	uint64_t nr_activate = 0;
 	uint64_t scanned = mm__isolate(m, n, lru, nr_to_scan, sc, &b);
 	bool file = mm__is_file_lru(lru);
+	uint64_t pageout = sc->nr_pageout;
 
 	if (!scanned) {
 		mm__putback(m, &b);
@@ -621,7 +644,7 @@ static uint64_t mm__shrink_inactive_list(struct mm_machine *m,
 	mm__putback(m, &b);
 	m->events[MM_PGSTEAL_KSWAPD + sc->who] += reclaimed;
 	m->events[MM_PGSTEAL_ANON + file] += reclaimed;
-	mm__lru_note_cost(n, file, 0, scanned - reclaimed);
+	mm__lru_note_cost(n, file, sc->nr_pageout - pageout, scanned - reclaimed);
 	return reclaimed;
 }
 
@@ -897,8 +920,8 @@ static void mm__reclaim_batch(struct mm_machine *m, struct mm__batch *b,
  * PG_referenced (an active one is marked workingset); MADV_COLD then
  * deactivates it (to the inactive list, pgdeactivate), MADV_PAGEOUT
  * reclaims it at once (a clean file page is unmapped and dropped, a dirty
- * one unmapped, flagged PG_reclaim and kept; an anonymous one needs swap,
- * so it is activated instead).
+ * one unmapped, flagged PG_reclaim and kept; an anonymous one is swapped
+ * out, or activated when swap is full or absent).
  */
 void mm__madvise_cold_pageout(struct mm_machine *m, struct mm_mm *mm,
 			      uint64_t start, uint64_t end, bool pageout,
@@ -943,9 +966,9 @@ void mm__madvise_cold_pageout(struct mm_machine *m, struct mm_mm *mm,
 
 /* ---- the OOM killer ------------------------------------------------------------ */
 
-/* oom_badness(): rss (anon + file + shmem) + swap entries (none without a
- * swap area) + page tables, plus oom_score_adj thousandths of all memory;
- * INT64_MIN for the unkillable. */
+/* oom_badness(): rss (anon + file + shmem) + swap entries + page tables,
+ * plus oom_score_adj thousandths of all memory; INT64_MIN for the
+ * unkillable. */
 static int64_t mm__oom_badness(const struct mm_machine *m,
 			       const struct mm_task *t, uint64_t totalpages)
 {
@@ -953,7 +976,7 @@ static int64_t mm__oom_badness(const struct mm_machine *m,
 		return INT64_MIN;
 	const struct mm_mm *mm = &m->mms[t->mm];
 	int64_t points = (int64_t)(mm->rss_anon + mm->rss_file + mm->rss_shmem +
-				   mm__nr_ptables(m, mm));
+				   mm->rss_swap + mm__nr_ptables(m, mm));
 	return points + (int64_t)t->oom_score_adj * (int64_t)(totalpages / 1000);
 }
 

@@ -182,15 +182,17 @@ static void mm__unmap_one_cb(struct mm_machine *m, uint32_t mm, uint64_t va,
 			     uint64_t e, void *arg)
 {
 	(void)e;
-	mm__unmap_one(m, &m->mms[mm], va, ((struct mm__unmap_ctx *)arg)->cpu);
+	mm__try_to_unmap_one(m, &m->mms[mm], va,
+			     ((struct mm__unmap_ctx *)arg)->cpu);
 }
 
 void mm__try_to_unmap(struct mm_machine *m, uint32_t pfn, int cpu)
 {
 	struct mm__unmap_ctx x = {cpu};
 
-	/* a page-cache page survives its unmaps (the cache holds it); an
-	 * anonymous one would be freed with its last PTE: callers unmap
-	 * only what stays allocated */
+	/* a page-cache page survives its unmaps (the cache holds it), so
+	 * does an anonymous page in the swap cache (its PTEs become swap
+	 * entries); any other anonymous page would be freed with its last
+	 * PTE: callers unmap only what stays allocated */
 	mm__rmap_each(m, pfn, mm__unmap_one_cb, &x);
 }

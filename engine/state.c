@@ -637,6 +637,7 @@ static void mm__visit_mm(struct mm__vis *v, struct mm_mm *mm)
 	MM__V(v, mm->hiwater_rss);
 	MM__V(v, mm->rss_shmem);
 	MM__V(v, mm->rss_file);
+	MM__V(v, mm->rss_swap);
 }
 
 static void mm__visit_vma(struct mm__vis *v, struct mm_vma *a)
@@ -855,6 +856,76 @@ static void mm__visit_content(struct mm__vis *v, struct mm_machine *m)
 	free(buf);
 }
 
+/* ---- the swap area (swap.c): the clusters in use, each with its swap_map,
+ * swap cache and stored page bytes ---- */
+
+static void mm__visit_swap_cluster(struct mm__vis *v, struct mm_swap_cluster *c)
+{
+	MM__V(v, c->used);
+	if (v->mode == MM__V_LOAD && !v->failed &&
+	    (!c->used || c->used > MM_SWAP_CLUSTER || mm__swap_cluster_alloc(c))) {
+		mm__vfail(v, "a swap cluster of %u slots", c->used);
+		return;
+	}
+	for (uint32_t k = 0; k < MM_SWAP_CLUSTER && !v->failed; k++)
+		MM__V(v, c->map[k]);
+	mm__v_sparse32(v, c->cache, MM_SWAP_CLUSTER, MM_NIL);
+	uint32_t nb = 0;
+	for (uint32_t k = 0; v->mode != MM__V_LOAD && k < MM_SWAP_CLUSTER; k++)
+		nb += c->data[k] != NULL;
+	MM__V(v, nb);
+	if (v->mode == MM__V_LOAD &&
+	    (nb > MM_SWAP_CLUSTER || (uint64_t)nb * MM_PAGE_SIZE > mm__vleft(v)))
+		mm__vfail(v, "%u swap slots of bytes cannot fit the image", nb);
+	for (uint32_t k = 0, done = 0; done < nb && !v->failed; k++) {
+		uint32_t idx = k;
+		if (v->mode != MM__V_LOAD && !c->data[k])
+			continue;
+		MM__V(v, idx);
+		if (v->mode == MM__V_LOAD) {
+			if (idx >= MM_SWAP_CLUSTER || c->data[idx] || idx < k) {
+				mm__vfail(v, "swap slot bytes %u out of place", idx);
+				return;
+			}
+			if (!(c->data[idx] = malloc(MM_PAGE_SIZE))) {
+				v->oom = true;
+				mm__vfail(v, "out of memory");
+				return;
+			}
+			k = idx;
+		}
+		mm__v_bytes(v, c->data[idx], MM_PAGE_SIZE);
+		done++;
+	}
+}
+
+static void mm__visit_swap(struct mm__vis *v, struct mm_machine *m)
+{
+	uint32_t nc = mm__swap_nr_clusters(m);
+
+	MM__VFIX(v, m->swap_slots);
+	MM__V(v, m->swap_free);
+	MM__V(v, m->swap_next);
+	MM__V(v, m->swap_ra_hits);
+	MM__V(v, m->swap_ra_prev);
+	MM__V(v, m->swap_ra_win);
+	/* (cluster, contents) of the clusters in use, then MM_NIL */
+	for (uint32_t i = 0; i <= nc && !v->failed; i++) {
+		if (v->mode != MM__V_LOAD && i < nc && !m->swap_clusters[i].used)
+			continue;
+		uint32_t id = i < nc ? i : MM_NIL;
+		MM__V(v, id);
+		if (id == MM_NIL)
+			break;
+		if (id >= nc || (v->mode == MM__V_LOAD && id < i)) {
+			mm__vfail(v, "swap cluster %u out of order", id);
+			return;
+		}
+		i = id;
+		mm__visit_swap_cluster(v, &m->swap_clusters[id]);
+	}
+}
+
 /* ---- the event ring: in the image, not in the digest (SPEC §3) ---------- */
 
 static void mm__visit_events(struct mm__vis *v, struct mm_machine *m)
@@ -905,6 +976,7 @@ void mm__visit_state(struct mm__vis *v, struct mm_machine *m)
 	mm__visit_processes(v, m);
 	mm__visit_files(v, m);
 	mm__visit_content(v, m);
+	mm__visit_swap(v, m);
 	mm__visit_events(v, m);
 	/* New structures: add their mm__visit_<thing>(v, m) here. */
 }

@@ -752,7 +752,7 @@ static void srv__proc(struct srv_ctx *x)
 	}
 	srv_reply_error(x->res, 404, json_pack("{s:o}", "name", srv__jstr(name)),
 			"no /proc/%.60s here (buddyinfo, pagetypeinfo, zoneinfo, "
-			"meminfo, vmstat, slabinfo, vmallocinfo)", name);
+			"meminfo, vmstat, slabinfo, vmallocinfo, swaps)", name);
 }
 
 /* ---- kernel allocators ----------------------------------------------------------------- */
@@ -1254,9 +1254,10 @@ static const struct srv_route srv_fixed_routes[] = {
 	{"GET", "/v1/machines/{m}/proc/{name}", srv__proc, NULL, NULL,
 	 SRV_DOC("/proc/NAME (buddyinfo, "
 		 "pagetypeinfo, zoneinfo, meminfo, vmstat, slabinfo, "
-		 "vmallocinfo) as Linux text, or JSON with Accept: "
+		 "vmallocinfo, swaps) as Linux text, or JSON with Accept: "
 		 "application/json (slabinfo: the caches, newest first; "
-		 "vmallocinfo: the areas)", 200, NULL, "text", NULL)},
+		 "vmallocinfo: the areas; swaps: the swap areas)", 200, NULL,
+		 "text", NULL)},
 	{"GET", "/v1/machines/{m}/kmemCaches", srv__caches, srv_q_list, NULL,
 	 SRV_DOC("kmem caches, oldest "
 		 "first (page_size default 100, max 1000)", 200, NULL,

@@ -2170,6 +2170,62 @@ def reclaim_routes():
         check(op in ops, op + " journaled")
 
 
+@test
+def swap_routes():
+    m = new_machine({"memory": "64M", "swap": "16M"})
+    header = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+    r = get("/v1/machines/%s/proc/swaps" % m)
+    eq((r.status, r.body.decode()),
+       (200, header + "/dev/vda2" + " " * 31 + "partition\t16380\t\t0\t\t-2\n"), "/proc/swaps")
+    j = get("/v1/machines/%s/proc/swaps" % m, headers={"Accept": "application/json"}).json
+    eq(j, [{"filename": "/dev/vda2", "type": "partition", "size_kb": 16380, "used_kb": 0,
+            "priority": -2}], "/proc/swaps as JSON")
+    # MADV_PAGEOUT writes the written pages to swap; a read faults one back
+    pid = spawn(m)
+    a = int(mmap(m, pid, length="16K").json["addr"], 16)
+    b64 = lambda b: base64.b64encode(b).decode()
+    for i in range(4):
+        eq(pop(m, pid, "write", {"addr": a + i * 4096, "data": b64(b"page%d" % i)}).status, 200,
+           "write")
+    eq(pop(m, pid, "madvise", {"addr": a, "length": "16K", "advice": "MADV_PAGEOUT"}).status,
+       200, "pageout")
+    eq(get("/v1/machines/%s/proc/swaps" % m).body.decode().split("\t")[-3], "16",
+       "16 kB used")
+    meminfo = get("/v1/machines/%s/proc/meminfo" % m).body.decode()
+    check(re.search(r"^SwapTotal: +16380 kB$", meminfo, re.M), "SwapTotal")
+    check(re.search(r"^SwapFree: +16364 kB$", meminfo, re.M), "SwapFree")
+    pt = get(proc_path(m, pid, "/pagetable?addr=%d" % (a + 4096))).json
+    eq((pt["kind"], pt["mapped"], pt["pfn"], pt["swap"]), ("swap", False, None,
+                                                          {"type": 0, "offset": 2}),
+       "a swap entry in the walk")
+    st = get(proc_path(m, pid, "/status"), headers={"Accept": "application/json"}).json
+    eq(st["VmSwap"], 16, "VmSwap")
+    r = pop(m, pid, "read", {"addr": a + 4096, "length": 5})
+    eq((r.status, r.json), (200, {"pages": 1, "minor": 0, "major": 1, "cow": 0, "zero": 0,
+                                  "signal": None, "data": b64(b"page1")}), "major fault back")
+    # the first fault reads a whole readahead window: the four slots
+    vmstat = get("/v1/machines/%s/proc/vmstat" % m).body.decode()
+    check("pswpout 4\n" in vmstat and "pswpin 4\n" in vmstat, "pswpout 4, pswpin 4")
+    check("swap_ra 3\n" in vmstat, "three pages read ahead")
+    check("nr_swapcached 4\n" in vmstat, "the pages read stay in the swap cache")
+    meminfo = get("/v1/machines/%s/proc/meminfo" % m).body.decode()
+    check(re.search(r"^SwapCached: +16 kB$", meminfo, re.M), "SwapCached")
+    r = pop(m, pid, "read", {"addr": a + 3 * 4096, "length": 5})
+    eq((r.json["major"], r.json["minor"], r.json["data"]), (0, 1, b64(b"page3")),
+       "a page read ahead: a minor fault")
+    check("swap_ra_hit 1\n" in get("/v1/machines/%s/proc/vmstat" % m).body.decode(),
+          "a readahead hit")
+    f = get("/v1/machines/%s/frames" % m).json
+    eq((f["states"].count("w"), f["legend"]["w"]), (2, "swap cache, unmapped"),
+       "the two pages read ahead and not mapped yet")
+    eq(post("/v1/machines/%s:check" % m, {}).json["ok"], True, "checker clean")
+    # a machine without swap lists none
+    m2 = new_machine({"memory": "64M"})
+    eq(get("/v1/machines/%s/proc/swaps" % m2).body.decode(), header, "no swap area")
+    for x in (m, m2):
+        request("DELETE", "/v1/machines/" + x)
+
+
 # ---- runner --------------------------------------------------------------------------
 
 def main():

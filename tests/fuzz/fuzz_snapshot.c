@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 static void seed(const char *dir, const char *name, enum mm_arch arch,
-		 uint64_t memory, int ops)
+		 uint64_t memory, int ops, uint64_t swap)
 {
 	struct mm_config c;
 	struct mm_machine *m;
@@ -50,6 +50,7 @@ static void seed(const char *dir, const char *name, enum mm_arch arch,
 	mm_config_default(&c);
 	c.arch = arch;
 	c.memory = memory;
+	c.swap = swap;
 	if (mm_machine_create(&c, &m, err, sizeof(err)))
 		return;
 	for (int i = 0; i < ops; i++) {
@@ -60,6 +61,17 @@ static void seed(const char *dir, const char *name, enum mm_arch arch,
 			struct mm_touch_result r;
 			int child;
 			mm_touch(m, pid, addr, 8 * MM_PAGE_SIZE, MM_ACCESS_WRITE, &r);
+			/* with swap: bytes written, paged out, one page read
+			 * back (its readahead window in the swap cache) */
+			for (int k = 0; swap && k < 8; k++)
+				mm_write(m, pid, addr + (uint64_t)k * MM_PAGE_SIZE, "seed",
+					 4, &r);
+			if (swap) {
+				char b[4];
+				mm_madvise(m, pid, addr, 8 * MM_PAGE_SIZE,
+					   MM_MADV_PAGEOUT);
+				mm_read(m, pid, addr + MM_PAGE_SIZE, b, 4, &r);
+			}
 			mm_fork(m, pid, &child);
 		}
 		mm_kmalloc(m, 100 + (uint64_t)i * 50, MM_GFP_KERNEL, 0, &out, &pid);
@@ -83,9 +95,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	if (dir) {
-		seed(dir, "fresh-x86_64", MM_ARCH_X86_64, 4u << 20, 0);
-		seed(dir, "busy-x86_64", MM_ARCH_X86_64, 8u << 20, 3);
-		seed(dir, "busy-i386", MM_ARCH_I386, 8u << 20, 2);
+		seed(dir, "fresh-x86_64", MM_ARCH_X86_64, 4u << 20, 0, 0);
+		seed(dir, "busy-x86_64", MM_ARCH_X86_64, 8u << 20, 3, 0);
+		seed(dir, "busy-i386", MM_ARCH_I386, 8u << 20, 2, 0);
+		seed(dir, "swapped-x86_64", MM_ARCH_X86_64, 8u << 20, 2, 4u << 20);
+		seed(dir, "swapped-i386", MM_ARCH_I386, 8u << 20, 2, 4u << 20);
 	}
 	return 0;
 }

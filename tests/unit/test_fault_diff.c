@@ -20,6 +20,14 @@
  * small (8 MiB x86_64, 12 MiB i386) and reused across sequences, with
  * zero_page on and off; every sequence ends with all its processes gone
  * and no anonymous page or content buffer left behind.
+ *
+ * With swap, madvise(MADV_PAGEOUT) over random ranges forces pages out
+ * and MADV_WILLNEED reads some back; accesses fault them in.  A "tight"
+ * run also fills the machine with kernel pages (a balloon) until only a
+ * few pages stay free above the low watermark, and lets time pass now and
+ * then (a tick), so the processes' own faults make kswapd and direct
+ * reclaim swap anonymous pages out on their own.  The model does not change: swap keeps every byte.  Those
+ * sequences end with every swap slot free again.
  */
 #include "engine/internal.h"
 #include "tests/unit/util.h"
@@ -60,7 +68,10 @@ struct run {
 	uint64_t rng;
 	struct ref r;
 	uint8_t io[MAXIO], got[MAXIO];
-	long reads, writes, touches, signals, forks, bytes;
+	long reads, writes, touches, signals, forks, bytes, pageouts;
+	bool swap;
+	uint32_t *balloon;     /* kernel pages held during a tight sequence */
+	uint32_t nballoon;
 };
 
 static uint64_t rnd(struct run *x)
@@ -269,6 +280,59 @@ static void do_range_op(struct run *x, struct rproc *p, int kind)
 	}
 }
 
+/* madvise(MADV_PAGEOUT or MADV_WILLNEED) over a random range: ENOMEM
+ * for a hole, the bytes unchanged either way. */
+static void do_swap_op(struct run *x, struct rproc *p)
+{
+	unsigned first = (unsigned)(rnd(x) % NPAGES);
+	unsigned n = 1 + (unsigned)(rnd(x) % (NPAGES - first));
+	bool hole = false;
+
+	for (unsigned i = first; i < first + n; i++)
+		hole |= p->pg[i].prot == P_UNMAPPED;
+	int advice = rnd(x) % 4 ? MM_MADV_PAGEOUT : MM_MADV_WILLNEED;
+	ASSERT_EQ(mm_madvise(x->m, p->pid, x->base + first * PG, n * PG, advice),
+		  hole ? -MM_ENOMEM : 0);
+	x->pageouts++;
+}
+
+/* Kernel pages until free memory is a few pages above the low
+ * watermark. */
+static void balloon_fill(struct run *x)
+{
+	struct mm_machine *m = x->m;
+	uint64_t want = 0;
+
+	for (int n = 0; n < m->nr_nodes; n++)
+		for (int z = 0; z < m->nr_zone_types; z++)
+			want += mm_wmark_pages(&m->nodes[n].zones[z], MM_WMARK_LOW);
+	want += 4;
+	x->balloon = malloc(m->nr_pfns * sizeof(uint32_t));
+	ASSERT(x->balloon != NULL);
+	x->nballoon = 0;
+	for (;;) {
+		uint64_t free_pages = 0;
+		for (int n = 0; n < m->nr_nodes; n++)
+			for (int z = 0; z < m->nr_zone_types; z++)
+				free_pages += (uint64_t)m->nodes[n].zones[z]
+						      .vm_stat[MM_NR_FREE_PAGES];
+		struct mm_alloc_result r;
+		if (free_pages <= want ||
+		    mm_alloc_pages(m, MM_GFP_NOWAIT, 0, 0, -1, &r))
+			break;
+		x->balloon[x->nballoon++] = r.pfn;
+	}
+}
+
+static void balloon_free(struct run *x)
+{
+	for (uint32_t i = 0; i < x->nballoon; i++)
+		ASSERT_EQ(mm_free_pages(x->m, x->balloon[i], 0, 0), 0);
+	free(x->balloon);
+	x->balloon = NULL;
+	x->nballoon = 0;
+}
+
 static void do_fork(struct run *x, struct rproc *p)
 {
 	int slot = -1;
@@ -318,6 +382,16 @@ static void one_sequence(struct run *x)
 			i = 0;
 		}
 		struct rproc *p = &x->r.p[i];
+		if (x->swap && rnd(x) % 5 == 0) {
+			do_swap_op(x, p);
+			tu_check(x->m, "swap op");
+			continue;
+		}
+		if (x->balloon && rnd(x) % 4 == 0) {
+			struct mm_tick_result tr;
+			mm_tick(x->m, 1, &tr);
+			tu_check(x->m, "tick");
+		}
 		int op = (int)(rnd(x) % 100);
 		if (op < 18)
 			random_mmap(x, p);
@@ -358,47 +432,87 @@ static void one_sequence(struct run *x)
 			x->m->nodes[n].vm_stat[MM_NR_SHMEM];
 	ASSERT_EQ(anon, 0);
 	ASSERT_EQ(x->m->nr_content, 0);
+	ASSERT_EQ_U64(x->m->swap_free, mm__swap_total(x->m));
 }
 
+/* swap: 0 none, 1 a swap area (forced swap-outs), 2 the same on a
+ * machine ballooned tight (reclaim swaps too). */
 static void diff_run(enum mm_arch arch, bool zero_page, uint64_t seed,
-		     long sequences)
+		     long sequences, int swap)
 {
 	struct mm_config c = tu_config(arch, arch == MM_ARCH_I386 ? 12ull << 20
 								   : 8ull << 20);
 	c.zero_page = zero_page;
+	c.swap = swap ? 4ull << 20 : 0;
 	struct run *x = calloc(1, sizeof(*x));
 	ASSERT(x != NULL);
 	x->m = tu_machine(&c);
+	x->swap = swap != 0;
 	x->base = arch == MM_ARCH_I386 ? 0x40000000ull : 0x100000000ull;
 	for (long s = 0; s < sequences; s++) {
 		x->rng = (seed + (uint64_t)s) * 0x9e3779b97f4a7c15ull | 1;
+		if (swap == 2)
+			balloon_fill(x);
 		one_sequence(x);
+		if (swap == 2)
+			balloon_free(x);
 	}
-	printf("  %-6s zero_page=%d seed %llu: %ld sequences, %ld touches, "
-	       "%ld writes, %ld reads (%ld bytes compared), %ld forks, "
-	       "%ld SIGSEGV\n", arch == MM_ARCH_I386 ? "i386" : "x86_64",
-	       zero_page, (unsigned long long)seed, sequences, x->touches,
-	       x->writes, x->reads, x->bytes, x->forks, x->signals);
+	printf("  %-6s zero_page=%d swap=%d seed %llu: %ld sequences, %ld "
+	       "touches, %ld writes, %ld reads (%ld bytes compared), %ld forks, "
+	       "%ld SIGSEGV, %ld swap madvises; pswpout %llu pswpin %llu "
+	       "pgsteal_anon %llu\n", arch == MM_ARCH_I386 ? "i386" : "x86_64",
+	       zero_page, swap, (unsigned long long)seed, sequences, x->touches,
+	       x->writes, x->reads, x->bytes, x->forks, x->signals, x->pageouts,
+	       (unsigned long long)x->m->events[MM_PSWPOUT],
+	       (unsigned long long)x->m->events[MM_PSWPIN],
+	       (unsigned long long)x->m->events[MM_PGSTEAL_ANON]);
+	if (swap) {
+		ASSERT(x->m->events[MM_PSWPOUT] > 0);
+		ASSERT(x->m->events[MM_PSWPIN] > 0);
+	}
+	if (swap == 2)
+		ASSERT(x->m->events[MM_PGSTEAL_KSWAPD] +
+		       x->m->events[MM_PGSTEAL_DIRECT] > 0);
 	mm_machine_destroy(x->m);
 	free(x);
 }
 
 TEST(fault_diff_x86_64_zero_page)
 {
-	diff_run(MM_ARCH_X86_64, true, 1, th_scale(6000));
+	diff_run(MM_ARCH_X86_64, true, 1, th_scale(6000), 0);
 }
 
 TEST(fault_diff_x86_64_no_zero_page)
 {
-	diff_run(MM_ARCH_X86_64, false, 100001, th_scale(6000));
+	diff_run(MM_ARCH_X86_64, false, 100001, th_scale(6000), 0);
 }
 
 TEST(fault_diff_i386_zero_page)
 {
-	diff_run(MM_ARCH_I386, true, 200001, th_scale(4000));
+	diff_run(MM_ARCH_I386, true, 200001, th_scale(4000), 0);
 }
 
 TEST(fault_diff_i386_no_zero_page)
 {
-	diff_run(MM_ARCH_I386, false, 300001, th_scale(4000));
+	diff_run(MM_ARCH_I386, false, 300001, th_scale(4000), 0);
+}
+
+TEST(fault_diff_x86_64_swap)
+{
+	diff_run(MM_ARCH_X86_64, false, 400001, th_scale(3000), 1);
+}
+
+TEST(fault_diff_i386_swap)
+{
+	diff_run(MM_ARCH_I386, true, 500001, th_scale(2000), 1);
+}
+
+TEST(fault_diff_x86_64_swap_tight)
+{
+	diff_run(MM_ARCH_X86_64, true, 600001, th_scale(1500), 2);
+}
+
+TEST(fault_diff_i386_swap_tight)
+{
+	diff_run(MM_ARCH_I386, false, 700001, th_scale(1000), 2);
 }

@@ -330,7 +330,7 @@ static int64_t drv_step(struct drv *d, struct mm_machine *m)
 		if (!v)
 			return 0;
 		sub_range(d, v, &a, &len);
-		switch (below(d, 5)) {
+		switch (below(d, 7)) {
 		case 0:
 			return mm_munmap(m, pid, a, len);
 		case 1:
@@ -339,8 +339,12 @@ static int64_t drv_step(struct drv *d, struct mm_machine *m)
 			return mm_madvise(m, pid, a, len, MM_MADV_DONTNEED);
 		case 3:
 			return mm_mlock(m, pid, a, len);
-		default:
+		case 4:
 			return mm_munlock(m, pid, a, len);
+		case 5: /* to swap, when the machine has some */
+			return mm_madvise(m, pid, a, len, MM_MADV_PAGEOUT);
+		default:
+			return mm_madvise(m, pid, a, len, MM_MADV_WILLNEED);
 		}
 	}
 	case 20: { /* brk */
@@ -514,6 +518,8 @@ static void round_trip(struct mm_config cfg, uint64_t seed, long n, long more)
 	for (long i = 0; i < n; i++)
 		drv_step(&d, m);
 	tu_check(m, "before the snapshot");
+	if (cfg.swap) /* the image holds swapped pages */
+		ASSERT(m->events[MM_PSWPOUT] > 0 && m->swap_free < mm__swap_total(m));
 	struct mm_machine *r = reload(m, &img);
 	same_machine(m, r, "after the load");
 
@@ -569,6 +575,19 @@ TEST(snapshot_round_trip_small_pressure)
 	c.zero_page = false;
 	for (long s = 1; s <= th_scale(3); s++)
 		round_trip(c, s * 31337, 800, 400);
+}
+
+TEST(snapshot_round_trip_swap)
+{
+	/* swapped pages: entries, the swap cache, the stored bytes */
+	struct mm_config c = tu_config(MM_ARCH_X86_64, 16ull << 20);
+	c.swap = 16ull << 20;
+	for (long s = 1; s <= th_scale(3); s++)
+		round_trip(c, s * 65537, 800, 400);
+	c = tu_config(MM_ARCH_I386, 24ull << 20);
+	c.swap = 8ull << 20;
+	for (long s = 1; s <= th_scale(2); s++)
+		round_trip(c, s * 257, 800, 400);
 }
 
 TEST(snapshot_fresh_machine)
