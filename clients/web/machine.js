@@ -56,9 +56,9 @@ export function renderBuddy(box, zones) {
 // Frame-map colours by state character (api/frames.c); free blocks by order.
 const COLOURS = {
   '.': '#ffffff', r: '#555555', p: '#9fd8c8', k: '#f08c00', '+': '#f7c27a', s: '#8e44ad', t: '#8b5a2b',
-  z: '#f2d600', a: '#4a7fd0', c: '#d03a7a', f: '#36a3a3', u: '#2c2c2c', '?': '#000000',
+  z: '#f2d600', a: '#4a7fd0', c: '#d03a7a', w: '#9b7fd0', f: '#36a3a3', u: '#2c2c2c', '?': '#000000',
 };
-const PRIORITY = 'caftsk+zupr?.'; // a group of frames shows its most telling state
+const PRIORITY = 'cawftsk+zupr?.'; // a group of frames shows its most telling state
 function freeColour(order) { const l = 88 - order * 4; return `hsl(120, 45%, ${l}%)`; }
 
 export class FrameMap {
