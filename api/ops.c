@@ -1135,8 +1135,10 @@ static const struct api_arg api_madvise_args[] = {
 	[MADV_ADVICE] = {"advice", API_T_ENUM, true, 0, 0, 0, api_madv_names, 0,
 			 "MADV_* name; DONTNEED zaps the pages, COLD "
 			 "deactivates them, PAGEOUT reclaims them now (file "
-			 "pages; anonymous ones need swap); these and WILLNEED "
-			 "change no VMA"},
+			 "pages dropped or written, anonymous ones to swap), "
+			 "WILLNEED reads ahead (file pages, or swapped-out "
+			 "anonymous ones into the swap cache); these change no "
+			 "VMA"},
 };
 
 static int api__madvise(struct mm_machine *m, const struct api_args *a,

@@ -931,6 +931,7 @@ static void mm__visit_events(struct mm__vis *v, struct mm_machine *m)
 	for (int i = 0; i < MM_EVOP_NV; i++)
 		MM__V(v, e->op_mark[i]);
 	uint64_t first = e->next_id > e->cap ? e->next_id - e->cap : 1;
+	uint64_t seq = 0;
 	for (uint64_t id = first; id < e->next_id && !v->failed; id++) {
 		struct mm_event *ev = &e->ring[(id - 1) % e->cap];
 		MM__V(v, ev->id);
@@ -944,9 +945,13 @@ static void mm__visit_events(struct mm__vis *v, struct mm_machine *m)
 		mm__v_bytes(v, ev->op, sizeof(ev->op));
 		if (v->mode == MM__V_LOAD) {
 			ev->op[sizeof(ev->op) - 1] = '\0';
-			if (ev->id != id || !mm_event_type_name(ev->type))
+			/* what the checker's event-ring asks: ids in
+			 * place, known types, seqs in order up to ops */
+			if (ev->id != id || !mm_event_type_name(ev->type) ||
+			    ev->seq < seq || ev->seq > e->ops)
 				mm__vfail(v, "event %llu is damaged",
 					  (unsigned long long)id);
+			seq = ev->seq;
 		}
 	}
 	v->h = h;

@@ -29,7 +29,8 @@ static struct og_state soak_proto;
 static uint64_t soak_check_every = SOAK_SLICE;
 static const char *soak_trace;
 
-/* A config drawn from the seed: 16..64 MiB, 1..4 cpus, 1..2 nodes. */
+/* A config drawn from the seed: 16..64 MiB, 1..4 cpus, 1..2 nodes, no
+ * swap or 8/16 MiB of it. */
 static void soak__config(struct mm_config *c, enum mm_arch arch,
 			 struct og_src *s, int k)
 {
@@ -42,6 +43,7 @@ static void soak__config(struct mm_config *c, enum mm_arch arch,
 	c->seed = og_below(s, 1000);
 	c->overcommit = (enum mm_overcommit)og_below(s, 3);
 	c->pid_max = 301 + (int)og_below(s, 2) * 1000;
+	c->swap = og_below(s, 3) * (8ull << 20);
 }
 
 /* One soak: *digests gets the final digest of each machine.  0 or -1. */
