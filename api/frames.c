@@ -8,8 +8,9 @@
  * allocated by allocPages (head)  '+' tail of an allocated compound block
  * 's' slab  't' page table  'z' the shared zero page  'a' anonymous page
  * mapped by one process  'c' anonymous page shared copy-on-write by
- * several  'w' anonymous page in the swap cache that nothing maps
- * 'f' page-cache page (shmem)  'u' other in-use frame (kernel)
+ * several  'w' in the swap cache, mapped by no PTE (read ahead, or on its
+ * way out)  'f' page-cache page (a file's or shmem's)  'u' other in-use
+ * frame (kernel)
  * '?' none of these (the checker's frame-owner invariant forbids it).  A range may start inside a
  * free block: the block's head is found by looking back at the aligned
  * candidates of each order.
@@ -90,10 +91,12 @@ static char api__frame_char(const struct mm_machine *m, uint32_t pfn)
 		return 'k';
 	if (mm_page_test(p, MM_PG_tail))
 		return '+';
+	if (p->refcount > 0 && (p->mapping & 0xf0000000u) == MM_FILE_REG)
+		return 'f';
 	if (mm_page_test(p, MM_PG_swapbacked) && p->refcount > 0)
 		return api__is_shmem(p->mapping) ? 'f'
-		       : p->mapcount > 1 ? 'c'
-		       : !p->mapcount && mm_page_test(p, MM_PG_swapcache) ? 'w' : 'a';
+		       : mm_page_test(p, MM_PG_swapcache) && !p->mapcount ? 'w'
+		       : p->mapcount > 1 ? 'c' : 'a';
 	if (p->refcount > 0)
 		return 'u';
 	return '?';
@@ -134,8 +137,8 @@ json_t *api_frames_json(const struct mm_machine *m, uint32_t start,
 		"+", "tail of an allocated compound block", "s", "slab", "t",
 		"page table", "z", "the shared zero page", "a",
 		"anonymous, one process", "c", "anonymous, shared copy-on-write",
-		"w", "swap cache, unmapped",
-		"f", "page cache (shmem)", "u", "in use (kernel)", "?", "unowned");
+		"w", "swap cache, unmapped", "f", "page cache (file or shmem)",
+		"u", "in use (kernel)", "?", "unowned");
 	for (unsigned k = 0; k <= MM_MAX_ORDER; k++) {
 		char key[2] = {(char)('A' + k), '\0'}, what[40];
 		snprintf(what, sizeof(what), "head of a free block of order %u", k);

@@ -8,7 +8,7 @@ const SERIES = {
     ['nr_active_anon', 'active anon'], ['nr_inactive_anon', 'inactive anon'], ['nr_active_file', 'active file'], ['nr_inactive_file', 'inactive file']],
   faults: [['pgfault', 'faults'], ['pgmajfault', 'major faults'], ['pgalloc_dma32', 'pgalloc dma32'], ['pgfree', 'pgfree']],
   reclaim: [['pgscan_kswapd', 'kswapd scanned'], ['pgsteal_kswapd', 'kswapd reclaimed'], ['pgscan_direct', 'direct scanned'],
-    ['pgsteal_direct', 'direct reclaimed'], ['pswpout', 'swapped out']],
+    ['pgsteal_direct', 'direct reclaimed'], ['pswpout', 'swapped out'], ['pswpin', 'swapped in']],
 };
 const COLOURS = ['#2458a6', '#d03a7a', '#36a3a3', '#e08a00', '#8e44ad', '#1e7d32', '#b3261e'];
 const MAX = 2000;

@@ -53,7 +53,7 @@ async function showVma(ui, machine, pid, v, frames) {
   const out = [];
   for (const r of rows) {
     const st = r.pfn === null ? '' : frames.states[r.pfn] || '';
-    const what = { z: 'zero page', a: 'anonymous', c: 'shared copy-on-write', f: 'page cache' }[st] || st;
+    const what = { z: 'zero page', a: 'anonymous', c: 'shared copy-on-write', w: 'swap cache', f: 'page cache' }[st] || st;
     let sharers = '';
     if (st === 'c' || st === 'f') {
       const d = await get(`/v1/machines/${machine}/frames/${r.pfn}`);

@@ -234,8 +234,32 @@ def t_frames_states_and_rmap(s):
        [(1, "0x7ffff7ffb000", False), (2, "0x7ffff7ffb000", False)], "reverse mappings")
     st, z = s.req("GET", "/v1/machines/%s/frames/%d" % (mid, f["states"].index("z")))
     eq((z["state"], z["rmap"]), ("z", []), "the zero page")
-    for c in "azcf":
+    for c in "azcwf":
         check(c in f["legend"], "legend has " + c)
+
+
+def t_frames_file_and_swap_cache(s):
+    """A regular file's cached pages show as page cache, and pages swap
+    readahead brought into the swap cache, mapped by no PTE, as swap cache."""
+    st, m = s.req("POST", "/v1/machines", {"config": {"memory": "64M", "swap": "16M"}})
+    mid = m["id"]
+    ops = [{"op": "createFile", "name": "f", "size": "8K"},
+           {"op": "readFile", "file": "f", "offset": 0, "length": "8K"},
+           {"op": "spawn", "name": "p"},
+           {"op": "mmap", "pid": 1, "addr": "0x100000000", "length": "32K", "prot": "rw-",
+            "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED"]}]
+    ops += [{"op": "write", "pid": 1, "addr": hex(0x100000000 + i * 4096), "data": "eA=="} for i in range(8)]
+    ops += [{"op": "madvise", "pid": 1, "addr": "0x100000000", "length": "32K", "advice": "MADV_PAGEOUT"},
+            {"op": "touch", "pid": 1, "addr": "0x100000000", "length": "4K", "access": "read"}]
+    st, r = s.req("POST", "/v1/machines/%s:batch" % mid, {"ops": ops})
+    check(all(x["ok"] for x in r["results"]), "ops ran")
+    st, f = s.req("GET", "/v1/machines/%s/frames" % mid)
+    states = f["states"]
+    eq(states.count("f"), 2, "the file's two cached pages")
+    st, vm = s.req("GET", "/v1/machines/%s/proc/vmstat" % mid, headers={"Accept": "application/json"})
+    check(vm["swap_ra"] >= 1, "swap readahead read neighbours")
+    eq(states.count("w"), vm["swap_ra"] - vm["swap_ra_hit"], "read-ahead pages nobody maps yet")
+    eq(states.count("a"), 1, "the faulted page is mapped again")
 
 
 def t_bad_lab_files_stop_the_server(s):
@@ -268,7 +292,7 @@ def t_bad_lab_files_stop_the_server(s):
 
 
 TESTS = [t_bad_lab_files_stop_the_server, t_list, t_every_lab_full_marks, t_every_wrong_scores_lower, t_machine_state_matters,
-         t_no_machine, t_bad_requests, t_start_journaled, t_static, t_frames_states_and_rmap]
+         t_no_machine, t_bad_requests, t_start_journaled, t_static, t_frames_states_and_rmap, t_frames_file_and_swap_cache]
 
 
 def main():

@@ -6,7 +6,9 @@
  * fault-around window (aligned, clipped to the VMA), major faults with
  * mmap read-around and async readahead, SIGBUS past EOF, truncate and
  * delete under a mapping, fork; the checker's page-cache invariant with
- * corruptions; a differential run against a byte model of every file.
+ * corruptions; a differential run against a byte model of every file and
+ * mapping, with fork, exit and forced swap-out (MADV_PAGEOUT) of random
+ * pages, a swap area or none.
  */
 #include "engine/internal.h"
 #include "tests/unit/util.h"
@@ -493,9 +495,20 @@ static uint8_t model_view(const struct model_file *fs, const struct model_map *m
 	return fs[mp->file].bytes[(mp->pgoff + k) * PG + o];
 }
 
-static void diff_run(uint64_t seed)
+/* The process of slot i exits; a fresh one takes its place. */
+static void respawn(struct mm_machine *m, struct model_map *x)
 {
-	struct mm_machine *m = mk();
+	ASSERT_EQ(mm_exit(m, x->pid, 0), 0);
+	x->pid = spawn(m);
+	x->file = -1;
+}
+
+/* Returns the pages swapped in (pswpin + swpin_zero). */
+static uint64_t diff_run(uint64_t seed, uint64_t swap)
+{
+	struct mm_config c = tu_config(MM_ARCH_X86_64, 256ull << 20);
+	c.swap = swap;
+	struct mm_machine *m = tu_machine(&c);
 	struct model_file *fs = calloc(NF, sizeof(*fs));
 	struct model_map *mp = calloc(NMAP, sizeof(*mp));
 	int ids[NF];
@@ -507,7 +520,9 @@ static void diff_run(uint64_t seed)
 		mp[i].addr = W + (uint64_t)i * (64ull << 20);
 	}
 	for (int step = 0; step < 400; step++) {
-		int op = (int)(rnd(&s) % 9), fi = (int)(rnd(&s) % NF);
+		int op = (int)(rnd(&s) % 16), fi = (int)(rnd(&s) % NF);
+		if (op >= 12) /* more stores and loads, more swap-outs */
+			op = op < 14 ? 4 + (op & 1) : 11;
 		int mi = (int)(rnd(&s) % NMAP);
 		struct model_map *x = &mp[mi];
 		char name[4] = {'f', (char)('0' + fi), 0, 0};
@@ -619,18 +634,50 @@ static void diff_run(uint64_t seed)
 			fs[fi].live = false;
 			break;
 		}
+		case 9: { /* fork: the child replaces another slot's process */
+			int j = (int)(rnd(&s) % NMAP), child;
+			if (j == mi || x->file < 0)
+				break;
+			ASSERT_EQ(mm_exit(m, mp[j].pid, 0), 0);
+			ASSERT_EQ(mm_fork(m, x->pid, &child), 0);
+			mp[j] = *x; /* the same mapping, bytes and COW state */
+			mp[j].pid = child;
+			break;
+		}
+		case 10: /* exit */
+			respawn(m, x);
+			break;
+		case 11: { /* forced swap-out of a random range of the mapping */
+			if (x->file < 0)
+				break;
+			uint64_t k = rnd(&s) % x->pages;
+			uint64_t n = rnd(&s) % (x->pages - k) + 1;
+			ASSERT_EQ(mm_madvise(m, x->pid, x->addr + k * PG, n * PG,
+					     MM_MADV_PAGEOUT), 0);
+			tu_check(m, "pageout");
+			uint64_t q = k + rnd(&s) % n, o = rnd(&s) % PG;
+			ASSERT_EQ(load(m, x->pid, x->addr + q * PG + o),
+				  model_view(fs, x, q, o)); /* swap-in */
+			break;
+		}
 		}
 		tu_check(m, "diff step");
 	}
+	uint64_t swapped_in = (uint64_t)(m->events[MM_PSWPIN] +
+					 m->events[MM_SWPIN_ZERO]);
 	free(fs);
 	free(mp);
 	mm_machine_destroy(m);
+	return swapped_in;
 }
 
 TEST(files_differential)
 {
+	uint64_t swapped_in = 0;
 	for (uint64_t seed = 1; seed <= 12; seed++)
-		diff_run(seed * 0x9e3779b97f4a7c15ull);
+		swapped_in += diff_run(seed * 0x9e3779b97f4a7c15ull,
+				       seed & 1 ? 64ull << 20 : 0);
+	ASSERT(swapped_in >= 5); /* private copies went to swap and came back (10) */
 }
 
 /* ---- reverse mapping, pageout, sync ----------------------------------- */
