@@ -199,7 +199,24 @@ void mm__mark_page_accessed(struct mm_machine *m, uint32_t pfn)
 			m->events[MM_PGACTIVATE]++;
 		}
 		mm__clear(p, MM_PG_referenced);
+		mm__workingset_activation(m, pfn);
 	}
+}
+
+/* folio_rotate_reclaimable() + lru_move_tail(): writeback ended on a
+ * page flagged PG_reclaim; still reclaimable and on its list, it goes to
+ * the tail of the inactive list (pgrotated). */
+void mm__rotate_reclaimable(struct mm_machine *m, uint32_t pfn)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	if (mm_page_test(p, MM_PG_dirty) || mm_page_test(p, MM_PG_unevictable) ||
+	    !mm_page_test(p, MM_PG_lru))
+		return;
+	mm__lruvec_del(m, pfn);
+	mm__clear(p, MM_PG_active);
+	mm__lruvec_add(m, pfn, true);
+	m->events[MM_PGROTATED]++;
 }
 
 /* ---- reverse mapping ------------------------------------------------------ */
@@ -265,7 +282,7 @@ struct mm__scan_control {
 
 /* get_nr_swap_pages(): free swap slots.  The engine has no swap area yet
  * (swap arrives with the page cache), so anonymous pages stay. */
-static uint64_t mm__nr_swap_free(const struct mm_machine *m)
+uint64_t mm__nr_swap_free(const struct mm_machine *m)
 {
 	(void)m;
 	return 0;
@@ -385,7 +402,7 @@ static void mm__get_scan_count(const struct mm_machine *m,
 
 /* lru_note_cost(): reclaim work (I/O and rotations) raises a side's cost;
  * both halve once they pass a quarter of the LRU. */
-static void mm__lru_note_cost(struct mm_node *n, bool file, uint64_t nr_io,
+void mm__lru_note_cost(struct mm_node *n, bool file, uint64_t nr_io,
 			      uint64_t nr_rotated)
 {
 	uint64_t cost = nr_io * MM_SWAP_CLUSTER_MAX + nr_rotated;
@@ -443,8 +460,10 @@ static uint64_t mm__isolate(struct mm_machine *m, struct mm_node *n, int lru,
 }
 
 /* move_folios_to_lru(): back to the head of the list their flags name,
- * oldest first so the batch keeps its order. */
-static void mm__putback(struct mm_machine *m, const struct mm__batch *b)
+ * oldest first so the batch keeps its order; each active page ages the
+ * node's nonresident clock (age: not for reclaim_pages' putback). */
+static void mm__putback(struct mm_machine *m, const struct mm__batch *b,
+			bool age)
 {
 	for (uint32_t i = 0; i < b->n; i++) {
 		uint32_t pfn = b->pfn[i];
@@ -458,6 +477,8 @@ static void mm__putback(struct mm_machine *m, const struct mm__batch *b)
 			m->events[MM_UNEVICTABLE_PGS_CULLED]++;
 		}
 		mm__lruvec_add(m, pfn, false);
+		if (age && mm_page_test(p, MM_PG_active))
+			mm__workingset_age_nonresident(m, mm_page_zone(m, pfn)->node, 1);
 	}
 }
 
@@ -493,8 +514,8 @@ static void mm__shrink_active_list(struct mm_machine *m, struct mm_node *n,
 		mm__set(p, MM_PG_workingset);
 		inactive.pfn[inactive.n++] = pfn;
 	}
-	mm__putback(m, &active);
-	mm__putback(m, &inactive);
+	mm__putback(m, &active, true);
+	mm__putback(m, &inactive, true);
 	m->events[MM_PGDEACTIVATE] += inactive.n;
 }
 
@@ -611,14 +632,14 @@ static uint64_t mm__shrink_inactive_list(struct mm_machine *m,
 	bool file = mm__is_file_lru(lru);
 
 	if (!scanned) {
-		mm__putback(m, &b);
+		mm__putback(m, &b, true);
 		return 0;
 	}
 	sc->nr_scanned += scanned;
 	m->events[MM_PGSCAN_KSWAPD + sc->who] += scanned;
 	m->events[MM_PGSCAN_ANON + file] += scanned;
 	uint64_t reclaimed = mm__shrink_folio_list(m, &b, sc, &nr_activate);
-	mm__putback(m, &b);
+	mm__putback(m, &b, true);
 	m->events[MM_PGSTEAL_KSWAPD + sc->who] += reclaimed;
 	m->events[MM_PGSTEAL_ANON + file] += reclaimed;
 	mm__lru_note_cost(n, file, 0, scanned - reclaimed);
@@ -674,6 +695,7 @@ static void mm__shrink_node(struct mm_machine *m, struct mm_node *n,
 
 	mm__prepare_scan_control(m, n, sc);
 	mm__shrink_lruvec(m, n, sc);
+	mm__shrink_slab(m, n->id, sc->priority, sc->cpu);
 	if (sc->nr_reclaimed > before)
 		n->kswapd_failures = 0;
 	/* snapshot_refaults() */
@@ -887,7 +909,7 @@ static void mm__reclaim_batch(struct mm_machine *m, struct mm__batch *b,
 	uint64_t nr_activate = 0;
 
 	mm__shrink_folio_list(m, b, &sc, &nr_activate);
-	mm__putback(m, b);
+	mm__putback(m, b, false); /* folio_putback_lru() */
 	b->n = 0;
 }
 

@@ -206,6 +206,18 @@ static const char *mm__snap_refs(const struct mm_machine *m)
 			       (v->next != MM_NIL && v->next >= m->nr_vmas)))
 			return "a VMA linked to records that do not exist";
 	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		if ((m->nodes[n].shadow_head != MM_NIL &&
+		     m->nodes[n].shadow_head >= m->nr_xa_nodes) ||
+		    (m->nodes[n].shadow_tail != MM_NIL &&
+		     m->nodes[n].shadow_tail >= m->nr_xa_nodes))
+			return "a shadow-node list outside the tree nodes";
+	for (uint32_t i = 0; i < m->nr_xa_nodes; i++) {
+		const struct mm_xa_node *x = &m->xa_nodes[i];
+		if ((x->shadow_next != MM_NIL && x->shadow_next >= m->nr_xa_nodes) ||
+		    (x->shadow_prev != MM_NIL && x->shadow_prev >= m->nr_xa_nodes))
+			return "a shadow-node link outside the tree nodes";
+	}
 	for (uint32_t i = 0; i < m->nr_shmem; i++)
 		for (uint32_t k = 0; k < m->shmem[i].nr; k++)
 			if (m->shmem[i].pages[k] != MM_NIL &&
