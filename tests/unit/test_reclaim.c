@@ -609,6 +609,243 @@ TEST(digest_covers_lru)
 	mm_machine_destroy(m);
 }
 
+/* ---- workingset detection (workingset.c) ------------------------------- */
+
+static int64_t ws(const struct mm_machine *m, int item)
+{
+	return m->nodes[0].vm_stat[item];
+}
+
+/* The raw page-cache entry at idx: a frame, a shadow entry or MM_NIL. */
+static uint32_t cache_entry(const struct mm_machine *m, int id, uint64_t idx)
+{
+	const struct mm_file *f = mm_file_get(m, id);
+	uint32_t x = f->xa_root;
+
+	if (x == MM_NIL || idx >= (uint64_t)MM_XA_SLOTS << m->xa_nodes[x].shift)
+		return MM_NIL;
+	for (;;) {
+		const struct mm_xa_node *n = &m->xa_nodes[x];
+		uint32_t slot = n->slots[(idx >> n->shift) & (MM_XA_SLOTS - 1)];
+		if (!n->shift || slot == MM_NIL)
+			return slot;
+		x = slot;
+	}
+}
+
+/*
+ * The refault distance.  W (32 pages, read twice: active, the clock at
+ * 32) and S (64 pages read once: inactive).  Reclaim of 32 pages never
+ * touches the active list (inactive 64 >= active 32) and evicts S0..S43
+ * oldest first (1 + 1 + 3 + 7 + 13 + 19 pages at priorities 6..1),
+ * each leaving a shadow entry stamped with the clock, which each
+ * eviction advances: S43 has E = 75, S1 E = 33, and the clock reads 76.
+ * S43 read again: distance 1 <= 32 active file pages: activated.  S1
+ * then: distance 77 - 33 = 44 > 33: a refault, left inactive.
+ */
+TEST(workingset_refault_distance)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int w = cached_file(m, "w", 32), s;
+	struct mm_reclaim_stats st;
+
+	for (uint64_t i = 0; i < 32; i++)
+		read_page(m, w, i);
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_FILE), 32);
+	ASSERT_EQ_U64(m->nodes[0].nonresident_age, 32); /* 32 activations */
+	s = cached_file(m, "s", 64);
+	ASSERT_EQ(mm_reclaim(m, 1, 0, &st), 0);
+	ASSERT_EQ_U64(st.reclaimed, 44);
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_FILE), 32);
+	ASSERT_EQ_U64(m->nodes[0].nonresident_age, 76);
+	for (uint64_t i = 0; i < 64; i++) {
+		uint32_t e = cache_entry(m, s, i);
+		ASSERT_EQ(mm__xa_is_shadow(e), i < 44);
+		ASSERT_EQ(file_pfn(m, s, i) == MM_NIL, i < 44);
+	}
+	ASSERT_EQ(ws(m, MM_WORKINGSET_REFAULT_FILE), 0);
+	/* within the distance */
+	read_page(m, s, 43);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_REFAULT_FILE), 1);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_ACTIVATE_FILE), 1);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_RESTORE_FILE), 0);
+	ASSERT_EQ(mm_page_lru(m, file_pfn(m, s, 43)), MM_LRU_ACTIVE_FILE);
+	ASSERT_EQ_U64(m->nodes[0].nonresident_age, 77); /* the activation */
+	/* beyond it */
+	read_page(m, s, 1);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_REFAULT_FILE), 2);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_ACTIVATE_FILE), 1);
+	ASSERT_EQ(mm_page_lru(m, file_pfn(m, s, 1)), MM_LRU_INACTIVE_FILE);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_REFAULT_ANON), 0);
+	/* the activation is seen by the next reclaim (refaults[]): it may
+	 * deactivate the file list although inactive is not low */
+	ASSERT(m->nodes[0].refaults[1] != ws(m, MM_WORKINGSET_ACTIVATE_FILE));
+	char *vm = tu_render(m, mm_proc_vmstat);
+	ASSERT_CONTAINS(vm, "\nworkingset_refault_file 2\n");
+	ASSERT_CONTAINS(vm, "\nworkingset_activate_file 1\n");
+	free(vm);
+	tu_check(m, "refault distance");
+	mm_machine_destroy(m);
+}
+
+/* A page evicted while in the workingset (PG_workingset: it had been
+ * active) and refaulting within the distance (1 <= the 3 other active
+ * pages of its file) is restored: activated, PG_workingset again, counted in
+ * workingset_restore_file, and its refault is an I/O cost of the file
+ * side (lru_note_cost_refault).  MADV_PAGEOUT marks an active page
+ * workingset and reclaims it, leaving a shadow entry like any reclaim. */
+TEST(workingset_restore)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	int pid = spawn(m), id;
+	uint64_t a;
+	struct mm_touch_result r;
+
+	ASSERT_EQ(mm_file_create(m, "f", 4 * PG, NULL, 0, &id), 0);
+	for (uint64_t i = 0; i < 4; i++) {
+		read_page(m, id, i);
+		read_page(m, id, i);
+	}
+	uint32_t pfn = file_pfn(m, id, 2);
+	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_ACTIVE_FILE);
+	ASSERT_EQ(mm_mmap(m, pid, W, 4 * PG, MM_PROT_READ,
+			  MM_MAP_SHARED | MM_MAP_FIXED, id, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, W + 2 * PG, PG, MM_ACCESS_READ, &r), 0);
+	uint64_t age = m->nodes[0].nonresident_age;
+	ASSERT_EQ(mm_madvise(m, pid, W + 2 * PG, PG, MM_MADV_PAGEOUT), 0);
+	uint32_t e = cache_entry(m, id, 2);
+	ASSERT(mm__xa_is_shadow(e));
+	ASSERT_EQ(e & 1, 1);                     /* the workingset bit */
+	ASSERT_EQ(mm__shadow_nid(e), 0);
+	ASSERT_EQ_U64(m->nodes[0].nonresident_age, age + 1);
+	uint64_t cost = m->nodes[0].file_cost;
+	/* the fault reads it back (a major fault; read-around refaults
+	 * only this page: the others were never evicted) */
+	ASSERT_EQ(mm_touch(m, pid, W + 2 * PG, PG, MM_ACCESS_READ, &r), 0);
+	ASSERT_EQ_U64(r.major, 1);
+	pfn = file_pfn(m, id, 2);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_REFAULT_FILE), 1);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_ACTIVATE_FILE), 1);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_RESTORE_FILE), 1);
+	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_ACTIVE_FILE);
+	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_workingset));
+	/* cost 32 (one I/O), then halved: above a quarter of the LRU */
+	ASSERT_EQ_U64(m->nodes[0].file_cost, (cost + 32) / 2);
+	tu_check(m, "restore");
+	mm_machine_destroy(m);
+}
+
+/* A write into an evicted slot is no refault (__GFP_WRITE), but takes
+ * the shadow's place; truncate, delete and dropCaches remove shadow
+ * entries (truncate_inode_pages_range, invalidate_mapping_pages), and the
+ * tree nodes they kept go back to the slab. */
+TEST(workingset_shadows_removed)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	struct mm_reclaim_stats st;
+	struct mm_drop_result dr;
+	int f = cached_file(m, "f", 128), g = cached_file(m, "g", 64);
+
+	ASSERT_EQ(mm_reclaim(m, 1000, 0, &st), 0);
+	ASSERT_EQ_U64(st.reclaimed, 192);
+	ASSERT_EQ(ws(m, MM_NR_FILE_PAGES), 0);
+	/* leaves of only shadow entries: f's two, g's one */
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), 3);
+	ASSERT(mm__xa_is_shadow(cache_entry(m, f, 127)));
+	uint8_t b[16] = "new";
+	ASSERT_EQ(mm_file_write(m, f, 127 * PG, b, sizeof(b)), 0);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_REFAULT_FILE), 0);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), 2);
+	ASSERT_EQ(mm_file_truncate(m, f, 64 * PG), 0);
+	for (uint64_t i = 64; i < 128; i++)
+		ASSERT_EQ(cache_entry(m, f, i), MM_NIL);
+	ASSERT(mm__xa_is_shadow(cache_entry(m, f, 63)));
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), 2);
+	tu_check(m, "truncated");
+	ASSERT_EQ(mm_file_delete(m, g), 0);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), 1);
+	tu_check(m, "deleted");
+	ASSERT_EQ(mm_drop_caches(m, 1, &dr), 0);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), 0);
+	ASSERT_EQ(mm_file_get(m, f)->xa_root, MM_NIL);
+	read_page(m, f, 5);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_REFAULT_FILE), 0);
+	tu_check(m, "dropped");
+	mm_machine_destroy(m);
+}
+
+/* Pages far apart leave one shadow entry per leaf.  The shadow shrinker
+ * (count_shadow_nodes) only touches nodes beyond present / 8, and with
+ * seeks 0 asks for half of them; drop_slab's first pass at priority 0
+ * scans nothing (44 < the 88 freeable) and defers the 44, the next adds
+ * them: 88 scanned, 88 freed, nothing deferred. */
+TEST(workingset_shadow_node_shrinker)
+{
+	struct mm_machine *m = mk(16ull << 20);
+	int pid = spawn(m), id;
+	uint64_t a, max = m->nodes[0].present >> 3, n = max + 88;
+	struct mm_touch_result r;
+	struct mm_drop_result dr;
+
+	ASSERT_EQ(mm_file_create(m, "sparse", n * 64 * PG, NULL, 0, &id), 0);
+	ASSERT_EQ(mm_mmap(m, pid, W, n * 64 * PG, MM_PROT_READ,
+			  MM_MAP_SHARED | MM_MAP_FIXED, id, 0, &a), 0);
+	ASSERT_EQ(mm_madvise(m, pid, W, n * 64 * PG, MM_MADV_RANDOM), 0);
+	for (uint64_t k = 0; k < n; k++)
+		ASSERT_EQ(mm_touch(m, pid, W + k * 64 * PG, PG, MM_ACCESS_READ, &r), 0);
+	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, n);
+	ASSERT_EQ(mm_madvise(m, pid, W, n * 64 * PG, MM_MADV_PAGEOUT), 0);
+	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, 0);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), (int64_t)n);
+	tu_check(m, "shadow nodes");
+	ASSERT_EQ(mm_drop_caches(m, 2, &dr), 0);
+	ASSERT_EQ_U64(m->events[MM_SLABS_SCANNED], 0);
+	ASSERT_EQ(m->nodes[0].shadow_deferred, 44);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), (int64_t)n);
+	ASSERT_EQ(mm_drop_caches(m, 2, &dr), 0);
+	ASSERT_EQ_U64(m->events[MM_SLABS_SCANNED], 88);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODERECLAIM), 88);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), (int64_t)max);
+	ASSERT_EQ(m->nodes[0].shadow_deferred, 0);
+	/* the oldest went: the first 88 leaves are empty now */
+	ASSERT_EQ(cache_entry(m, id, 0), MM_NIL);
+	ASSERT_EQ(cache_entry(m, id, 87 * 64), MM_NIL);
+	ASSERT(mm__xa_is_shadow(cache_entry(m, id, 88 * 64)));
+	tu_check(m, "shrunk");
+	mm_machine_destroy(m);
+}
+
+/* folio_rotate_reclaimable(): a dirty page reclaim flagged PG_reclaim
+ * (and activated) is written back by sync; at the end of its writeback
+ * it moves to the tail of the inactive list (pgrotated).  Reclaim's own
+ * writeback (kswapd's pageout) holds the page isolated: no rotation. */
+TEST(pgrotated_after_writeback)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	struct mm_reclaim_stats st;
+	static const uint8_t msg[] = "dirty";
+	int id;
+
+	cached_file(m, "older", 4);
+	ASSERT_EQ(mm_file_create(m, "d", PG, msg, sizeof(msg), &id), 0);
+	uint32_t pfn = file_pfn(m, id, 0);
+	ASSERT_EQ(mm_reclaim(m, 1, -1, &st), 0);
+	ASSERT_EQ(file_pfn(m, id, 0), pfn);
+	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_reclaim));
+	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_ACTIVE_FILE);
+	ASSERT_EQ_U64(m->events[MM_PGROTATED], 0);
+	ASSERT_EQ(mm_file_sync(m, id), 0);
+	ASSERT_EQ_U64(m->events[MM_PGROTATED], 1);
+	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_INACTIVE_FILE);
+	ASSERT_EQ(m->nodes[0].lru[MM_LRU_INACTIVE_FILE].tail, pfn);
+	ASSERT(!mm_page_test(&m->pages[pfn], MM_PG_reclaim));
+	/* a clean sync again: nothing to rotate */
+	ASSERT_EQ(mm_file_sync(m, id), 0);
+	ASSERT_EQ_U64(m->events[MM_PGROTATED], 1);
+	tu_check(m, "rotated");
+	mm_machine_destroy(m);
+}
+
 /* ---- the checker ----------------------------------------------------------- */
 
 static void expect(struct mm_machine *m, const char *inv)
