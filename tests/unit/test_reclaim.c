@@ -906,6 +906,84 @@ TEST(check_lru_corruption)
 	mm_machine_destroy(m);
 }
 
+/* The checker's shadow-entry invariants, one corruption each; the digest
+ * sees shadow entries and the shadow clock. */
+TEST(check_shadow_corruption)
+{
+	struct mm_machine *m = mk(64ull << 20);
+	struct mm_reclaim_stats st;
+	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX];
+	int f = cached_file(m, "f", 96);
+
+	ASSERT_EQ(mm_reclaim(m, 64, 0, &st), 0);
+	ASSERT_EQ_U64(st.reclaimed, 78);   /* 0..77 shadows, 78..95 pages */
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), 1);
+	tu_check(m, "shadows");
+	mm_digest(m, d0);
+	struct mm_file *file = &m->files[f];
+	struct mm_xa_node *leaf = &m->xa_nodes[m->xa_nodes[file->xa_root].slots[0]];
+	uint32_t e = leaf->slots[5];
+	ASSERT(mm__xa_is_shadow(e));
+	/* a shadow entry naming a node the machine does not have */
+	leaf->slots[5] = e | (7u << 1);
+	expect(m, "shadow-entry");
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	leaf->slots[5] = e;
+	/* nr_values off */
+	leaf->nr_values--;
+	expect(m, "shadow-entry");
+	leaf->nr_values++;
+	/* the workingset_nodes gauge off */
+	m->nodes[0].vm_stat[MM_WORKINGSET_NODES]++;
+	expect(m, "shadow-entry");
+	m->nodes[0].vm_stat[MM_WORKINGSET_NODES]--;
+	/* a shadow-only leaf missing from its list */
+	uint32_t head = m->nodes[0].shadow_head;
+	m->nodes[0].shadow_head = m->nodes[0].shadow_tail = MM_NIL;
+	expect(m, "shadow-entry");
+	m->nodes[0].shadow_head = m->nodes[0].shadow_tail = head;
+	/* shadow entries past EOF */
+	uint64_t size = file->size;
+	file->size = 3 * PG;
+	expect(m, "shadow-entry");
+	file->size = size;
+	/* a shadow entry where a page is: the page is in no tree */
+	struct mm_xa_node *leaf2 = &m->xa_nodes[m->xa_nodes[file->xa_root].slots[1]];
+	uint32_t pfn = leaf2->slots[90 - 64];
+	leaf2->slots[90 - 64] = e;
+	leaf2->nr_values++;
+	expect(m, "page-cache");
+	leaf2->slots[90 - 64] = pfn;
+	leaf2->nr_values--;
+	tu_check(m, "restored");
+	mm_digest(m, d1);
+	ASSERT_EQ_STR(d0, d1);
+	/* the digest covers the clock and the shrinker's deferred count */
+	m->nodes[0].nonresident_age++;
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	m->nodes[0].nonresident_age--;
+	m->nodes[0].shadow_deferred++;
+	mm_digest(m, d1);
+	ASSERT(strcmp(d0, d1) != 0);
+	m->nodes[0].shadow_deferred--;
+	/* and survives a snapshot */
+	struct mm_bytes img;
+	struct mm_machine *m2;
+	char err[200];
+	ASSERT_EQ(mm_snapshot_save(m, &img), 0);
+	ASSERT_EQ(mm_snapshot_load(img.p, img.len, &m2, err, sizeof(err)), 0);
+	mm_digest(m2, d1);
+	ASSERT_EQ_STR(d0, d1);
+	tu_check(m2, "loaded");
+	read_page(m2, f, 60);
+	ASSERT_EQ(m2->nodes[0].vm_stat[MM_WORKINGSET_REFAULT_FILE], 1);
+	free(img.p);
+	mm_machine_destroy(m2);
+	mm_machine_destroy(m);
+}
+
 /* ---- randomized: checker after every step, digest equal across runs ---- */
 
 static void random_run(uint64_t seed, int steps, char digest[MM_DIGEST_HEX])
