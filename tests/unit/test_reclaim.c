@@ -6,8 +6,13 @@
  * watermark and asleep at high (with its exact batches), direct reclaim
  * below min, the OOM killer's choice, swappiness at its extremes, mlocked
  * pages on the unevictable list, a working set surviving a streaming
- * read; the checker's LRU invariants with a corruption each; and a
- * randomized run with the checker after every step, twice, same digest.
+ * read; workingset detection (refault distance, restore, shadow entries
+ * removed, the shadow-node shrinker, a thrashing set protected) and
+ * pgrotated, with exact counters; the checker's LRU and shadow-entry
+ * invariants with a corruption each; and a randomized run with the
+ * checker after every step, twice, same digest.  The pressure comes from
+ * a few helpers: read_pages() (page cache), anon_pages() (anonymous
+ * memory), fill_below_low() and run_kswapd().
  */
 #include "engine/internal.h"
 #include "tests/unit/util.h"
@@ -38,16 +43,15 @@ static int64_t nr(const struct mm_machine *m, int lru)
 	return m->nodes[0].vm_stat[MM_NR_INACTIVE_ANON + lru];
 }
 
+static uint64_t read_pages(struct mm_machine *m, int id, uint64_t from,
+			   uint64_t n);
+
 /* A file of pages pages, read once through read() into the cache. */
 static int cached_file(struct mm_machine *m, const char *name, uint64_t pages)
 {
 	int id;
-	static uint8_t buf[1 << 20];
 	ASSERT_EQ(mm_file_create(m, name, pages * PG, NULL, 0, &id), 0);
-	for (uint64_t off = 0; off < pages * PG; off += sizeof(buf)) {
-		uint64_t got, major;
-		ASSERT_EQ(mm_file_read(m, id, off, sizeof(buf), buf, &got, &major), 0);
-	}
+	read_pages(m, id, 0, pages);
 	return id;
 }
 
@@ -63,17 +67,57 @@ static void read_page(struct mm_machine *m, int id, uint64_t idx)
 	ASSERT_EQ(mm_file_read(m, id, idx * PG, sizeof(b), b, &got, &major), 0);
 }
 
+/* Memory pressure from the page cache: reads pages [from, from + n) of
+ * file id once, in 64 KiB reads (each a filemap_read with readahead);
+ * the pages that had to come from the disk. */
+static uint64_t read_pages(struct mm_machine *m, int id, uint64_t from,
+			   uint64_t n)
+{
+	static uint8_t buf[1 << 16];
+	uint64_t majors = 0;
+
+	for (uint64_t off = 0; off < n * PG; off += sizeof(buf)) {
+		uint64_t got, major;
+		ASSERT_EQ(mm_file_read(m, id, from * PG + off,
+				       MM_MIN(sizeof(buf), n * PG - off), buf,
+				       &got, &major), 0);
+		majors += major;
+	}
+	return majors;
+}
+
+/* Anonymous memory: n pages at addr of pid, mapped and written. */
+static void anon_pages(struct mm_machine *m, int pid, uint64_t addr,
+		       uint64_t n)
+{
+	uint64_t a;
+	struct mm_touch_result r;
+
+	ASSERT_EQ(mm_mmap(m, pid, addr, n * PG, RW, FIX, -1, 0, &a), 0);
+	ASSERT_EQ(mm_touch(m, pid, addr, n * PG, MM_ACCESS_WRITE, &r), 0);
+}
+
+/* kswapd's ticks until it sleeps again. */
+static uint64_t run_kswapd(struct mm_machine *m)
+{
+	struct mm_tick_result tr;
+	uint64_t ticks = 0;
+
+	while (m->nodes[0].kswapd_awake) {
+		mm_tick(m, 1, &tr);
+		ASSERT(++ticks < 100000);
+	}
+	return ticks;
+}
+
 /* New anonymous pages enter the inactive anon list at its head; freeing
  * takes them off; file pages go to the file list. */
 TEST(lru_new_pages_enter_inactive)
 {
 	struct mm_machine *m = mk(64ull << 20);
 	int pid = spawn(m);
-	uint64_t a;
-	struct mm_touch_result r;
 
-	ASSERT_EQ(mm_mmap(m, pid, W, 8 * PG, RW, FIX, -1, 0, &a), 0);
-	ASSERT_EQ(mm_touch(m, pid, W, 8 * PG, MM_ACCESS_WRITE, &r), 0);
+	anon_pages(m, pid, W, 8);
 	ASSERT_EQ(nr(m, MM_LRU_INACTIVE_ANON), 8);
 	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_ANON), 0);
 	struct mm_translation t;
@@ -271,7 +315,6 @@ TEST(kswapd_writes_dirty_pages_back)
 	uint64_t a;
 	struct mm_reclaim_stats st;
 	struct mm_touch_result r;
-	struct mm_tick_result tr;
 	struct mm_zone *z;
 	static const uint8_t msg[] = "written before freed";
 
@@ -298,10 +341,7 @@ TEST(kswapd_writes_dirty_pages_back)
 	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_INACTIVE_FILE);
 	/* pressure: kswapd reaches it first (it is the oldest) */
 	fill_below_low(m, &z);
-	for (int t = 0; m->nodes[0].kswapd_awake; t++) {
-		mm_tick(m, 1, &tr);
-		ASSERT(t < 1000);
-	}
+	run_kswapd(m);
 	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_WRITE], 1);
 	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTY], 0);
 	ASSERT_EQ(file_pfn(m, id, 0), MM_NIL);
@@ -359,10 +399,8 @@ TEST(oom_kills_highest_badness)
 	struct mm_alloc_result res;
 
 	ASSERT_EQ(init, 1);
-	ASSERT_EQ(mm_mmap(m, big, W, 6000 * PG, RW, FIX, -1, 0, &a), 0);
-	ASSERT_EQ(mm_touch(m, big, W, 6000 * PG, MM_ACCESS_WRITE, &r), 0);
-	ASSERT_EQ(mm_mmap(m, mid, W, 3000 * PG, RW, FIX, -1, 0, &a), 0);
-	ASSERT_EQ(mm_touch(m, mid, W, 3000 * PG, MM_ACCESS_WRITE, &r), 0);
+	anon_pages(m, big, W, 6000);
+	anon_pages(m, mid, W, 3000);
 	ASSERT_EQ(mm_set_oom_score_adj(m, big, -1000), 0);
 	uint64_t kills = m->events[MM_OOM_KILL];
 	while (mm_task_get(m, mid))
@@ -433,11 +471,8 @@ TEST(swappiness_extremes)
 		c.swappiness = sw;
 		struct mm_machine *m = tu_machine(&c);
 		int pid = spawn(m);
-		uint64_t a;
-		struct mm_touch_result r;
 		struct mm_reclaim_stats st;
-		ASSERT_EQ(mm_mmap(m, pid, W, 64 * PG, RW, FIX, -1, 0, &a), 0);
-		ASSERT_EQ(mm_touch(m, pid, W, 64 * PG, MM_ACCESS_WRITE, &r), 0);
+		anon_pages(m, pid, W, 64);
 		cached_file(m, "f", 64);
 		ASSERT_EQ(mm_reclaim(m, 64, -1, &st), 0);
 		ASSERT_EQ_U64(m->events[MM_PGSCAN_ANON], 0);
@@ -506,21 +541,32 @@ TEST(working_set_survives_streaming)
 			  MM_MAP_SHARED | MM_MAP_FIXED, ws, 0, &a), 0);
 	int stream;
 	ASSERT_EQ(mm_file_create(m, "stream", 1ull << 32, NULL, 0, &stream), 0);
-	uint8_t buf[1 << 16];
-	for (uint64_t off = 0; off < (64ull << 20); off += sizeof(buf)) {
-		uint64_t got, major;
-		if ((off & ((4ull << 20) - 1)) == 0) {
-			ASSERT_EQ(mm_touch(m, pid, W, 256 * PG, MM_ACCESS_READ, &r), 0);
-			ASSERT_EQ(mm_reclaim(m, 1024, -1, &st), 0);
-		}
-		ASSERT_EQ(mm_file_read(m, stream, off, sizeof(buf), buf, &got,
-				       &major), 0);
+	for (uint64_t mib = 0; mib < 64; mib += 4) {
+		ASSERT_EQ(mm_touch(m, pid, W, 256 * PG, MM_ACCESS_READ, &r), 0);
+		ASSERT_EQ(mm_reclaim(m, 1024, -1, &st), 0);
+		read_pages(m, stream, mib * 256, 4 * 256);
 	}
 	for (uint64_t i = 0; i < 256; i++)
 		ASSERT(file_pfn(m, ws, i) != MM_NIL);
 	ASSERT_EQ_U64(mm_file_get(m, ws)->nr_pages, 256);
 	ASSERT(mm_file_get(m, stream)->nr_pages < (64ull << 20) / PG / 2);
 	ASSERT(m->events[MM_PGSTEAL_PROACTIVE] > 8000);
+	/* the stream's evicted pages left shadow entries (the only
+	 * refaults so far: readahead pages reclaimed before their read,
+	 * recent enough to be activated) */
+	int64_t refaults = m->nodes[0].vm_stat[MM_WORKINGSET_REFAULT_FILE];
+	int64_t activated = m->nodes[0].vm_stat[MM_WORKINGSET_ACTIVATE_FILE];
+	ASSERT(m->nodes[0].vm_stat[MM_WORKINGSET_NODES] > 0);
+	ASSERT(activated <= refaults);
+	/* read again, the stream's start refaults from some 16,000
+	 * evictions back, far more than the active list holds: none is
+	 * activated */
+	uint64_t major = read_pages(m, stream, 0, 64);
+	ASSERT_GE(major, 64);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_WORKINGSET_REFAULT_FILE],
+		  refaults + (int64_t)major);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_WORKINGSET_ACTIVATE_FILE], activated);
+	ASSERT_LT(m->nodes[0].vm_stat[MM_NR_ACTIVE_FILE], 16000);
 	tu_check(m, "working set");
 	mm_machine_destroy(m);
 }
@@ -567,8 +613,7 @@ TEST(madvise_cold_and_pageout)
 	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_VMSCAN_IMMEDIATE_RECLAIM], 2);
 	ASSERT_EQ_U64(mm->rss_file, 2);
 	/* anonymous memory without swap: kept, activated */
-	ASSERT_EQ(mm_mmap(m, pid, W + 64 * PG, 4 * PG, RW, FIX, -1, 0, &a), 0);
-	ASSERT_EQ(mm_touch(m, pid, W + 64 * PG, 4 * PG, MM_ACCESS_WRITE, &r), 0);
+	anon_pages(m, pid, W + 64 * PG, 4);
 	ASSERT_EQ(mm_madvise(m, pid, W + 64 * PG, 4 * PG, MM_MADV_PAGEOUT), 0);
 	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_ANON), 4);
 	ASSERT_EQ_U64(mm->rss_anon, 4);
@@ -581,12 +626,9 @@ TEST(digest_covers_lru)
 {
 	struct mm_machine *m = mk(64ull << 20);
 	int pid = spawn(m);
-	uint64_t a;
-	struct mm_touch_result r;
 	char d0[MM_DIGEST_HEX], d1[MM_DIGEST_HEX];
 
-	ASSERT_EQ(mm_mmap(m, pid, W, 4 * PG, RW, FIX, -1, 0, &a), 0);
-	ASSERT_EQ(mm_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE, &r), 0);
+	anon_pages(m, pid, W, 4);
 	mm_digest(m, d0);
 	struct mm_plist *l = &m->nodes[0].lru[MM_LRU_INACTIVE_ANON];
 	uint32_t pfn = l->head;
@@ -846,6 +888,43 @@ TEST(pgrotated_after_writeback)
 	mm_machine_destroy(m);
 }
 
+/*
+ * What workingset detection is for: a file W read over and over that does
+ * not fit the inactive list thrashes there (evicted before its next read)
+ * while stale pages A, read twice long ago, sit on the active list.  Its
+ * refault distances are within the active list's size, so W's refaults
+ * activate it; the active list then sheds A and W becomes resident.
+ */
+TEST(workingset_protects_a_thrashing_set)
+{
+	struct mm_machine *m = mk(32ull << 20);
+	int a = cached_file(m, "a", 4000), w, s;
+	uint64_t majors[6];
+
+	read_pages(m, a, 0, 4000);
+	ASSERT_EQ(nr(m, MM_LRU_ACTIVE_FILE), 4000);
+	ASSERT_EQ(mm_file_create(m, "w", 2000 * PG, NULL, 0, &w), 0);
+	ASSERT_EQ(mm_file_create(m, "s", 1ull << 32, NULL, 0, &s), 0);
+	for (int round = 0; round < 6; round++) {
+		majors[round] = read_pages(m, w, 0, 2000);
+		/* a stream of new pages between two reads of W */
+		read_pages(m, s, (uint64_t)round * 2000, 2000);
+	}
+	/* rounds 0 and 1 read all of W from the disk; round 1's reads were
+	 * refaults, most of them activated; from round 2 on W is resident */
+	ASSERT_EQ_U64(majors[0], 2000);
+	ASSERT_EQ_U64(majors[1], 2000);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_REFAULT_FILE), 2000);
+	ASSERT_GE(ws(m, MM_WORKINGSET_ACTIVATE_FILE), 1000);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_RESTORE_FILE), 0);
+	for (int round = 2; round < 6; round++)
+		ASSERT_EQ_U64(majors[round], 0);
+	ASSERT_EQ_U64(mm_file_get(m, w)->nr_pages, 2000);
+	ASSERT_LT(mm_file_get(m, a)->nr_pages, 2000);
+	tu_check(m, "thrashing");
+	mm_machine_destroy(m);
+}
+
 /* ---- the checker ----------------------------------------------------------- */
 
 static void expect(struct mm_machine *m, const char *inv)
@@ -863,11 +942,8 @@ TEST(check_lru_corruption)
 {
 	struct mm_machine *m = mk(64ull << 20);
 	int pid = spawn(m);
-	uint64_t a;
-	struct mm_touch_result r;
 
-	ASSERT_EQ(mm_mmap(m, pid, W, 4 * PG, RW, FIX, -1, 0, &a), 0);
-	ASSERT_EQ(mm_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE, &r), 0);
+	anon_pages(m, pid, W, 4);
 	tu_check(m, "before");
 	uint32_t pfn = m->nodes[0].lru[MM_LRU_INACTIVE_ANON].head;
 	struct mm_page *p = &m->pages[pfn];
