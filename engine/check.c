@@ -84,7 +84,8 @@
  *                    nodes' count/parent/offset/shift agree and each holds
  *                    a live radix_tree_node object, each file a filp
  *                    object; nr_pages, NR_FILE_PAGES (shmem + files),
- *                    NR_DIRTY and NR_MAPPED equal the recount
+ *                    NR_DIRTY, NR_MAPPED and each zone's
+ *                    nr_zone_write_pending equal the recount
  *   shadow-entry     (workingset.c) shadow entries sit only in leaf slots
  *                    (no page there), below EOF, naming an existing node;
  *                    nr_values counts them; a leaf is on its object's
@@ -933,6 +934,7 @@ struct mm__pc_ctx {
 	uint32_t nodes, pages, dirty_pages;
 	int64_t *files, dirty[MM_MAX_NODES];
 	uint32_t shadow_nodes;  /* leaves holding only shadow entries */
+	int64_t pending[MM_MAX_NODES * MM_MAX_ZONES]; /* dirty, by zone id */
 };
 
 static void mm__check_xa_node(struct mm__checker *c, struct mm__pc_ctx *x,
@@ -994,6 +996,7 @@ static void mm__check_xa_node(struct mm__checker *c, struct mm__pc_ctx *x,
 		x->files[node]++;
 		if (mm_page_test(p, MM_PG_dirty)) {
 			x->dirty[node]++;
+			x->pending[mm__zone_id(mm_page_zone(m, slot))]++;
 			x->dirty_pages++;
 		}
 	}
@@ -1056,7 +1059,7 @@ static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
 {
 	const struct mm_machine *m = c->m;
 	struct mm__pc_ctx x = {NULL, 0, maps, calloc(m->nr_pfns, 1), 0, 0, 0,
-			       files, {0}, 0};
+			       files, {0}, 0, {0}};
 	int64_t mapped[MM_MAX_NODES] = {0};
 
 	if (!x.seen)
@@ -1101,6 +1104,17 @@ static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
 				   p->index);
 	}
 	mm__check_shadow_lists(c, x.shadow_nodes);
+	for (int n = 0; n < m->nr_nodes; n++)
+		for (int z = 0; z < m->nr_zone_types; z++) {
+			const struct mm_zone *zone = &m->nodes[n].zones[z];
+			if (zone->vm_stat[MM_NR_ZONE_WRITE_PENDING] !=
+			    x.pending[mm__zone_id(zone)])
+				mm__report(c, "page-cache", "node %d zone %s: "
+					   "nr_zone_write_pending %ld, %ld dirty "
+					   "file pages", n, zone->name,
+					   (long)zone->vm_stat[MM_NR_ZONE_WRITE_PENDING],
+					   (long)x.pending[mm__zone_id(zone)]);
+		}
 	for (int n = 0; n < m->nr_nodes; n++) {
 		if (m->nodes[n].vm_stat[MM_NR_DIRTY] != x.dirty[n])
 			mm__report(c, "page-cache", "node %d: NR_DIRTY %ld, %ld "

@@ -163,27 +163,74 @@ uint32_t mm__xa_load(const struct mm_machine *m, const struct mm_file *f,
 	return mm__xa_is_shadow(e) ? MM_NIL : e;
 }
 
+/* The tree nodes a store at idx would add: exact for an empty tree or
+ * along an existing path; when the tree must grow upwards, the new tops
+ * plus a whole new path below them (an upper bound). */
+static unsigned mm__xa_nodes_needed(const struct mm_machine *m,
+				    const struct mm_file *f, uint64_t idx)
+{
+	unsigned levels = 1;
+
+	while (idx >= ((uint64_t)MM_XA_SLOTS << (MM_XA_SHIFT * (levels - 1))))
+		levels++;
+	if (f->xa_root == MM_NIL)
+		return levels;
+	if (idx >= mm__xa_span(m, f->xa_root))
+		return levels - (mm__xa(m, f->xa_root)->shift / MM_XA_SHIFT + 1) +
+		       levels - 1;
+	for (uint32_t id = f->xa_root;;) {
+		const struct mm_xa_node *n = mm__xa(m, id);
+		uint32_t slot = n->slots[(idx >> n->shift) & (MM_XA_SLOTS - 1)];
+		if (!n->shift)
+			return 0;
+		if (slot == MM_NIL)
+			return n->shift / MM_XA_SHIFT;
+		id = slot;
+	}
+}
+
+/* One of the nodes set aside for a store, as a node of shift. */
+static uint32_t mm__xa_take(struct mm_machine *m, uint32_t *spare,
+			    unsigned *nspare, uint8_t shift)
+{
+	MM_ASSERT(*nspare > 0);
+	uint32_t id = spare[--*nspare];
+	mm__xa(m, id)->shift = shift;
+	return id;
+}
+
 /* xa_store() of pfn at an idx holding no page: grows the tree upwards
- * and downwards as needed; *old gets the shadow entry it replaces (or
- * MM_NIL).  0 or -MM_ENOMEM (the tree may keep new empty nodes;
- * mm__xa_shrink() removes them). */
+ * and downwards as needed; *prev gets the shadow entry it replaces (or
+ * MM_NIL).  The nodes it needs are allocated first (radix_tree_preload,
+ * xas_nomem): an allocation may reclaim, and reclaim may free shadow
+ * nodes of this very tree, so the tree is only changed once no more
+ * allocation is to come.  0, or -MM_ENOMEM with the tree unchanged. */
 static int mm__xa_store(struct mm_machine *m, struct mm_file *f, uint64_t idx,
 			uint32_t pfn, int cpu, uint32_t *prev)
 {
+	uint32_t spare[8];
+	unsigned nspare = 0, need;
+
 	*prev = MM_NIL;
+	while ((need = mm__xa_nodes_needed(m, f, idx)) > nspare) {
+		MM_ASSERT(nspare < 8);
+		if ((spare[nspare] = mm__xa_node_new(m, 0, cpu)) == MM_NIL) {
+			while (nspare)
+				mm__xa_node_free(m, spare[--nspare], cpu);
+			return -MM_ENOMEM;
+		}
+		nspare++;
+	}
 	if (f->xa_root == MM_NIL) {
 		uint8_t shift = 0;
 		while (idx >= ((uint64_t)MM_XA_SLOTS << shift))
 			shift += MM_XA_SHIFT;
-		if ((f->xa_root = mm__xa_node_new(m, shift, cpu)) == MM_NIL)
-			return -MM_ENOMEM;
+		f->xa_root = mm__xa_take(m, spare, &nspare, shift);
 	}
 	while (idx >= mm__xa_span(m, f->xa_root)) { /* xas_expand() */
 		uint32_t old = f->xa_root;
-		uint32_t top = mm__xa_node_new(m, mm__xa(m, old)->shift + MM_XA_SHIFT,
-					       cpu);
-		if (top == MM_NIL)
-			return -MM_ENOMEM;
+		uint32_t top = mm__xa_take(m, spare, &nspare,
+					   mm__xa(m, old)->shift + MM_XA_SHIFT);
 		struct mm_xa_node *t = mm__xa(m, top), *o = mm__xa(m, old);
 		t->slots[0] = old;
 		t->count = 1;
@@ -204,13 +251,11 @@ static int mm__xa_store(struct mm_machine *m, struct mm_file *f, uint64_t idx,
 			else
 				n->nr_values--;
 			mm__workingset_update_node(m, id);
-			return 0;
+			break;
 		}
 		if (n->slots[off] == MM_NIL) {
-			uint32_t c = mm__xa_node_new(m, n->shift - MM_XA_SHIFT, cpu);
-			if (c == MM_NIL)
-				return -MM_ENOMEM;
-			n = mm__xa(m, id);
+			uint32_t c = mm__xa_take(m, spare, &nspare,
+						 n->shift - MM_XA_SHIFT);
 			n->slots[off] = c;
 			n->count++;
 			mm__xa(m, c)->parent = id;
@@ -218,6 +263,9 @@ static int mm__xa_store(struct mm_machine *m, struct mm_file *f, uint64_t idx,
 		}
 		id = n->slots[off];
 	}
+	while (nspare)  /* the upper bound's extra */
+		mm__xa_node_free(m, spare[--nspare], cpu);
+	return 0;
 }
 
 /* Frees empty nodes upwards from id, then shrinks a root that only uses
@@ -343,6 +391,17 @@ static void mm__file_stat(struct mm_machine *m, uint32_t pfn, int item, int64_t 
 	m->nodes[mm_page_zone(m, pfn)->node].vm_stat[item] += d;
 }
 
+/* folio_account_dirtied() (d = 1) / folio_account_cleaned() and the end
+ * of writeback (d = -1): NR_FILE_DIRTY, the zone's write_pending (dirty
+ * and under writeback, which is instant here) and nr_dirtied. */
+static void mm__account_dirty(struct mm_machine *m, uint32_t pfn, int d)
+{
+	mm__file_stat(m, pfn, MM_NR_DIRTY, d);
+	mm_page_zone(m, pfn)->vm_stat[MM_NR_ZONE_WRITE_PENDING] += d;
+	if (d > 0)
+		mm__file_stat(m, pfn, MM_NR_DIRTIED, 1);
+}
+
 void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn)
 {
 	struct mm_page *p = &m->pages[pfn];
@@ -351,7 +410,7 @@ void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn)
 		return;
 	mm__set(p, MM_PG_dirty);
 	mm__file(m, p->mapping)->nr_dirty++;
-	mm__file_stat(m, pfn, MM_NR_DIRTY, 1);
+	mm__account_dirty(m, pfn, 1);
 }
 
 /* The disk block of page idx (NULL: a hole). */
@@ -431,7 +490,8 @@ static int mm__page_writeback(struct mm_machine *m, struct mm_file *f,
 	}
 	mm__clear(p, MM_PG_dirty);
 	f->nr_dirty--;
-	mm__file_stat(m, pfn, MM_NR_DIRTY, -1);
+	mm__account_dirty(m, pfn, -1);
+	mm__file_stat(m, pfn, MM_NR_WRITTEN, 1); /* folio_end_writeback() */
 	m->events[MM_PGPGOUT] += MM_PAGE_SIZE >> 10;
 	if (mm_page_test(p, MM_PG_reclaim)) {
 		/* folio_end_writeback(): a page reclaim flagged for immediate
@@ -457,7 +517,7 @@ static void mm__pagecache_remove(struct mm_machine *m, struct mm_file *f,
 	f->nr_pages--;
 	if (mm_page_test(p, MM_PG_dirty)) {
 		f->nr_dirty--;
-		mm__file_stat(m, pfn, MM_NR_DIRTY, -1);
+		mm__account_dirty(m, pfn, -1);
 	}
 	mm__file_stat(m, pfn, MM_NR_FILE_PAGES, -1);
 	p->flags &= ~((1u << MM_PG_uptodate) | (1u << MM_PG_dirty) |

@@ -860,7 +860,8 @@ TEST(workingset_shadow_node_shrinker)
 /* folio_rotate_reclaimable(): a dirty page reclaim flagged PG_reclaim
  * (and activated) is written back by sync; at the end of its writeback
  * it moves to the tail of the inactive list (pgrotated).  Reclaim's own
- * writeback (kswapd's pageout) holds the page isolated: no rotation. */
+ * writeback (kswapd's pageout) holds the page isolated: no rotation.
+ * Along the way nr_dirtied, nr_written and nr_zone_write_pending. */
 TEST(pgrotated_after_writeback)
 {
 	struct mm_machine *m = mk(64ull << 20);
@@ -871,6 +872,9 @@ TEST(pgrotated_after_writeback)
 	cached_file(m, "older", 4);
 	ASSERT_EQ(mm_file_create(m, "d", PG, msg, sizeof(msg), &id), 0);
 	uint32_t pfn = file_pfn(m, id, 0);
+	/* dirtied once: nr_dirtied, and write_pending on its zone */
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_DIRTIED], 1);
+	ASSERT_EQ(mm_page_zone(m, pfn)->vm_stat[MM_NR_ZONE_WRITE_PENDING], 1);
 	ASSERT_EQ(mm_reclaim(m, 1, -1, &st), 0);
 	ASSERT_EQ(file_pfn(m, id, 0), pfn);
 	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_reclaim));
@@ -878,6 +882,8 @@ TEST(pgrotated_after_writeback)
 	ASSERT_EQ_U64(m->events[MM_PGROTATED], 0);
 	ASSERT_EQ(mm_file_sync(m, id), 0);
 	ASSERT_EQ_U64(m->events[MM_PGROTATED], 1);
+	ASSERT_EQ(m->nodes[0].vm_stat[MM_NR_WRITTEN], 1);
+	ASSERT_EQ(mm_page_zone(m, pfn)->vm_stat[MM_NR_ZONE_WRITE_PENDING], 0);
 	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_INACTIVE_FILE);
 	ASSERT_EQ(m->nodes[0].lru[MM_LRU_INACTIVE_FILE].tail, pfn);
 	ASSERT(!mm_page_test(&m->pages[pfn], MM_PG_reclaim));
