@@ -374,9 +374,11 @@ void mm__xa_delete_node(struct mm_machine *m, uint32_t id, int cpu)
 	MM_ASSERT(!n->shift && n->count && n->count == n->nr_values);
 	while (mm__xa(m, root)->parent != MM_NIL)
 		root = mm__xa(m, root)->parent;
-	struct mm_file *f = m->files;
-	while (f->xa_root != root || !f->ino)
-		f++;
+	uint32_t i = 0;   /* the file whose tree it is */
+	while (i < m->nr_files && (!m->files[i].ino || m->files[i].xa_root != root))
+		i++;
+	MM_ASSERT(i < m->nr_files);
+	struct mm_file *f = &m->files[i];
 	for (unsigned k = 0; k < MM_XA_SLOTS; k++)
 		n->slots[k] = MM_NIL;
 	n->count = n->nr_values = 0;
