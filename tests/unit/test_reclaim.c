@@ -97,6 +97,16 @@ static void anon_pages(struct mm_machine *m, int pid, uint64_t addr,
 	ASSERT_EQ(mm_touch(m, pid, addr, n * PG, MM_ACCESS_WRITE, &r), 0);
 }
 
+/* A shared mapping of file id at addr (MAP_FIXED). */
+static void map_shared(struct mm_machine *m, int pid, uint64_t addr,
+		       uint64_t len, int prot, int id)
+{
+	uint64_t a;
+
+	ASSERT_EQ(mm_mmap(m, pid, addr, len, prot, MM_MAP_SHARED | MM_MAP_FIXED,
+			  id, 0, &a), 0);
+}
+
 /* kswapd's ticks until it sleeps again. */
 static uint64_t run_kswapd(struct mm_machine *m)
 {
@@ -162,13 +172,11 @@ TEST(lru_second_chance_then_activation)
 {
 	struct mm_machine *m = mk(64ull << 20);
 	int pid = spawn(m), id;
-	uint64_t a;
 	struct mm_touch_result r;
 	struct mm_reclaim_stats st;
 
 	ASSERT_EQ(mm_file_create(m, "f", 3 * PG, NULL, 0, &id), 0);
-	ASSERT_EQ(mm_mmap(m, pid, W, 3 * PG, MM_PROT_READ,
-			  MM_MAP_SHARED | MM_MAP_FIXED, id, 0, &a), 0);
+	map_shared(m, pid, W, 3 * PG, MM_PROT_READ, id);
 	ASSERT_EQ(mm_touch(m, pid, W, 3 * PG, MM_ACCESS_READ, &r), 0);
 	uint32_t p[3];
 	struct mm_mm *mm = mm_task_mm(m, mm_task_get(m, pid));
@@ -312,7 +320,6 @@ TEST(kswapd_writes_dirty_pages_back)
 {
 	struct mm_machine *m = mk(256ull << 20);
 	int pid = spawn(m), id;
-	uint64_t a;
 	struct mm_reclaim_stats st;
 	struct mm_touch_result r;
 	struct mm_zone *z;
@@ -331,8 +338,7 @@ TEST(kswapd_writes_dirty_pages_back)
 	/* back to the inactive list (mapped once, MADV_COLD, unmapped;
 	 * MADV_RANDOM: no readahead, which would take PG_readahead — the
 	 * same bit — off the page) */
-	ASSERT_EQ(mm_mmap(m, pid, W, PG, MM_PROT_READ,
-			  MM_MAP_SHARED | MM_MAP_FIXED, id, 0, &a), 0);
+	map_shared(m, pid, W, PG, MM_PROT_READ, id);
 	ASSERT_EQ(mm_madvise(m, pid, W, PG, MM_MADV_RANDOM), 0);
 	ASSERT_EQ(mm_touch(m, pid, W, PG, MM_ACCESS_READ, &r), 0);
 	ASSERT(mm_page_test(&m->pages[pfn], MM_PG_reclaim));
@@ -532,13 +538,11 @@ TEST(working_set_survives_streaming)
 {
 	struct mm_machine *m = mk(128ull << 20);
 	int pid = spawn(m), ws;
-	uint64_t a;
 	struct mm_touch_result r;
 	struct mm_reclaim_stats st;
 
 	ASSERT_EQ(mm_file_create(m, "ws", 256 * PG, NULL, 0, &ws), 0);
-	ASSERT_EQ(mm_mmap(m, pid, W, 256 * PG, MM_PROT_READ,
-			  MM_MAP_SHARED | MM_MAP_FIXED, ws, 0, &a), 0);
+	map_shared(m, pid, W, 256 * PG, MM_PROT_READ, ws);
 	int stream;
 	ASSERT_EQ(mm_file_create(m, "stream", 1ull << 32, NULL, 0, &stream), 0);
 	for (uint64_t mib = 0; mib < 64; mib += 4) {
@@ -740,7 +744,6 @@ TEST(workingset_restore)
 {
 	struct mm_machine *m = mk(64ull << 20);
 	int pid = spawn(m), id;
-	uint64_t a;
 	struct mm_touch_result r;
 
 	ASSERT_EQ(mm_file_create(m, "f", 4 * PG, NULL, 0, &id), 0);
@@ -750,8 +753,7 @@ TEST(workingset_restore)
 	}
 	uint32_t pfn = file_pfn(m, id, 2);
 	ASSERT_EQ(mm_page_lru(m, pfn), MM_LRU_ACTIVE_FILE);
-	ASSERT_EQ(mm_mmap(m, pid, W, 4 * PG, MM_PROT_READ,
-			  MM_MAP_SHARED | MM_MAP_FIXED, id, 0, &a), 0);
+	map_shared(m, pid, W, 4 * PG, MM_PROT_READ, id);
 	ASSERT_EQ(mm_touch(m, pid, W + 2 * PG, PG, MM_ACCESS_READ, &r), 0);
 	uint64_t age = m->nodes[0].nonresident_age;
 	ASSERT_EQ(mm_madvise(m, pid, W + 2 * PG, PG, MM_MADV_PAGEOUT), 0);
@@ -825,13 +827,12 @@ TEST(workingset_shadow_node_shrinker)
 {
 	struct mm_machine *m = mk(16ull << 20);
 	int pid = spawn(m), id;
-	uint64_t a, max = m->nodes[0].present >> 3, n = max + 88;
+	uint64_t max = m->nodes[0].present >> 3, n = max + 88;
 	struct mm_touch_result r;
 	struct mm_drop_result dr;
 
 	ASSERT_EQ(mm_file_create(m, "sparse", n * 64 * PG, NULL, 0, &id), 0);
-	ASSERT_EQ(mm_mmap(m, pid, W, n * 64 * PG, MM_PROT_READ,
-			  MM_MAP_SHARED | MM_MAP_FIXED, id, 0, &a), 0);
+	map_shared(m, pid, W, n * 64 * PG, MM_PROT_READ, id);
 	ASSERT_EQ(mm_madvise(m, pid, W, n * 64 * PG, MM_MADV_RANDOM), 0);
 	for (uint64_t k = 0; k < n; k++)
 		ASSERT_EQ(mm_touch(m, pid, W + k * 64 * PG, PG, MM_ACCESS_READ, &r), 0);
