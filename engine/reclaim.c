@@ -687,7 +687,19 @@ static void mm__shrink_lruvec(struct mm_machine *m, struct mm_node *n,
 				       MM_LRU_ACTIVE_ANON);
 }
 
-/* shrink_node() */
+/* Slab pages of the machine (SReclaimable + SUnreclaim). */
+static int64_t mm__slab_pages(const struct mm_machine *m)
+{
+	int64_t pages = 0;
+
+	for (int n = 0; n < m->nr_nodes; n++)
+		pages += m->nodes[n].vm_stat[MM_NR_SLAB_RECLAIMABLE] +
+			 m->nodes[n].vm_stat[MM_NR_SLAB_UNRECLAIMABLE];
+	return pages;
+}
+
+/* shrink_node(): the LRU lists, then the shrinkers, whose freed slab
+ * pages count as reclaimed (reclaim_state, flush_reclaim_state) */
 static void mm__shrink_node(struct mm_machine *m, struct mm_node *n,
 			    struct mm__scan_control *sc)
 {
@@ -695,7 +707,9 @@ static void mm__shrink_node(struct mm_machine *m, struct mm_node *n,
 
 	mm__prepare_scan_control(m, n, sc);
 	mm__shrink_lruvec(m, n, sc);
+	int64_t slab = mm__slab_pages(m);
 	mm__shrink_slab(m, n->id, sc->priority, sc->cpu);
+	sc->nr_reclaimed += (uint64_t)MM_MAX(slab - mm__slab_pages(m), 0);
 	if (sc->nr_reclaimed > before)
 		n->kswapd_failures = 0;
 	/* snapshot_refaults() */

@@ -818,33 +818,48 @@ TEST(workingset_shadows_removed)
 	mm_machine_destroy(m);
 }
 
-/* Pages far apart leave one shadow entry per leaf.  The shadow shrinker
- * (count_shadow_nodes) only touches nodes beyond present / 8, and with
- * seeks 0 asks for half of them; drop_slab's first pass at priority 0
- * scans nothing (44 < the 88 freeable) and defers the 44, the next adds
- * them: 88 scanned, 88 freed, nothing deferred. */
+/* A file of n pages 64 apart, each faulted in through a mapping at addr
+ * (MADV_RANDOM: no read-around) and paged out: n leaves of one shadow
+ * entry each. */
+static int sparse_shadows(struct mm_machine *m, int pid, const char *name,
+			  uint64_t addr, uint64_t n)
+{
+	struct mm_touch_result r;
+	int id;
+
+	ASSERT_EQ(mm_file_create(m, name, n * 64 * PG, NULL, 0, &id), 0);
+	map_shared(m, pid, addr, n * 64 * PG, MM_PROT_READ, id);
+	ASSERT_EQ(mm_madvise(m, pid, addr, n * 64 * PG, MM_MADV_RANDOM), 0);
+	for (uint64_t k = 0; k < n; k++)
+		ASSERT_EQ(mm_touch(m, pid, addr + k * 64 * PG, PG, MM_ACCESS_READ,
+				   &r), 0);
+	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, n);
+	ASSERT_EQ(mm_madvise(m, pid, addr, n * 64 * PG, MM_MADV_PAGEOUT), 0);
+	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, 0);
+	return id;
+}
+
+/* The shadow shrinker (count_shadow_nodes) only touches nodes beyond
+ * present / 8, and with seeks 0 asks for half of them.  drop_slab's first
+ * pass at priority 0 scans nothing (44 < the 88 freeable) and defers the
+ * 44; the next adds them: 88 scanned, 88 freed, nothing deferred.  In
+ * reclaim, the shrinker runs after each node's LRU pass at its priority,
+ * and the slab pages it frees count as reclaimed. */
 TEST(workingset_shadow_node_shrinker)
 {
 	struct mm_machine *m = mk(16ull << 20);
-	int pid = spawn(m), id;
-	uint64_t max = m->nodes[0].present >> 3, n = max + 88;
-	struct mm_touch_result r;
+	int pid = spawn(m);
+	uint64_t max = m->nodes[0].present >> 3;
 	struct mm_drop_result dr;
+	struct mm_reclaim_stats st;
 
-	ASSERT_EQ(mm_file_create(m, "sparse", n * 64 * PG, NULL, 0, &id), 0);
-	map_shared(m, pid, W, n * 64 * PG, MM_PROT_READ, id);
-	ASSERT_EQ(mm_madvise(m, pid, W, n * 64 * PG, MM_MADV_RANDOM), 0);
-	for (uint64_t k = 0; k < n; k++)
-		ASSERT_EQ(mm_touch(m, pid, W + k * 64 * PG, PG, MM_ACCESS_READ, &r), 0);
-	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, n);
-	ASSERT_EQ(mm_madvise(m, pid, W, n * 64 * PG, MM_MADV_PAGEOUT), 0);
-	ASSERT_EQ_U64(mm_file_get(m, id)->nr_pages, 0);
-	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), (int64_t)n);
+	int id = sparse_shadows(m, pid, "sparse", W, max + 88);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), (int64_t)(max + 88));
 	tu_check(m, "shadow nodes");
 	ASSERT_EQ(mm_drop_caches(m, 2, &dr), 0);
 	ASSERT_EQ_U64(m->events[MM_SLABS_SCANNED], 0);
 	ASSERT_EQ(m->nodes[0].shadow_deferred, 44);
-	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), (int64_t)n);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), (int64_t)(max + 88));
 	ASSERT_EQ(mm_drop_caches(m, 2, &dr), 0);
 	ASSERT_EQ_U64(m->events[MM_SLABS_SCANNED], 88);
 	ASSERT_EQ(ws(m, MM_WORKINGSET_NODERECLAIM), 88);
@@ -855,6 +870,25 @@ TEST(workingset_shadow_node_shrinker)
 	ASSERT_EQ(cache_entry(m, id, 87 * 64), MM_NIL);
 	ASSERT(mm__xa_is_shadow(cache_entry(m, id, 88 * 64)));
 	tu_check(m, "shrunk");
+	/* reclaim with nothing on the LRU lists: only the shrinker frees */
+	sparse_shadows(m, pid, "more", W + (1ull << 32), 300);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), (int64_t)(max + 300));
+	/* one pass, priority 12 down until 32 pages are back: at 12, 150
+	 * asked, one batch of 128 scanned, 22 deferred; at 11..4 the 86
+	 * asked plus the deferred >> priority stay below 128 and below the
+	 * 172 freeable, so the deferred grows (capped at 344); at 3,
+	 * 344 >> 3 + 86 = 129: a batch of 128, 302 deferred; at 2, 44
+	 * freeable: 302 >> 2 + 22 capped at 88, one batch of 88 (the walk
+	 * frees the oldest 88, beyond the excess), 88 deferred */
+	ASSERT_EQ(mm_reclaim(m, 1, 0, &st), 0);
+	ASSERT_EQ_U64(st.passes, 1);
+	ASSERT_EQ_U64(m->events[MM_PGSTEAL_PROACTIVE], 0);
+	ASSERT_EQ_U64(m->events[MM_SLABS_SCANNED], 88 + 128 + 128 + 88);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODERECLAIM), 88 + 128 + 128 + 88);
+	ASSERT_EQ(ws(m, MM_WORKINGSET_NODES), (int64_t)(max + 300 - 344));
+	ASSERT_EQ(m->nodes[0].shadow_deferred, 88);
+	ASSERT_GE(st.reclaimed, 32);       /* all of it freed slab pages */
+	tu_check(m, "shrunk by reclaim");
 	mm_machine_destroy(m);
 }
 
