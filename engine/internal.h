@@ -408,7 +408,8 @@ uint32_t mm__workingset_eviction(struct mm_machine *m, uint32_t pfn);
 void mm__workingset_refault(struct mm_machine *m, uint32_t pfn, uint32_t shadow);
 /* workingset_activation(): folio_mark_accessed() activated pfn. */
 void mm__workingset_activation(struct mm_machine *m, uint32_t pfn);
-/* The node of tree node id (where its radix_tree_node object lives). */
+/* The node of tree node id (where its radix_tree_node object lives), -1
+ * when its object address is outside the direct map (corrupt). */
 int mm__xa_node_nid(const struct mm_machine *m, uint32_t id);
 /* workingset_update_node(): lists tree node id on its node's shadow-node
  * list iff it holds only shadow entries, unlists it otherwise. */

@@ -153,8 +153,7 @@ int mm__xa_node_nid(const struct mm_machine *m, uint32_t id)
 {
 	uint32_t pfn = mm__virt_to_pfn(m, m->xa_nodes[id].slab_addr);
 
-	MM_ASSERT(pfn != MM_NIL);
-	return mm_page_zone(m, pfn)->node;
+	return pfn == MM_NIL ? -1 : mm_page_zone(m, pfn)->node;
 }
 
 static bool mm__shadow_listed(const struct mm_machine *m, uint32_t id, int nid)
@@ -167,6 +166,7 @@ void mm__workingset_update_node(struct mm_machine *m, uint32_t id)
 {
 	struct mm_xa_node *x = &m->xa_nodes[id];
 	int nid = mm__xa_node_nid(m, id);
+	MM_ASSERT(nid >= 0);
 	struct mm_node *n = &m->nodes[nid];
 	bool want = x->count && x->count == x->nr_values;
 

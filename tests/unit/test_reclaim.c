@@ -1060,6 +1060,12 @@ TEST(check_shadow_corruption)
 	m->nodes[0].shadow_head = m->nodes[0].shadow_tail = MM_NIL;
 	expect(m, "shadow-entry");
 	m->nodes[0].shadow_head = m->nodes[0].shadow_tail = head;
+	/* a listed leaf whose object is nowhere (the checker must not trust
+	 * its address to find the node) */
+	uint64_t addr = leaf->slab_addr;
+	leaf->slab_addr = 0;
+	expect(m, "shadow-entry");
+	leaf->slab_addr = addr;
 	/* shadow entries past EOF */
 	uint64_t size = file->size;
 	file->size = 3 * PG;
