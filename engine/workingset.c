@@ -49,8 +49,10 @@
 #define MM_EVICTION_MASK ((1u << MM_EVICTION_BITS) - 1)
 #define MM_SHRINK_BATCH 128
 _Static_assert(MM_MAX_NODES <= 1 << MM_SHADOW_NODES_SHIFT, "node id bits");
-_Static_assert((uint64_t)MM_FILE_MAX_PAGES < MM_SHADOW_TAG >> 1,
-	       "pfns and tree node ids stay below the shadow tag");
+/* pfns (64 GiB at most: 2^24 frames) and tree node ids (one per 64
+ * slots of cached pages) never reach bit 30 */
+_Static_assert((64ull << 30) >> MM_PAGE_SHIFT < (MM_SHADOW_TAG >> 1),
+	       "pfns stay below the shadow tag");
 
 /* bucket_order: timestamps drop this many low bits when the machine has
  * more pages than the 26 timestamp bits count (workingset_init). */
