@@ -46,7 +46,8 @@ BENCH_PKGS := wrk nginx-light sqlite3 gnuplot-nox linux-perf
         check-engine-purity run fuzz fuzz-build
 
 all: $(O)/unit-tests $(O)/bench-alloc $(O)/bench-fault $(O)/bench-policy \
-     $(O)/bench-baseline $(O)/bench-growth $(O)/bench-snapshot $(O)/mmsimd \
+     $(O)/bench-baseline $(O)/bench-growth $(O)/bench-snapshot $(O)/bench-rmap-walk \
+     $(O)/mmsimd \
      $(O)/mmsim $(O)/api-op-tests $(O)/fidelity-sim build/fidelity/recorder \
      $(O)/engine-soak $(O)/web/.stamp $(O)/labs/.stamp
 
@@ -125,6 +126,10 @@ $(O)/bench-alloc: $(O)/bench/alloc.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(O)/bench-fault: $(O)/bench/fault.o $(O)/libmmengine.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# the file rmap walk under callgrind (docs/files-and-swap.md): no row
+$(O)/bench-rmap-walk: $(O)/bench/rmap_walk.o $(O)/libmmengine.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

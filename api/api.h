@@ -81,6 +81,12 @@ json_t *api_base64_string(const uint8_t *p, size_t len);
  * holds a real number (print those with jansson). */
 size_t api_json_compact(const json_t *v, char *buf, size_t size);
 
+/* json_dumps(v, JSON_COMPACT), printed by api_json_compact when it can (a
+ * small value without reals): malloc'd text, its length in *len (may be
+ * NULL); NULL when out of memory.  The server's answers and journal
+ * entries go through it. */
+char *api_json_text(const json_t *v, size_t *len);
+
 /*
  * Decodes a machine config object (unknown keys rejected, types and ranges
  * checked, engine consistency checks applied).  NULL or {} gives the

@@ -9,6 +9,7 @@
 #include "api/api.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct api__out {
@@ -124,4 +125,26 @@ size_t api_json_compact(const json_t *v, char *buf, size_t size)
 
 	api__put_json(&o, v);
 	return o.fail ? 0 : o.n;
+}
+
+char *api_json_text(const json_t *v, size_t *len)
+{
+	char buf[4096];
+	size_t n = api_json_compact(v, buf, sizeof(buf));
+	char *text;
+
+	if (!n) {
+		text = json_dumps(v, JSON_COMPACT);
+		if (text && len)
+			*len = strlen(text);
+		return text;
+	}
+	text = malloc(n + 1);
+	if (!text)
+		return NULL;
+	memcpy(text, buf, n);
+	text[n] = '\0';
+	if (len)
+		*len = n;
+	return text;
 }

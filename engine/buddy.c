@@ -42,12 +42,14 @@ static void mm__account_freepages(struct mm_zone *z, int64_t nr, int mt)
 }
 
 /* inline, like the two below: expand() and the merge loop call them once
- * per order, and the calls were ~15% of an order-3 pair's instructions. */
-static inline void mm__add_to_free_list(struct mm_machine *m,
+ * per order, and the calls were ~15% of an order-3 pair's instructions.
+ * They take the frame array and pageblock order from the caller, which
+ * loads them once per block rather than once per order. */
+static inline void mm__add_to_free_list(struct mm_page *pages, unsigned pb_order,
 					struct mm_zone *z, uint32_t pfn,
 					unsigned order, int mt, bool tail)
 {
-	struct mm_page *p = &m->pages[pfn];
+	struct mm_page *p = &pages[pfn];
 	struct mm_free_area *area = &z->free_area[order];
 
 	/* The block's pageblock type equals mt: mm_check() verifies it
@@ -55,27 +57,27 @@ static inline void mm__add_to_free_list(struct mm_machine *m,
 	mm__set(p, MM_PG_buddy);
 	p->private = order;
 	if (tail)
-		mm__plist_add_tail(m, &area->free_list[mt], pfn);
+		mm__plist_add_tail_in(pages, &area->free_list[mt], pfn);
 	else
-		mm__plist_add(m, &area->free_list[mt], pfn);
+		mm__plist_add_in(pages, &area->free_list[mt], pfn);
 	area->nr_free++;
-	if (order >= (unsigned)m->pageblock_order && mt != MM_MIGRATE_ISOLATE)
+	if (order >= pb_order && mt != MM_MIGRATE_ISOLATE)
 		z->vm_stat[MM_NR_FREE_PAGES_BLOCKS] += 1 << order;
 }
 
-static inline void mm__del_from_free_list(struct mm_machine *m,
-					  struct mm_zone *z, uint32_t pfn,
-					  unsigned order, int mt)
+static inline void mm__del_from_free_list(struct mm_page *pages,
+					  unsigned pb_order, struct mm_zone *z,
+					  uint32_t pfn, unsigned order, int mt)
 {
-	struct mm_page *p = &m->pages[pfn];
+	struct mm_page *p = &pages[pfn];
 	struct mm_free_area *area = &z->free_area[order];
 
 	MM_ASSERT(mm_page_test(p, MM_PG_buddy) && p->private == order);
-	mm__plist_del(m, &area->free_list[mt], pfn);
+	mm__plist_del_in(pages, &area->free_list[mt], pfn);
 	mm__clear(p, MM_PG_buddy);
 	p->private = 0;
 	area->nr_free--;
-	if (order >= (unsigned)m->pageblock_order && mt != MM_MIGRATE_ISOLATE)
+	if (order >= pb_order && mt != MM_MIGRATE_ISOLATE)
 		z->vm_stat[MM_NR_FREE_PAGES_BLOCKS] -= 1 << order;
 }
 
@@ -95,15 +97,22 @@ static void mm__move_to_free_list(struct mm_machine *m, struct mm_zone *z,
 /* page_is_buddy(): buddy is free, of the same order, in the same zone
  * (compared by zone id, zid = mm__zone_id(), which names the zone
  * mm_page_zone() would return without computing its address; callers
- * compute it once, not once per order). */
+ * compute it once, not once per order).  PG_buddy and the zone id are
+ * tested in one comparison of the flags word. */
+static inline uint32_t mm__buddy_key(unsigned zid)
+{
+	return (uint32_t)zid << MM_PAGE_ZONE_SHIFT | 1u << MM_PG_buddy;
+}
+
 static inline bool mm__is_buddy(const struct mm_machine *m, unsigned zid,
 				uint32_t buddy, unsigned order)
 {
+	const uint32_t mask = ~0u << MM_PAGE_ZONE_SHIFT | 1u << MM_PG_buddy;
+
 	if (buddy >= m->nr_pfns)
 		return false;
 	const struct mm_page *b = &m->pages[buddy];
-	return mm_page_test(b, MM_PG_buddy) && b->private == order &&
-	       (b->flags >> MM_PAGE_ZONE_SHIFT) == zid;
+	return (b->flags & mask) == mm__buddy_key(zid) && b->private == order;
 }
 
 static bool mm__mergeable(int mt)
@@ -123,26 +132,36 @@ static bool mm__merge_likely(const struct mm_machine *m,
 			    order + 1);
 }
 
-/* __free_one_page() */
+/* __free_one_page().  The machine's and zone's fields the loop reads are
+ * copied to locals first: every store to a frame descriptor (uint32_t)
+ * could alias them, and reloading them was a third of the loop. */
 static void mm__free_one(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
 			 unsigned order, int mt, bool to_tail)
 {
+	struct mm_page *const pages = m->pages;
+	const uint32_t nr_pfns = m->nr_pfns;
+	const unsigned pb_order = (unsigned)m->pageblock_order;
+	const uint32_t mask = ~0u << MM_PAGE_ZONE_SHIFT | 1u << MM_PG_buddy;
+	const uint32_t key = mm__buddy_key(mm__zone_id(z));
 	uint32_t buddy_pfn = pfn ^ (1u << order);
-	unsigned zid = mm__zone_id(z);
 
 	mm__account_freepages(z, 1 << order, mt);
 	while (order < MM_MAX_ORDER) {
 		int buddy_mt = mt;
 		buddy_pfn = pfn ^ (1u << order);
-		if (!mm__is_buddy(m, zid, buddy_pfn, order))
+		if (buddy_pfn >= nr_pfns)
 			break;
-		if (order >= (unsigned)m->pageblock_order) {
+		struct mm_page *b = &pages[buddy_pfn];
+		if ((b->flags & mask) != key || b->private != order)
+			break;
+		if (order >= pb_order) {
 			buddy_mt = mm__pb_mt(m, z, buddy_pfn);
 			if (mt != buddy_mt &&
 			    (!mm__mergeable(mt) || !mm__mergeable(buddy_mt)))
 				break;
 		}
-		mm__del_from_free_list(m, z, buddy_pfn, order, buddy_mt);
+		mm__del_from_free_list(pages, pb_order, z, buddy_pfn, order,
+				       buddy_mt);
 		if (buddy_mt != mt)
 			mm__set_pageblock_mt(m, buddy_pfn, mt);
 		pfn &= buddy_pfn;
@@ -150,7 +169,7 @@ static void mm__free_one(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
 	}
 	if (!to_tail)
 		to_tail = mm__merge_likely(m, z, pfn, buddy_pfn, order);
-	mm__add_to_free_list(m, z, pfn, order, mt, to_tail);
+	mm__add_to_free_list(pages, pb_order, z, pfn, order, mt, to_tail);
 }
 
 /*
@@ -176,12 +195,15 @@ void mm__free_one_page(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
 static uint32_t mm__expand(struct mm_machine *m, struct mm_zone *z,
 			   uint32_t pfn, unsigned low, unsigned high, int mt)
 {
+	struct mm_page *const pages = m->pages;
+	const unsigned pb_order = (unsigned)m->pageblock_order;
 	uint32_t size = 1u << high, added = 0;
 
 	while (high > low) {
 		high--;
 		size >>= 1;
-		mm__add_to_free_list(m, z, pfn + size, high, mt, false);
+		mm__add_to_free_list(pages, pb_order, z, pfn + size, high, mt,
+				     false);
 		added += size;
 	}
 	return added;
@@ -192,7 +214,8 @@ static void mm__del_and_expand(struct mm_machine *m, struct mm_zone *z,
 {
 	int64_t nr = 1 << high;
 
-	mm__del_from_free_list(m, z, pfn, high, mt);
+	mm__del_from_free_list(m->pages, (unsigned)m->pageblock_order, z, pfn,
+			       high, mt);
 	nr -= mm__expand(m, z, pfn, low, high, mt);
 	mm__account_freepages(z, -nr, mt);
 }
@@ -208,6 +231,41 @@ uint32_t mm__rmqueue_smallest(struct mm_machine *m, struct mm_zone *z,
 		return pfn;
 	}
 	return MM_NIL;
+}
+
+/*
+ * The pages `want` successive __rmqueue(order 0, mt) calls would take while
+ * mt has a block of its own (rmqueue_bulk() filling a per-CPU list): a run
+ * of consecutive frames, returned as its first pfn and *n, in the order
+ * those calls return them, with the free lists left as they leave them.
+ * One call takes the head of the smallest non-empty order-k list, B, and
+ * returns the upper halves to the empty lists below k; the next calls take
+ * B + 1, B + 2, ... from those halves, so after j pages the rest of B sits
+ * on the lists as its aligned blocks: order ctz(p) at B + p, from p = j.
+ * Without a block of mt's own, one page through the fallback (*n = 1).
+ */
+uint32_t mm__rmqueue_run(struct mm_machine *m, struct mm_zone *z, int mt,
+			 unsigned alloc_flags, uint32_t want, uint32_t *n)
+{
+	struct mm_page *const pages = m->pages;
+	const unsigned pb_order = (unsigned)m->pageblock_order;
+
+	for (unsigned k = 0; k < MM_NR_ORDERS; k++) {
+		uint32_t pfn = z->free_area[k].free_list[mt].head;
+		if (pfn == MM_NIL)
+			continue;
+		uint32_t size = 1u << k, j = MM_MIN(want, size);
+		mm__del_from_free_list(pages, pb_order, z, pfn, k, mt);
+		for (uint32_t p = j; p < size; p += p & -p)
+			mm__add_to_free_list(pages, pb_order, z, pfn + p,
+					     (unsigned)__builtin_ctz(p), mt,
+					     false);
+		mm__account_freepages(z, -(int64_t)j, mt);
+		*n = j;
+		return pfn;
+	}
+	*n = 1;
+	return mm__rmqueue(m, z, 0, mt, alloc_flags);
 }
 
 static void mm__change_pageblock_range(struct mm_machine *m, uint32_t pfn,
@@ -302,7 +360,8 @@ static uint32_t mm__try_claim_block(struct mm_machine *m, struct mm_zone *z,
 	uint32_t pb = mm__pageblock_nr(m);
 
 	if (current_order >= (unsigned)m->pageblock_order) {
-		mm__del_from_free_list(m, z, pfn, current_order, block_mt);
+		mm__del_from_free_list(m->pages, (unsigned)m->pageblock_order,
+				       z, pfn, current_order, block_mt);
 		mm__account_freepages(z, -(1 << current_order), block_mt);
 		mm__change_pageblock_range(m, pfn, current_order, start_mt);
 		uint32_t added = mm__expand(m, z, pfn, order, current_order, start_mt);

@@ -91,6 +91,13 @@
  *                    nr_values counts them; a leaf is on its object's
  *                    node's shadow list iff it holds only shadow entries;
  *                    each list is well linked and workingset_nodes long
+ *   i-mmap           (i_mmap.c) every VMA of a regular file or shmem
+ *                    object is in its object's interval tree exactly
+ *                    once, no other VMA is in any and no tree holds a VMA
+ *                    of another object; parent links agree, the in-order
+ *                    walk is sorted by vm_pgoff, each node's shared_last
+ *                    is its subtree's largest last page offset and a
+ *                    parent's priority exceeds its children's
  *   rmap             (rmap.c) the reverse-mapping walk of every mapped
  *                    anonymous or cache frame finds exactly its mapcount
  *                    PTEs: anon_vma chains and file VMAs are complete
@@ -832,6 +839,102 @@ static void mm__check_mms(struct mm__checker *c)
 			   "hold %ld", (long)m->committed, (long)committed);
 }
 
+/* ---- the i_mmap trees (i_mmap.c) ---- */
+
+struct mm__immap_ctx {
+	uint32_t file;      /* the tree's object */
+	uint32_t n;         /* nodes visited (a bound against cycles) */
+	uint64_t prev;      /* vm_pgoff of the previous node in order */
+	bool any, broken;
+	uint8_t *seen;      /* per VMA: trees it was found in */
+};
+
+/* In-order walk of the subtree of id; returns its largest last offset. */
+static uint64_t mm__check_immap_node(struct mm__checker *c,
+				     struct mm__immap_ctx *x, uint32_t id,
+				     uint32_t parent)
+{
+	const struct mm_machine *m = c->m;
+
+	if (x->broken || id == MM_NIL)
+		return 0;
+	if (id >= m->nr_vmas || ++x->n > m->nr_vmas) {
+		mm__report(c, "i-mmap", "i_mmap of %#x reaches vma %u beyond the "
+			   "records or holds a cycle", x->file, id);
+		x->broken = true;
+		return 0;
+	}
+	const struct mm_vma *v = &m->vmas[id];
+	if (!v->end || v->file != x->file)
+		mm__report(c, "i-mmap", "i_mmap of %#x holds vma %u, %s %#x",
+			   x->file, id, v->end ? "a VMA of" : "a free record, of",
+			   v->file);
+	if (v->shared_parent != parent ||
+	    (parent != MM_NIL && mm__i_mmap_prio(id) > mm__i_mmap_prio(parent)))
+		mm__report(c, "i-mmap", "i_mmap of %#x: vma %u names parent %u, "
+			   "is below %u (priorities %#x, %#x)", x->file, id,
+			   v->shared_parent, parent, mm__i_mmap_prio(id),
+			   parent == MM_NIL ? 0 : mm__i_mmap_prio(parent));
+	uint64_t last = v->end ? mm__vma_last_pgoff(v) : 0, sub;
+	if (v->shared_left != MM_NIL) {
+		sub = mm__check_immap_node(c, x, v->shared_left, id);
+		last = MM_MAX(last, sub);
+	}
+	if (x->any && v->pgoff < x->prev)
+		mm__report(c, "i-mmap", "i_mmap of %#x: vma %u (pgoff %#llx) "
+			   "follows pgoff %#llx", x->file, id,
+			   (unsigned long long)v->pgoff,
+			   (unsigned long long)x->prev);
+	x->prev = v->pgoff;
+	x->any = true;
+	if (x->seen[id] < UINT8_MAX)
+		x->seen[id]++;
+	if (v->shared_right != MM_NIL) {
+		sub = mm__check_immap_node(c, x, v->shared_right, id);
+		last = MM_MAX(last, sub);
+	}
+	if (!x->broken && v->shared_last != last)
+		mm__report(c, "i-mmap", "i_mmap of %#x: vma %u shared_last "
+			   "%#llx, its subtree ends at %#llx", x->file, id,
+			   (unsigned long long)v->shared_last,
+			   (unsigned long long)last);
+	return last;
+}
+
+static void mm__check_i_mmap(struct mm__checker *c)
+{
+	const struct mm_machine *m = c->m;
+	struct mm__immap_ctx x = {.seen = calloc(m->nr_vmas + 1, 1)};
+
+	if (!x.seen)
+		return;
+	for (uint32_t i = 0; i < m->nr_files + m->nr_shmem; i++) {
+		bool reg = i < m->nr_files;
+		const struct mm_shmem *o = reg ? NULL : &m->shmem[i - m->nr_files];
+		if (reg ? !m->files[i].ino : !o->file)
+			continue;
+		x.file = reg ? MM_FILE_REG | i : o->file;
+		x.n = 0;
+		x.any = x.broken = false;
+		mm__check_immap_node(c, &x, reg ? m->files[i].i_mmap : o->i_mmap,
+				     MM_NIL);
+	}
+	for (uint32_t id = 0; id < m->nr_vmas; id++) {
+		const struct mm_vma *v = &m->vmas[id];
+		bool cache = mm__file_is_reg(v->file) || mm__file_is_shmem(v->file);
+		if (!v->end)
+			continue;
+		if (cache ? x.seen[id] != 1 || !mm__i_mmap_root(m, v->file)
+			  : x.seen[id] || v->shared_parent != MM_NIL ||
+			    v->shared_left != MM_NIL || v->shared_right != MM_NIL)
+			mm__report(c, "i-mmap", "vma %u [0x%llx, 0x%llx) of %#x is "
+				   "in i_mmap trees %u times", id,
+				   (unsigned long long)v->start,
+				   (unsigned long long)v->end, v->file, x.seen[id]);
+	}
+	free(x.seen);
+}
+
 struct mm__pt_ctx {
 	uint8_t *reach;      /* per pfn: times reached as a table */
 	int32_t *maps;       /* per pfn: PTEs mapping it */
@@ -1393,6 +1496,7 @@ int mm_check(const struct mm_machine *m, struct mm_violation *v, int max)
 	mm__check_slabs(&c);
 	mm__check_kernel_maps(&c);
 	mm__check_mms(&c);
+	mm__check_i_mmap(&c);
 	mm__check_paging(&c);
 	mm__check_lru(&c);
 	mm__check_events(&c);

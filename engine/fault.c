@@ -360,8 +360,8 @@ struct mm_fault_counts {
 
 /* ---- shmem (shared anonymous memory) ------------------------------------ */
 
-static struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
-				       bool create)
+struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
+				bool create)
 {
 	struct mm_shmem *free_rec = NULL;
 
@@ -386,6 +386,7 @@ static struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
 	}
 	memset(free_rec, 0, sizeof(*free_rec));
 	free_rec->file = file;
+	free_rec->i_mmap = MM_NIL;
 	return free_rec;
 }
 
@@ -398,11 +399,8 @@ static void mm__shmem_stat(struct mm_machine *m, uint32_t pfn, int64_t d)
 
 void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu)
 {
-	for (uint32_t i = 0; i < m->nr_vmas; i++)
-		if (m->vmas[i].end && m->vmas[i].file == file)
-			return;
 	struct mm_shmem *o = mm__shmem_find(m, file, false);
-	if (!o)
+	if (!o || o->i_mmap != MM_NIL) /* still mapped (i_mmap.c) */
 		return;
 	for (uint32_t k = 0; k < o->nr; k++) {
 		uint32_t pfn = o->pages[k];
@@ -815,24 +813,69 @@ static int mm__expand_stack(struct mm_machine *m, struct mm_mm *mm,
 	return 0;
 }
 
+/*
+ * What a range access (mm__access_range) keeps from one page for the next:
+ * the VMA and the PTE slot of the page it handled.  The next page in the
+ * same VMA and the same page-table page needs neither find_vma nor a walk:
+ * its slot is the next entry of the same table.  Nothing a fault does
+ * frees one of the faulting mm's page tables or changes its VMAs (reclaim
+ * clears PTEs, the OOM killer only kills other tasks at once), so the
+ * slot stays valid for the whole loop.
+ */
+struct mm__range_hint {
+	uint32_t vma;   /* MM_NIL: nothing kept */
+	uint64_t va;    /* the page the slot belongs to */
+	uint64_t *pte;
+};
+
+/* Are a and b mapped by the same page-table page (the last level)? */
+static bool mm__same_pte_table(const struct mm_machine *m, uint64_t a,
+			       uint64_t b)
+{
+	unsigned shift = MM_PAGE_SHIFT + (m->cfg.arch == MM_ARCH_I386 ? 10 : 9);
+
+	return (a >> shift) == (b >> shift);
+}
+
+/* The hint's slot for va, or NULL when va is outside its VMA or table. */
+static uint64_t *mm__hint_pte(const struct mm_machine *m, const struct mm_mm *mm,
+			      const struct mm__range_hint *h, uint64_t va)
+{
+	if (!h || h->vma == MM_NIL || !mm__same_pte_table(m, va, h->va))
+		return NULL;
+	const struct mm_vma *v = &m->vmas[h->vma];
+	if (v->mm != mm->id || va < v->start || va >= v->end)
+		return NULL;
+	return h->pte + ((int64_t)(va >> MM_PAGE_SHIFT) -
+			 (int64_t)(h->va >> MM_PAGE_SHIFT));
+}
+
 /* do_user_addr_fault() up to handle_mm_fault: 1 = no fault needed,
  * 0 = fault handled (*ptep: the PTE slot, either way), -MM_EFAULT with
- * *code = SEGV_*, other -errno. */
+ * *code = SEGV_*, other -errno.  h (may be NULL) is the range hint: used
+ * when it covers va, and updated on success. */
 static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 			   uint64_t va, enum mm_access access,
-			   struct mm_fault_counts *fc, int *code, uint64_t **ptep)
+			   struct mm_fault_counts *fc, int *code, uint64_t **ptep,
+			   struct mm__range_hint *h)
 {
 	struct mm_mm *mm = &m->mms[t->mm];
-	uint32_t id = mm__find_vma(m, mm, va);
+	uint64_t *pte = mm__hint_pte(m, mm, h, va);
+	uint32_t id;
 
-	*code = MM_SEGV_MAPERR;
-	if (id == MM_NIL)
-		return -MM_EFAULT;
-	if (m->vmas[id].start > va) {
-		if (!(m->vmas[id].flags & MM_VM_GROWSDOWN) ||
-		    mm__expand_stack(m, mm, &m->vmas[id], va))
-			return -MM_EFAULT;
+	if (pte) {
+		id = h->vma;
+	} else {
 		id = mm__find_vma(m, mm, va);
+		*code = MM_SEGV_MAPERR;
+		if (id == MM_NIL)
+			return -MM_EFAULT;
+		if (m->vmas[id].start > va) {
+			if (!(m->vmas[id].flags & MM_VM_GROWSDOWN) ||
+			    mm__expand_stack(m, mm, &m->vmas[id], va))
+				return -MM_EFAULT;
+			id = mm__find_vma(m, mm, va);
+		}
 	}
 	const struct mm_vma *v = &m->vmas[id];
 	*code = MM_SEGV_ACCERR;
@@ -840,12 +883,15 @@ static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 		return -MM_EFAULT;
 	if (!(v->flags & (MM_VM_READ | MM_VM_WRITE | MM_VM_EXEC)))
 		return -MM_EFAULT;
-	uint64_t *pte = mm__pte_lookup(m, mm, va);
+	if (!pte)
+		pte = mm__pte_lookup(m, mm, va);
 	if (pte && mm__pte_allows(*pte, access)) {
 		if (access == MM_ACCESS_EXEC && !(v->flags & MM_VM_EXEC))
 			return -MM_EFAULT;
 		mm__pte_access(pte, access);
 		*ptep = pte;
+		if (h)
+			*h = (struct mm__range_hint){id, va, pte};
 		return 1;
 	}
 	if (pte && (*pte & MM_PTE_PRESENT) && access == MM_ACCESS_EXEC)
@@ -854,6 +900,8 @@ static int mm__user_access(struct mm_machine *m, struct mm_task *t,
 	if (rc)
 		return rc;
 	*ptep = pte;
+	if (h)
+		*h = (struct mm__range_hint){id, va, pte};
 	if (access == MM_ACCESS_EXEC && (*pte & MM_PTE_NX))
 		return -MM_EFAULT; /* the retry faults on NX */
 	mm__pte_access(pte, access);
@@ -865,7 +913,7 @@ int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
 {
 	struct mm_fault_counts fc = {0, 0};
 	uint64_t *pte = NULL;
-	int rc = mm__user_access(m, t, va, access, &fc, code, &pte);
+	int rc = mm__user_access(m, t, va, access, &fc, code, &pte, NULL);
 
 	if (rc == MM__FAULT_SIGBUS) {
 		*code = MM_BUS_ADRERR;
@@ -902,12 +950,13 @@ static int mm__access_range(struct mm_machine *m, int pid, uint64_t addr,
 	uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
 	uint64_t min0 = t->min_flt, maj0 = t->maj_flt;
 	struct mm_fault_counts fc = {0, 0};
+	struct mm__range_hint hint = {MM_NIL, 0, NULL};
 	int rc = 0;
 	mm__oom_enter(m, pid);
 	for (uint64_t va = addr; va < end;) {
 		int code;
 		uint64_t *pte = NULL;
-		rc = mm__user_access(m, t, va, access, &fc, &code, &pte);
+		rc = mm__user_access(m, t, va, access, &fc, &code, &pte, &hint);
 		if (rc == MM__FAULT_SIGBUS) {
 			r->signal.signo = MM_SIGBUS;
 			r->signal.code = MM_BUS_ADRERR;
@@ -1035,11 +1084,18 @@ int mm__populate(struct mm_machine *m, struct mm_task *t, uint64_t start,
 		/* FOLL_WRITE only for private writable memory */
 		enum mm_access acc = (f & (MM_VM_WRITE | MM_VM_SHARED)) == MM_VM_WRITE
 					     ? MM_ACCESS_WRITE : MM_ACCESS_READ;
-		for (; va < vend; va += MM_PAGE_SIZE) {
-			uint64_t *pte = mm__pte_lookup(m, mm, va);
+		/* The slot of the page before, while the pages stay in one
+		 * page-table page: the next slot is the next entry (nothing a
+		 * fault does frees a table of this mm; see mm__range_hint). */
+		uint64_t *pte = NULL, prev = 0;
+		for (; va < vend; prev = va, va += MM_PAGE_SIZE) {
+			if (pte && mm__same_pte_table(m, va, prev))
+				pte++;
+			else
+				pte = mm__pte_lookup(m, mm, va);
 			if (pte && mm__pte_allows(*pte, acc))
 				continue;
-			int rc = mm__handle_fault(m, t, id, va, acc, &fc, NULL);
+			int rc = mm__handle_fault(m, t, id, va, acc, &fc, &pte);
 			if (rc == MM__FAULT_SIGBUS)
 				rc = -MM_EFAULT; /* GUP: past EOF */
 			if (rc && !ignore_errors)

@@ -70,51 +70,75 @@ static inline void mm__plist_init(struct mm_plist *l)
 	l->count = 0;
 }
 
-static inline void mm__plist_add(struct mm_machine *m, struct mm_plist *l,
-				 uint32_t pfn)
+/* The _in forms take the frame array itself: a caller in a loop loads
+ * m->pages once (stores to frame fields cannot change it, but they can
+ * change the machine's uint32_t/int fields the compiler would reload). */
+static inline void mm__plist_add_in(struct mm_page *pages, struct mm_plist *l,
+				    uint32_t pfn)
 {
-	struct mm_page *p = &m->pages[pfn];
+	struct mm_page *p = &pages[pfn];
+	uint32_t head = l->head;
 
 	p->lru_prev = MM_NIL;
-	p->lru_next = l->head;
-	if (l->head != MM_NIL)
-		m->pages[l->head].lru_prev = pfn;
+	p->lru_next = head;
+	if (head != MM_NIL)
+		pages[head].lru_prev = pfn;
 	else
 		l->tail = pfn;
 	l->head = pfn;
 	l->count++;
 }
 
-static inline void mm__plist_add_tail(struct mm_machine *m, struct mm_plist *l,
-				      uint32_t pfn)
+static inline void mm__plist_add_tail_in(struct mm_page *pages,
+					 struct mm_plist *l, uint32_t pfn)
 {
-	struct mm_page *p = &m->pages[pfn];
+	struct mm_page *p = &pages[pfn];
+	uint32_t tail = l->tail;
 
 	p->lru_next = MM_NIL;
-	p->lru_prev = l->tail;
-	if (l->tail != MM_NIL)
-		m->pages[l->tail].lru_next = pfn;
+	p->lru_prev = tail;
+	if (tail != MM_NIL)
+		pages[tail].lru_next = pfn;
 	else
 		l->head = pfn;
 	l->tail = pfn;
 	l->count++;
 }
 
+static inline void mm__plist_del_in(struct mm_page *pages, struct mm_plist *l,
+				    uint32_t pfn)
+{
+	struct mm_page *p = &pages[pfn];
+	uint32_t prev = p->lru_prev, next = p->lru_next;
+
+	if (prev != MM_NIL)
+		pages[prev].lru_next = next;
+	else
+		l->head = next;
+	if (next != MM_NIL)
+		pages[next].lru_prev = prev;
+	else
+		l->tail = prev;
+	p->lru_next = p->lru_prev = MM_NIL;
+	l->count--;
+}
+
+static inline void mm__plist_add(struct mm_machine *m, struct mm_plist *l,
+				 uint32_t pfn)
+{
+	mm__plist_add_in(m->pages, l, pfn);
+}
+
+static inline void mm__plist_add_tail(struct mm_machine *m, struct mm_plist *l,
+				      uint32_t pfn)
+{
+	mm__plist_add_tail_in(m->pages, l, pfn);
+}
+
 static inline void mm__plist_del(struct mm_machine *m, struct mm_plist *l,
 				 uint32_t pfn)
 {
-	struct mm_page *p = &m->pages[pfn];
-
-	if (p->lru_prev != MM_NIL)
-		m->pages[p->lru_prev].lru_next = p->lru_next;
-	else
-		l->head = p->lru_next;
-	if (p->lru_next != MM_NIL)
-		m->pages[p->lru_next].lru_prev = p->lru_prev;
-	else
-		l->tail = p->lru_prev;
-	p->lru_next = p->lru_prev = MM_NIL;
-	l->count--;
+	mm__plist_del_in(m->pages, l, pfn);
 }
 
 static inline void mm__plist_move_tail(struct mm_machine *m,
@@ -142,6 +166,10 @@ uint32_t mm__rmqueue(struct mm_machine *m, struct mm_zone *z, unsigned order,
 		     int mt, unsigned alloc_flags);
 uint32_t mm__rmqueue_smallest(struct mm_machine *m, struct mm_zone *z,
 			      unsigned order, int mt);
+/* Up to want order-0 pages, consecutive, as that many mm__rmqueue calls
+ * would take them: returns the first (MM_NIL: none), *n the count. */
+uint32_t mm__rmqueue_run(struct mm_machine *m, struct mm_zone *z, int mt,
+			 unsigned alloc_flags, uint32_t want, uint32_t *n);
 void mm__reserve_highatomic_pageblock(struct mm_machine *m, struct mm_zone *z,
 				      uint32_t pfn, unsigned order);
 bool mm__unreserve_highatomic_pageblock(struct mm_machine *m, int node,
@@ -320,8 +348,12 @@ uint64_t *mm__pte_lookup(struct mm_machine *m, const struct mm_mm *mm,
  * -errno. */
 int mm__access(struct mm_machine *m, struct mm_task *t, uint64_t va,
 	       enum mm_access access, int *code);
+/* The record of shmem object file; created (empty, mapped by no VMA) if
+ * missing and create, NULL when that fails or without create. */
+struct mm_shmem *mm__shmem_find(struct mm_machine *m, uint32_t file,
+				bool create);
 /* A VMA record with shmem object file went away: frees the object's pages
- * when no VMA maps it any more. */
+ * and record when no VMA maps it any more. */
 void mm__shmem_put(struct mm_machine *m, uint32_t file, int cpu);
 static inline bool mm__file_is_shmem(uint32_t file)
 {
@@ -446,9 +478,36 @@ void mm__xa_delete_node(struct mm_machine *m, uint32_t id, int cpu);
 void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu);
 void mm__pagecache_destroy(struct mm_machine *m);
 
+/* ---- the i_mmap interval tree of a page-cache object (i_mmap.c) ----
+ * Every VMA of a regular file or shmem object is in its object's tree;
+ * inserts and removals are no-ops for other VMAs. */
+/* The root slot of file's tree (a MM_FILE_REG handle or shmem object id),
+ * NULL when file has none (anonymous, exec image, special, freed). */
+uint32_t *mm__i_mmap_root(const struct mm_machine *m, uint32_t file);
+uint64_t mm__vma_last_pgoff(const struct mm_vma *v);
+uint32_t mm__i_mmap_prio(uint32_t id);
+/* vma_interval_tree_insert(): after every VMA with the same vm_pgoff. */
+void mm__i_mmap_insert(struct mm_machine *m, uint32_t id);
+/* vma_interval_tree_insert_after(): right after prev (same file and
+ * vm_pgoff), as dup_mmap() places a child's VMA. */
+void mm__i_mmap_insert_after(struct mm_machine *m, uint32_t id, uint32_t prev);
+void mm__i_mmap_remove(struct mm_machine *m, uint32_t id);
+/* vma_prepare() / vma_complete() of an adjustment: vma (and adj, the
+ * neighbour adjusted with it; MM_NIL none) leave the tree before their
+ * range changes, then adj and vma come back, in that order. */
+void mm__vma_prepare(struct mm_machine *m, uint32_t vma, uint32_t adj);
+void mm__vma_complete(struct mm_machine *m, uint32_t vma, uint32_t adj);
+/* vma_interval_tree_foreach(): the VMAs of a tree meeting [first, last]
+ * in file pages, in tree order: first, then next of each (MM_NIL: done). */
+uint32_t mm__i_mmap_first(const struct mm_machine *m, uint32_t root,
+			  uint64_t first, uint64_t last);
+uint32_t mm__i_mmap_next(const struct mm_machine *m, uint32_t id,
+			 uint64_t first, uint64_t last);
+
 /* ---- reverse mapping (rmap.c) ---- */
-/* Calls fn(mm id, va, pte) for every PTE mapping pfn, in VMA id order
- * (rmap_walk); fn may change or clear that PTE.  Returns the count. */
+/* Calls fn(mm id, va, pte) for every PTE mapping pfn (rmap_walk): a
+ * page-cache page's in its file's i_mmap order, an anonymous page's in VMA
+ * id order; fn may change or clear that PTE.  Returns the count. */
 typedef void (*mm__rmap_fn)(struct mm_machine *m, uint32_t mm, uint64_t va,
 			    uint64_t pte, void *arg);
 int mm__rmap_each(const struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,

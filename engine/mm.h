@@ -464,6 +464,7 @@ struct mm_shmem {
 	uint32_t file;      /* the VMAs' file id; 0: record free */
 	uint32_t nr;        /* pages[] length */
 	uint32_t *pages;    /* pfn by page index */
+	uint32_t i_mmap;    /* root VMA of its interval tree (i_mmap.c) */
 };
 
 /*
@@ -507,6 +508,8 @@ struct mm_file {
 	uint32_t ra_size, ra_async_size, mmap_miss;
 	int64_t prev_pos;
 	uint64_t slab_addr;         /* its filp object */
+	uint32_t i_mmap;            /* root VMA of its interval tree, MM_NIL:
+				     * mapped by no VMA (i_mmap.c) */
 	/* The simulated disk: written-back bytes by page index (NULL: a
 	 * hole, reads as zeros); disk_nr entries. */
 	uint8_t **disk;
@@ -643,6 +646,11 @@ struct mm_vma {
 	 * parent's anon_vma): vma_had_uncowed_parents() refuses merges. */
 	uint32_t anon_chained;
 	uint64_t slab_addr;     /* its vm_area_struct object */
+	/* i_mmap.c: a page-cache file's VMA is a node of the file's interval
+	 * tree (Linux's vma->shared.rb): links by VMA id (MM_NIL none), and
+	 * the largest last page offset of its subtree (rb_subtree_last). */
+	uint32_t shared_left, shared_right, shared_parent;
+	uint64_t shared_last;
 };
 
 struct mm_mm {
@@ -1125,8 +1133,10 @@ struct mm_rmap_entry {
 	uint64_t vaddr;
 	uint64_t pte;
 };
-/* Fills up to max entries (in VMA id order) and returns how many PTEs map
- * pfn (may exceed max).  The zero page and unmapped frames: 0. */
+/* Fills up to max entries (a page-cache page's in its file's i_mmap order,
+ * which is Linux's rmap_walk_file order; an anonymous page's in VMA id
+ * order) and returns how many PTEs map pfn (may exceed max).  The zero
+ * page and unmapped frames: 0. */
 int mm_rmap_walk(const struct mm_machine *m, uint32_t pfn,
 		 struct mm_rmap_entry *out, int max);
 
@@ -1137,7 +1147,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX]);
 
 /* ---- snapshot images (snapshot.c, the walk in state.c) ------------------- */
 /* Bumped whenever the walk of mm__visit_state() changes (state.c). */
-#define MM_SNAPSHOT_FORMAT 5
+#define MM_SNAPSHOT_FORMAT 6
 /* A growable byte buffer; the caller frees p. */
 struct mm_bytes {
 	uint8_t *p;

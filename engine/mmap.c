@@ -300,11 +300,14 @@ static bool mm__accountable(uint64_t vm_flags)
 	       MM_VM_WRITE;
 }
 
-/* Shared anonymous mappings are backed by their own shmem object: ids
- * from a machine counter, never equal, so they never merge. */
+/* shmem_zero_setup(): shared anonymous mappings are backed by their own
+ * shmem object (ids from a machine counter, never equal, so they never
+ * merge), whose record holds its i_mmap; 0 when the record cannot be had. */
 static uint32_t mm__shmem_object(struct mm_machine *m)
 {
-	return 0x80000000u | mm__anon_vma_new(m, 0);
+	uint32_t file = 0x80000000u | mm__anon_vma_new(m, 0);
+
+	return mm__shmem_find(m, file, true) ? file : 0;
 }
 
 /* mmap_region() for an anonymous mapping at a chosen address. */
@@ -347,6 +350,10 @@ static int mm__mmap_region(struct mm_machine *m, struct mm_mm *mm,
 						   file, 0, pgoff, pages) &&
 		     (!left || mm__anon_vma_compatible(pv->anon_vma, nx->anon_vma));
 	vm_flags |= MM_VM_SOFTDIRTY;
+	/* vma_expand() of prev or next: the target leaves the file's i_mmap
+	 * while its range changes (vma_prepare/vma_complete) */
+	if (left || right)
+		mm__vma_prepare(m, left ? prev : next, MM_NIL);
 	if (left && right) {
 		pv->end = nx->end;
 		/* dup_anon_vma(): next's pages keep their anon_vma */
@@ -354,14 +361,17 @@ static int mm__mmap_region(struct mm_machine *m, struct mm_mm *mm,
 			pv->anon_vma = nx->anon_vma;
 			pv->anon_chained = nx->anon_chained;
 		}
+		mm__vma_complete(m, prev, MM_NIL);
 		mm__vma_unlink(m, mm, next);
 		/* next's pages and accounting now belong to prev */
 		mm__vma_free(m, next, t->cpu);
 	} else if (left) {
 		pv->end = end;
+		mm__vma_complete(m, prev, MM_NIL);
 	} else if (right) {
 		nx->start = addr;
 		nx->pgoff = pgoff;
+		mm__vma_complete(m, next, MM_NIL);
 	} else {
 		uint32_t id = mm__vma_alloc(m, mm, t->cpu);
 		if (id == MM_NIL) {
@@ -375,6 +385,7 @@ static int mm__mmap_region(struct mm_machine *m, struct mm_mm *mm,
 		v->pgoff = pgoff;
 		v->file = file;
 		mm__vma_link(m, mm, id);
+		mm__i_mmap_insert(m, id); /* __vma_link_file() */
 	}
 	mm__vm_stat_account(mm, vm_flags, (int64_t)pages);
 	if (vm_flags & MM_VM_LOCKED)
@@ -469,11 +480,14 @@ int mm_mmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	}
 	if ((flags & MM_MAP_NORESERVE) && m->cfg.overcommit != MM_OVERCOMMIT_NEVER)
 		vm_flags |= MM_VM_NORESERVE;
-	if (anon && type == MM_MAP_SHARED)
-		shm = mm__shmem_object(m);
+	if (anon && type == MM_MAP_SHARED && !(shm = mm__shmem_object(m)))
+		return -MM_ENOMEM;
 	int rc = mm__mmap_region(m, mm, t, a, len, vm_flags, pgoff, shm);
-	if (rc)
+	if (rc) {
+		if (mm__file_is_shmem(shm)) /* the object no VMA maps goes */
+			mm__shmem_put(m, shm, t->cpu);
 		return rc;
+	}
 	/* do_mmap()'s populate: MAP_POPULATE without MAP_NONBLOCK, or
 	 * VM_LOCKED; mm_populate() ignores errors. */
 	if ((vm_flags & MM_VM_LOCKED) ||
@@ -512,13 +526,19 @@ static uint32_t mm__vma_modify(struct mm_machine *m, struct mm_mm *mm,
 		right = right && nx->anon_vma;
 	}
 
+	/* commit_merge(): the target (and the neighbour whose start moves
+	 * with it) leave the file's i_mmap while their ranges change and
+	 * come back after (vma_prepare/vma_complete); merged-away VMAs leave
+	 * it when freed. */
 	if (left && right) {
 		/* prev absorbs the whole of v and next */
 		uint32_t pid_ = v->prev, nid = v->next;
+		mm__vma_prepare(m, pid_, MM_NIL);
 		m->vmas[pid_].end = m->vmas[nid].end;
 		if (!m->vmas[pid_].anon_vma)
 			m->vmas[pid_].anon_vma = v->anon_vma ? v->anon_vma
 							     : m->vmas[nid].anon_vma;
+		mm__vma_complete(m, pid_, MM_NIL);
 		mm__vma_unlink(m, mm, id);
 		mm__vma_unlink(m, mm, nid);
 		mm__vma_free(m, id, cpu);
@@ -526,34 +546,53 @@ static uint32_t mm__vma_modify(struct mm_machine *m, struct mm_mm *mm,
 		return pid_;
 	}
 	if (left) {
-		uint32_t pid_ = v->prev;
+		/* prev grows; v shrinks from below (__adjust_middle_start)
+		 * or goes */
+		uint32_t pid_ = v->prev, adj = end == v->end ? MM_NIL : id;
+		mm__vma_prepare(m, pid_, adj);
 		m->vmas[pid_].end = end;
 		if (!m->vmas[pid_].anon_vma)
 			m->vmas[pid_].anon_vma = v->anon_vma;
-		if (end == v->end) {
-			mm__vma_unlink(m, mm, id);
-			mm__vma_free(m, id, cpu);
-		} else {
+		if (adj != MM_NIL) {
 			v->pgoff += (end - v->start) >> MM_PAGE_SHIFT;
 			v->start = end;
+		}
+		mm__vma_complete(m, pid_, adj);
+		if (adj == MM_NIL) {
+			mm__vma_unlink(m, mm, id);
+			mm__vma_free(m, id, cpu);
 		}
 		return pid_;
 	}
 	if (right) {
+		/* next grows down; v shrinks from above (then v is the VMA
+		 * prepared and next the adjusted one: __adjust_next_start)
+		 * or goes (next is the target) */
 		uint32_t nid = v->next;
 		uint32_t anon = v->anon_vma;
+		bool keep = start != v->start;
+		if (keep)
+			mm__vma_prepare(m, id, nid);
+		else
+			mm__vma_prepare(m, nid, MM_NIL);
 		/* Unlink v before next takes over its start: the tree is keyed
-		 * by start and two equal keys would confuse the removal. */
-		if (start == v->start) {
+		 * by start and two equal keys would confuse the removal.  It
+		 * is freed once next is back in the i_mmap (a file mapped by
+		 * no VMA in between would go). */
+		if (!keep)
 			mm__vma_unlink(m, mm, id);
-			mm__vma_free(m, id, cpu);
-		} else {
+		else
 			v->end = start;
-		}
 		m->vmas[nid].start = start;
 		m->vmas[nid].pgoff = pgoff;
 		if (!m->vmas[nid].anon_vma)
 			m->vmas[nid].anon_vma = anon;
+		if (keep) {
+			mm__vma_complete(m, id, nid);
+		} else {
+			mm__vma_complete(m, nid, MM_NIL);
+			mm__vma_free(m, id, cpu);
+		}
 		return nid;
 	}
 	/* No merge: split.  __split_vma() refuses past max_map_count. */

@@ -169,14 +169,17 @@ static uint32_t mm__rmqueue_pcplist(struct mm_machine *m, struct mm_zone *z,
 
 	pcp->free_count >>= 1;
 	if (list->head == MM_NIL) {
-		int32_t batch = mm__nr_pcp_alloc(pcp, z);
-		for (int32_t i = 0; i < batch; i++) {
-			uint32_t pfn = mm__rmqueue(m, z, 0, mt, alloc_flags);
+		uint32_t batch = (uint32_t)mm__nr_pcp_alloc(pcp, z), n;
+		for (uint32_t i = 0; i < batch; i += n) {
+			uint32_t pfn = mm__rmqueue_run(m, z, mt, alloc_flags,
+						       batch - i, &n);
 			if (pfn == MM_NIL)
 				break;
-			mm__set(&m->pages[pfn], MM_PG_pcp);
-			mm__plist_add_tail(m, list, pfn);
-			pcp->count++;
+			for (uint32_t end = pfn + n; pfn < end; pfn++) {
+				mm__set(&m->pages[pfn], MM_PG_pcp);
+				mm__plist_add_tail(m, list, pfn);
+			}
+			pcp->count += (int32_t)n;
 		}
 		if (list->head == MM_NIL)
 			return MM_NIL;

@@ -24,8 +24,7 @@
  *
  * Bytes: a cached page's bytes are its frame's (content.c); the disk
  * keeps a 4 KiB block per written-back page that holds any non-zero byte.
- * The i_mmap of a file is found by scanning the VMAs (an interval tree is
- * not kept; see docs/files-and-swap.md).
+ * The VMAs mapping a file are its i_mmap interval tree (i_mmap.c).
  */
 #include "engine/internal.h"
 
@@ -828,19 +827,11 @@ static void mm__file_release(struct mm_machine *m, struct mm_file *f, int cpu)
 	memset(f, 0, sizeof(*f));
 }
 
-static bool mm__file_mapped(const struct mm_machine *m, uint32_t h)
-{
-	for (uint32_t i = 0; i < m->nr_vmas; i++)
-		if (m->vmas[i].end && m->vmas[i].file == h)
-			return true;
-	return false;
-}
-
 void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu)
 {
 	struct mm_file *f = mm__file(m, handle);
 
-	if (f && f->unlinked && !mm__file_mapped(m, handle))
+	if (f && f->unlinked && f->i_mmap == MM_NIL) /* i_mmap.c */
 		mm__file_release(m, f, cpu);
 }
 
@@ -882,6 +873,7 @@ int mm_file_create(struct mm_machine *m, const char *name, uint64_t size,
 	memcpy(f->name, name, nl + 1);
 	f->ino = ++m->last_ino;
 	f->xa_root = MM_NIL;
+	f->i_mmap = MM_NIL;
 	f->prev_pos = -1;
 	f->slab_addr = obj;
 	*id = (int)i;

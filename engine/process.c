@@ -282,6 +282,9 @@ static int mm__dup_mmap(struct mm_machine *m, struct mm_mm *old,
 			n->anon_chained = 1;
 		}
 		mm__vma_link(m, mm, nid);
+		/* the child's VMA goes right after the parent's in the file's
+		 * i_mmap (vma_interval_tree_insert_after) */
+		mm__i_mmap_insert_after(m, nid, id);
 		mm__vm_stat_account(mm, n->flags, (int64_t)((n->end - n->start) >>
 							     MM_PAGE_SHIFT));
 		if ((n->flags & MM_VM_ACCOUNT))

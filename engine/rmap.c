@@ -10,8 +10,9 @@
  *    The page may be mapped by every VMA whose chain holds its anon_vma,
  *    at vma->start + (index - vma->pgoff) pages (index is 32 bits wide:
  *    the difference is taken modulo 2^32);
- *  - a page-cache page (file or shmem) names its file: every VMA of that
- *    file (the i_mmap, found by a scan of the VMAs) covering its index.
+ *  - a page-cache page (file or shmem) names its file: the VMAs of the
+ *    file's i_mmap interval tree (i_mmap.c) covering its index, in the
+ *    tree's order, which is Linux's (rmap_walk_file).
  * A candidate address counts when its PTE is present and maps the frame.
  * The checker's "rmap" invariant: the walk finds exactly mapcount PTEs.
  */
@@ -62,6 +63,46 @@ static int mm__mm_pid(const struct mm_machine *m, uint32_t mm)
 	return 0;
 }
 
+/* One candidate: v may map pfn at page off of v; counts (and calls fn)
+ * when that PTE is present and maps pfn. */
+static int mm__rmap_one(const struct mm_machine *m, const struct mm_vma *v,
+			uint64_t off, uint32_t pfn, mm__rmap_fn fn, void *arg)
+{
+	uint64_t va = v->start + (off << MM_PAGE_SHIFT);
+	const struct mm_mm *mm = &m->mms[v->mm];
+	struct mm_walk_step steps[MM_MAX_LEVELS];
+	int nsteps;
+	uint64_t e = 0;
+
+	if (mm->pgd == MM_NIL ||
+	    mm__pt_lookup(m, mm->pgd, va, steps, &nsteps, &e) ||
+	    !(e & (MM_PTE_PRESENT | MM_PTE_PROTNONE)) ||
+	    ((e & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT) != pfn)
+		return 0;
+	if (fn) /* the walk only reads; fn is the caller's writer */
+		fn((struct mm_machine *)m, v->mm, va, e, arg);
+	return 1;
+}
+
+/* rmap_walk_file(): the VMAs of the page's i_mmap covering its index,
+ * in tree order (vma_interval_tree_foreach over [index, index]). */
+static int mm__rmap_file(const struct mm_machine *m, uint32_t pfn,
+			 mm__rmap_fn fn, void *arg)
+{
+	const struct mm_page *p = &m->pages[pfn];
+	const uint32_t *root = mm__i_mmap_root(m, p->mapping);
+	uint64_t idx = p->index;
+	int n = 0;
+
+	if (!root)
+		return 0;
+	for (uint32_t id = mm__i_mmap_first(m, *root, idx, idx); id != MM_NIL;
+	     id = mm__i_mmap_next(m, id, idx, idx))
+		n += mm__rmap_one(m, &m->vmas[id], idx - m->vmas[id].pgoff, pfn,
+				  fn, arg);
+	return n;
+}
+
 int mm__rmap_each(const struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,
 		  void *arg)
 {
@@ -74,33 +115,19 @@ int mm__rmap_each(const struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,
 
 	if (!p->mapcount || (!cache && !anon))
 		return 0;
+	if (cache)
+		return mm__rmap_file(m, pfn, fn, arg);
 	for (uint32_t i = 0; i < m->nr_vmas; i++) {
 		const struct mm_vma *v = &m->vmas[i];
-		if (!v->end)
-			continue;
-		if (cache ? v->file != p->mapping
-			  : !mm__anon_chain_has(m, v->anon_vma, p->mapping))
+		if (!v->end || !mm__anon_chain_has(m, v->anon_vma, p->mapping))
 			continue;
 		/* index holds the low 32 bits of an anonymous page's linear
 		 * index (start >> 12 passes 2^32 above 16 TiB): the offset in
 		 * the VMA is computed modulo 2^32 */
 		uint64_t pages = (v->end - v->start) >> MM_PAGE_SHIFT;
 		uint64_t off = (uint32_t)(p->index - (uint32_t)v->pgoff);
-		if (off >= pages)
-			continue;
-		uint64_t va = v->start + (off << MM_PAGE_SHIFT);
-		const struct mm_mm *mm = &m->mms[v->mm];
-		struct mm_walk_step steps[MM_MAX_LEVELS];
-		int nsteps;
-		uint64_t e = 0;
-		if (mm->pgd == MM_NIL ||
-		    mm__pt_lookup(m, mm->pgd, va, steps, &nsteps, &e) ||
-		    !(e & (MM_PTE_PRESENT | MM_PTE_PROTNONE)) ||
-		    ((e & MM_PTE_PFN_MASK) >> MM_PAGE_SHIFT) != pfn)
-			continue;
-		n++;
-		if (fn) /* the walk only reads; fn is the caller's writer */
-			fn((struct mm_machine *)m, v->mm, va, e, arg);
+		if (off < pages)
+			n += mm__rmap_one(m, v, off, pfn, fn, arg);
 	}
 	return n;
 }

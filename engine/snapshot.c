@@ -203,7 +203,11 @@ static const char *mm__snap_refs(const struct mm_machine *m)
 			       (v->left != MM_NIL && v->left >= m->nr_vmas) ||
 			       (v->right != MM_NIL && v->right >= m->nr_vmas) ||
 			       (v->prev != MM_NIL && v->prev >= m->nr_vmas) ||
-			       (v->next != MM_NIL && v->next >= m->nr_vmas)))
+			       (v->next != MM_NIL && v->next >= m->nr_vmas) ||
+			       (v->shared_left != MM_NIL && v->shared_left >= m->nr_vmas) ||
+			       (v->shared_right != MM_NIL && v->shared_right >= m->nr_vmas) ||
+			       (v->shared_parent != MM_NIL &&
+				v->shared_parent >= m->nr_vmas)))
 			return "a VMA linked to records that do not exist";
 	}
 	for (int n = 0; n < m->nr_nodes; n++)
@@ -218,6 +222,14 @@ static const char *mm__snap_refs(const struct mm_machine *m)
 		    (x->shadow_prev != MM_NIL && x->shadow_prev >= m->nr_xa_nodes))
 			return "a shadow-node link outside the tree nodes";
 	}
+	for (uint32_t i = 0; i < m->nr_files; i++)
+		if (m->files[i].ino && m->files[i].i_mmap != MM_NIL &&
+		    m->files[i].i_mmap >= m->nr_vmas)
+			return "a file mapped by a VMA that does not exist";
+	for (uint32_t i = 0; i < m->nr_shmem; i++)
+		if (m->shmem[i].file && m->shmem[i].i_mmap != MM_NIL &&
+		    m->shmem[i].i_mmap >= m->nr_vmas)
+			return "a shmem object mapped by a VMA that does not exist";
 	for (uint32_t i = 0; i < m->nr_shmem; i++)
 		for (uint32_t k = 0; k < m->shmem[i].nr; k++)
 			if (m->shmem[i].pages[k] != MM_NIL &&

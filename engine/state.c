@@ -661,6 +661,12 @@ static void mm__visit_vma(struct mm__vis *v, struct mm_vma *a)
 	MM__V(v, a->unmerged);
 	MM__V(v, a->anon_chained);
 	MM__V(v, a->slab_addr);
+	/* the i_mmap tree as it is: its order among equal offsets is
+	 * history, not derivable from the VMAs (i_mmap.c) */
+	MM__V(v, a->shared_left);
+	MM__V(v, a->shared_right);
+	MM__V(v, a->shared_parent);
+	MM__V(v, a->shared_last);
 }
 
 static void mm__visit_processes(struct mm__vis *v, struct mm_machine *m)
@@ -711,6 +717,7 @@ static void mm__visit_processes(struct mm__vis *v, struct mm_machine *m)
 	for (uint32_t i = 0; i < m->nr_shmem && !v->failed; i++) {
 		struct mm_shmem *o = &m->shmem[i];
 		MM__V(v, o->file);
+		MM__V(v, o->i_mmap);
 		MM__V(v, o->nr);
 		if (!o->nr)
 			continue;
@@ -744,6 +751,7 @@ static void mm__visit_file(struct mm__vis *v, struct mm_file *f)
 	MM__V(v, f->mmap_miss);
 	MM__V(v, f->prev_pos);
 	MM__V(v, f->slab_addr);
+	MM__V(v, f->i_mmap);
 	MM__V(v, f->disk_nr);
 	if (!mm__v_alloc(v, (void **)&f->disk, f->disk_nr, sizeof(*f->disk), 0))
 		return;
@@ -869,6 +877,7 @@ static void mm__visit_events(struct mm__vis *v, struct mm_machine *m)
 	for (int i = 0; i < MM_EVOP_NV; i++)
 		MM__V(v, e->op_mark[i]);
 	uint64_t first = e->next_id > e->cap ? e->next_id - e->cap : 1;
+	uint64_t seq = 0;
 	for (uint64_t id = first; id < e->next_id && !v->failed; id++) {
 		struct mm_event *ev = &e->ring[(id - 1) % e->cap];
 		MM__V(v, ev->id);
@@ -882,9 +891,13 @@ static void mm__visit_events(struct mm__vis *v, struct mm_machine *m)
 		mm__v_bytes(v, ev->op, sizeof(ev->op));
 		if (v->mode == MM__V_LOAD) {
 			ev->op[sizeof(ev->op) - 1] = '\0';
-			if (ev->id != id || !mm_event_type_name(ev->type))
+			/* the checker's event-ring rule: ids in place, known
+			 * types, operation numbers in order and not ahead */
+			if (ev->id != id || !mm_event_type_name(ev->type) ||
+			    ev->seq < seq || ev->seq > e->ops)
 				mm__vfail(v, "event %llu is damaged",
 					  (unsigned long long)id);
+			seq = ev->seq;
 		}
 	}
 	v->h = h;

@@ -5,6 +5,10 @@
  * merge predicates of Linux 6.18 mm/vma.c (is_mergeable_vma,
  * is_mergeable_anon_vma, can_vma_merge_before/after).
  *
+ * A page-cache file's VMA is also a node of the file's i_mmap tree
+ * (i_mmap.c): a split inserts the new piece and re-inserts the old one,
+ * freeing a record removes it.
+ *
  * Invariants (checked by check.c): VMAs of an mm are page aligned,
  * non-empty, sorted and disjoint; the list and an in-order walk of the tree
  * agree; every node's height is 1 + the taller child and the children
@@ -53,6 +57,7 @@ uint32_t mm__vma_alloc(struct mm_machine *m, struct mm_mm *mm, int cpu)
 	memset(v, 0, sizeof(*v));
 	v->mm = mm->id;
 	v->left = v->right = v->prev = v->next = MM_NIL;
+	v->shared_left = v->shared_right = v->shared_parent = MM_NIL;
 	v->height = 1;
 	v->slab_addr = obj;
 	return id;
@@ -63,6 +68,7 @@ void mm__vma_free(struct mm_machine *m, uint32_t id, int cpu)
 	struct mm_vma *v = &m->vmas[id];
 	uint32_t file = v->file;
 
+	mm__i_mmap_remove(m, id); /* __remove_shared_vm_struct() */
 	mm_kmem_cache_free(m, m->engine_caches[MM_CACHE_VM_AREA_STRUCT],
 			   v->slab_addr, cpu);
 	memset(v, 0, sizeof(*v));
@@ -278,18 +284,20 @@ uint32_t mm__vma_split(struct mm_machine *m, struct mm_mm *mm, uint32_t id,
 	n->anon_vma = v->anon_vma;
 	n->anon_chained = v->anon_chained; /* anon_vma_clone(): the whole chain */
 	n->unmerged = v->unmerged;
+	n->start = new_below ? v->start : addr;
+	n->end = new_below ? addr : v->end;
+	n->pgoff = v->pgoff + ((n->start - v->start) >> MM_PAGE_SHIFT);
+	/* vma_prepare(): the new piece joins the file's i_mmap first, then
+	 * v leaves it while its range changes and comes back after. */
+	mm__i_mmap_insert(m, nid);
+	mm__vma_prepare(m, id, MM_NIL);
 	if (new_below) {
-		n->start = v->start;
-		n->end = addr;
-		n->pgoff = v->pgoff;
 		v->pgoff += (addr - v->start) >> MM_PAGE_SHIFT;
 		v->start = addr;
 	} else {
-		n->start = addr;
-		n->end = v->end;
-		n->pgoff = v->pgoff + ((addr - v->start) >> MM_PAGE_SHIFT);
 		v->end = addr;
 	}
+	mm__vma_complete(m, id, MM_NIL);
 	mm__vma_link(m, mm, nid);
 	return nid;
 }

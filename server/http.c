@@ -494,9 +494,14 @@ static void srv__resume(void *waiter, bool ok, const char *err)
 	MHD_resume_connection(r->conn);
 }
 
-/* After each finished commit: run MHD once for the resumed ones (P2). */
+/* After each finished commit: run MHD for the resumed ones (P2).  Twice:
+ * in the first run MHD calls the access handler of each resumed request,
+ * which queues its answer; MHD writes a queued answer only in a later run
+ * (the connection was not write-polled in this one), which would otherwise
+ * wait for the zero timer of the next loop iteration. */
 static void srv__after_commit(void *arg)
 {
+	srv__run(arg);
 	srv__run(arg);
 }
 

@@ -210,8 +210,8 @@ int srv_journal_op(struct srv_journal *j, uint64_t machine, uint64_t seq,
 {
 	struct pst_entry e = {.kind = PST_OP, .machine = machine, .seq = seq,
 			      .status = status};
-	return srv__append(j, e, json_dumps(record, JSON_COMPACT),
-			   json_dumps(result, JSON_COMPACT));
+	return srv__append(j, e, api_json_text(record, NULL),
+			   api_json_text(result, NULL));
 }
 
 static int srv__create_entry(struct srv_journal *j, const struct srv_machine *sm,

@@ -16,7 +16,8 @@
 
 void srv_reply_json(struct srv_response *res, int status, json_t *body)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	size_t n = 0;
+	char *text = body ? api_json_text(body, &n) : NULL;
 	json_decref(body);
 	free(res->body);
 	if (!text) {
@@ -29,7 +30,6 @@ void srv_reply_json(struct srv_response *res, int status, json_t *body)
 		res->len = res->body ? sizeof(oom) - 1 : 0;
 		return;
 	}
-	size_t n = strlen(text);
 	char *b = realloc(text, n + 2);
 	if (b) {
 		b[n++] = '\n';

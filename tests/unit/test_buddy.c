@@ -31,6 +31,7 @@
  *   - free_pages() rejects double, misaligned, wrong-order, reserved and
  *     out-of-range frees with -EINVAL and leaves the state digest unchanged.
  */
+#include "engine/internal.h"
 #include "engine/mm.h"
 #include "tests/unit/util.h"
 
@@ -1623,4 +1624,77 @@ TEST(buddy_free_errors)
 	ASSERT_EQ_U64(mm_nr_free_pages(m), boot_free);
 	tu_check(m, "after the good frees");
 	mm_machine_destroy(m);
+}
+
+/*
+ * mm__rmqueue_run() (the per-CPU refill's bulk take) against the calls it
+ * stands for: two machines built by the same seeded alloc/free sequence,
+ * one takes `want` order-0 pages by runs, the other by one __rmqueue()
+ * call per page; both must hand out the same pfns in the same order and
+ * end in the same state (digest: every frame's flags, order, list links,
+ * every free list and counter).  The wants cross block sizes and run the
+ * zone's own-type blocks out, into the fallback.
+ */
+TEST(buddy_rmqueue_run_equals_single_calls)
+{
+	static const uint32_t wants[] = {1, 2, 3, 5, 31, 64, 100, 513, 2048,
+					 4000};
+	struct mm_config c = tu_config(MM_ARCH_X86_64, 64 * MIB);
+
+	for (uint64_t seed = 1; seed <= 4; seed++) {
+		struct mm_machine *ma = tu_machine(&c), *mb = tu_machine(&c);
+		for (int k = 0; k < 2; k++) {
+			struct mm_machine *m = k ? mb : ma;
+			uint64_t s = seed;
+			struct mm_alloc_result r[256];
+			unsigned ord[256];
+			int n = 0;
+			for (int i = 0; i < 600; i++) {
+				if (n < 256 && rng_below(&s, 3)) {
+					ord[n] = rng_below(&s, 5);
+					uint32_t gfp = rng_below(&s, 2)
+						       ? MM_GFP_KERNEL
+						       : MM_GFP_HIGHUSER_MOVABLE;
+					if (!mm_alloc_pages(m, gfp, ord[n], 0, -1, &r[n]))
+						n++;
+				} else if (n) {
+					int j = (int)rng_below(&s, (uint32_t)n);
+					ASSERT_EQ(mm_free_pages(m, r[j].pfn, ord[j], 0), 0);
+					r[j] = r[--n];
+					ord[j] = ord[n];
+				}
+			}
+		}
+		char da[MM_DIGEST_HEX], db[MM_DIGEST_HEX];
+		mm_digest(ma, da);
+		mm_digest(mb, db);
+		ASSERT_EQ_STR(da, db);
+		struct mm_zone *za = &ma->nodes[0].zones[X_DMA32];
+		struct mm_zone *zb = &mb->nodes[0].zones[X_DMA32];
+		for (size_t w = 0; w < sizeof(wants) / sizeof(wants[0]); w++) {
+			int mt = w % 2 ? MM_MIGRATE_UNMOVABLE : MM_MIGRATE_MOVABLE;
+			uint32_t got = 0;
+			while (got < wants[w]) {
+				uint32_t n, pfn = mm__rmqueue_run(
+					ma, za, mt, MM_ALLOC_WMARK_LOW,
+					wants[w] - got, &n);
+				if (pfn == MM_NIL)
+					break;
+				ASSERT(n >= 1 && n <= wants[w] - got);
+				for (uint32_t i = 0; i < n; i++, got++)
+					ASSERT_EQ(mm__rmqueue(mb, zb, 0, mt,
+							      MM_ALLOC_WMARK_LOW),
+						  pfn + i);
+			}
+			if (got < wants[w])
+				ASSERT_EQ(mm__rmqueue(mb, zb, 0, mt,
+						      MM_ALLOC_WMARK_LOW),
+					  MM_NIL);
+			mm_digest(ma, da);
+			mm_digest(mb, db);
+			ASSERT_EQ_STR(da, db);
+		}
+		mm_machine_destroy(ma);
+		mm_machine_destroy(mb);
+	}
 }

@@ -6,6 +6,7 @@
  * too small.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -65,4 +66,34 @@ TEST(json_compact_refuses_reals_and_overflow)
 	ASSERT_EQ(api_json_compact(s, buf, 11), 0);
 	ASSERT_EQ(api_json_compact(s, buf, 0), 0);
 	json_decref(s);
+}
+
+/* api_json_text(): json_dumps(JSON_COMPACT)'s text and length, through the
+ * fast printer for small values and through jansson for reals and values
+ * past its buffer. */
+static void jt_same(json_t *v)
+{
+	char *want = json_dumps(v, JSON_COMPACT);
+	size_t n = 0;
+	char *got = api_json_text(v, &n);
+	ASSERT(want && got);
+	ASSERT_EQ_STR(got, want);
+	ASSERT_EQ(n, strlen(want));
+	free(want);
+	free(got);
+	json_decref(v);
+}
+
+TEST(json_text_matches_dumps)
+{
+	jt_same(json_pack("{s:i, s:s, s:[b, n]}", "pages", 1, "signal", "x",
+			  "v", 1));
+	jt_same(json_pack("{s:f}", "real", 0.25));
+	char big[10000];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	jt_same(json_pack("{s:s}", "big", big));
+	char *null = api_json_text(json_null(), NULL);
+	ASSERT_EQ_STR(null, "null");
+	free(null);
 }
