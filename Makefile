@@ -266,6 +266,8 @@ test: deps
 	  "grading (clients/mmsim-grade)" "python3 tests/grading/run.py $(O)/mmsimd" \
 	  "fidelity" "tests/fidelity/compare --sim $(O)/fidelity-sim --recorder build/fidelity/recorder" \
 	  "engine soak (short)" "$(O)/engine-soak --ops 20000 --seeds 1,2" \
+	  "engine soak, memory pressure (10,000 sequences)" \
+	    "$(O)/engine-soak --pressure 10000 --seeds 1" \
 	  "malformed input, live server" "python3 tests/malformed/run.py $(O)/mmsimd" \
 	  "resource exhaustion, live server" "python3 tests/exhaust/run.py $(O)/mmsimd" \
 	  "fuzz ($(FUZZ_TEST_SECONDS) s per driver)" \
@@ -285,6 +287,8 @@ soak: deps all
 	    "valgrind -q --error-exitcode=9 --leak-check=full $(O)/unit-tests" \
 	  "engine soak (1.2M operations)" \
 	    "$(O)/engine-soak --ops 150000 --seeds 1,2,3,4" \
+	  "engine soak, memory pressure (1,000,000 sequences)" \
+	    "$(O)/engine-soak --pressure 1000000 --seeds 1" \
 	  "server: load, valgrind session, slowloris" \
 	    "SOAK_SECONDS=$(SOAK_SECONDS) python3 tests/soak/server.py $(O)/mmsimd" \
 	  "fuzz ($(FUZZ_SOAK_SECONDS) s per driver)" \

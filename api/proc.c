@@ -205,6 +205,11 @@ json_t *api_lru_json(const struct mm_machine *m, uint32_t limit)
 			nd->kswapd_highest_zoneidx));
 		json_object_set_new(o, "anon_cost", json_integer((json_int_t)nd->anon_cost));
 		json_object_set_new(o, "file_cost", json_integer((json_int_t)nd->file_cost));
+		/* workingset.c: the shadow clock and the shadow-only tree nodes */
+		json_object_set_new(o, "workingset", json_pack(
+			"{s:I, s:I}", "nonresident_age",
+			(json_int_t)nd->nonresident_age, "shadow_nodes",
+			(json_int_t)nd->vm_stat[MM_WORKINGSET_NODES]));
 		json_array_append_new(items, o);
 	}
 	return items;

@@ -84,7 +84,13 @@
  *                    nodes' count/parent/offset/shift agree and each holds
  *                    a live radix_tree_node object, each file a filp
  *                    object; nr_pages, NR_FILE_PAGES (shmem + files),
- *                    NR_DIRTY and NR_MAPPED equal the recount
+ *                    NR_DIRTY, NR_MAPPED and each zone's
+ *                    nr_zone_write_pending equal the recount
+ *   shadow-entry     (workingset.c) shadow entries sit only in leaf slots
+ *                    (no page there), below EOF, naming an existing node;
+ *                    nr_values counts them; a leaf is on its object's
+ *                    node's shadow list iff it holds only shadow entries;
+ *                    each list is well linked and workingset_nodes long
  *   i-mmap           (i_mmap.c) every VMA of a regular file or shmem
  *                    object is in its object's interval tree exactly
  *                    once, no other VMA is in any and no tree holds a VMA
@@ -1069,6 +1075,8 @@ struct mm__pc_ctx {
 	uint8_t *seen;          /* per pfn */
 	uint32_t nodes, pages, dirty_pages;
 	int64_t *files, dirty[MM_MAX_NODES];
+	uint32_t shadow_nodes;  /* leaves holding only shadow entries */
+	int64_t pending[MM_MAX_NODES * MM_MAX_ZONES]; /* dirty, by zone id */
 };
 
 static void mm__check_xa_node(struct mm__checker *c, struct mm__pc_ctx *x,
@@ -1088,13 +1096,27 @@ static void mm__check_xa_node(struct mm__checker *c, struct mm__pc_ctx *x,
 		return;
 	}
 	x->nodes++;
-	unsigned used = 0;
+	unsigned used = 0, values = 0;
 	for (unsigned k = 0; k < MM_XA_SLOTS; k++) {
 		uint32_t slot = n->slots[k];
 		uint64_t idx = base + ((uint64_t)k << shift);
 		if (slot == MM_NIL)
 			continue;
 		used++;
+		if (mm__xa_is_shadow(slot)) {
+			/* an evicted page's shadow: in a leaf, below EOF, of a
+			 * node that exists */
+			values++;
+			if (shift || mm__shadow_nid(slot) >= m->nr_nodes ||
+			    idx >= (x->f->size + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT)
+				mm__report(c, "shadow-entry", "file %s index %llu: "
+					   "shadow entry %#x %s", x->f->name,
+					   (unsigned long long)idx, slot,
+					   shift ? "in an inner node"
+					   : mm__shadow_nid(slot) >= m->nr_nodes
+					   ? "names no node" : "beyond EOF");
+			continue;
+		}
 		if (shift) {
 			mm__check_xa_node(c, x, slot, id, k, shift - MM_XA_SHIFT, idx);
 			continue;
@@ -1116,12 +1138,62 @@ static void mm__check_xa_node(struct mm__checker *c, struct mm__pc_ctx *x,
 		x->files[node]++;
 		if (mm_page_test(p, MM_PG_dirty)) {
 			x->dirty[node]++;
+			x->pending[mm__zone_id(mm_page_zone(m, slot))]++;
 			x->dirty_pages++;
 		}
 	}
 	if (used != n->count || !used)
 		mm__report(c, "page-cache", "file %s: node %u counts %u slots, "
 			   "%u used", x->f->name, id, n->count, used);
+	if (values != n->nr_values)
+		mm__report(c, "shadow-entry", "file %s: node %u counts %u shadow "
+			   "entries, holds %u", x->f->name, id, n->nr_values, values);
+	bool only = n->count && n->count == n->nr_values;
+	x->shadow_nodes += only;
+	int nid = mm__xa_node_nid(m, id);
+	if (only != (n->shadow_prev != MM_NIL || m->nodes[nid].shadow_head == id))
+		mm__report(c, "shadow-entry", "file %s: node %u (%u of %u slots "
+			   "shadows) is %son node %d's shadow list", x->f->name, id,
+			   n->nr_values, n->count, only ? "not " : "", nid);
+}
+
+/* Each node's shadow-node list: live leaves of shadow entries whose
+ * object is on that node, linked both ways, workingset_nodes long; all of
+ * them together the leaves the tree walk found. */
+static void mm__check_shadow_lists(struct mm__checker *c, uint32_t found)
+{
+	const struct mm_machine *m = c->m;
+	uint32_t listed = 0;
+
+	for (int nid = 0; nid < m->nr_nodes; nid++) {
+		const struct mm_node *n = &m->nodes[nid];
+		uint32_t prev = MM_NIL, len = 0;
+		for (uint32_t id = n->shadow_head; id != MM_NIL;
+		     id = m->xa_nodes[id].shadow_next) {
+			const struct mm_xa_node *x = id < m->nr_xa_nodes
+				? &m->xa_nodes[id] : NULL;
+			if (!x || x->shadow_prev != prev || x->shift ||
+			    !x->count || x->count != x->nr_values ||
+			    mm__xa_node_nid(m, id) != nid || len > m->nr_xa_nodes) {
+				mm__report(c, "shadow-entry", "node %d: shadow list "
+					   "entry %u (after %u) is not a listed "
+					   "leaf of shadow entries", nid, id, prev);
+				return;
+			}
+			prev = id;
+			len++;
+		}
+		if (prev != n->shadow_tail ||
+		    n->vm_stat[MM_WORKINGSET_NODES] != (int64_t)len)
+			mm__report(c, "shadow-entry", "node %d: workingset_nodes "
+				   "%ld, its shadow list holds %u (tail %u, last "
+				   "%u)", nid, (long)n->vm_stat[MM_WORKINGSET_NODES],
+				   len, n->shadow_tail, prev);
+		listed += len;
+	}
+	if (listed != found)
+		mm__report(c, "shadow-entry", "%u leaves hold only shadow entries, "
+			   "%u are listed", found, listed);
 }
 
 static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
@@ -1129,7 +1201,7 @@ static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
 {
 	const struct mm_machine *m = c->m;
 	struct mm__pc_ctx x = {NULL, 0, maps, calloc(m->nr_pfns, 1), 0, 0, 0,
-			       files, {0}};
+			       files, {0}, 0, {0}};
 	int64_t mapped[MM_MAX_NODES] = {0};
 
 	if (!x.seen)
@@ -1173,6 +1245,18 @@ static void mm__check_page_cache(struct mm__checker *c, const int32_t *maps,
 				   "%u but is in no file's tree", pfn, p->mapping,
 				   p->index);
 	}
+	mm__check_shadow_lists(c, x.shadow_nodes);
+	for (int n = 0; n < m->nr_nodes; n++)
+		for (int z = 0; z < m->nr_zone_types; z++) {
+			const struct mm_zone *zone = &m->nodes[n].zones[z];
+			if (zone->vm_stat[MM_NR_ZONE_WRITE_PENDING] !=
+			    x.pending[mm__zone_id(zone)])
+				mm__report(c, "page-cache", "node %d zone %s: "
+					   "nr_zone_write_pending %ld, %ld dirty "
+					   "file pages", n, zone->name,
+					   (long)zone->vm_stat[MM_NR_ZONE_WRITE_PENDING],
+					   (long)x.pending[mm__zone_id(zone)]);
+		}
 	for (int n = 0; n < m->nr_nodes; n++) {
 		if (m->nodes[n].vm_stat[MM_NR_DIRTY] != x.dirty[n])
 			mm__report(c, "page-cache", "node %d: NR_DIRTY %ld, %ld "

@@ -615,6 +615,7 @@ static int mm__do_shmem_fault(struct mm_machine *m, struct mm_task *t,
 	if (mm__pte_present(*pte)) {
 		/* wp_page_shared(): a write-protected shared PTE */
 		*pte |= MM_PTE_RW | MM_PTE_DIRTY | MM_PTE_ACCESSED;
+		m->events[MM_PGREUSE]++; /* wp_page_reuse() */
 		return 0;
 	}
 	if (!write && mm__should_fault_around(m) && mm__fault_around(m, mm, v, va))
@@ -654,8 +655,10 @@ static int mm__do_file_fault(struct mm_machine *m, struct mm_task *t,
 	if (mm__pte_present(*pte)) {
 		if (!shared)
 			return mm__do_wp_page(m, mm, v, va, pte, t->cpu, fc);
-		/* wp_page_shared(): page_mkwrite, then dirty */
+		/* wp_page_shared(): page_mkwrite, then dirty
+		 * (finish_mkwrite_fault: wp_page_reuse) */
 		*pte |= MM_PTE_RW | MM_PTE_DIRTY | MM_PTE_ACCESSED;
+		m->events[MM_PGREUSE]++;
 		mm__page_set_dirty(m, mm__pte_pfn(*pte));
 		return 0;
 	}
@@ -748,6 +751,7 @@ static int mm__do_wp_page(struct mm_machine *m, struct mm_mm *mm,
 			p->mapping = v->anon_vma;
 			mm__set(p, MM_PG_anon_exclusive);
 			*pte |= MM_PTE_RW | MM_PTE_DIRTY | MM_PTE_ACCESSED;
+			m->events[MM_PGREUSE]++;
 			return 0;
 		}
 	}

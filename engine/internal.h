@@ -222,6 +222,8 @@ void mm__content_destroy(struct mm_machine *m);
 void mm__setup_watermarks(struct mm_machine *m);
 
 /* ---- slab (slab.c) ---- */
+/* __pa() of a direct-map address as a pfn, or MM_NIL outside the map. */
+uint32_t mm__virt_to_pfn(const struct mm_machine *m, uint64_t addr);
 int mm__slab_init(struct mm_machine *m);
 void mm__slab_destroy(struct mm_machine *m);
 
@@ -380,6 +382,8 @@ void mm__mlock_page(struct mm_machine *m, uint32_t pfn);
 void mm__munlock_page(struct mm_machine *m, uint32_t pfn);
 /* folio_mark_accessed(): referenced twice, an inactive page activates. */
 void mm__mark_page_accessed(struct mm_machine *m, uint32_t pfn);
+/* folio_rotate_reclaimable(): writeback of a PG_reclaim page ended. */
+void mm__rotate_reclaimable(struct mm_machine *m, uint32_t pfn);
 void mm__scan_fraction(uint64_t swappiness, uint64_t anon_cost,
 		       uint64_t file_cost, uint64_t fraction[2]);
 /* wakeup_kswapd() for zone z's node (an allocation of highest_zoneidx
@@ -411,6 +415,45 @@ void mm__madvise_cold_pageout(struct mm_machine *m, struct mm_mm *mm,
 			      int cpu);
 /* out_of_memory(): true when a victim was killed (memory freed). */
 bool mm__out_of_memory(struct mm_machine *m);
+/* get_nr_swap_pages(): free swap slots. */
+uint64_t mm__nr_swap_free(const struct mm_machine *m);
+/* lru_note_cost(): reclaim I/O and rotations raise a side's cost. */
+void mm__lru_note_cost(struct mm_node *n, bool file, uint64_t nr_io,
+		       uint64_t nr_rotated);
+
+/* ---- workingset detection (workingset.c) ----
+ * A shadow entry is what an evicted page leaves in its page-cache slot:
+ * bits 31..30 = 0b10 (no pfn, node id or MM_NIL has them), then
+ * [eviction timestamp:26][node:3][workingset:1] (pack_shadow). */
+#define MM_SHADOW_TAG 0x80000000u
+static inline bool mm__xa_is_shadow(uint32_t entry)
+{
+	return (entry & 0xc0000000u) == MM_SHADOW_TAG;
+}
+/* The node a shadow entry names (its eviction lruvec). */
+int mm__shadow_nid(uint32_t shadow);
+/* workingset_age_nonresident(): node nid's LRU aged by nr pages. */
+void mm__workingset_age_nonresident(struct mm_machine *m, int nid, uint64_t nr);
+/* workingset_eviction(): the shadow entry for page pfn, about to be freed
+ * by reclaim (its flags still intact); ages its node. */
+uint32_t mm__workingset_eviction(struct mm_machine *m, uint32_t pfn);
+/* workingset_refault(): new page pfn (not yet on the LRU) replaces the
+ * shadow entry: counts the refault and, when the refault distance fits
+ * the workingset, sets PG_active (and PG_workingset when it was). */
+void mm__workingset_refault(struct mm_machine *m, uint32_t pfn, uint32_t shadow);
+/* workingset_activation(): folio_mark_accessed() activated pfn. */
+void mm__workingset_activation(struct mm_machine *m, uint32_t pfn);
+/* The node of tree node id (where its radix_tree_node object lives), -1
+ * when its object address is outside the direct map (corrupt). */
+int mm__xa_node_nid(const struct mm_machine *m, uint32_t id);
+/* workingset_update_node(): lists tree node id on its node's shadow-node
+ * list iff it holds only shadow entries, unlists it otherwise. */
+void mm__workingset_update_node(struct mm_machine *m, uint32_t id);
+/* shrink_slab() for node nid at priority: the one shrinker the engine
+ * has, the shadow-node one (do_shrink_slab); objects freed. */
+uint64_t mm__shrink_slab(struct mm_machine *m, int nid, int priority, int cpu);
+/* drop_slab(): every node's shrinkers at priority 0 until little is freed. */
+void mm__drop_slab(struct mm_machine *m);
 /* ---- page cache (pagecache.c) ---- */
 static inline bool mm__file_is_reg(uint32_t file)
 {
@@ -430,6 +473,9 @@ bool mm__file_beyond_eof(const struct mm_file *f, uint64_t idx);
 uint32_t mm__filemap_map_page(struct mm_machine *m, struct mm_file *f,
 			      uint64_t idx);
 void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn);
+/* xa_delete_node(): tree node id, holding only shadow entries, is
+ * emptied and freed (with the empty nodes above it). */
+void mm__xa_delete_node(struct mm_machine *m, uint32_t id, int cpu);
 /* A VMA of file handle went away: an unlinked file unmapped by every VMA
  * is freed. */
 void mm__file_put(struct mm_machine *m, uint32_t handle, int cpu);

@@ -107,6 +107,7 @@ static void mm__init_zones(struct mm_machine *m, const uint32_t node_start[],
 		node->nr_zones = m->nr_zone_types;
 		for (int l = 0; l < MM_NR_LRU_LISTS; l++)
 			mm__plist_init(&node->lru[l]);
+		node->shadow_head = node->shadow_tail = MM_NIL;
 		node->start_pfn = ns;
 		node->spanned = node_end[n] - ns;
 		for (int z = 0; z < m->nr_zone_types; z++) {

@@ -287,6 +287,14 @@ struct mm_node {
 	struct mm_plist lru[MM_NR_LRU_LISTS];
 	uint64_t anon_cost, file_cost;
 	int64_t refaults[2];
+	/* workingset.c: nonresident_age (evictions + activations, the clock
+	 * of shadow entries); the page-cache tree nodes holding only shadow
+	 * entries whose object lives on this node, oldest first (the
+	 * shadow_nodes list_lru; vm_stat[MM_WORKINGSET_NODES] counts them);
+	 * the shadow shrinker's deferred scan count (nr_deferred). */
+	uint64_t nonresident_age;
+	uint32_t shadow_head, shadow_tail;
+	int64_t shadow_deferred;
 	/* kswapd: woken by an allocation that found a zone below low; runs
 	 * on tick until the node is balanced or gives up. */
 	bool kswapd_awake;
@@ -463,8 +471,9 @@ struct mm_shmem {
 /*
  * In-memory files (pagecache.c).  A file's page cache is an xarray-like
  * radix tree: nodes of MM_XA_SLOTS slots, each node one object of the
- * radix_tree_node slab cache; leaves (shift 0) hold pfns, inner nodes
- * child node ids, MM_NIL an empty slot.  VMAs and page descriptors name
+ * radix_tree_node slab cache; leaves (shift 0) hold pfns or shadow
+ * entries of evicted pages (workingset.c: bits 31..30 = 0b10), inner
+ * nodes child node ids, MM_NIL an empty slot.  VMAs and page descriptors name
  * file n by the handle MM_FILE_REG | n (mm_vma.file, mm_page.mapping).
  */
 #define MM_FILE_REG 0x10000000u
@@ -480,8 +489,11 @@ struct mm_xa_node {
 	uint8_t shift;      /* 0: leaf; the node covers 64 << shift indices */
 	uint8_t offset;     /* slot in the parent */
 	uint8_t count;      /* used slots; 0 with shift 0xff: record free */
-	uint8_t pad;
+	uint8_t nr_values;  /* of them shadow entries (leaves only) */
 	uint64_t slab_addr; /* its radix_tree_node object */
+	/* links on its node's shadow-node list (workingset.c), MM_NIL ends;
+	 * listed iff count == nr_values > 0 */
+	uint32_t shadow_next, shadow_prev;
 };
 
 struct mm_file {
@@ -1167,7 +1179,7 @@ void mm_digest(const struct mm_machine *m, char out[MM_DIGEST_HEX]);
 
 /* ---- snapshot images (snapshot.c, the walk in state.c) ------------------- */
 /* Bumped whenever the walk of mm__visit_state() changes (state.c). */
-#define MM_SNAPSHOT_FORMAT 6
+#define MM_SNAPSHOT_FORMAT 7
 /* A growable byte buffer; the caller frees p. */
 struct mm_bytes {
 	uint8_t *p;

@@ -112,6 +112,7 @@ static uint32_t mm__xa_node_new(struct mm_machine *m, uint8_t shift, int cpu)
 	n->parent = MM_NIL;
 	n->shift = shift;
 	n->slab_addr = obj;
+	n->shadow_next = n->shadow_prev = MM_NIL;
 	return id;
 }
 
@@ -119,10 +120,12 @@ static void mm__xa_node_free(struct mm_machine *m, uint32_t id, int cpu)
 {
 	struct mm_xa_node *n = &m->xa_nodes[id];
 
+	MM_ASSERT(n->shadow_prev == MM_NIL && n->shadow_next == MM_NIL);
 	mm_kmem_cache_free(m, m->engine_caches[MM_CACHE_RADIX_TREE_NODE],
 			   n->slab_addr, cpu);
 	memset(n, 0, sizeof(*n));
 	n->shift = 0xff;
+	n->shadow_next = n->shadow_prev = MM_NIL;
 	n->parent = m->free_xa_nodes;
 	m->free_xa_nodes = id;
 }
@@ -133,9 +136,9 @@ static uint64_t mm__xa_span(const struct mm_machine *m, uint32_t root)
 	return root == MM_NIL ? 0 : (uint64_t)MM_XA_SLOTS << mm__xa(m, root)->shift;
 }
 
-/* xa_load(): the frame at idx, or MM_NIL. */
-uint32_t mm__xa_load(const struct mm_machine *m, const struct mm_file *f,
-		     uint64_t idx)
+/* xa_load() of the entry at idx: a frame, a shadow entry or MM_NIL. */
+static uint32_t mm__xa_entry(const struct mm_machine *m, const struct mm_file *f,
+			     uint64_t idx)
 {
 	uint32_t id = f->xa_root;
 
@@ -150,25 +153,83 @@ uint32_t mm__xa_load(const struct mm_machine *m, const struct mm_file *f,
 	}
 }
 
-/* xa_store() of pfn at an empty idx: grows the tree upwards and
- * downwards as needed.  0 or -MM_ENOMEM (the tree may keep new empty
- * nodes; mm__xa_shrink() removes them). */
-static int mm__xa_store(struct mm_machine *m, struct mm_file *f, uint64_t idx,
-			uint32_t pfn, int cpu)
+/* The frame cached at idx, or MM_NIL (a hole or a shadow entry). */
+uint32_t mm__xa_load(const struct mm_machine *m, const struct mm_file *f,
+		     uint64_t idx)
 {
+	uint32_t e = mm__xa_entry(m, f, idx);
+
+	return mm__xa_is_shadow(e) ? MM_NIL : e;
+}
+
+/* The tree nodes a store at idx would add: exact for an empty tree or
+ * along an existing path; when the tree must grow upwards, the new tops
+ * plus a whole new path below them (an upper bound). */
+static unsigned mm__xa_nodes_needed(const struct mm_machine *m,
+				    const struct mm_file *f, uint64_t idx)
+{
+	unsigned levels = 1;
+
+	while (idx >= ((uint64_t)MM_XA_SLOTS << (MM_XA_SHIFT * (levels - 1))))
+		levels++;
+	if (f->xa_root == MM_NIL)
+		return levels;
+	if (idx >= mm__xa_span(m, f->xa_root))
+		return levels - (mm__xa(m, f->xa_root)->shift / MM_XA_SHIFT + 1) +
+		       levels - 1;
+	for (uint32_t id = f->xa_root;;) {
+		const struct mm_xa_node *n = mm__xa(m, id);
+		uint32_t slot = n->slots[(idx >> n->shift) & (MM_XA_SLOTS - 1)];
+		if (!n->shift)
+			return 0;
+		if (slot == MM_NIL)
+			return n->shift / MM_XA_SHIFT;
+		id = slot;
+	}
+}
+
+/* One of the nodes set aside for a store, as a node of shift. */
+static uint32_t mm__xa_take(struct mm_machine *m, uint32_t *spare,
+			    unsigned *nspare, uint8_t shift)
+{
+	MM_ASSERT(*nspare > 0);
+	uint32_t id = spare[--*nspare];
+	mm__xa(m, id)->shift = shift;
+	return id;
+}
+
+/* xa_store() of pfn at an idx holding no page: grows the tree upwards
+ * and downwards as needed; *prev gets the shadow entry it replaces (or
+ * MM_NIL).  The nodes it needs are allocated first (radix_tree_preload,
+ * xas_nomem): an allocation may reclaim, and reclaim may free shadow
+ * nodes of this very tree, so the tree is only changed once no more
+ * allocation is to come.  0, or -MM_ENOMEM with the tree unchanged. */
+static int mm__xa_store(struct mm_machine *m, struct mm_file *f, uint64_t idx,
+			uint32_t pfn, int cpu, uint32_t *prev)
+{
+	uint32_t spare[8];
+	unsigned nspare = 0, need;
+
+	*prev = MM_NIL;
+	while ((need = mm__xa_nodes_needed(m, f, idx)) > nspare) {
+		MM_ASSERT(nspare < 8);
+		if ((spare[nspare] = mm__xa_node_new(m, 0, cpu)) == MM_NIL) {
+			while (nspare)
+				mm__xa_node_free(m, spare[--nspare], cpu);
+			return -MM_ENOMEM;
+		}
+		nspare++;
+	}
 	if (f->xa_root == MM_NIL) {
 		uint8_t shift = 0;
 		while (idx >= ((uint64_t)MM_XA_SLOTS << shift))
 			shift += MM_XA_SHIFT;
-		if ((f->xa_root = mm__xa_node_new(m, shift, cpu)) == MM_NIL)
-			return -MM_ENOMEM;
+		f->xa_root = mm__xa_take(m, spare, &nspare, shift);
 	}
 	while (idx >= mm__xa_span(m, f->xa_root)) { /* xas_expand() */
 		uint32_t old = f->xa_root;
-		uint32_t top = mm__xa_node_new(m, mm__xa(m, old)->shift + MM_XA_SHIFT,
-					       cpu);
-		if (top == MM_NIL)
-			return -MM_ENOMEM;
+		uint32_t top = mm__xa_take(m, spare, &nspare,
+					   mm__xa(m, old)->shift + MM_XA_SHIFT);
 		struct mm_xa_node *t = mm__xa(m, top), *o = mm__xa(m, old);
 		t->slots[0] = old;
 		t->count = 1;
@@ -181,16 +242,19 @@ static int mm__xa_store(struct mm_machine *m, struct mm_file *f, uint64_t idx,
 		struct mm_xa_node *n = mm__xa(m, id);
 		unsigned off = (unsigned)(idx >> n->shift) & (MM_XA_SLOTS - 1);
 		if (!n->shift) {
-			MM_ASSERT(n->slots[off] == MM_NIL);
+			*prev = n->slots[off];
+			MM_ASSERT(*prev == MM_NIL || mm__xa_is_shadow(*prev));
 			n->slots[off] = pfn;
-			n->count++;
-			return 0;
+			if (*prev == MM_NIL)
+				n->count++;
+			else
+				n->nr_values--;
+			mm__workingset_update_node(m, id);
+			break;
 		}
 		if (n->slots[off] == MM_NIL) {
-			uint32_t c = mm__xa_node_new(m, n->shift - MM_XA_SHIFT, cpu);
-			if (c == MM_NIL)
-				return -MM_ENOMEM;
-			n = mm__xa(m, id);
+			uint32_t c = mm__xa_take(m, spare, &nspare,
+						 n->shift - MM_XA_SHIFT);
 			n->slots[off] = c;
 			n->count++;
 			mm__xa(m, c)->parent = id;
@@ -198,6 +262,9 @@ static int mm__xa_store(struct mm_machine *m, struct mm_file *f, uint64_t idx,
 		}
 		id = n->slots[off];
 	}
+	while (nspare)  /* the upper bound's extra */
+		mm__xa_node_free(m, spare[--nspare], cpu);
+	return 0;
 }
 
 /* Frees empty nodes upwards from id, then shrinks a root that only uses
@@ -228,57 +295,94 @@ static void mm__xa_shrink(struct mm_machine *m, struct mm_file *f, uint32_t id,
 	}
 }
 
-/* xa_erase() of the frame at idx (present). */
-static void mm__xa_erase(struct mm_machine *m, struct mm_file *f, uint64_t idx,
-			 int cpu)
+/* Replaces the entry at idx (a frame or a shadow entry) with entry (a
+ * shadow entry, or MM_NIL to empty the slot and free the nodes left
+ * empty: xa_erase). */
+static void mm__xa_replace(struct mm_machine *m, struct mm_file *f,
+			   uint64_t idx, uint32_t entry, int cpu)
 {
 	uint32_t id = f->xa_root;
 
 	for (;;) {
 		struct mm_xa_node *n = mm__xa(m, id);
 		unsigned off = (unsigned)(idx >> n->shift) & (MM_XA_SLOTS - 1);
-		MM_ASSERT(n->slots[off] != MM_NIL);
-		if (!n->shift) {
-			n->slots[off] = MM_NIL;
-			n->count--;
-			break;
+		uint32_t old = n->slots[off];
+		MM_ASSERT(old != MM_NIL);
+		if (n->shift) {
+			id = old;
+			continue;
 		}
-		id = n->slots[off];
+		n->slots[off] = entry;
+		n->nr_values += mm__xa_is_shadow(entry) - mm__xa_is_shadow(old);
+		n->count -= entry == MM_NIL;
+		break;
 	}
-	mm__xa_shrink(m, f, id, cpu);
+	mm__workingset_update_node(m, id);
+	if (entry == MM_NIL)
+		mm__xa_shrink(m, f, id, cpu);
 }
 
-/* The first cached index >= idx (below end), or end. */
+/* The first index >= idx (below end) holding a frame (or, with values,
+ * any entry), or end. */
 static uint64_t mm__xa_next(const struct mm_machine *m, uint32_t id,
-			    uint64_t base, uint64_t idx, uint64_t end)
+			    uint64_t base, uint64_t idx, uint64_t end,
+			    bool values)
 {
 	const struct mm_xa_node *n = mm__xa(m, id);
 	uint64_t step = 1ull << n->shift;
 
 	for (unsigned k = 0; k < MM_XA_SLOTS; k++) {
 		uint64_t lo = base + step * k;
-		if (lo + step <= idx || n->slots[k] == MM_NIL)
+		uint32_t slot = n->slots[k];
+		if (lo + step <= idx || slot == MM_NIL ||
+		    (!n->shift && !values && mm__xa_is_shadow(slot)))
 			continue;
 		if (lo >= end)
 			return end;
 		if (!n->shift)
 			return lo;
-		uint64_t r = mm__xa_next(m, n->slots[k], lo, idx, end);
+		uint64_t r = mm__xa_next(m, slot, lo, idx, end, values);
 		if (r < end)
 			return r;
 	}
 	return end;
 }
 
-uint64_t mm__pagecache_next(const struct mm_machine *m, const struct mm_file *f,
-			    uint64_t idx, uint64_t end)
+static uint64_t mm__xa_find(const struct mm_machine *m, const struct mm_file *f,
+			    uint64_t idx, uint64_t end, bool values)
 {
 	uint64_t lim = MM_MIN(end, mm__xa_span(m, f->xa_root));
 
 	if (f->xa_root == MM_NIL || idx >= lim)
 		return end;
-	uint64_t r = mm__xa_next(m, f->xa_root, 0, idx, lim);
+	uint64_t r = mm__xa_next(m, f->xa_root, 0, idx, lim, values);
 	return r < lim ? r : end;
+}
+
+uint64_t mm__pagecache_next(const struct mm_machine *m, const struct mm_file *f,
+			    uint64_t idx, uint64_t end)
+{
+	return mm__xa_find(m, f, idx, end, false);
+}
+
+void mm__xa_delete_node(struct mm_machine *m, uint32_t id, int cpu)
+{
+	struct mm_xa_node *n = mm__xa(m, id);
+	uint32_t root = id;
+
+	MM_ASSERT(!n->shift && n->count && n->count == n->nr_values);
+	while (mm__xa(m, root)->parent != MM_NIL)
+		root = mm__xa(m, root)->parent;
+	uint32_t i = 0;   /* the file whose tree it is */
+	while (i < m->nr_files && (!m->files[i].ino || m->files[i].xa_root != root))
+		i++;
+	MM_ASSERT(i < m->nr_files);
+	struct mm_file *f = &m->files[i];
+	for (unsigned k = 0; k < MM_XA_SLOTS; k++)
+		n->slots[k] = MM_NIL;
+	n->count = n->nr_values = 0;
+	mm__workingset_update_node(m, id);
+	mm__xa_shrink(m, f, id, cpu);
 }
 
 /* ---- cache pages ------------------------------------------------------------ */
@@ -286,6 +390,17 @@ uint64_t mm__pagecache_next(const struct mm_machine *m, const struct mm_file *f,
 static void mm__file_stat(struct mm_machine *m, uint32_t pfn, int item, int64_t d)
 {
 	m->nodes[mm_page_zone(m, pfn)->node].vm_stat[item] += d;
+}
+
+/* folio_account_dirtied() (d = 1) / folio_account_cleaned() and the end
+ * of writeback (d = -1): NR_FILE_DIRTY, the zone's write_pending (dirty
+ * and under writeback, which is instant here) and nr_dirtied. */
+static void mm__account_dirty(struct mm_machine *m, uint32_t pfn, int d)
+{
+	mm__file_stat(m, pfn, MM_NR_DIRTY, d);
+	mm_page_zone(m, pfn)->vm_stat[MM_NR_ZONE_WRITE_PENDING] += d;
+	if (d > 0)
+		mm__file_stat(m, pfn, MM_NR_DIRTIED, 1);
 }
 
 void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn)
@@ -296,7 +411,7 @@ void mm__page_set_dirty(struct mm_machine *m, uint32_t pfn)
 		return;
 	mm__set(p, MM_PG_dirty);
 	mm__file(m, p->mapping)->nr_dirty++;
-	mm__file_stat(m, pfn, MM_NR_DIRTY, 1);
+	mm__account_dirty(m, pfn, 1);
 }
 
 /* The disk block of page idx (NULL: a hole). */
@@ -306,19 +421,22 @@ static const uint8_t *mm__disk_block(const struct mm_file *f, uint64_t idx)
 }
 
 static void mm__pagecache_remove(struct mm_machine *m, struct mm_file *f,
-				 uint32_t pfn, int cpu);
+				 uint32_t pfn, uint32_t shadow, int cpu);
 
 /* A new page for idx, inserted in the cache (refcount 1, uptodate,
- * clean), its bytes read from the disk.  0 or -MM_ENOMEM. */
+ * clean), its bytes read from the disk.  A shadow entry it replaces is a
+ * refault (filemap_add_folio), unless the page is added for a write
+ * (__GFP_WRITE).  0 or -MM_ENOMEM. */
 static int mm__pagecache_add(struct mm_machine *m, struct mm_file *f,
-			     uint64_t idx, int cpu, uint32_t *pfn)
+			     uint64_t idx, bool write, int cpu, uint32_t *pfn)
 {
 	struct mm_alloc_result r;
+	uint32_t shadow;
 	int rc = mm__alloc_pages(m, MM_GFP_HIGHUSER_MOVABLE, 0, cpu, -1, &r);
 
 	if (rc)
 		return rc;
-	rc = mm__xa_store(m, f, idx, r.pfn, cpu);
+	rc = mm__xa_store(m, f, idx, r.pfn, cpu, &shadow);
 	if (rc) {
 		mm__free_pages(m, r.pfn, 0, cpu);
 		return rc;
@@ -329,10 +447,12 @@ static int mm__pagecache_add(struct mm_machine *m, struct mm_file *f,
 	p->index = (uint32_t)idx;
 	f->nr_pages++;
 	mm__file_stat(m, r.pfn, MM_NR_FILE_PAGES, 1);
+	if (shadow != MM_NIL && !write)
+		mm__workingset_refault(m, r.pfn, shadow);
 	mm__lru_add_new(m, r.pfn, 0); /* filemap_add_folio: folio_add_lru */
 	const uint8_t *blk = mm__disk_block(f, idx);
 	if (blk && mm_frame_write(m, r.pfn, 0, blk, MM_PAGE_SIZE)) {
-		mm__pagecache_remove(m, f, r.pfn, cpu);
+		mm__pagecache_remove(m, f, r.pfn, MM_NIL, cpu);
 		return -MM_ENOMEM;
 	}
 	*pfn = r.pfn;
@@ -370,27 +490,35 @@ static int mm__page_writeback(struct mm_machine *m, struct mm_file *f,
 		f->disk[p->index] = NULL;
 	}
 	mm__clear(p, MM_PG_dirty);
-	mm__clear(p, MM_PG_reclaim); /* folio_end_writeback() */
 	f->nr_dirty--;
-	mm__file_stat(m, pfn, MM_NR_DIRTY, -1);
+	mm__account_dirty(m, pfn, -1);
+	mm__file_stat(m, pfn, MM_NR_WRITTEN, 1); /* folio_end_writeback() */
 	m->events[MM_PGPGOUT] += MM_PAGE_SIZE >> 10;
+	if (mm_page_test(p, MM_PG_reclaim)) {
+		/* folio_end_writeback(): a page reclaim flagged for immediate
+		 * reclaim goes to the inactive tail (folio_rotate_reclaimable),
+		 * unless reclaim holds it isolated (its own pageout) */
+		mm__clear(p, MM_PG_reclaim);
+		mm__rotate_reclaimable(m, pfn);
+	}
 	return 0;
 }
 
-/* Removes an unmapped page from the cache and frees it
- * (__filemap_remove_folio + folio_put). */
+/* Removes an unmapped page from the cache and frees it, leaving shadow
+ * (an entry, or MM_NIL for none) in its slot (__filemap_remove_folio +
+ * folio_put). */
 static void mm__pagecache_remove(struct mm_machine *m, struct mm_file *f,
-				 uint32_t pfn, int cpu)
+				 uint32_t pfn, uint32_t shadow, int cpu)
 {
 	struct mm_page *p = &m->pages[pfn];
 
 	MM_ASSERT(p->mapcount == 0 && p->refcount == 1);
 	mm__lru_remove(m, pfn);
-	mm__xa_erase(m, f, p->index, cpu);
+	mm__xa_replace(m, f, p->index, shadow, cpu);
 	f->nr_pages--;
 	if (mm_page_test(p, MM_PG_dirty)) {
 		f->nr_dirty--;
-		mm__file_stat(m, pfn, MM_NR_DIRTY, -1);
+		mm__account_dirty(m, pfn, -1);
 	}
 	mm__file_stat(m, pfn, MM_NR_FILE_PAGES, -1);
 	p->flags &= ~((1u << MM_PG_uptodate) | (1u << MM_PG_dirty) |
@@ -414,7 +542,7 @@ static uint64_t mm__ra_unbounded(struct mm_machine *m, struct mm_file *f,
 		uint32_t pfn;
 		if (mm__xa_load(m, f, idx + i) != MM_NIL)
 			continue;
-		if (mm__pagecache_add(m, f, idx + i, cpu, &pfn))
+		if (mm__pagecache_add(m, f, idx + i, false, cpu, &pfn))
 			break; /* readahead is best effort */
 		if (i == mark)
 			mm__set(&m->pages[pfn], MM_PG_reclaim);
@@ -579,7 +707,7 @@ int mm__filemap_fault(struct mm_machine *m, struct mm_file *f,
 	p = mm__xa_load(m, f, idx);
 	if (p == MM_NIL) {
 		/* no readahead (or it ran out of memory): read the page */
-		int rc = mm__pagecache_add(m, f, idx, cpu, &p);
+		int rc = mm__pagecache_add(m, f, idx, false, cpu, &p);
 		if (rc)
 			return rc;
 		m->events[MM_PGPGIN] += MM_PAGE_SIZE >> 10;
@@ -633,7 +761,8 @@ bool mm__pagecache_reclaim(struct mm_machine *m, uint32_t pfn, bool may_write,
 			return false;
 		mm__file_stat(m, pfn, MM_NR_VMSCAN_WRITE, 1);
 	}
-	mm__pagecache_remove(m, f, pfn, cpu);
+	/* __remove_mapping(): reclaim leaves a shadow entry */
+	mm__pagecache_remove(m, f, pfn, mm__workingset_eviction(m, pfn), cpu);
 	return true;
 }
 
@@ -670,13 +799,18 @@ static void mm__unmap_mapping_from(struct mm_machine *m, struct mm_file *f,
 }
 
 /* truncate_inode_pages_range(): drops the cache pages from idx on (they
- * are unmapped), and the disk blocks. */
+ * are unmapped) with the shadow entries there, and the disk blocks. */
 static void mm__truncate_pages(struct mm_machine *m, struct mm_file *f,
 			       uint64_t from, int cpu)
 {
-	for (uint64_t idx = mm__pagecache_next(m, f, from, UINT64_MAX);
-	     idx != UINT64_MAX; idx = mm__pagecache_next(m, f, idx, UINT64_MAX))
-		mm__pagecache_remove(m, f, mm__xa_load(m, f, idx), cpu);
+	for (uint64_t idx = mm__xa_find(m, f, from, UINT64_MAX, true);
+	     idx != UINT64_MAX; idx = mm__xa_find(m, f, idx, UINT64_MAX, true)) {
+		uint32_t e = mm__xa_entry(m, f, idx);
+		if (mm__xa_is_shadow(e))
+			mm__xa_replace(m, f, idx, MM_NIL, cpu);
+		else
+			mm__pagecache_remove(m, f, e, MM_NIL, cpu);
+	}
 	for (uint64_t k = from; k < f->disk_nr; k++) {
 		free(f->disk[k]);
 		f->disk[k] = NULL;
@@ -773,7 +907,7 @@ int mm_file_write(struct mm_machine *m, int id, uint64_t offset,
 		if (pfn == MM_NIL) {
 			/* write_begin: a partial page inside i_size is read
 			 * first, the rest starts zeroed */
-			int rc = mm__pagecache_add(m, f, idx, 0, &pfn);
+			int rc = mm__pagecache_add(m, f, idx, true, 0, &pfn);
 			if (rc)
 				return rc; /* the pages before stay written */
 		}
@@ -807,7 +941,7 @@ int mm_file_read(struct mm_machine *m, int id, uint64_t offset, uint64_t len,
 			*major += mm__sync_ra(m, f, idx, last - idx + 1, 0);
 			pfn = mm__xa_load(m, f, idx);
 			if (pfn == MM_NIL) {
-				int rc = mm__pagecache_add(m, f, idx, 0, &pfn);
+				int rc = mm__pagecache_add(m, f, idx, false, 0, &pfn);
 				if (rc)
 					return rc;
 				m->events[MM_PGPGIN] += MM_PAGE_SIZE >> 10;
@@ -895,16 +1029,20 @@ int mm_drop_caches(struct mm_machine *m, int mode, struct mm_drop_result *r)
 			struct mm_file *f = &m->files[i];
 			if (!f->ino)
 				continue;
-			for (uint64_t idx = mm__pagecache_next(m, f, 0, UINT64_MAX);
+			for (uint64_t idx = mm__xa_find(m, f, 0, UINT64_MAX, true);
 			     idx != UINT64_MAX;) {
-				uint32_t pfn = mm__xa_load(m, f, idx);
-				uint64_t next = mm__pagecache_next(m, f, idx + 1,
-								   UINT64_MAX);
-				/* sync: dirty pages go to the disk first; a
-				 * mapped page stays (invalidate_mapping_pages) */
-				if (mm__page_writeback(m, f, pfn) == 0 &&
-				    !m->pages[pfn].mapcount) {
-					mm__pagecache_remove(m, f, pfn, 0);
+				uint32_t e = mm__xa_entry(m, f, idx);
+				uint64_t next = mm__xa_find(m, f, idx + 1,
+							    UINT64_MAX, true);
+				/* invalidate_mapping_pages(): shadow entries
+				 * are cleared (clear_shadow_entries); sync:
+				 * dirty pages go to the disk first; a mapped
+				 * page stays */
+				if (mm__xa_is_shadow(e)) {
+					mm__xa_replace(m, f, idx, MM_NIL, 0);
+				} else if (mm__page_writeback(m, f, e) == 0 &&
+					   !m->pages[e].mapcount) {
+					mm__pagecache_remove(m, f, e, MM_NIL, 0);
 					r->pagecache++;
 				}
 				idx = next;
@@ -913,6 +1051,7 @@ int mm_drop_caches(struct mm_machine *m, int mode, struct mm_drop_result *r)
 		m->events[MM_DROP_PAGECACHE]++;
 	}
 	if (mode & 2) {
+		mm__drop_slab(m); /* the shrinkers: shadow nodes */
 		for (int c = 0; c < MM_SLAB_MAX_CACHES; c++)
 			if (m->caches[c])
 				r->slab += (uint64_t)mm_kmem_cache_shrink(m, c);

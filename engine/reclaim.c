@@ -205,7 +205,24 @@ void mm__mark_page_accessed(struct mm_machine *m, uint32_t pfn)
 			m->events[MM_PGACTIVATE]++;
 		}
 		mm__clear(p, MM_PG_referenced);
+		mm__workingset_activation(m, pfn);
 	}
+}
+
+/* folio_rotate_reclaimable() + lru_move_tail(): writeback ended on a
+ * page flagged PG_reclaim; still reclaimable and on its list, it goes to
+ * the tail of the inactive list (pgrotated). */
+void mm__rotate_reclaimable(struct mm_machine *m, uint32_t pfn)
+{
+	struct mm_page *p = &m->pages[pfn];
+
+	if (mm_page_test(p, MM_PG_dirty) || mm_page_test(p, MM_PG_unevictable) ||
+	    !mm_page_test(p, MM_PG_lru))
+		return;
+	mm__lruvec_del(m, pfn);
+	mm__clear(p, MM_PG_active);
+	mm__lruvec_add(m, pfn, true);
+	m->events[MM_PGROTATED]++;
 }
 
 /* ---- reverse mapping ------------------------------------------------------ */
@@ -271,7 +288,7 @@ struct mm__scan_control {
 };
 
 /* get_nr_swap_pages(): free swap slots (swap.c). */
-static uint64_t mm__nr_swap_free(const struct mm_machine *m)
+uint64_t mm__nr_swap_free(const struct mm_machine *m)
 {
 	return m->swap_free;
 }
@@ -390,7 +407,7 @@ static void mm__get_scan_count(const struct mm_machine *m,
 
 /* lru_note_cost(): reclaim work (I/O and rotations) raises a side's cost;
  * both halve once they pass a quarter of the LRU. */
-static void mm__lru_note_cost(struct mm_node *n, bool file, uint64_t nr_io,
+void mm__lru_note_cost(struct mm_node *n, bool file, uint64_t nr_io,
 			      uint64_t nr_rotated)
 {
 	uint64_t cost = nr_io * MM_SWAP_CLUSTER_MAX + nr_rotated;
@@ -448,8 +465,10 @@ static uint64_t mm__isolate(struct mm_machine *m, struct mm_node *n, int lru,
 }
 
 /* move_folios_to_lru(): back to the head of the list their flags name,
- * oldest first so the batch keeps its order. */
-static void mm__putback(struct mm_machine *m, const struct mm__batch *b)
+ * oldest first so the batch keeps its order; each active page ages the
+ * node's nonresident clock (age: not for reclaim_pages' putback). */
+static void mm__putback(struct mm_machine *m, const struct mm__batch *b,
+			bool age)
 {
 	for (uint32_t i = 0; i < b->n; i++) {
 		uint32_t pfn = b->pfn[i];
@@ -463,6 +482,8 @@ static void mm__putback(struct mm_machine *m, const struct mm__batch *b)
 			m->events[MM_UNEVICTABLE_PGS_CULLED]++;
 		}
 		mm__lruvec_add(m, pfn, false);
+		if (age && mm_page_test(p, MM_PG_active))
+			mm__workingset_age_nonresident(m, mm_page_zone(m, pfn)->node, 1);
 	}
 }
 
@@ -498,8 +519,8 @@ static void mm__shrink_active_list(struct mm_machine *m, struct mm_node *n,
 		mm__set(p, MM_PG_workingset);
 		inactive.pfn[inactive.n++] = pfn;
 	}
-	mm__putback(m, &active);
-	mm__putback(m, &inactive);
+	mm__putback(m, &active, true);
+	mm__putback(m, &inactive, true);
 	m->events[MM_PGDEACTIVATE] += inactive.n;
 }
 
@@ -634,14 +655,14 @@ static uint64_t mm__shrink_inactive_list(struct mm_machine *m,
 	uint64_t pageout = sc->nr_pageout;
 
 	if (!scanned) {
-		mm__putback(m, &b);
+		mm__putback(m, &b, true);
 		return 0;
 	}
 	sc->nr_scanned += scanned;
 	m->events[MM_PGSCAN_KSWAPD + sc->who] += scanned;
 	m->events[MM_PGSCAN_ANON + file] += scanned;
 	uint64_t reclaimed = mm__shrink_folio_list(m, &b, sc, &nr_activate);
-	mm__putback(m, &b);
+	mm__putback(m, &b, true);
 	m->events[MM_PGSTEAL_KSWAPD + sc->who] += reclaimed;
 	m->events[MM_PGSTEAL_ANON + file] += reclaimed;
 	mm__lru_note_cost(n, file, sc->nr_pageout - pageout, scanned - reclaimed);
@@ -689,7 +710,19 @@ static void mm__shrink_lruvec(struct mm_machine *m, struct mm_node *n,
 				       MM_LRU_ACTIVE_ANON);
 }
 
-/* shrink_node() */
+/* Slab pages of the machine (SReclaimable + SUnreclaim). */
+static int64_t mm__slab_pages(const struct mm_machine *m)
+{
+	int64_t pages = 0;
+
+	for (int n = 0; n < m->nr_nodes; n++)
+		pages += m->nodes[n].vm_stat[MM_NR_SLAB_RECLAIMABLE] +
+			 m->nodes[n].vm_stat[MM_NR_SLAB_UNRECLAIMABLE];
+	return pages;
+}
+
+/* shrink_node(): the LRU lists, then the shrinkers, whose freed slab
+ * pages count as reclaimed (reclaim_state, flush_reclaim_state) */
 static void mm__shrink_node(struct mm_machine *m, struct mm_node *n,
 			    struct mm__scan_control *sc)
 {
@@ -697,6 +730,9 @@ static void mm__shrink_node(struct mm_machine *m, struct mm_node *n,
 
 	mm__prepare_scan_control(m, n, sc);
 	mm__shrink_lruvec(m, n, sc);
+	int64_t slab = mm__slab_pages(m);
+	mm__shrink_slab(m, n->id, sc->priority, sc->cpu);
+	sc->nr_reclaimed += (uint64_t)MM_MAX(slab - mm__slab_pages(m), 0);
 	if (sc->nr_reclaimed > before)
 		n->kswapd_failures = 0;
 	/* snapshot_refaults() */
@@ -910,7 +946,7 @@ static void mm__reclaim_batch(struct mm_machine *m, struct mm__batch *b,
 	uint64_t nr_activate = 0;
 
 	mm__shrink_folio_list(m, b, &sc, &nr_activate);
-	mm__putback(m, b);
+	mm__putback(m, b, false); /* folio_putback_lru() */
 	b->n = 0;
 }
 

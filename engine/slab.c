@@ -90,7 +90,7 @@ uint64_t mm_pfn_to_virt(const struct mm_machine *m, uint32_t pfn)
 }
 
 /* __pa() of a direct-map address as a pfn, or MM_NIL outside the map. */
-static uint32_t mm__virt_to_pfn(const struct mm_machine *m, uint64_t addr)
+uint32_t mm__virt_to_pfn(const struct mm_machine *m, uint64_t addr)
 {
 	uint64_t off = mm_page_offset(m);
 	uint64_t lowmem = m->nr_pfns;

@@ -210,6 +210,18 @@ static const char *mm__snap_refs(const struct mm_machine *m)
 				v->shared_parent >= m->nr_vmas)))
 			return "a VMA linked to records that do not exist";
 	}
+	for (int n = 0; n < m->nr_nodes; n++)
+		if ((m->nodes[n].shadow_head != MM_NIL &&
+		     m->nodes[n].shadow_head >= m->nr_xa_nodes) ||
+		    (m->nodes[n].shadow_tail != MM_NIL &&
+		     m->nodes[n].shadow_tail >= m->nr_xa_nodes))
+			return "a shadow-node list outside the tree nodes";
+	for (uint32_t i = 0; i < m->nr_xa_nodes; i++) {
+		const struct mm_xa_node *x = &m->xa_nodes[i];
+		if ((x->shadow_next != MM_NIL && x->shadow_next >= m->nr_xa_nodes) ||
+		    (x->shadow_prev != MM_NIL && x->shadow_prev >= m->nr_xa_nodes))
+			return "a shadow-node link outside the tree nodes";
+	}
 	for (uint32_t i = 0; i < m->nr_files; i++)
 		if (m->files[i].ino && m->files[i].i_mmap != MM_NIL &&
 		    m->files[i].i_mmap >= m->nr_vmas)

@@ -427,6 +427,11 @@ static void mm__visit_physical(struct mm__vis *v, struct mm_machine *m)
 		MM__V(v, node->file_cost);
 		MM__V(v, node->refaults[0]);
 		MM__V(v, node->refaults[1]);
+		/* workingset.c: the shadow clock, shadow-node list, shrinker */
+		MM__V(v, node->nonresident_age);
+		MM__V(v, node->shadow_head);
+		MM__V(v, node->shadow_tail);
+		MM__V(v, node->shadow_deferred);
 		MM__V(v, node->kswapd_awake);
 		MM__V(v, node->kswapd_priority);
 		MM__V(v, node->kswapd_highest_zoneidx);
@@ -803,7 +808,11 @@ static void mm__visit_files(struct mm__vis *v, struct mm_machine *m)
 		MM__V(v, n->shift);
 		MM__V(v, n->offset);
 		MM__V(v, n->count);
+		MM__V(v, n->nr_values);
 		MM__V(v, n->slab_addr);
+		MM__V(v, n->shadow_next);
+		MM__V(v, n->shadow_prev);
+		/* frames, child ids and shadow entries alike */
 		mm__v_sparse32(v, n->slots, MM_XA_SLOTS, MM_NIL);
 	}
 	/* rmap.c: the anon_vma each fork chained an anon_vma to (0: a root) */

@@ -2158,6 +2158,15 @@ def reclaim_routes():
                 "scanned": 0, "reclaimed": 0}, "tick with kswapd asleep")
     vmstat = get("/v1/machines/%s/proc/vmstat" % m).body.decode()
     check("pgsteal_proactive 16\n" in vmstat, "pgsteal_proactive in vmstat")
+    # the 16 evicted pages left shadow entries: the clock moved 16, and
+    # reading them back refaults 16 (none activated: no active pages)
+    ws = get("/v1/machines/%s/lru" % m).json["items"][0]["workingset"]
+    eq(ws, {"nonresident_age": 16, "shadow_nodes": 1}, "workingset after reclaim")
+    r = post("/v1/machines/%s/files/f:read" % m, {"offset": 0, "length": 65536})
+    eq(r.status, 200, "readFile again: %r" % r.body[:200])
+    vmstat = get("/v1/machines/%s/proc/vmstat" % m).body.decode()
+    check("\nworkingset_refault_file 16\n" in vmstat, "refaults in vmstat")
+    check("\nworkingset_activate_file 0\n" in vmstat, "none activated")
     check("pgsteal_file 16\n" in vmstat, "file pages")
     meminfo = get("/v1/machines/%s/proc/meminfo" % m).body.decode()
     check(re.search(r"^Inactive\(anon\): +8 kB$", meminfo, re.M), "Inactive(anon)")

@@ -338,12 +338,14 @@ TEST(fault_fork_cow_and_reuse)
 	ASSERT_EQ_U64(r.cow, 1);
 	ASSERT_NE(pfn_of(m, child, W), p0);
 	ASSERT_EQ(m->pages[p0].mapcount, 1);
-	/* The parent's write of that page reuses it (refcount 1). */
+	/* The parent's write of that page reuses it (refcount 1): pgreuse. */
+	ASSERT_EQ_U64(m->events[MM_PGREUSE], 0);
 	r = touch(m, pid, W, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 1);
 	ASSERT_EQ_U64(r.cow, 0);
 	ASSERT_EQ(pfn_of(m, pid, W), p0);
 	ASSERT(mm_page_test(&m->pages[p0], MM_PG_anon_exclusive));
+	ASSERT_EQ_U64(m->events[MM_PGREUSE], 1);
 	/* A page still shared is copied by whoever writes first. */
 	r = touch(m, pid, W + PG, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.cow, 1);
@@ -357,6 +359,7 @@ TEST(fault_fork_cow_and_reuse)
 	r = touch(m, child, W + 2 * PG, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 1);
 	ASSERT_EQ_U64(r.cow, 0);
+	ASSERT_EQ_U64(m->events[MM_PGREUSE], 2);
 	ASSERT_EQ(mm_exit(m, child, 0), 0);
 	ASSERT_EQ(anon_pages(m), 0);
 	tu_check(m, "child exit");
