@@ -1268,6 +1268,21 @@ static bool mm__skip_missing_table(const struct mm_machine *m, uint64_t *va)
 	return true;
 }
 
+/* A page-by-page walk's next PTE: the first page at or after *va (below
+ * end) whose PTE table exists; NULL when none is left. */
+static uint64_t *mm__next_pte(struct mm_machine *m, struct mm_mm *mm,
+			      uint64_t *va, uint64_t end)
+{
+	for (; *va < end; *va += MM_PAGE_SIZE) {
+		uint64_t *pte = mm__pte_lookup(m, mm, *va);
+		if (pte)
+			return pte;
+		if (!mm__skip_missing_table(m, va))
+			return NULL;
+	}
+	return NULL;
+}
+
 /*
  * copy_page_range() for one VMA: only VMAs with an anon_vma have pages to
  * copy (vma_needs_copy); private writable pages become read-only in both
@@ -1281,13 +1296,9 @@ int mm__copy_page_range(struct mm_machine *m, struct mm_mm *dst,
 	bool cow = (v->flags & (MM_VM_SHARED | MM_VM_MAYWRITE)) == MM_VM_MAYWRITE;
 	uint64_t start = v->start, end = v->end;
 
-	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
-		uint64_t *spte = mm__pte_lookup(m, src, va);
-		if (!spte) {
-			if (!mm__skip_missing_table(m, &va))
-				break;
-			continue;
-		}
+	uint64_t *spte;
+	for (uint64_t va = start; (spte = mm__next_pte(m, src, &va, end));
+	     va += MM_PAGE_SIZE) {
 		if (!*spte)
 			continue;
 		uint64_t *dpte;
@@ -1333,13 +1344,9 @@ void mm__swapin_range(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 	uint64_t read = 0;
 	int node = 0;
 
-	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
-		uint64_t *pte = mm__pte_lookup(m, mm, va);
-		if (!pte) {
-			if (!mm__skip_missing_table(m, &va))
-				break;
-			continue;
-		}
+	uint64_t *pte;
+	for (uint64_t va = start; (pte = mm__next_pte(m, mm, &va, end));
+	     va += MM_PAGE_SIZE) {
 		if (!mm__pte_is_swap(*pte))
 			continue;
 		uint32_t off = mm__pte_swp_offset(m, *pte), pfn;
@@ -1366,13 +1373,9 @@ void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 	uint64_t prot = mm__vma_prot(m, v->flags);
 	uint64_t keep = MM_PTE_PFN_MASK | MM_PTE_ACCESSED | MM_PTE_DIRTY;
 
-	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
-		uint64_t *pte = mm__pte_lookup(m, mm, va);
-		if (!pte) {
-			if (!mm__skip_missing_table(m, &va))
-				break;
-			continue;
-		}
+	uint64_t *pte;
+	for (uint64_t va = start; (pte = mm__next_pte(m, mm, &va, end));
+	     va += MM_PAGE_SIZE) {
 		if (!mm__pte_present(*pte))
 			continue;
 		uint64_t e = (*pte & keep) | prot;
@@ -1392,13 +1395,9 @@ void mm__change_protection(struct mm_machine *m, struct mm_mm *mm,
 void mm__mlock_pages(struct mm_machine *m, struct mm_mm *mm, uint64_t start,
 		     uint64_t end, bool lock)
 {
-	for (uint64_t va = start; va < end; va += MM_PAGE_SIZE) {
-		uint64_t *pte = mm__pte_lookup(m, mm, va);
-		if (!pte) {
-			if (!mm__skip_missing_table(m, &va))
-				break;
-			continue;
-		}
+	uint64_t *pte;
+	for (uint64_t va = start; (pte = mm__next_pte(m, mm, &va, end));
+	     va += MM_PAGE_SIZE) {
 		if (!mm__pte_present(*pte) || mm__pte_pfn(*pte) == m->zero_pfn)
 			continue;
 		if (lock)
