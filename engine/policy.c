@@ -8,8 +8,9 @@
  * fault path.  When the process has rss_limit_pages set, at most that many
  * of the traced pages stay resident: a miss with the limit reached first
  * evicts one traced page chosen by the machine's page_policy (its PTE is
- * cleared and an anonymous page freed — the experiment measures residency,
- * not data; there is no swap to keep it in):
+ * cleared and an anonymous page freed, not swapped — the experiment
+ * measures residency, not data).  A miss maps only the referenced page:
+ * fault-around is off for the trace's own accesses:
  *
  *   fifo    the page loaded first (frames in a circle, the hand on the
  *           oldest)
@@ -386,8 +387,13 @@ int mm_trace(struct mm_machine *m, int pid, uint64_t addr,
 			if (x.nres >= x.limit && x.nres)
 				f = mm__policy_evict(&x);
 		}
+		/* the textbook MMU loads exactly the referenced page: no
+		 * fault-around (file and shmem mappings) during a trace */
+		uint32_t around = m->cfg.fault_around_bytes;
 		int code;
+		m->cfg.fault_around_bytes = MM_PAGE_SIZE;
 		rc = mm__access(m, t, va, access, &code);
+		m->cfg.fault_around_bytes = around;
 		if (rc == -MM_EFAULT || rc == -MM_ENXIO) {
 			out->sig = rc == -MM_EFAULT ? MM_SIGSEGV : MM_SIGBUS;
 			rc = 0;

@@ -123,10 +123,12 @@ int mm__rmap_each(const struct mm_machine *m, uint32_t pfn, mm__rmap_fn fn,
 			continue;
 		/* index holds the low 32 bits of an anonymous page's linear
 		 * index (start >> 12 passes 2^32 above 16 TiB): the offset in
-		 * the VMA is computed modulo 2^32 */
+		 * the VMA is known modulo 2^32, so a VMA of more than 2^32
+		 * pages (a brk heap grown across 16 TiB) has one candidate
+		 * per 2^32 pages; only the PTE that maps pfn counts */
 		uint64_t pages = (v->end - v->start) >> MM_PAGE_SHIFT;
-		uint64_t off = (uint32_t)(p->index - (uint32_t)v->pgoff);
-		if (off < pages)
+		for (uint64_t off = (uint32_t)(p->index - (uint32_t)v->pgoff);
+		     off < pages; off += 1ull << 32)
 			n += mm__rmap_one(m, v, off, pfn, fn, arg);
 	}
 	return n;

@@ -247,3 +247,32 @@ TEST(policy_unlimited_and_sigsegv)
 	tu_check(m, "sigsegv");
 	mm_machine_destroy(m);
 }
+
+/* A file mapping: a miss maps only its own page (no fault-around), so the
+ * next reference to a neighbour is a miss too, and only the referenced
+ * pages are resident (the soak once found fault-around's pages "hit"). */
+TEST(policy_file_mapping_one_page_per_miss)
+{
+	static const uint64_t refs[] = {0, 2, 0, 5, 2};
+	struct mm_machine *m = mk(MM_POLICY_FIFO, 1);
+	uint8_t data[16 * 4096];
+	char seq[8];
+	uint64_t res[8], out;
+	struct mm_trace_result tr;
+	int pid = 0, id;
+
+	memset(data, 'x', sizeof(data));
+	ASSERT_EQ(mm_file_create(m, "f", sizeof(data), data, sizeof(data), &id), 0);
+	ASSERT_EQ(mm_spawn(m, "t", -1, &pid), 0);
+	ASSERT_EQ(mm_set_rss_limit(m, pid, 2), 0);
+	ASSERT_EQ(mm_mmap(m, pid, W, sizeof(data), MM_PROT_READ,
+			  MM_MAP_PRIVATE | MM_MAP_FIXED, id, 0, &out), 0);
+	ASSERT_EQ(mm_trace(m, pid, W, refs, 5, MM_ACCESS_READ, seq, res, &tr), 0);
+	ASSERT_EQ_STR(seq, "MMHMH");
+	ASSERT_EQ_U64(tr.nr_resident, 2);
+	ASSERT_EQ_U64(res[0], 2);
+	ASSERT_EQ_U64(res[1], 5);
+	ASSERT_EQ(m->cfg.fault_around_bytes, 65536u); /* restored */
+	tu_check(m, "file trace");
+	mm_machine_destroy(m);
+}

@@ -432,3 +432,28 @@ TEST(rmap_file_walk_equals_brute_force)
 	/* the runs did map pages to compare */
 	ASSERT_GT(walks, 10000);
 }
+
+/* An anonymous page's index keeps 32 bits: in a VMA of more than 2^32
+ * pages (a brk heap grown past 16 TiB) the walk tries each candidate
+ * offset (the soak once found such a page unreachable). */
+TEST(rmap_anon_vma_over_16_tib)
+{
+	struct mm_config c = tu_config(MM_ARCH_X86_64, 64ull << 20);
+	c.overcommit = MM_OVERCOMMIT_ALWAYS;
+	struct mm_machine *m = tu_machine(&c);
+	int pid = 0;
+	uint64_t brk, top = 0x7ffff0000000ull;
+	struct mm_touch_result r;
+	struct mm_rmap_entry e[2];
+
+	ASSERT_EQ(mm_spawn(m, "t", -1, &pid), 0);
+	ASSERT_EQ(mm_brk(m, pid, top, &brk), 0);
+	ASSERT_EQ_HEX(brk, top);
+	ASSERT_EQ(mm_touch(m, pid, top - 4096, 1, MM_ACCESS_WRITE, &r), 0);
+	struct mm_translation t;
+	ASSERT_EQ(mm_pagetable_walk(m, pid, top - 4096, &t), 0);
+	ASSERT_EQ(mm_rmap_walk(m, t.pfn, e, 2), 1);
+	ASSERT_EQ_HEX(e[0].vaddr, top - 4096);
+	tu_check(m, "16 TiB heap");
+	mm_machine_destroy(m);
+}
