@@ -44,16 +44,6 @@ static void map(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	ASSERT_EQ_HEX(out, addr);
 }
 
-static struct mm_touch_result touch(struct mm_machine *m, int pid,
-				    uint64_t addr, uint64_t len,
-				    enum mm_access acc)
-{
-	struct mm_touch_result r;
-	ASSERT_EQ(mm_touch(m, pid, addr, len, acc, &r), 0);
-	tu_check(m, "touch");
-	return r;
-}
-
 static int64_t pt_pages(const struct mm_machine *m)
 {
 	int64_t n = 0;
@@ -141,7 +131,7 @@ TEST(fault_pgd_per_mm)
 	tu_check(m, "fork");
 	/* A first fault builds PUD, PMD and PTE tables under the pgd. */
 	map(m, pid, W, 4 * PG, RW, FIX);
-	touch(m, pid, W, PG, MM_ACCESS_WRITE);
+	tu_touch(m, pid, W, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(pt_pages(m) - pt0, 5);
 	ASSERT_EQ_U64(status_kb(m, pid, "VmPTE:"), 12);
 	/* munmap frees the tables no VMA needs any more. */
@@ -161,7 +151,7 @@ TEST(fault_read_zero_page_then_cow)
 	int pid = spawn(m);
 	uint64_t pgfault0 = m->events[MM_PGFAULT];
 	map(m, pid, W, 16 * PG, RW, FIX);
-	struct mm_touch_result r = touch(m, pid, W, 8 * PG, MM_ACCESS_READ);
+	struct mm_touch_result r = tu_touch(m, pid, W, 8 * PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.pages, 8);
 	ASSERT_EQ_U64(r.minor, 8);
 	ASSERT_EQ_U64(r.zero, 8);
@@ -172,10 +162,10 @@ TEST(fault_read_zero_page_then_cow)
 	/* The zero page has no anon_vma: none yet. */
 	ASSERT_EQ(mm_find_vma(m, mmof(m, pid), W)->anon_vma, 0);
 	/* Present PTEs: no faults. */
-	r = touch(m, pid, W, 8 * PG, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W, 8 * PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.minor, 0);
 	/* Writes COW the zero page; new pages beyond are plain faults. */
-	r = touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 16);
 	ASSERT_EQ_U64(r.cow, 8);
 	ASSERT_EQ_U64(mmof(m, pid)->rss_anon, 16);
@@ -208,12 +198,12 @@ TEST(fault_no_zero_page)
 	struct mm_machine *m = mk(false);
 	int pid = spawn(m);
 	map(m, pid, W, 4 * PG, RW, FIX);
-	struct mm_touch_result r = touch(m, pid, W, 4 * PG, MM_ACCESS_READ);
+	struct mm_touch_result r = tu_touch(m, pid, W, 4 * PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.minor, 4);
 	ASSERT_EQ_U64(r.zero, 0);
 	ASSERT_EQ_U64(mmof(m, pid)->rss_anon, 4);
 	/* do_anonymous_page maps a writable VMA's page writable and dirty. */
-	r = touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 0);
 	mm_machine_destroy(m);
 }
@@ -242,7 +232,7 @@ TEST(fault_segv_kills)
 	pid = spawn(m);
 	map(m, pid, W, 2 * PG, RW, FIX);
 	ASSERT_EQ(mm_mprotect(m, pid, W + PG, PG, RO), 0);
-	r = touch(m, pid, W, 2 * PG, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W, 2 * PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.minor, 2);
 	ASSERT_EQ(mm_touch(m, pid, W, 2 * PG, MM_ACCESS_WRITE, &r), 0);
 	ASSERT_EQ_U64(r.pages, 1);
@@ -279,12 +269,12 @@ TEST(fault_stack_growth)
 	uint64_t s = W + 0x3000000;
 	map(m, pid, s, 2 * PG, RW, FIX | MM_MAP_GROWSDOWN);
 	int64_t c0 = m->committed;
-	struct mm_touch_result r = touch(m, pid, s - PG, PG, MM_ACCESS_WRITE);
+	struct mm_touch_result r = tu_touch(m, pid, s - PG, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 1);
 	const struct mm_vma *v = mm_find_vma(m, mmof(m, pid), s);
 	ASSERT_EQ_HEX(v->start, s - PG);
 	ASSERT_EQ(m->committed - c0, 1);
-	r = touch(m, pid, s - 5 * PG, PG, MM_ACCESS_READ);
+	r = tu_touch(m, pid, s - 5 * PG, PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.minor, 1);
 	ASSERT_EQ_HEX(mm_find_vma(m, mmof(m, pid), s)->start, s - 5 * PG);
 	ASSERT_EQ_U64(mmof(m, pid)->stack_vm, 7);
@@ -299,7 +289,7 @@ TEST(fault_stack_growth)
 	pid = spawn(m);
 	map(m, pid, s, 2 * PG, RW, FIX | MM_MAP_GROWSDOWN);
 	map(m, pid, s - 300 * PG, PG, RW, FIX);
-	touch(m, pid, s - 43 * PG, PG, MM_ACCESS_WRITE);
+	tu_touch(m, pid, s - 43 * PG, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(mm_touch(m, pid, s - 44 * PG, PG, MM_ACCESS_WRITE, &r), 0);
 	ASSERT_EQ(r.signal.code, MM_SEGV_MAPERR);
 	tu_check(m, "gap");
@@ -311,7 +301,7 @@ TEST(fault_fork_cow_and_reuse)
 	struct mm_machine *m = mk(true);
 	int pid = spawn(m);
 	map(m, pid, W, 4 * PG, RW, FIX);
-	touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
 	uint32_t p0 = pfn_of(m, pid, W), p1 = pfn_of(m, pid, W + PG);
 	int child;
 	ASSERT_EQ(mm_fork(m, pid, &child), 0);
@@ -333,30 +323,30 @@ TEST(fault_fork_cow_and_reuse)
 	ASSERT_EQ_U64(smaps_kb(m, pid, "Pss:"), 8);
 	ASSERT_EQ_U64(smaps_kb(m, pid, "Shared_Dirty:"), 16);
 	/* The child's write copies. */
-	struct mm_touch_result r = touch(m, child, W, PG, MM_ACCESS_WRITE);
+	struct mm_touch_result r = tu_touch(m, child, W, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 1);
 	ASSERT_EQ_U64(r.cow, 1);
 	ASSERT_NE(pfn_of(m, child, W), p0);
 	ASSERT_EQ(m->pages[p0].mapcount, 1);
 	/* The parent's write of that page reuses it (refcount 1): pgreuse. */
 	ASSERT_EQ_U64(m->events[MM_PGREUSE], 0);
-	r = touch(m, pid, W, PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 1);
 	ASSERT_EQ_U64(r.cow, 0);
 	ASSERT_EQ(pfn_of(m, pid, W), p0);
 	ASSERT(mm_page_test(&m->pages[p0], MM_PG_anon_exclusive));
 	ASSERT_EQ_U64(m->events[MM_PGREUSE], 1);
 	/* A page still shared is copied by whoever writes first. */
-	r = touch(m, pid, W + PG, PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W + PG, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.cow, 1);
 	ASSERT_EQ(pfn_of(m, child, W + PG), p1);
 	/* A read of a COW page is no fault. */
-	r = touch(m, child, W, 4 * PG, MM_ACCESS_READ);
+	r = tu_touch(m, child, W, 4 * PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.minor, 0);
 	/* The parent exits: the child's remaining pages become its alone. */
 	ASSERT_EQ(mm_exit(m, pid, 0), 0);
 	tu_check(m, "parent exit");
-	r = touch(m, child, W + 2 * PG, PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, child, W + 2 * PG, PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 1);
 	ASSERT_EQ_U64(r.cow, 0);
 	ASSERT_EQ_U64(m->events[MM_PGREUSE], 2);
@@ -371,12 +361,12 @@ TEST(fault_fork_without_anon_vma_copies_nothing)
 	struct mm_machine *m = mk(true);
 	int pid = spawn(m);
 	map(m, pid, W, 4 * PG, RW, FIX);
-	touch(m, pid, W, 4 * PG, MM_ACCESS_READ);
+	tu_touch(m, pid, W, 4 * PG, MM_ACCESS_READ);
 	int child;
 	ASSERT_EQ(mm_fork(m, pid, &child), 0);
 	/* vma_needs_copy(): no anon_vma, nothing copied: the child faults. */
 	ASSERT_EQ_U64(pte_of(m, child, W), 0);
-	struct mm_touch_result r = touch(m, child, W, 4 * PG, MM_ACCESS_READ);
+	struct mm_touch_result r = tu_touch(m, child, W, 4 * PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.minor, 4);
 	mm_machine_destroy(m);
 }
@@ -386,15 +376,15 @@ TEST(fault_dontneed_and_mprotect)
 	struct mm_machine *m = mk(true);
 	int pid = spawn(m);
 	map(m, pid, W, 16 * PG, RW, FIX);
-	touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(mm_madvise(m, pid, W, 4 * PG, MM_MADV_DONTNEED), 0);
 	tu_check(m, "dontneed");
 	ASSERT_EQ_U64(mmof(m, pid)->rss_anon, 12);
 	ASSERT_EQ_U64(status_kb(m, pid, "VmHWM:"), 64);
-	struct mm_touch_result r = touch(m, pid, W, 16 * PG, MM_ACCESS_READ);
+	struct mm_touch_result r = tu_touch(m, pid, W, 16 * PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.minor, 4);
 	ASSERT_EQ_U64(r.zero, 4);
-	r = touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 4);
 	/* mprotect: read-only PTEs; back to writable, exclusive pages stay
 	 * writable (can_change_pte_writable), the zero page does not. */
@@ -403,12 +393,12 @@ TEST(fault_dontneed_and_mprotect)
 	tu_check(m, "mprotect ro");
 	ASSERT_EQ(mm_mprotect(m, pid, W, 16 * PG, RW), 0);
 	ASSERT(pte_of(m, pid, W) & MM_PTE_RW);
-	r = touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 0);
 	map(m, pid, W + 0x30000, 4 * PG, RO, FIX);
-	touch(m, pid, W + 0x30000, 4 * PG, MM_ACCESS_READ);
+	tu_touch(m, pid, W + 0x30000, 4 * PG, MM_ACCESS_READ);
 	ASSERT_EQ(mm_mprotect(m, pid, W + 0x30000, 4 * PG, RW), 0);
-	r = touch(m, pid, W + 0x30000, 4 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W + 0x30000, 4 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 4);
 	ASSERT_EQ_U64(r.cow, 4);
 	/* PROT_NONE keeps the pages (PROTNONE PTEs), for later. */
@@ -417,7 +407,7 @@ TEST(fault_dontneed_and_mprotect)
 	ASSERT_EQ_U64(mmof(m, pid)->rss_anon, 20);
 	tu_check(m, "prot none");
 	ASSERT_EQ(mm_mprotect(m, pid, W, 16 * PG, RW), 0);
-	r = touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W, 16 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 0);
 	mm_machine_destroy(m);
 }
@@ -429,7 +419,7 @@ TEST(fault_populate_and_mlock)
 	map(m, pid, W, 8 * PG, RW, FIX | MM_MAP_POPULATE);
 	ASSERT_EQ(mm_task_get(m, pid)->min_flt, 8);
 	ASSERT_EQ_U64(mmof(m, pid)->rss_anon, 8);
-	struct mm_touch_result r = touch(m, pid, W, 8 * PG, MM_ACCESS_WRITE);
+	struct mm_touch_result r = tu_touch(m, pid, W, 8 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 0);
 	/* read-only populate maps the zero page */
 	map(m, pid, W + 0x10000, 8 * PG, RO, FIX | MM_MAP_POPULATE);
@@ -441,7 +431,7 @@ TEST(fault_populate_and_mlock)
 	pid = spawn(m);
 	map(m, pid, W + 0x30000, 4 * PG, RW, FIX);
 	ASSERT_EQ(mm_mlock(m, pid, W + 0x30000, 4 * PG), 0);
-	r = touch(m, pid, W + 0x30000, 4 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W + 0x30000, 4 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 0);
 	ASSERT_EQ_U64(smaps_kb(m, pid, "Locked:"), 16);
 	tu_check(m, "populate");
@@ -459,11 +449,11 @@ TEST(fault_exit_frees_every_page)
 	for (int i = 0; i < 8; i++) {
 		uint64_t a = W + (uint64_t)i * (4ull << 20);
 		map(m, pid, a, 64 * PG, RW, FIX);
-		touch(m, pid, a, 64 * PG, i % 2 ? MM_ACCESS_WRITE : MM_ACCESS_READ);
+		tu_touch(m, pid, a, 64 * PG, i % 2 ? MM_ACCESS_WRITE : MM_ACCESS_READ);
 	}
 	int child;
 	ASSERT_EQ(mm_fork(m, pid, &child), 0);
-	touch(m, child, W + (4ull << 20), 32 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, child, W + (4ull << 20), 32 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(mm_munmap(m, pid, W, 8 * (4ull << 20)), 0);
 	tu_check(m, "munmap");
 	ASSERT_EQ(mm_exit(m, pid, 0), 0);
@@ -581,8 +571,8 @@ TEST(fault_check_corruptions)
 	struct mm_machine *m = mk(true);
 	int pid = spawn(m);
 	map(m, pid, W, 4 * PG, RW, FIX);
-	touch(m, pid, W, 2 * PG, MM_ACCESS_WRITE);
-	touch(m, pid, W + 2 * PG, PG, MM_ACCESS_READ);
+	tu_touch(m, pid, W, 2 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, pid, W + 2 * PG, PG, MM_ACCESS_READ);
 	int child;
 	ASSERT_EQ(mm_fork(m, pid, &child), 0);
 	tu_check(m, "before");
@@ -639,8 +629,8 @@ TEST(fault_check_more_corruptions)
 	map(m, pid, W, 4 * PG, RW, FIX);
 	map(m, pid, W + 8 * PG, 2 * PG, RW,
 	    MM_MAP_SHARED | MM_MAP_FIXED | MM_MAP_ANONYMOUS);
-	touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
-	touch(m, pid, W + 8 * PG, 2 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, pid, W + 8 * PG, 2 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(mm_mprotect(m, pid, W + 2 * PG, PG, RO), 0);
 	ASSERT_EQ(mm_mprotect(m, pid, W + 3 * PG, PG, MM_PROT_NONE), 0);
 	int child;
@@ -727,13 +717,13 @@ TEST(fault_shmem_fault_around_and_fork)
 	const int SH = MM_MAP_SHARED | MM_MAP_FIXED | MM_MAP_ANONYMOUS;
 	map(m, pid, W, 8 * PG, RW, SH);
 	/* reads allocate shmem pages (no zero page), mapped writable */
-	struct mm_touch_result r = touch(m, pid, W, 4 * PG, MM_ACCESS_READ);
+	struct mm_touch_result r = tu_touch(m, pid, W, 4 * PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.minor, 4);
 	ASSERT_EQ_U64(r.zero, 0);
 	ASSERT(pte_of(m, pid, W) & MM_PTE_RW);
-	r = touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 0);
-	r = touch(m, pid, W + 4 * PG, 4 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, pid, W + 4 * PG, 4 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 4);
 	ASSERT_EQ_U64(mmof(m, pid)->rss_shmem, 8);
 	ASSERT_EQ_U64(status_kb(m, pid, "RssShmem:"), 32);
@@ -744,14 +734,14 @@ TEST(fault_shmem_fault_around_and_fork)
 	ASSERT_EQ(mm_madvise(m, pid, W, 8 * PG, MM_MADV_DONTNEED), 0);
 	ASSERT_EQ_U64(mmof(m, pid)->rss_shmem, 0);
 	tu_check(m, "dontneed");
-	r = touch(m, pid, W, 8 * PG, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W, 8 * PG, MM_ACCESS_READ);
 	ASSERT_EQ_U64(r.minor, 1);
 	ASSERT_EQ(pfn_of(m, pid, W), pfn);
 	/* fork: nothing copied, the child maps the same pages on its faults */
 	int child;
 	ASSERT_EQ(mm_fork(m, pid, &child), 0);
 	ASSERT_EQ_U64(pte_of(m, child, W), 0);
-	r = touch(m, child, W, 8 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, child, W, 8 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ_U64(r.minor, 8);
 	ASSERT_EQ(pfn_of(m, child, W), pfn);
 	ASSERT_EQ(m->pages[pfn].mapcount, 2);
@@ -777,7 +767,7 @@ TEST(fault_uncowed_parents_block_merges)
 	struct mm_machine *m = mk(true);
 	int pid = spawn(m);
 	map(m, pid, W, 2 * PG, RW, FIX);
-	touch(m, pid, W, PG, MM_ACCESS_WRITE);
+	tu_touch(m, pid, W, PG, MM_ACCESS_WRITE);
 	map(m, pid, W + 2 * PG, 2 * PG, RO, FIX);
 	int child;
 	ASSERT_EQ(mm_fork(m, pid, &child), 0);

@@ -56,16 +56,6 @@ static void fmap(struct mm_machine *m, int pid, uint64_t addr, uint64_t len,
 	ASSERT_EQ_HEX(out, addr);
 }
 
-static struct mm_touch_result touch(struct mm_machine *m, int pid,
-				    uint64_t addr, uint64_t len,
-				    enum mm_access acc)
-{
-	struct mm_touch_result r;
-	ASSERT_EQ(mm_touch(m, pid, addr, len, acc, &r), 0);
-	tu_check(m, "touch");
-	return r;
-}
-
 static uint32_t pfn_at(const struct mm_machine *m, int pid, uint64_t va)
 {
 	struct mm_translation t;
@@ -76,7 +66,7 @@ static uint32_t pfn_at(const struct mm_machine *m, int pid, uint64_t va)
 /* A user store of one byte at va: the write fault, then the byte. */
 static void store(struct mm_machine *m, int pid, uint64_t va, uint8_t byte)
 {
-	touch(m, pid, va, 1, MM_ACCESS_WRITE);
+	tu_touch(m, pid, va, 1, MM_ACCESS_WRITE);
 	ASSERT_EQ(mm_frame_write(m, pfn_at(m, pid, va), (uint32_t)(va % PG),
 				 &byte, 1), 0);
 }
@@ -84,7 +74,7 @@ static void store(struct mm_machine *m, int pid, uint64_t va, uint8_t byte)
 static uint8_t load(struct mm_machine *m, int pid, uint64_t va)
 {
 	uint8_t b;
-	touch(m, pid, va, 1, MM_ACCESS_READ);
+	tu_touch(m, pid, va, 1, MM_ACCESS_READ);
 	mm_frame_read(m, pfn_at(m, pid, va), (uint32_t)(va % PG), &b, 1);
 	return b;
 }
@@ -191,7 +181,7 @@ TEST(files_shared_private_cow_and_writenotify)
 	fmap(m, a, W, 4 * PG, RW, MM_MAP_SHARED, id, 0);
 	fmap(m, b, W, 4 * PG, RW, MM_MAP_SHARED, id, 0);
 	/* read faults map read-only (write-notify): fault-around maps all 4 */
-	struct mm_touch_result r = touch(m, a, W, 4 * PG, MM_ACCESS_READ);
+	struct mm_touch_result r = tu_touch(m, a, W, 4 * PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.minor, 1);
 	ASSERT_EQ(mm_task_mm(m, mm_task_get(m, a))->rss_file, 4);
 	ASSERT_EQ(load(m, a, W + 2 * PG), 'c');
@@ -202,10 +192,10 @@ TEST(files_shared_private_cow_and_writenotify)
 	ASSERT_EQ(dr.pagecache, 0); /* all mapped */
 	ASSERT_EQ(stat_sum(m, MM_NR_DIRTY), 0);
 	/* write after read: one write-notify fault per page */
-	r = touch(m, a, W, 4 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, a, W, 4 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(r.minor, 4);
 	ASSERT_EQ(stat_sum(m, MM_NR_DIRTY), 4);
-	r = touch(m, a, W, 4 * PG, MM_ACCESS_WRITE);
+	r = tu_touch(m, a, W, 4 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(r.minor, 0);
 	/* a store through a is seen through b and by readFile */
 	store(m, a, W + PG + 7, 'Z');
@@ -218,20 +208,20 @@ TEST(files_shared_private_cow_and_writenotify)
 	fmap(m, c, W, 4 * PG, RW, MM_MAP_PRIVATE, id, 0);
 	ASSERT_EQ(load(m, c, W + PG + 7), 'Z');
 	ASSERT_EQ(pfn_at(m, c, W + PG), pfn_at(m, a, W + PG));
-	r = touch(m, c, W + PG, 1, MM_ACCESS_WRITE);
+	r = tu_touch(m, c, W + PG, 1, MM_ACCESS_WRITE);
 	ASSERT_EQ(r.cow, 1);
 	ASSERT(pfn_at(m, c, W + PG) != pfn_at(m, a, W + PG));
 	store(m, c, W + PG + 7, 'p');
 	ASSERT_EQ(fbyte(m, id, PG + 7), 'Z');
 	ASSERT_EQ(load(m, a, W + PG + 7), 'Z');
 	/* fault-around mapped page 3 read-only: its write is a wp fault */
-	r = touch(m, c, W + 3 * PG, 1, MM_ACCESS_WRITE);
+	r = tu_touch(m, c, W + 3 * PG, 1, MM_ACCESS_WRITE);
 	ASSERT_EQ(r.minor, 1);
 	ASSERT_EQ(r.cow, 1);
 	ASSERT_EQ(load(m, c, W + 3 * PG), 'd');
 	/* a first write to an unmapped page: do_cow_fault, no fault-around */
 	fmap(m, c, W + (1 << 21), 4 * PG, RW, MM_MAP_PRIVATE, id, 0);
-	r = touch(m, c, W + (1 << 21) + 2 * PG, 1, MM_ACCESS_WRITE);
+	r = tu_touch(m, c, W + (1 << 21) + 2 * PG, 1, MM_ACCESS_WRITE);
 	ASSERT_EQ(r.minor, 1);
 	ASSERT_EQ(r.cow, 0);
 	ASSERT_EQ(load(m, c, W + (1 << 21) + 2 * PG), 'c');
@@ -259,7 +249,7 @@ TEST(files_fault_around_window)
 
 	/* aligned start: 16-page windows */
 	fmap(m, pid, W, 64 * PG, MM_PROT_READ, MM_MAP_PRIVATE, id, 0);
-	struct mm_touch_result r = touch(m, pid, W, 64 * PG, MM_ACCESS_READ);
+	struct mm_touch_result r = tu_touch(m, pid, W, 64 * PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.minor, 4);
 	ASSERT_EQ(r.major, 0);
 	/* three pages in: the first window is clipped to the VMA start, the
@@ -268,22 +258,22 @@ TEST(files_fault_around_window)
 	ASSERT_EQ(mm_munmap(m, pid, W + (3 << 21), 64 * PG), 0);
 	fmap(m, pid, W + (4 << 21) + 3 * PG, 64 * PG, MM_PROT_READ,
 	     MM_MAP_PRIVATE, id, 0);
-	r = touch(m, pid, W + (4 << 21) + 3 * PG, 64 * PG, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W + (4 << 21) + 3 * PG, 64 * PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.minor, 5);
 	/* never across a page-table boundary: a VMA over two PTE tables */
 	fmap(m, pid, W + (6 << 21) - 8 * PG, 16 * PG, MM_PROT_READ,
 	     MM_MAP_PRIVATE, id, PG);
-	r = touch(m, pid, W + (6 << 21) - 8 * PG, 16 * PG, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W + (6 << 21) - 8 * PG, 16 * PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.minor, 2);
 	/* only cached pages: a hole in the cache faults on its own */
 	int h;
 	ASSERT_EQ(mm_file_create(m, "h", 16 * PG, NULL, 0, &h), 0);
 	ASSERT_EQ(mm_file_write(m, h, 5 * PG, (const uint8_t *)"x", 1), 0);
 	fmap(m, pid, W + (8 << 21), 16 * PG, MM_PROT_READ, MM_MAP_SHARED, h, 0);
-	r = touch(m, pid, W + (8 << 21) + 5 * PG, 1, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W + (8 << 21) + 5 * PG, 1, MM_ACCESS_READ);
 	ASSERT_EQ(r.minor, 1);
 	ASSERT_EQ(r.major, 0);
-	r = touch(m, pid, W + (8 << 21) + 6 * PG, 1, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W + (8 << 21) + 6 * PG, 1, MM_ACCESS_READ);
 	ASSERT_EQ(r.major, 1); /* a hole: read from the disk */
 	/* fault_around_bytes 4096: no fault-around */
 	struct mm_config c = tu_config(MM_ARCH_X86_64, 64ull << 20);
@@ -291,7 +281,7 @@ TEST(files_fault_around_window)
 	struct mm_machine *m2 = tu_machine(&c);
 	int id2 = mkfile(m2, "f", 16), p2 = spawn(m2);
 	fmap(m2, p2, W, 16 * PG, MM_PROT_READ, MM_MAP_SHARED, id2, 0);
-	r = touch(m2, p2, W, 16 * PG, MM_ACCESS_READ);
+	r = tu_touch(m2, p2, W, 16 * PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.minor, 16);
 	mm_machine_destroy(m2);
 	mm_machine_destroy(m);
@@ -308,7 +298,7 @@ TEST(files_major_faults_read_around)
 	fmap(m, pid, W, 64 * PG, MM_PROT_READ, MM_MAP_PRIVATE, id, 0);
 	uint64_t pgfault = m->events[MM_PGFAULT];
 	/* page 0: major; read-around 0..31 (mark 24), the retry maps 0..15 */
-	struct mm_touch_result r = touch(m, pid, W, PG, MM_ACCESS_READ);
+	struct mm_touch_result r = tu_touch(m, pid, W, PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.major, 1);
 	ASSERT_EQ(r.minor, 0);
 	ASSERT_EQ(m->events[MM_PGFAULT] - pgfault, 1);
@@ -316,7 +306,7 @@ TEST(files_major_faults_read_around)
 	ASSERT_EQ(load(m, pid, W + 31 * PG), 'a' + 31 % 26);
 	/* 16 faults around 16..31 but the mark; 24 hits the mark (async
 	 * readahead of 32..63); 32 and 48 fault around */
-	r = touch(m, pid, W, 64 * PG, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W, 64 * PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.major, 0);
 	ASSERT_EQ(r.minor, 3);
 	ASSERT_EQ(mm_file_get(m, id)->nr_pages, 64);
@@ -327,7 +317,7 @@ TEST(files_major_faults_read_around)
 	ASSERT_EQ(mm_munmap(m, pid, W, 64 * PG), 0);
 	ASSERT_EQ(mm_drop_caches(m, 1, &dr), 0);
 	fmap(m, pid, W, 64 * PG, MM_PROT_READ, MM_MAP_SHARED, id, 0);
-	r = touch(m, pid, W + 40 * PG, PG, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W + 40 * PG, PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.major, 1);
 	ASSERT_EQ(mm_file_get(m, id)->nr_pages, 32); /* 24..55 */
 	ASSERT(mm__xa_load(m, mm_file_get(m, id), 23) == MM_NIL);
@@ -351,7 +341,7 @@ TEST(files_sigbus_truncate_delete_under_mapping)
 
 	/* a mapping longer than the file: SIGBUS past EOF */
 	fmap(m, pid, W, 8 * PG, RW, MM_MAP_SHARED, id, 0);
-	struct mm_touch_result r = touch(m, pid, W, 8 * PG, MM_ACCESS_READ);
+	struct mm_touch_result r = tu_touch(m, pid, W, 8 * PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.pages, 4);
 	ASSERT_EQ(r.signal.signo, MM_SIGBUS);
 	ASSERT_EQ_STR(r.signal.code_name, "BUS_ADRERR");
@@ -364,17 +354,17 @@ TEST(files_sigbus_truncate_delete_under_mapping)
 	int q = spawn(m);
 	fmap(m, pid, W, 4 * PG, RW, MM_MAP_SHARED, id, 0);
 	fmap(m, q, W, 4 * PG, RW, MM_MAP_PRIVATE, id, 0);
-	touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
-	touch(m, q, W, 4 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, pid, W, 4 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, q, W, 4 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(mm_file_truncate(m, id, PG + 100), 0);
 	tu_check(m, "truncate");
 	ASSERT_EQ(mm_task_mm(m, mm_task_get(m, pid))->rss_file, 2);
 	ASSERT_EQ(mm_task_mm(m, mm_task_get(m, q))->rss_anon, 2);
-	r = touch(m, q, W + 2 * PG, 1, MM_ACCESS_READ);
+	r = tu_touch(m, q, W + 2 * PG, 1, MM_ACCESS_READ);
 	ASSERT_EQ(r.signal.signo, MM_SIGBUS);
 	/* extend again: a hole, read from the disk as zeros */
 	ASSERT_EQ(mm_file_truncate(m, id, 4 * PG), 0);
-	r = touch(m, pid, W + 3 * PG, 1, MM_ACCESS_READ);
+	r = tu_touch(m, pid, W + 3 * PG, 1, MM_ACCESS_READ);
 	ASSERT_EQ(r.major, 1);
 	ASSERT_EQ(load(m, pid, W + 3 * PG + 5), 0);
 	ASSERT_EQ(load(m, pid, W + PG + 200), 0); /* the zeroed tail */
@@ -410,7 +400,7 @@ TEST(files_check_corruptions)
 	struct mm_machine *m = mk();
 	int id = mkfile(m, "f", 4), pid = spawn(m);
 	fmap(m, pid, W, 4 * PG, RW, MM_MAP_SHARED, id, 0);
-	touch(m, pid, W, PG, MM_ACCESS_READ);
+	tu_touch(m, pid, W, PG, MM_ACCESS_READ);
 	struct mm_file *f = &m->files[id];
 	uint32_t pfn = mm__xa_load(m, f, 1);
 	struct mm_page *p = &m->pages[pfn];
@@ -692,7 +682,7 @@ TEST(files_rmap_fork_chain_and_pageout)
 	uint64_t out;
 	ASSERT_EQ(mm_mmap(m, a, W, 4 * PG, RW, MM_MAP_PRIVATE | MM_MAP_FIXED |
 			  MM_MAP_ANONYMOUS, -1, 0, &out), 0);
-	touch(m, a, W, 4 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, a, W, 4 * PG, MM_ACCESS_WRITE);
 	uint32_t anon = pfn_at(m, a, W);
 	ASSERT_EQ(mm_fork(m, a, &b), 0);
 	ASSERT_EQ(mm_fork(m, b, &c), 0);
@@ -701,7 +691,7 @@ TEST(files_rmap_fork_chain_and_pageout)
 	ASSERT_EQ(e[0].pid + e[1].pid + e[2].pid, a + b + c);
 	ASSERT_EQ_HEX(e[2].vaddr, W);
 	/* the grandchild's COW copy is its own */
-	touch(m, c, W, 1, MM_ACCESS_WRITE);
+	tu_touch(m, c, W, 1, MM_ACCESS_WRITE);
 	ASSERT_EQ(mm_rmap_walk(m, anon, e, 8), 2);
 	ASSERT_EQ(mm_rmap_walk(m, pfn_at(m, c, W), e, 8), 1);
 	ASSERT_EQ(e[0].pid, c);
@@ -722,8 +712,8 @@ TEST(files_rmap_fork_chain_and_pageout)
 	/* file pages: every mapper, shared and private */
 	fmap(m, a, W + (1 << 21), 16 * PG, RW, MM_MAP_SHARED, id, 0);
 	fmap(m, b, W + (2 << 21), 16 * PG, MM_PROT_READ, MM_MAP_PRIVATE, id, 0);
-	touch(m, a, W + (1 << 21), 16 * PG, MM_ACCESS_READ);
-	touch(m, b, W + (2 << 21), 16 * PG, MM_ACCESS_READ);
+	tu_touch(m, a, W + (1 << 21), 16 * PG, MM_ACCESS_READ);
+	tu_touch(m, b, W + (2 << 21), 16 * PG, MM_ACCESS_READ);
 	uint32_t fp = pfn_at(m, a, W + (1 << 21) + 3 * PG);
 	ASSERT_EQ(mm_rmap_walk(m, fp, e, 8), 2);
 	ASSERT_EQ(m->pages[fp].mapcount, 2);
@@ -732,9 +722,9 @@ TEST(files_rmap_fork_chain_and_pageout)
 	ASSERT_EQ(m->pages[fp].mapcount, 2);
 	/* mapped once: unmapped and dropped (clean), or kept (dirty) */
 	ASSERT_EQ(mm_munmap(m, b, W + (2 << 21), 16 * PG), 0);
-	touch(m, a, W + (1 << 21), PG, MM_ACCESS_WRITE);
+	tu_touch(m, a, W + (1 << 21), PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(mm_file_sync(m, id), 0); /* write-protects: a write faults */
-	struct mm_touch_result r = touch(m, a, W + (1 << 21), PG, MM_ACCESS_WRITE);
+	struct mm_touch_result r = tu_touch(m, a, W + (1 << 21), PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(r.minor, 1);
 	ASSERT_EQ(mm_madvise(m, a, W + (1 << 21), 16 * PG, MM_MADV_PAGEOUT), 0);
 	tu_check(m, "pageout");
@@ -742,7 +732,7 @@ TEST(files_rmap_fork_chain_and_pageout)
 	ASSERT(mm_page_test(&m->pages[mm__xa_load(m, mm_file_get(m, id), 0)],
 			    MM_PG_reclaim));
 	ASSERT_EQ(mm_task_mm(m, mm_task_get(m, a))->rss_file, 0);
-	r = touch(m, a, W + (1 << 21) + 5 * PG, PG, MM_ACCESS_READ);
+	r = tu_touch(m, a, W + (1 << 21) + 5 * PG, PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.major, 1);
 	/* WILLNEED reads ahead without faults */
 	struct mm_drop_result dr;
@@ -751,7 +741,7 @@ TEST(files_rmap_fork_chain_and_pageout)
 	ASSERT_EQ(mm_file_get(m, id)->nr_pages, 0);
 	ASSERT_EQ(mm_madvise(m, a, W + (1 << 21), 16 * PG, MM_MADV_WILLNEED), 0);
 	ASSERT_EQ(mm_file_get(m, id)->nr_pages, 16);
-	r = touch(m, a, W + (1 << 21), 16 * PG, MM_ACCESS_READ);
+	r = tu_touch(m, a, W + (1 << 21), 16 * PG, MM_ACCESS_READ);
 	ASSERT_EQ(r.major, 0);
 	ASSERT_EQ(r.minor, 1);
 	tu_check(m, "willneed");
@@ -768,7 +758,7 @@ TEST(files_rmap_high_addresses)
 
 	ASSERT_EQ(mm_mmap(m, a, hi, 4 * PG, RW, MM_MAP_PRIVATE | MM_MAP_FIXED |
 			  MM_MAP_ANONYMOUS, -1, 0, &out), 0);
-	touch(m, a, hi, 4 * PG, MM_ACCESS_WRITE);
+	tu_touch(m, a, hi, 4 * PG, MM_ACCESS_WRITE);
 	ASSERT_EQ(mm_fork(m, a, &b), 0);
 	ASSERT_EQ(mm_rmap_walk(m, pfn_at(m, a, hi + 2 * PG), e, 4), 2);
 	ASSERT_EQ_HEX(e[0].vaddr, hi + 2 * PG);

@@ -23,6 +23,16 @@ struct mm_config tu_config(enum mm_arch arch, uint64_t memory)
 	return c;
 }
 
+struct mm_touch_result tu_touch(struct mm_machine *m, int pid, uint64_t addr,
+				uint64_t len, enum mm_access acc)
+{
+	struct mm_touch_result r;
+
+	ASSERT_EQ(mm_touch(m, pid, addr, len, acc, &r), 0);
+	tu_check(m, "touch");
+	return r;
+}
+
 void tu_check(const struct mm_machine *m, const char *when)
 {
 	struct mm_violation v[8];

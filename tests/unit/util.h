@@ -11,6 +11,9 @@ struct mm_machine *tu_machine(const struct mm_config *cfg);
 struct mm_config tu_config(enum mm_arch arch, uint64_t memory);
 /* Fails the test, listing the violations, unless the checker is clean. */
 void tu_check(const struct mm_machine *m, const char *when);
+/* mm_touch that must succeed, then the checker; its fault counts. */
+struct mm_touch_result tu_touch(struct mm_machine *m, int pid, uint64_t addr,
+				uint64_t len, enum mm_access acc);
 /* Renders a /proc file into a fresh malloc'd string. */
 char *tu_render(const struct mm_machine *m,
 		size_t (*fn)(const struct mm_machine *, char *, size_t));
