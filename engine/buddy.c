@@ -94,25 +94,21 @@ static void mm__move_to_free_list(struct mm_machine *m, struct mm_zone *z,
 	mm__account_freepages(z, nr, new_mt);
 }
 
-/* page_is_buddy(): buddy is free, of the same order, in the same zone
- * (compared by zone id, zid = mm__zone_id(), which names the zone
- * mm_page_zone() would return without computing its address; callers
- * compute it once, not once per order).  PG_buddy and the zone id are
- * tested in one comparison of the flags word. */
-static inline uint32_t mm__buddy_key(unsigned zid)
+/* page_is_buddy(): pfn heads a free block of this order in the zone whose
+ * key is key (mm__buddy_key(): PG_buddy and the zone id, tested in one
+ * comparison of the flags word; callers compute it once per block). */
+static inline uint32_t mm__buddy_key(const struct mm_zone *z)
 {
-	return (uint32_t)zid << MM_PAGE_ZONE_SHIFT | 1u << MM_PG_buddy;
+	return (uint32_t)mm__zone_id(z) << MM_PAGE_ZONE_SHIFT | 1u << MM_PG_buddy;
 }
 
-static inline bool mm__is_buddy(const struct mm_machine *m, unsigned zid,
-				uint32_t buddy, unsigned order)
+static inline bool mm__is_buddy(const struct mm_page *pages, uint32_t nr_pfns,
+				uint32_t key, uint32_t pfn, unsigned order)
 {
 	const uint32_t mask = ~0u << MM_PAGE_ZONE_SHIFT | 1u << MM_PG_buddy;
 
-	if (buddy >= m->nr_pfns)
-		return false;
-	const struct mm_page *b = &m->pages[buddy];
-	return (b->flags & mask) == mm__buddy_key(zid) && b->private == order;
+	return pfn < nr_pfns && (pages[pfn].flags & mask) == key &&
+	       pages[pfn].private == order;
 }
 
 static bool mm__mergeable(int mt)
@@ -120,71 +116,60 @@ static bool mm__mergeable(int mt)
 	return mt < MM_MIGRATE_PCPTYPES;
 }
 
-/* buddy_merge_likely(): is the next-higher block's buddy free too? */
-static bool mm__merge_likely(const struct mm_machine *m,
-			     const struct mm_zone *z, uint32_t pfn,
-			     uint32_t buddy_pfn, unsigned order)
-{
-	if (order >= MM_MAX_ORDER - 1)
-		return false;
-	uint32_t higher = buddy_pfn & pfn;
-	return mm__is_buddy(m, mm__zone_id(z), higher ^ (1u << (order + 1)),
-			    order + 1);
-}
-
 /* __free_one_page().  The machine's and zone's fields the loop reads are
  * copied to locals first: every store to a frame descriptor (uint32_t)
- * could alias them, and reloading them was a third of the loop. */
-static void mm__free_one(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
-			 unsigned order, int mt, bool to_tail)
+ * could alias them, and reloading them was a third of the loop.  Below
+ * pageblock_order (every step but the last one or two) buddy and block
+ * share a pageblock, so the buddy is on list mt and counts in no
+ * NR_FREE_PAGES_BLOCKS: the loop's common path tests nothing else. */
+void mm__free_one(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
+		  unsigned order, int mt, bool to_tail)
 {
 	struct mm_page *const pages = m->pages;
 	const uint32_t nr_pfns = m->nr_pfns;
 	const unsigned pb_order = (unsigned)m->pageblock_order;
-	const uint32_t mask = ~0u << MM_PAGE_ZONE_SHIFT | 1u << MM_PG_buddy;
-	const uint32_t key = mm__buddy_key(mm__zone_id(z));
+	const uint32_t key = mm__buddy_key(z);
+	struct mm_free_area *area = &z->free_area[order];
 	uint32_t buddy_pfn = pfn ^ (1u << order);
 
 	mm__account_freepages(z, 1 << order, mt);
-	while (order < MM_MAX_ORDER) {
-		int buddy_mt = mt;
+	for (; order < MM_MAX_ORDER; order++, area++) {
 		buddy_pfn = pfn ^ (1u << order);
-		if (buddy_pfn >= nr_pfns)
+		if (!mm__is_buddy(pages, nr_pfns, key, buddy_pfn, order))
 			break;
-		struct mm_page *b = &pages[buddy_pfn];
-		if ((b->flags & mask) != key || b->private != order)
-			break;
+		int buddy_mt = mt;
 		if (order >= pb_order) {
 			buddy_mt = mm__pb_mt(m, z, buddy_pfn);
 			if (mt != buddy_mt &&
 			    (!mm__mergeable(mt) || !mm__mergeable(buddy_mt)))
 				break;
+			if (buddy_mt != MM_MIGRATE_ISOLATE)
+				z->vm_stat[MM_NR_FREE_PAGES_BLOCKS] -= 1 << order;
+			if (buddy_mt != mt)
+				mm__set_pageblock_mt(m, buddy_pfn, mt);
 		}
-		mm__del_from_free_list(pages, pb_order, z, buddy_pfn, order,
-				       buddy_mt);
-		if (buddy_mt != mt)
-			mm__set_pageblock_mt(m, buddy_pfn, mt);
+		struct mm_page *b = &pages[buddy_pfn];
+		mm__plist_del_in(pages, &area->free_list[buddy_mt], buddy_pfn);
+		b->flags &= ~(1u << MM_PG_buddy);
+		b->private = 0;
+		area->nr_free--;
 		pfn &= buddy_pfn;
-		order++;
 	}
-	if (!to_tail)
-		to_tail = mm__merge_likely(m, z, pfn, buddy_pfn, order);
+	/* buddy_merge_likely(): is the next-higher block's buddy free too? */
+	if (!to_tail && order < MM_MAX_ORDER - 1)
+		to_tail = mm__is_buddy(pages, nr_pfns, key,
+				       (buddy_pfn & pfn) ^ (1u << (order + 1)),
+				       order + 1);
 	mm__add_to_free_list(pages, pb_order, z, pfn, order, mt, to_tail);
 }
 
-/*
- * free_one_page() / split_large_buddy(): blocks larger than a pageblock are
- * freed pageblock by pageblock, each with its own migratetype.  mt is used
- * for blocks that fit in a pageblock (callers pass the pageblock's type).
- */
-void mm__free_one_page(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
-		       unsigned order, int mt, bool to_tail)
+/* split_large_buddy(): a block larger than a pageblock is freed pageblock
+ * by pageblock, each with its own migratetype. */
+void mm__free_large(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
+		    unsigned order, bool to_tail)
 {
-	if (order <= (unsigned)m->pageblock_order) {
-		mm__free_one(m, z, pfn, order, mt, to_tail);
-		return;
-	}
 	uint32_t end = pfn + (1u << order);
+
 	for (; pfn < end; pfn += mm__pageblock_nr(m))
 		mm__free_one(m, z, pfn, (unsigned)m->pageblock_order,
 			     mm__pb_mt(m, z, pfn), to_tail);
@@ -197,14 +182,13 @@ static uint32_t mm__expand(struct mm_machine *m, struct mm_zone *z,
 {
 	struct mm_page *const pages = m->pages;
 	const unsigned pb_order = (unsigned)m->pageblock_order;
-	uint32_t size = 1u << high, added = 0;
+	uint32_t size = 1u << high, added = size - (1u << low);
 
 	while (high > low) {
 		high--;
 		size >>= 1;
 		mm__add_to_free_list(pages, pb_order, z, pfn + size, high, mt,
 				     false);
-		added += size;
 	}
 	return added;
 }
@@ -441,6 +425,17 @@ static uint32_t mm__rmqueue_steal(struct mm_machine *m, struct mm_zone *z,
 /* __rmqueue(): own type first, then claim, then steal (no ALLOC_NOFRAGMENT).
  * rmqueue_bulk() repeats this in a loop; the remembered mode only saves
  * Linux search time and does not change which block is found. */
+static __attribute__((noinline)) uint32_t
+mm__rmqueue_fallback(struct mm_machine *m, struct mm_zone *z, unsigned order,
+		     int mt, unsigned alloc_flags)
+{
+	uint32_t pfn = mm__rmqueue_claim(m, z, order, mt, alloc_flags);
+
+	if (pfn == MM_NIL && !(alloc_flags & MM_ALLOC_NOFRAGMENT))
+		pfn = mm__rmqueue_steal(m, z, order, mt);
+	return pfn;
+}
+
 uint32_t mm__rmqueue(struct mm_machine *m, struct mm_zone *z, unsigned order,
 		     int mt, unsigned alloc_flags)
 {
@@ -448,12 +443,8 @@ uint32_t mm__rmqueue(struct mm_machine *m, struct mm_zone *z, unsigned order,
 
 	if (pfn != MM_NIL)
 		return pfn;
-	pfn = mm__rmqueue_claim(m, z, order, mt, alloc_flags);
-	if (pfn != MM_NIL)
-		return pfn;
-	if (!(alloc_flags & MM_ALLOC_NOFRAGMENT))
-		pfn = mm__rmqueue_steal(m, z, order, mt);
-	return pfn;
+	/* out of line: the hot path above then saves no registers */
+	return mm__rmqueue_fallback(m, z, order, mt, alloc_flags);
 }
 
 /* reserve_highatomic_pageblock() */

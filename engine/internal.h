@@ -73,6 +73,9 @@ static inline void mm__plist_init(struct mm_plist *l)
 /* The _in forms take the frame array itself: a caller in a loop loads
  * m->pages once (stores to frame fields cannot change it, but they can
  * change the machine's uint32_t/int fields the compiler would reload). */
+/* The three link updates below store through a pointer chosen between a
+ * neighbour's link and the list's end (a conditional move, not a branch):
+ * the buddy allocator's split and merge loops are mostly these. */
 static inline void mm__plist_add_in(struct mm_page *pages, struct mm_plist *l,
 				    uint32_t pfn)
 {
@@ -81,10 +84,7 @@ static inline void mm__plist_add_in(struct mm_page *pages, struct mm_plist *l,
 
 	p->lru_prev = MM_NIL;
 	p->lru_next = head;
-	if (head != MM_NIL)
-		pages[head].lru_prev = pfn;
-	else
-		l->tail = pfn;
+	*(head != MM_NIL ? &pages[head].lru_prev : &l->tail) = pfn;
 	l->head = pfn;
 	l->count++;
 }
@@ -97,10 +97,7 @@ static inline void mm__plist_add_tail_in(struct mm_page *pages,
 
 	p->lru_next = MM_NIL;
 	p->lru_prev = tail;
-	if (tail != MM_NIL)
-		pages[tail].lru_next = pfn;
-	else
-		l->head = pfn;
+	*(tail != MM_NIL ? &pages[tail].lru_next : &l->head) = pfn;
 	l->tail = pfn;
 	l->count++;
 }
@@ -111,14 +108,8 @@ static inline void mm__plist_del_in(struct mm_page *pages, struct mm_plist *l,
 	struct mm_page *p = &pages[pfn];
 	uint32_t prev = p->lru_prev, next = p->lru_next;
 
-	if (prev != MM_NIL)
-		pages[prev].lru_next = next;
-	else
-		l->head = next;
-	if (next != MM_NIL)
-		pages[next].lru_prev = prev;
-	else
-		l->tail = prev;
+	*(prev != MM_NIL ? &pages[prev].lru_next : &l->head) = next;
+	*(next != MM_NIL ? &pages[next].lru_prev : &l->tail) = prev;
 	p->lru_next = p->lru_prev = MM_NIL;
 	l->count--;
 }
@@ -159,8 +150,22 @@ static inline int mm__pb_mt(const struct mm_machine *m,
 
 /* ---- buddy (buddy.c) ---- */
 void mm__set_pageblock_mt(struct mm_machine *m, uint32_t pfn, int mt);
-void mm__free_one_page(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
-		       unsigned order, int mt, bool to_tail);
+void mm__free_one(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
+		  unsigned order, int mt, bool to_tail);
+void mm__free_large(struct mm_machine *m, struct mm_zone *z, uint32_t pfn,
+		    unsigned order, bool to_tail);
+
+/* free_one_page(): mt is the pageblock's type, for blocks that fit in a
+ * pageblock; larger blocks are freed pageblock by pageblock. */
+static inline void mm__free_one_page(struct mm_machine *m, struct mm_zone *z,
+				     uint32_t pfn, unsigned order, int mt,
+				     bool to_tail)
+{
+	if (order <= (unsigned)m->pageblock_order)
+		mm__free_one(m, z, pfn, order, mt, to_tail);
+	else
+		mm__free_large(m, z, pfn, order, to_tail);
+}
 /* Removes one block of order from z (after the fallback rules), or MM_NIL. */
 uint32_t mm__rmqueue(struct mm_machine *m, struct mm_zone *z, unsigned order,
 		     int mt, unsigned alloc_flags);

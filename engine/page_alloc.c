@@ -318,10 +318,10 @@ static void mm__wake_all_kswapds(struct mm_machine *m,
  * not costly, __GFP_FS), the OOM killer runs if the context allows it
  * (m->oom_allowed), and each kill is followed by a retry.
  */
-static uint32_t mm__alloc_direct(struct mm_machine *m, uint32_t gfp,
-				 unsigned order, unsigned flags,
-				 const struct mm__alloc_ctx *ac,
-				 struct mm_zone **z)
+static __attribute__((noinline)) uint32_t
+mm__alloc_direct(struct mm_machine *m, uint32_t gfp, unsigned order,
+		 unsigned flags, const struct mm__alloc_ctx *ac,
+		 struct mm_zone **z)
 {
 	bool drained = false;
 	int rounds = 0;
@@ -395,8 +395,8 @@ static void mm__prep_new_page(struct mm_machine *m, uint32_t pfn,
 	if (order && (gfp & MM___GFP_COMP)) {
 		mm__set(p, MM_PG_head);
 		p->private = order;
-		for (uint32_t i = 1; i < (1u << order); i++)
-			mm__set(&m->pages[pfn + i], MM_PG_tail);
+		for (struct mm_page *t = p + 1; t < p + (1u << order); t++)
+			mm__set(t, MM_PG_tail);
 	}
 	/* __GFP_ZERO: a frame reads as zeros until written (content.c). */
 }
@@ -569,8 +569,8 @@ void mm__free_pages(struct mm_machine *m, uint32_t pfn, unsigned order, int cpu)
 	p->refcount = 0;
 	p->mapping = 0;
 	p->index = 0;
-	for (uint32_t i = 1; i < (1u << order); i++)
-		mm__clear(&m->pages[pfn + i], MM_PG_tail);
+	for (struct mm_page *t = p + 1; t < p + (1u << order); t++)
+		mm__clear(t, MM_PG_tail);
 	if (m->nr_content)
 		mm__content_drop(m, pfn, 1u << order);
 	m->events[MM_PGFREE] += 1u << order;
