@@ -16,6 +16,22 @@
  *       and merges it back, and a write fault in one of the VMAs followed
  *       by MADV_DONTNEED (so the next one faults again).  Prints
  *       "N mmap_munmap_ns mprotect_ns fault_ns" (medians).
+ *   bench-growth reclaim
+ *       memory pressure: a 128 MiB x86_64 machine with 1 GiB of swap and a
+ *       working set of 0.25 … 3 times its memory, accessed in passes that
+ *       visit every page once in a new pseudo-random order (so the share of
+ *       accesses that miss grows like 1 - memory / working set).  Two
+ *       workloads on fresh machines: "anon", one process writing 8 bytes
+ *       into a page of an anonymous mapping (mm_write: swap-out and swap-in
+ *       of non-zero pages), and "file", pread() of one page of a file
+ *       (clean page-cache pages, reclaimed without I/O, read again with
+ *       readahead).  The first pass fills memory (untimed); each of RUNS
+ *       timed passes gives ns per page accessed; the counters are per page
+ *       accessed over the timed passes.
+ *       No simulated time passes (no mm_tick), so kswapd never runs and
+ *       every page is reclaimed directly by the faulting allocation.
+ *       Prints "kind ratio ns_min ns_median ns_max pgscan pgsteal pswpin
+ *       pswpout major" per point.
  *
  * Each point is the median of RUNS timed loops.  A host program: it may
  * use the clock and stdio.  Every engine call is checked; a failure exits 1.
@@ -154,14 +170,141 @@ static void vmas(void)
 	}
 }
 
+#define RECLAIM_MEMORY (128ull << 20)
+
+static uint64_t reclaim_events(const struct mm_machine *m, int which)
+{
+	switch (which) {
+	case 0:
+		return m->events[MM_PGSCAN_KSWAPD] + m->events[MM_PGSCAN_DIRECT];
+	case 1:
+		return m->events[MM_PGSTEAL_KSWAPD] + m->events[MM_PGSTEAL_DIRECT];
+	case 2:
+		return m->events[MM_PSWPIN];
+	default:
+		return m->events[MM_PSWPOUT];
+	}
+}
+
+static uint64_t gcd(uint64_t x, uint64_t y)
+{
+	while (y) {
+		uint64_t t = x % y;
+		x = y;
+		y = t;
+	}
+	return x;
+}
+
+/* Pass `pass` over the working set of `pages` pages, each page once, in
+ * the order i -> (a * i + b) mod pages with a coprime to pages and a, b
+ * new each pass (a fixed order would be a cycle, which LRU serves no
+ * better than address order).  Returns the major faults (anon) or the
+ * pages read from the disk (file). */
+static uint64_t reclaim_pass(struct mm_machine *m, bool file, int id,
+			     uint64_t addr, uint64_t pages, uint64_t pass)
+{
+	uint64_t a = (2654435761ull * (pass + 1)) % pages | 1, b = pass * 7919;
+	uint64_t got, major, total = 0;
+	struct mm_touch_result tr;
+	uint8_t buf[PAGE];
+
+	while (gcd(a, pages) != 1)
+		a += 2;
+	for (uint64_t i = 0; i < pages; i++) {
+		uint64_t pg = (a * i + b) % pages;
+		if (file) {
+			check(mm_file_read(m, id, pg * PAGE, PAGE, buf, &got,
+					   &major), "pread");
+			total += major;
+			continue;
+		}
+		/* 8 non-zero bytes: a zero-filled page would leave without
+		 * I/O (swpout_zero) */
+		uint64_t v = pg + 1;
+		check(mm_write(m, id, addr + pg * PAGE, &v, sizeof(v), &tr),
+		      "write");
+		if (tr.signal.signo)
+			check(-1, "write was signalled");
+		total += tr.major;
+	}
+	return total;
+}
+
+static void reclaim_point(bool file, double ratio)
+{
+	uint64_t pages = (uint64_t)(ratio * (double)(RECLAIM_MEMORY / PAGE));
+	struct mm_config cfg;
+	struct mm_machine *m;
+	char err[256] = "";
+	int id;
+	uint64_t addr = 0;
+
+	mm_config_default(&cfg);
+	cfg.arch = MM_ARCH_X86_64;
+	cfg.memory = RECLAIM_MEMORY;
+	cfg.swap = 1ull << 30;
+	if (mm_machine_create(&cfg, &m, err, sizeof(err))) {
+		fprintf(stderr, "bench-growth: machine: %s\n", err);
+		exit(1);
+	}
+	if (file) {
+		check(mm_file_create(m, "data", pages * PAGE, NULL, 0, &id),
+		      "file");
+	} else {
+		check(mm_spawn(m, "growth", 0, &id), "spawn");
+		check(mm_mmap(m, id, 0, pages * PAGE, RW,
+			      MM_MAP_PRIVATE | MM_MAP_ANONYMOUS, -1, 0, &addr),
+		      "mmap");
+	}
+	reclaim_pass(m, file, id, addr, pages, 0);
+	uint64_t before[4], major = 0;
+	for (int k = 0; k < 4; k++)
+		before[k] = reclaim_events(m, k);
+	double ns[RUNS];
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = bench_now_ns();
+		major += reclaim_pass(m, file, id, addr, pages, r + 1);
+		ns[r] = (bench_now_ns() - t0) / (double)pages;
+	}
+	double per = (double)pages * RUNS, mn = ns[0], mx = ns[0];
+	for (int r = 1; r < RUNS; r++) {
+		mn = ns[r] < mn ? ns[r] : mn;
+		mx = ns[r] > mx ? ns[r] : mx;
+	}
+	printf("%s %.2f %.1f %.1f %.1f", file ? "file" : "anon", ratio, mn,
+	       median(ns, RUNS), mx);
+	for (int k = 0; k < 4; k++)
+		printf(" %.3f", (double)(reclaim_events(m, k) - before[k]) / per);
+	printf(" %.3f\n", (double)major / per);
+	fflush(stdout);
+	mm_machine_destroy(m);
+}
+
+static void reclaim(void)
+{
+	static const double ratios[] = {0.25, 0.5, 0.75, 0.9, 1.0, 1.1,
+					1.25, 1.5, 2.0, 3.0};
+
+	printf("# kind mem_ratio ns_min ns_median ns_max pgscan pgsteal "
+	       "pswpin pswpout major   (counters per page accessed)\n");
+	for (int file = 0; file < 2; file++) {
+		for (size_t k = 0; k < sizeof(ratios) / sizeof(ratios[0]); k++)
+			reclaim_point(file, ratios[k]);
+		printf("\n\n"); /* gnuplot: one data block per kind */
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "faults"))
 		faults();
 	else if (argc == 2 && !strcmp(argv[1], "vmas"))
 		vmas();
+	else if (argc == 2 && !strcmp(argv[1], "reclaim"))
+		reclaim();
 	else {
-		fprintf(stderr, "usage: bench-growth faults|vmas\n");
+		fprintf(stderr, "usage: bench-growth faults|vmas|reclaim\n");
 		return 2;
 	}
 	return 0;
