@@ -88,13 +88,9 @@ static void faults(void)
 				check(-1, "touch did not fault every page");
 			mm_machine_destroy(m);
 		}
-		double mn = ns[0], mx = ns[0];
-		for (int r = 1; r < RUNS; r++) {
-			mn = ns[r] < mn ? ns[r] : mn;
-			mx = ns[r] > mx ? ns[r] : mx;
-		}
-		printf("%llu %.1f %.1f %.1f %.2f\n", (unsigned long long)mib, mn,
-		       median(ns, RUNS), mx, create / RUNS / 1e6);
+		struct stat3 st = stat3_of(ns, RUNS);
+		printf("%llu %.1f %.1f %.1f %.2f\n", (unsigned long long)mib,
+		       st.min, st.median, st.max, create / RUNS / 1e6);
 		fflush(stdout);
 	}
 }
@@ -267,13 +263,10 @@ static void reclaim_point(bool file, double ratio)
 		major += reclaim_pass(m, file, id, addr, pages, r + 1);
 		ns[r] = (bench_now_ns() - t0) / (double)pages;
 	}
-	double per = (double)pages * RUNS, mn = ns[0], mx = ns[0];
-	for (int r = 1; r < RUNS; r++) {
-		mn = ns[r] < mn ? ns[r] : mn;
-		mx = ns[r] > mx ? ns[r] : mx;
-	}
-	printf("%s %.2f %.1f %.1f %.1f", file ? "file" : "anon", ratio, mn,
-	       median(ns, RUNS), mx);
+	double per = (double)pages * RUNS;
+	struct stat3 st = stat3_of(ns, RUNS);
+	printf("%s %.2f %.1f %.1f %.1f", file ? "file" : "anon", ratio, st.min,
+	       st.median, st.max);
 	for (int k = 0; k < 4; k++)
 		printf(" %.3f", (double)(reclaim_events(m, k) - before[k]) / per);
 	printf(" %.3f\n", (double)major / per);
