@@ -72,10 +72,10 @@ static inline void mm__plist_init(struct mm_plist *l)
 
 /* The _in forms take the frame array itself: a caller in a loop loads
  * m->pages once (stores to frame fields cannot change it, but they can
- * change the machine's uint32_t/int fields the compiler would reload). */
-/* The three link updates below store through a pointer chosen between a
- * neighbour's link and the list's end (a conditional move, not a branch):
- * the buddy allocator's split and merge loops are mostly these. */
+ * change the machine's uint32_t/int fields the compiler would reload).
+ * A link update stores through a pointer chosen between a neighbour's link
+ * and the list's end (a conditional move, not a branch): the buddy
+ * allocator's split and merge loops are mostly these. */
 static inline void mm__plist_add_in(struct mm_page *pages, struct mm_plist *l,
 				    uint32_t pfn)
 {
@@ -166,6 +166,7 @@ static inline void mm__free_one_page(struct mm_machine *m, struct mm_zone *z,
 	else
 		mm__free_large(m, z, pfn, order, to_tail);
 }
+
 /* Removes one block of order from z (after the fallback rules), or MM_NIL. */
 uint32_t mm__rmqueue(struct mm_machine *m, struct mm_zone *z, unsigned order,
 		     int mt, unsigned alloc_flags);
