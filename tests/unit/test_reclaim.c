@@ -1118,6 +1118,8 @@ static void random_run(uint64_t seed, int steps, char digest[MM_DIGEST_HEX])
 	struct mm_machine *m = tu_machine(&c);
 	uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
 	int pids[4] = {0}, files[3];
+	uint32_t kpages[64]; /* kernel pages held, freed oldest first */
+	int nk = 0;
 	uint8_t buf[8192];
 
 	for (int f = 0; f < 3; f++) {
@@ -1170,8 +1172,15 @@ static void random_run(uint64_t seed, int steps, char digest[MM_DIGEST_HEX])
 		case 8:
 			mm_tick(m, 1 + (s >> 44) % 4, &tr);
 			break;
-		case 9:
-			mm_alloc_pages(m, MM_GFP_KERNEL, 0, 0, -1, &ar);
+		case 9: /* at most 64 held: a longer run must not fill memory
+			 * with pages nothing can reclaim */
+			if (nk == 64) {
+				ASSERT_EQ(mm_free_pages(m, kpages[0], 0, 0), 0);
+				memmove(kpages, kpages + 1, sizeof(kpages) - sizeof(*kpages));
+				nk--;
+			}
+			if (mm_alloc_pages(m, MM_GFP_KERNEL, 0, 0, -1, &ar) == 0)
+				kpages[nk++] = ar.pfn;
 			break;
 		case 10:
 			if ((s >> 45) % 8 == 0)
