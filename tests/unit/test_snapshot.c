@@ -581,9 +581,9 @@ TEST(snapshot_round_trip_small_pressure)
 
 TEST(snapshot_round_trip_swap)
 {
-	/* swapped pages: entries, the swap cache, the stored bytes */
-	/* The seeds of the default scale are known to swap; the further ones
-	 * of MMSIM_TEST_SCALE may not (800 random operations need not fill
+	/* swapped pages: entries, the swap cache, the stored bytes.  The
+	 * seeds of the default scale are known to swap; the further ones of
+	 * MMSIM_TEST_SCALE may not (800 random operations need not fill
 	 * memory), and still round-trip. */
 	struct mm_config c = tu_config(MM_ARCH_X86_64, 16ull << 20);
 	c.swap = 16ull << 20;
